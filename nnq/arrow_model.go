@@ -1,0 +1,654 @@
+package nnq
+
+// Arrow IPC model files. See docs/FORMAT.md for the format.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Metadata keys and values of the Arrow model and pattern files.
+const (
+	// ModelMetadataKey is the schema metadata key holding a model file's
+	// JSON graph.
+	ModelMetadataKey = "nnq.model"
+	// LayoutMetadataKey is the schema metadata key holding a pattern
+	// file's layout (NCHW, NHWC or CMSIS).
+	LayoutMetadataKey = "nnq.layout"
+	// ModelFormatVersion is the graph JSON version this package reads and
+	// writes.
+	ModelFormatVersion = 1
+	// FixedShapeTensorExtension is the canonical Arrow extension name that
+	// tensor columns carry in their ARROW:extension:name field metadata.
+	FixedShapeTensorExtension = "arrow.fixed_shape_tensor"
+
+	extensionNameKey     = "ARROW:extension:name"
+	extensionMetadataKey = "ARROW:extension:metadata"
+)
+
+// MaxTensorValues bounds the element count of one tensor column (a model
+// parameter or one pattern): 2^28 float32 values, 1 GiB.
+const MaxTensorValues = 1 << 28
+
+// WriteModel writes m to path as an Arrow IPC model file. The file is
+// written to a temporary name and renamed, so a failed write leaves no
+// partial file. WriteModel checks that the tensors are consistent (shape
+// against data, finite values, every layer parameter present) but does not
+// run m.Check.
+func WriteModel(path string, m *Model) error {
+	err := writeFileAtomic(path, func(w io.Writer) error { return EncodeModel(w, m) })
+	if err != nil {
+		return fmt.Errorf("write model %s: %w", path, err)
+	}
+	return nil
+}
+
+// EncodeModel writes m to w as an Arrow IPC model file.
+func EncodeModel(w io.Writer, m *Model) error {
+	if err := validateModelForWrite(m); err != nil {
+		return err
+	}
+	return encodeModel(w, m)
+}
+
+// ReadModel reads an Arrow IPC model file. It decodes only (no folding or
+// layout conversion), validates the file and the tensors, and runs
+// m.Check. Errors name the file and the offending layer, tensor or value.
+func ReadModel(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	return decodeModel(path, f, st.Size())
+}
+
+// DecodeModel is ReadModel on the size bytes of r.
+func DecodeModel(r io.ReaderAt, size int64) (*Model, error) {
+	return decodeModel("", r, size)
+}
+
+// modelHeader is the JSON graph stored under ModelMetadataKey.
+type modelHeader struct {
+	Version int        `json:"version"`
+	Name    string     `json:"name,omitempty"`
+	Layout  Layout     `json:"layout"`
+	Input   modelInput `json:"input"`
+	Classes []string   `json:"classes,omitempty"`
+	Layers  []*Layer   `json:"layers"`
+	Notes   []string   `json:"notes,omitempty"`
+	Source  Layout     `json:"source,omitempty"`
+}
+
+// modelHeaderIn is modelHeader as read: layers are decoded one by one so
+// errors can name the layer.
+type modelHeaderIn struct {
+	Version int               `json:"version"`
+	Name    string            `json:"name"`
+	Layout  Layout            `json:"layout"`
+	Input   modelInput        `json:"input"`
+	Classes []string          `json:"classes"`
+	Layers  []json.RawMessage `json:"layers"`
+	Notes   []string          `json:"notes"`
+	Source  Layout            `json:"source"`
+}
+
+type modelInput struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+}
+
+func validLayout(l Layout) bool { return l == NCHW || l == NHWC || l == CMSIS }
+
+// checkShape checks that every dimension is at least 1 and that the element
+// count is at most MaxTensorValues, and returns the count.
+func checkShape(shape []int) (int, error) {
+	if len(shape) == 0 {
+		return 0, errors.New("shape is empty")
+	}
+	n := 1
+	for _, d := range shape {
+		if d < 1 {
+			return 0, fmt.Errorf("shape %v has a dimension < 1", shape)
+		}
+		if d > MaxTensorValues || n*d > MaxTensorValues {
+			return 0, fmt.Errorf("shape %v holds more than %d values", shape, MaxTensorValues)
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+func validateModelForWrite(m *Model) error {
+	if m == nil {
+		return errors.New("nil model")
+	}
+	if !validLayout(m.Layout) {
+		return fmt.Errorf("layout %q is not NCHW, NHWC or CMSIS", m.Layout)
+	}
+	if m.Source != "" && !validLayout(m.Source) {
+		return fmt.Errorf("source layout %q is not NCHW, NHWC or CMSIS", m.Source)
+	}
+	if _, err := checkShape(m.InputShape); err != nil {
+		return fmt.Errorf("input: %w", err)
+	}
+	for _, name := range m.TensorNames() {
+		t := m.Tensors[name]
+		if name == "" {
+			return errors.New("a tensor has an empty name")
+		}
+		if t == nil {
+			return fmt.Errorf("tensor %q is nil", name)
+		}
+		if t.Name != "" && t.Name != name {
+			return fmt.Errorf("tensor %q is stored under the name %q", t.Name, name)
+		}
+		n, err := checkShape(t.Shape)
+		if err != nil {
+			return fmt.Errorf("tensor %q: %w", name, err)
+		}
+		if len(t.Data) != n {
+			return fmt.Errorf("tensor %q: %d values for shape %v (%d values)", name, len(t.Data), t.Shape, n)
+		}
+		if i, ok := checkFinite(t.Data); !ok {
+			return fmt.Errorf("tensor %q: value %d %s is %v", name, i, indexString(t.Shape, i), t.Data[i])
+		}
+	}
+	for i, l := range m.Layers {
+		if l == nil {
+			return fmt.Errorf("layer %d is nil", i)
+		}
+		if err := checkLayerParams(m, i, l, func(name string) bool { return m.Tensors[name] != nil }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkLayerParams reports a parameter of layer i that names a missing
+// tensor.
+func checkLayerParams(m *Model, i int, l *Layer, have func(string) bool) error {
+	roles := make([]string, 0, len(l.Params))
+	for r := range l.Params {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	for _, r := range roles {
+		if !have(l.Params[r]) {
+			return fmt.Errorf("layer %d %q: param %q names tensor %q, which is not a column of the file", i, l.Name, r, l.Params[r])
+		}
+	}
+	return nil
+}
+
+// encodeModel writes m without validating it (tests use it to make bad
+// files).
+func encodeModel(w io.Writer, m *Model) error {
+	h := modelHeader{
+		Version: ModelFormatVersion,
+		Name:    m.Name,
+		Layout:  m.Layout,
+		Input:   modelInput{Name: m.inputName(), Shape: m.InputShape},
+		Classes: m.Classes,
+		Layers:  m.Layers,
+		Notes:   m.Notes,
+		Source:  m.Source,
+	}
+	if h.Layers == nil {
+		h.Layers = []*Layer{}
+	}
+	js, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	names := m.TensorNames()
+	fields := make([]arrow.Field, len(names))
+	cols := make([]arrow.Array, len(names))
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for i, name := range names {
+		t := m.Tensors[name]
+		fields[i] = tensorField(name, t.Shape, len(t.Data))
+		cols[i] = float32ListArray(fields[i].Type.(*arrow.FixedSizeListType), t.Data, 1)
+	}
+	md := arrow.NewMetadata([]string{ModelMetadataKey}, []string{string(js)})
+	schema := arrow.NewSchema(fields, &md)
+	fw, err := ipc.NewFileWriter(w, ipc.WithSchema(schema))
+	if err != nil {
+		return err
+	}
+	if len(fields) > 0 {
+		rec := array.NewRecordBatch(schema, cols, 1)
+		err = fw.Write(rec)
+		rec.Release()
+		if err != nil {
+			fw.Close()
+			return err
+		}
+	}
+	return fw.Close()
+}
+
+// tensorField is the schema field of a tensor column: a fixed-size list of
+// n float32 tagged as a canonical fixed-shape tensor.
+func tensorField(name string, shape []int, n int) arrow.Field {
+	ext, _ := json.Marshal(struct {
+		Shape []int `json:"shape"`
+	}{shape})
+	md := arrow.NewMetadata([]string{extensionNameKey, extensionMetadataKey}, []string{FixedShapeTensorExtension, string(ext)})
+	return arrow.Field{Name: name, Type: arrow.FixedSizeListOf(int32(n), arrow.PrimitiveTypes.Float32), Nullable: false, Metadata: md}
+}
+
+// float32ListArray wraps data (rows lists of dt.Len() values) as a
+// fixed-size list array without copying.
+func float32ListArray(dt *arrow.FixedSizeListType, data []float32, rows int) arrow.Array {
+	vals := array.NewData(arrow.PrimitiveTypes.Float32, len(data),
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Float32Traits.CastToBytes(data))}, nil, 0, 0)
+	defer vals.Release()
+	ld := array.NewData(dt, rows, []*memory.Buffer{nil}, []arrow.ArrayData{vals}, 0, 0)
+	defer ld.Release()
+	return array.MakeFromData(ld)
+}
+
+func decodeModel(name string, r io.ReaderAt, size int64) (*Model, error) {
+	prefix := "read model"
+	if name != "" {
+		prefix += " " + name
+	}
+	m, err := decodeModelArrow(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", prefix, err)
+	}
+	if err := m.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", prefix, err)
+	}
+	return m, nil
+}
+
+func decodeModelArrow(r io.ReaderAt, size int64) (m *Model, err error) {
+	defer catchArrowPanic(&err)
+	alloc := &limitAllocator{mem: memory.NewGoAllocator(), limit: 64 << 20}
+	fr, err := openArrowFile(r, size, alloc)
+	if err != nil {
+		return nil, err
+	}
+	defer fr.Close()
+	schema := fr.Schema()
+	md := schema.Metadata()
+	js, ok := md.GetValue(ModelMetadataKey)
+	if !ok {
+		if _, pat := md.GetValue(LayoutMetadataKey); pat {
+			return nil, fmt.Errorf("no %s schema metadata: this looks like a pattern file, not a model file", ModelMetadataKey)
+		}
+		return nil, fmt.Errorf("no %s schema metadata: not an nnq model file", ModelMetadataKey)
+	}
+	m, err = parseModelJSON(js)
+	if err != nil {
+		return nil, err
+	}
+
+	fields := schema.Fields()
+	shapes := make([][]int, len(fields))
+	index := make(map[string]int, len(fields))
+	maxVals := 0
+	for i, f := range fields {
+		if f.Name == "" {
+			return nil, fmt.Errorf("column %d has no name", i)
+		}
+		if _, dup := index[f.Name]; dup {
+			return nil, fmt.Errorf("tensor %q: two columns have this name", f.Name)
+		}
+		index[f.Name] = i
+		shape, n, err := tensorFieldShape(f)
+		if err != nil {
+			return nil, fmt.Errorf("tensor %q: %w", f.Name, err)
+		}
+		shapes[i] = shape
+		maxVals = max(maxVals, n)
+	}
+	for i, l := range m.Layers {
+		err := checkLayerParams(m, i, l, func(name string) bool { _, ok := index[name]; return ok })
+		if err != nil {
+			return nil, err
+		}
+	}
+	m.Tensors = make(map[string]*Tensor, len(fields))
+	if len(fields) == 0 {
+		return m, nil
+	}
+	if n := fr.NumRecords(); n != 1 {
+		return nil, fmt.Errorf("tensor columns must form one record batch of one row; the file has %d record batches", n)
+	}
+	alloc.limit = 4*maxVals + 1<<20
+	rec, err := fr.RecordBatchAt(0)
+	if err != nil {
+		return nil, fmt.Errorf("record batch 0: %w", err)
+	}
+	defer rec.Release()
+	if rec.NumRows() != 1 || int(rec.NumCols()) != len(fields) {
+		return nil, fmt.Errorf("tensor columns must form one record batch of one row; the batch has %d rows", rec.NumRows())
+	}
+	for i, f := range fields {
+		n := shapeSize(shapes[i])
+		vals, err := fixedListValues(rec.Column(i), n, 0, "row")
+		if err != nil {
+			return nil, fmt.Errorf("tensor %q: %w", f.Name, err)
+		}
+		if j, ok := checkFinite(vals); !ok {
+			return nil, fmt.Errorf("tensor %q: value %d %s is %v", f.Name, j, indexString(shapes[i], j), vals[j])
+		}
+		m.Tensors[f.Name] = &Tensor{Name: f.Name, Shape: shapes[i], Data: append([]float32(nil), vals...)}
+	}
+	return m, nil
+}
+
+// parseModelJSON decodes the graph JSON strictly: unknown keys are errors.
+func parseModelJSON(js string) (*Model, error) {
+	var ver struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal([]byte(js), &ver); err != nil {
+		return nil, fmt.Errorf("%s metadata is not a valid JSON graph: %v", ModelMetadataKey, err)
+	}
+	if ver.Version == nil {
+		return nil, fmt.Errorf("%s graph has no version", ModelMetadataKey)
+	}
+	if *ver.Version != ModelFormatVersion {
+		return nil, fmt.Errorf("%s graph has version %d; this nnq reads version %d", ModelMetadataKey, *ver.Version, ModelFormatVersion)
+	}
+	var h modelHeaderIn
+	if err := strictJSON([]byte(js), &h); err != nil {
+		return nil, fmt.Errorf("%s graph: %v", ModelMetadataKey, err)
+	}
+	if !validLayout(h.Layout) {
+		return nil, fmt.Errorf("%s graph: layout %q is not NCHW, NHWC or CMSIS", ModelMetadataKey, h.Layout)
+	}
+	if h.Source != "" && !validLayout(h.Source) {
+		return nil, fmt.Errorf("%s graph: source layout %q is not NCHW, NHWC or CMSIS", ModelMetadataKey, h.Source)
+	}
+	if _, err := checkShape(h.Input.Shape); err != nil {
+		return nil, fmt.Errorf("%s graph: input: %v", ModelMetadataKey, err)
+	}
+	m := &Model{
+		Name:       h.Name,
+		Layout:     h.Layout,
+		InputName:  h.Input.Name,
+		InputShape: h.Input.Shape,
+		Classes:    h.Classes,
+		Notes:      h.Notes,
+		Source:     h.Source,
+		Layers:     make([]*Layer, len(h.Layers)),
+	}
+	if m.InputName == "" {
+		m.InputName = "input"
+	}
+	names := map[string]bool{m.InputName: true}
+	for i, raw := range h.Layers {
+		var named struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal(raw, &named)
+		what := fmt.Sprintf("layer %d", i)
+		if named.Name != "" {
+			what += fmt.Sprintf(" %q", named.Name)
+		}
+		var l *Layer
+		if err := strictJSON(raw, &l); err != nil {
+			return nil, fmt.Errorf("%s graph: %s: %v", ModelMetadataKey, what, err)
+		}
+		switch {
+		case l == nil:
+			return nil, fmt.Errorf("%s graph: %s is null", ModelMetadataKey, what)
+		case l.Name == "":
+			return nil, fmt.Errorf("%s graph: %s has no name", ModelMetadataKey, what)
+		case names[l.Name]:
+			return nil, fmt.Errorf("%s graph: %s: the name is already used", ModelMetadataKey, what)
+		case l.Op == "":
+			return nil, fmt.Errorf("%s graph: %s has no op", ModelMetadataKey, what)
+		}
+		names[l.Name] = true
+		m.Layers[i] = l
+	}
+	return m, nil
+}
+
+// strictJSON decodes one JSON value into v, rejecting unknown keys and
+// trailing data.
+func strictJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+// tensorFieldShape checks that f is a fixed-shape tensor column of float32
+// and returns its shape and element count.
+func tensorFieldShape(f arrow.Field) ([]int, int, error) {
+	dt := f.Type
+	extName, _ := f.Metadata.GetValue(extensionNameKey)
+	extMeta, _ := f.Metadata.GetValue(extensionMetadataKey)
+	if et, ok := dt.(arrow.ExtensionType); ok {
+		extName, extMeta, dt = et.ExtensionName(), et.Serialize(), et.StorageType()
+	}
+	fl, ok := dt.(*arrow.FixedSizeListType)
+	if !ok {
+		return nil, 0, fmt.Errorf("column type is %s; want fixed_size_list<float32>, the storage of %s", dt, FixedShapeTensorExtension)
+	}
+	if fl.Elem().ID() != arrow.FLOAT32 {
+		return nil, 0, fmt.Errorf("column type is %s; want fixed_size_list of float32 values", dt)
+	}
+	if extName != FixedShapeTensorExtension {
+		if extName == "" {
+			return nil, 0, fmt.Errorf("column has no %s=%s field metadata, so its shape is unknown", extensionNameKey, FixedShapeTensorExtension)
+		}
+		return nil, 0, fmt.Errorf("column extension is %q; want %s", extName, FixedShapeTensorExtension)
+	}
+	var ext struct {
+		Shape       []int    `json:"shape"`
+		DimNames    []string `json:"dim_names"`
+		Permutation []int    `json:"permutation"`
+	}
+	if err := json.Unmarshal([]byte(extMeta), &ext); err != nil {
+		return nil, 0, fmt.Errorf("bad %s JSON: %v", extensionMetadataKey, err)
+	}
+	if ext.Shape == nil {
+		return nil, 0, fmt.Errorf("%s has no shape", extensionMetadataKey)
+	}
+	for i, p := range ext.Permutation {
+		if p != i {
+			return nil, 0, fmt.Errorf("permutation %v is not supported: store the tensor in row-major order of its shape", ext.Permutation)
+		}
+	}
+	if len(ext.Permutation) != 0 && len(ext.Permutation) != len(ext.Shape) {
+		return nil, 0, fmt.Errorf("permutation %v does not match shape %v", ext.Permutation, ext.Shape)
+	}
+	n, err := checkShape(ext.Shape)
+	if err != nil {
+		return nil, 0, err
+	}
+	if int(fl.Len()) != n {
+		return nil, 0, fmt.Errorf("shape %v holds %d values but the column's lists hold %d", ext.Shape, n, fl.Len())
+	}
+	return ext.Shape, n, nil
+}
+
+// fixedListValues returns the float32 values of the rows of a fixed-size
+// list column of n values per row. Null rows or values are errors; what
+// names a row in messages ("row", "pattern") and base is the global index
+// of row 0. The slice aliases Arrow memory.
+func fixedListValues(col arrow.Array, n int, base int, what string) ([]float32, error) {
+	if ext, ok := col.(array.ExtensionArray); ok {
+		col = ext.Storage()
+	}
+	fl, ok := col.(*array.FixedSizeList)
+	if !ok {
+		return nil, fmt.Errorf("column type is %s; want fixed_size_list<float32>", col.DataType())
+	}
+	rows := fl.Len()
+	if fl.NullN() > 0 {
+		for i := 0; i < rows; i++ {
+			if fl.IsNull(i) {
+				return nil, fmt.Errorf("%s %d is null", what, base+i)
+			}
+		}
+	}
+	fv, ok := fl.ListValues().(*array.Float32)
+	if !ok {
+		return nil, fmt.Errorf("column values are %s; want float32", fl.ListValues().DataType())
+	}
+	lo := fl.Data().Offset() * n
+	hi := lo + rows*n
+	vals := fv.Float32Values()
+	if fv.Len() < hi || len(vals) < hi {
+		return nil, fmt.Errorf("column holds %d values; %d %ss of %d need %d", fv.Len(), rows, what, n, hi)
+	}
+	if fv.NullN() > 0 {
+		for i := lo; i < hi; i++ {
+			if fv.IsNull(i) {
+				return nil, fmt.Errorf("%s %d value %d is null", what, base+(i-lo)/n, (i-lo)%n)
+			}
+		}
+	}
+	return vals[lo:hi:hi], nil
+}
+
+// indexString formats flat index i of a tensor of the given shape as a
+// multi-index, e.g. "[1,0,2]".
+func indexString(shape []int, i int) string {
+	idx := make([]string, len(shape))
+	for d := len(shape) - 1; d >= 0; d-- {
+		if shape[d] > 0 {
+			idx[d] = fmt.Sprint(i % shape[d])
+			i /= shape[d]
+		}
+	}
+	return "[" + strings.Join(idx, ",") + "]"
+}
+
+// openArrowFile opens the Arrow IPC file in the size bytes of r, with
+// errors that say what the bytes look like instead.
+func openArrowFile(r io.ReaderAt, size int64, alloc memory.Allocator) (*ipc.FileReader, error) {
+	head := make([]byte, 8)
+	n, _ := r.ReadAt(head, 0)
+	head = head[:n]
+	switch {
+	case size == 0:
+		return nil, errors.New("file is empty")
+	case bytes.HasPrefix(head, []byte{0xff, 0xff, 0xff, 0xff}):
+		return nil, errors.New("this is an Arrow IPC stream, not an Arrow IPC file (write it with pyarrow.ipc.new_file)")
+	case bytes.HasPrefix(head, []byte("PAR1")):
+		return nil, errors.New("this is a Parquet file, not an Arrow IPC file")
+	case !bytes.HasPrefix(head, []byte("ARROW1")):
+		return nil, errors.New("not an Arrow IPC file (no ARROW1 magic)")
+	}
+	tail := make([]byte, 6)
+	if size < 8+6+4 {
+		return nil, fmt.Errorf("truncated Arrow IPC file (%d bytes)", size)
+	}
+	if _, err := r.ReadAt(tail, size-6); err != nil || string(tail) != "ARROW1" {
+		return nil, fmt.Errorf("truncated Arrow IPC file: no ARROW1 magic at the end of its %d bytes", size)
+	}
+	fr, err := ipc.NewFileReader(io.NewSectionReader(r, 0, size), ipc.WithAllocator(alloc), ipc.WithEnsureNativeEndian(true))
+	if err != nil {
+		return nil, fmt.Errorf("corrupt Arrow IPC file: %w", err)
+	}
+	return fr, nil
+}
+
+// catchArrowPanic turns a panic inside arrow-go (or in decoding code
+// indexing corrupt buffers) into an error.
+func catchArrowPanic(err *error) {
+	if r := recover(); r != nil {
+		if e, ok := r.(allocLimitError); ok {
+			*err = e
+			return
+		}
+		*err = fmt.Errorf("corrupt Arrow data: %v", r)
+	}
+}
+
+// limitAllocator refuses single allocations above limit (by panicking with
+// allocLimitError, recovered by catchArrowPanic), so a corrupt compressed
+// buffer cannot claim an absurd decompressed size.
+type limitAllocator struct {
+	mem   memory.Allocator
+	limit int
+}
+
+type allocLimitError struct{ size, limit int }
+
+func (e allocLimitError) Error() string {
+	return fmt.Sprintf("corrupt Arrow data: a %d-byte buffer exceeds the %d bytes the declared shapes allow", e.size, e.limit)
+}
+
+func (a *limitAllocator) Allocate(n int) []byte {
+	if n < 0 || n > a.limit {
+		panic(allocLimitError{n, a.limit})
+	}
+	return a.mem.Allocate(n)
+}
+
+func (a *limitAllocator) Reallocate(n int, b []byte) []byte {
+	if n < 0 || n > a.limit {
+		panic(allocLimitError{n, a.limit})
+	}
+	return a.mem.Reallocate(n, b)
+}
+
+func (a *limitAllocator) Free(b []byte) { a.mem.Free(b) }
+
+// writeFileAtomic writes path through write into a temporary file in the
+// same directory, then renames it into place.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err = write(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,688 @@
+package nnq
+
+// Arrow IPC pattern files. See docs/FORMAT.md for the format.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Compression is an Arrow IPC body compression codec for pattern files.
+type Compression string
+
+// The codecs WritePatternsCompressed knows.
+const (
+	Uncompressed Compression = ""
+	Zstd         Compression = "zstd"
+	LZ4          Compression = "lz4" // LZ4 frame format
+)
+
+// DefaultPatternBatchRows is the number of patterns per record batch that
+// WritePatterns writes.
+const DefaultPatternBatchRows = 4096
+
+// maxCompressionRatio bounds how far a compressed record batch may claim to
+// expand, so a corrupt file cannot make a reader allocate without limit.
+const maxCompressionRatio = 4096
+
+// The split names a pattern file may hold.
+var splitNames = map[string]string{"train": "train", "val": "val", "test": "test"}
+
+// PatternWriteOptions tunes EncodePatterns.
+type PatternWriteOptions struct {
+	// Compression is the IPC body codec (default none).
+	Compression Compression
+	// BatchRows is the number of patterns per record batch (default
+	// DefaultPatternBatchRows).
+	BatchRows int
+}
+
+// WritePatterns writes p to path as an uncompressed Arrow IPC pattern file,
+// in record batches of DefaultPatternBatchRows patterns.
+func WritePatterns(path string, p *Patterns) error {
+	return WritePatternsWith(path, p, PatternWriteOptions{})
+}
+
+// WritePatternsCompressed is WritePatterns with IPC body compression (Zstd
+// or LZ4), which pyarrow and other Arrow readers decompress transparently.
+func WritePatternsCompressed(path string, p *Patterns, c Compression) error {
+	return WritePatternsWith(path, p, PatternWriteOptions{Compression: c})
+}
+
+// WritePatternsWith is WritePatterns with options. The file is written to a
+// temporary name and renamed into place.
+func WritePatternsWith(path string, p *Patterns, opts PatternWriteOptions) error {
+	err := writeFileAtomic(path, func(w io.Writer) error { return EncodePatterns(w, p, opts) })
+	if err != nil {
+		return fmt.Errorf("write patterns %s: %w", path, err)
+	}
+	return nil
+}
+
+// EncodePatterns writes p to w as an Arrow IPC pattern file.
+func EncodePatterns(w io.Writer, p *Patterns, opts PatternWriteOptions) error {
+	if p == nil {
+		return errors.New("nil patterns")
+	}
+	if !validLayout(p.Layout) {
+		return fmt.Errorf("layout %q is not NCHW, NHWC or CMSIS", p.Layout)
+	}
+	size, err := checkShape(p.Shape)
+	if err != nil {
+		return err
+	}
+	if err := p.Check(); err != nil {
+		return err
+	}
+	for i, s := range p.Splits {
+		if _, ok := splitNames[s]; !ok {
+			return fmt.Errorf("pattern %d has split %q; want train, val or test", i, s)
+		}
+	}
+	for i, l := range p.Labels {
+		if l < -1 {
+			return fmt.Errorf("pattern %d has label %d; want a class index or -1", i, l)
+		}
+	}
+	var ipcOpts []ipc.Option
+	switch opts.Compression {
+	case Uncompressed:
+	case Zstd:
+		ipcOpts = append(ipcOpts, ipc.WithZstd())
+	case LZ4:
+		ipcOpts = append(ipcOpts, ipc.WithLZ4())
+	default:
+		return fmt.Errorf("unknown compression %q (want zstd or lz4)", opts.Compression)
+	}
+	batch := opts.BatchRows
+	if batch <= 0 {
+		batch = DefaultPatternBatchRows
+	}
+	return encodePatterns(w, p, size, batch, ipcOpts)
+}
+
+func encodePatterns(w io.Writer, p *Patterns, size, batch int, ipcOpts []ipc.Option) error {
+	fields := []arrow.Field{
+		tensorField("input", p.Shape, size),
+		{Name: "label", Type: arrow.PrimitiveTypes.Int32},
+	}
+	hasSplits := len(p.Splits) > 0
+	if hasSplits {
+		fields = append(fields, arrow.Field{Name: "split", Type: arrow.BinaryTypes.String})
+	}
+	md := arrow.NewMetadata([]string{LayoutMetadataKey}, []string{string(p.Layout)})
+	schema := arrow.NewSchema(fields, &md)
+	fw, err := ipc.NewFileWriter(w, append(ipcOpts, ipc.WithSchema(schema))...)
+	if err != nil {
+		return err
+	}
+	n := p.Len()
+	inType := fields[0].Type.(*arrow.FixedSizeListType)
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		cols := []arrow.Array{
+			float32ListArray(inType, p.Inputs[lo*size:hi*size], hi-lo),
+			int32Array(p.Labels[lo:hi]),
+		}
+		if hasSplits {
+			b := array.NewStringBuilder(memory.DefaultAllocator)
+			b.AppendValues(p.Splits[lo:hi], nil)
+			cols = append(cols, b.NewArray())
+			b.Release()
+		}
+		rec := array.NewRecordBatch(schema, cols, int64(hi-lo))
+		for _, c := range cols {
+			c.Release()
+		}
+		err := fw.Write(rec)
+		rec.Release()
+		if err != nil {
+			fw.Close()
+			return err
+		}
+	}
+	return fw.Close()
+}
+
+// int32Array wraps v as an Arrow int32 array without copying.
+func int32Array(v []int32) arrow.Array {
+	d := array.NewData(arrow.PrimitiveTypes.Int32, len(v),
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(v))}, nil, 0, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
+}
+
+// ReadPatterns reads a whole Arrow IPC pattern file. The rows are appended
+// straight from each record batch into one slice allocated for the row
+// count recorded in the file, so the file is never held twice in memory.
+func ReadPatterns(path string) (*Patterns, error) {
+	pf, err := OpenPatterns(path)
+	if err != nil {
+		return nil, err
+	}
+	defer pf.Close()
+	return pf.ReadAll()
+}
+
+// DecodePatterns is ReadPatterns on the size bytes of r.
+func DecodePatterns(r io.ReaderAt, size int64) (*Patterns, error) {
+	pf, err := newPatternFile("", r, size, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer pf.Close()
+	return pf.ReadAll()
+}
+
+// ScanPatterns calls fn with each record batch of a pattern file in turn,
+// holding one batch in memory at a time. Each batch is a fresh *Patterns
+// that fn may keep. An error from fn stops the scan and is returned as is.
+func ScanPatterns(path string, fn func(batch *Patterns) error) error {
+	pf, err := OpenPatterns(path)
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	return pf.Scan(fn)
+}
+
+// PatternFile is an open Arrow IPC pattern file. Opening reads the schema
+// and the record batch headers, not the rows.
+type PatternFile struct {
+	// Path is the file name ("" for DecodePatterns).
+	Path string
+	// Shape is the shape of one pattern.
+	Shape []int
+	// Layout is the layout the patterns are stored in.
+	Layout Layout
+	// HasSplits reports whether the file has a split column.
+	HasSplits bool
+
+	size     int
+	rows     []int // rows per record batch
+	start    []int // global index of each batch's first row
+	limit    []int // allocation limit per batch
+	total    int
+	inCol    int
+	labelCol int
+	splitCol int
+	fr       *ipc.FileReader
+	alloc    *limitAllocator
+	closer   io.Closer
+}
+
+// OpenPatterns opens an Arrow IPC pattern file, checking its schema and
+// reading its row count. Close it when done.
+func OpenPatterns(path string) (*PatternFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read patterns: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read patterns: %w", err)
+	}
+	pf, err := newPatternFile(path, f, st.Size(), f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return pf, nil
+}
+
+// Len is the number of patterns in the file.
+func (pf *PatternFile) Len() int { return pf.total }
+
+// NumBatches is the number of record batches in the file.
+func (pf *PatternFile) NumBatches() int { return len(pf.rows) }
+
+// Close releases the file.
+func (pf *PatternFile) Close() error {
+	if pf.fr != nil {
+		pf.fr.Close()
+		pf.fr = nil
+	}
+	if pf.closer != nil {
+		err := pf.closer.Close()
+		pf.closer = nil
+		return err
+	}
+	return nil
+}
+
+func (pf *PatternFile) errorf(format string, args ...any) error {
+	prefix := "read patterns"
+	if pf.Path != "" {
+		prefix += " " + pf.Path
+	}
+	return fmt.Errorf(prefix+": "+format, args...)
+}
+
+func (pf *PatternFile) newPatterns(capRows int) *Patterns {
+	p := &Patterns{
+		Shape:  append([]int(nil), pf.Shape...),
+		Layout: pf.Layout,
+		Inputs: make([]float32, 0, capRows*pf.size),
+		Labels: make([]int32, 0, capRows),
+	}
+	if pf.HasSplits {
+		p.Splits = make([]string, 0, capRows)
+	}
+	return p
+}
+
+// Batch reads record batch i as a fresh *Patterns.
+func (pf *PatternFile) Batch(i int) (*Patterns, error) {
+	if i < 0 || i >= len(pf.rows) {
+		return nil, pf.errorf("record batch %d out of range [0,%d)", i, len(pf.rows))
+	}
+	p := pf.newPatterns(pf.rows[i])
+	if err := pf.appendBatch(i, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Scan calls fn with each record batch in turn (see ScanPatterns).
+func (pf *PatternFile) Scan(fn func(batch *Patterns) error) error {
+	for i := range pf.rows {
+		p, err := pf.Batch(i)
+		if err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadAll reads every pattern into one *Patterns.
+func (pf *PatternFile) ReadAll() (*Patterns, error) {
+	p := pf.newPatterns(pf.total)
+	for i := range pf.rows {
+		if err := pf.appendBatch(i, p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func newPatternFile(name string, r io.ReaderAt, size int64, closer io.Closer) (pf *PatternFile, err error) {
+	pf = &PatternFile{Path: name, closer: closer, splitCol: -1}
+	defer func() {
+		if e := recover(); e != nil {
+			err = fmt.Errorf("corrupt Arrow data: %v", e)
+		}
+		if err != nil {
+			if pf.fr != nil {
+				pf.fr.Close()
+			}
+			err = pf.errorf("%w", err)
+			pf = nil
+		}
+	}()
+	pf.alloc = &limitAllocator{mem: memory.NewGoAllocator(), limit: 64 << 20}
+	pf.fr, err = openArrowFile(r, size, pf.alloc)
+	if err != nil {
+		return nil, err
+	}
+	schema := pf.fr.Schema()
+	md := schema.Metadata()
+	lay, ok := md.GetValue(LayoutMetadataKey)
+	if !ok {
+		if _, isModel := md.GetValue(ModelMetadataKey); isModel {
+			return nil, fmt.Errorf("no %s schema metadata: this looks like a model file, not a pattern file", LayoutMetadataKey)
+		}
+		return nil, fmt.Errorf("no %s schema metadata (NCHW, NHWC or CMSIS): not an nnq pattern file", LayoutMetadataKey)
+	}
+	pf.Layout = Layout(lay)
+	if !validLayout(pf.Layout) {
+		return nil, fmt.Errorf("%s %q is not NCHW, NHWC or CMSIS", LayoutMetadataKey, lay)
+	}
+	col := func(name string, required bool) (int, error) {
+		idx := schema.FieldIndices(name)
+		switch {
+		case len(idx) > 1:
+			return -1, fmt.Errorf("%d columns are named %q", len(idx), name)
+		case len(idx) == 0 && required:
+			return -1, fmt.Errorf("no %q column", name)
+		case len(idx) == 0:
+			return -1, nil
+		}
+		return idx[0], nil
+	}
+	if pf.inCol, err = col("input", true); err != nil {
+		return nil, err
+	}
+	if pf.labelCol, err = col("label", true); err != nil {
+		return nil, err
+	}
+	if pf.splitCol, err = col("split", false); err != nil {
+		return nil, err
+	}
+	pf.Shape, pf.size, err = tensorFieldShape(schema.Field(pf.inCol))
+	if err != nil {
+		return nil, fmt.Errorf("column input: %w", err)
+	}
+	if dt := schema.Field(pf.labelCol).Type; dt.ID() != arrow.INT32 {
+		return nil, fmt.Errorf("column label: type %s; want int32", dt)
+	}
+	if pf.splitCol >= 0 {
+		pf.HasSplits = true
+		dt := schema.Field(pf.splitCol).Type
+		if d, ok := dt.(*arrow.DictionaryType); ok {
+			dt = d.ValueType
+		}
+		if id := dt.ID(); id != arrow.STRING && id != arrow.LARGE_STRING {
+			return nil, fmt.Errorf("column split: type %s; want utf8", schema.Field(pf.splitCol).Type)
+		}
+	}
+
+	blocks, err := readBatchHeaders(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if len(blocks) != pf.fr.NumRecords() {
+		return nil, fmt.Errorf("corrupt Arrow IPC footer: %d record batches, %d headers", pf.fr.NumRecords(), len(blocks))
+	}
+	rowBytes := int64(pf.size)*4 + 16
+	for i, b := range blocks {
+		// An uncompressed body holds at least the input values; a
+		// compressed one expands at most maxCompressionRatio times.
+		room := b.body
+		if b.compressed {
+			room = b.body * maxCompressionRatio
+		}
+		if b.rows < 0 || b.rows > math.MaxInt32 || (b.rows > 0 && b.rows*int64(pf.size)*4 > room) {
+			return nil, fmt.Errorf("record batch %d claims %d patterns of %d values, which its %d-byte body cannot hold", i, b.rows, pf.size, b.body)
+		}
+		pf.rows = append(pf.rows, int(b.rows))
+		pf.start = append(pf.start, pf.total)
+		pf.limit = append(pf.limit, int(b.rows*rowBytes)+1<<20)
+		pf.total += int(b.rows)
+	}
+	return pf, nil
+}
+
+// appendBatch appends record batch i to dst.
+func (pf *PatternFile) appendBatch(i int, dst *Patterns) (err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			if ae, ok := e.(allocLimitError); ok {
+				err = ae
+			} else {
+				err = fmt.Errorf("corrupt Arrow data: %v", e)
+			}
+		}
+		if err != nil {
+			err = pf.errorf("record batch %d: %w", i, err)
+		}
+	}()
+	if pf.fr == nil {
+		return errors.New("file is closed")
+	}
+	pf.alloc.limit = pf.limit[i]
+	rec, err := pf.fr.RecordBatchAt(i)
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	rows, base := pf.rows[i], pf.start[i]
+	if int(rec.NumRows()) != rows {
+		return fmt.Errorf("%d rows, but its header says %d", rec.NumRows(), rows)
+	}
+	vals, err := fixedListValues(rec.Column(pf.inCol), pf.size, base, "pattern")
+	if err != nil {
+		return fmt.Errorf("column input: %w", err)
+	}
+	if j, ok := checkFinite(vals); !ok {
+		return fmt.Errorf("column input: pattern %d value %d %s is %v", base+j/pf.size, j%pf.size, indexString(pf.Shape, j%pf.size), vals[j])
+	}
+	labels, ok := rec.Column(pf.labelCol).(*array.Int32)
+	if !ok {
+		return fmt.Errorf("column label: type %s; want int32", rec.Column(pf.labelCol).DataType())
+	}
+	lv := labels.Int32Values()
+	if labels.Len() != rows || len(lv) < rows {
+		return fmt.Errorf("column label: %d values for %d patterns", labels.Len(), rows)
+	}
+	for j := 0; j < rows; j++ {
+		if labels.IsNull(j) {
+			return fmt.Errorf("column label: pattern %d label is null", base+j)
+		}
+		if lv[j] < -1 {
+			return fmt.Errorf("column label: pattern %d label is %d; want a class index or -1", base+j, lv[j])
+		}
+	}
+	var splits []string
+	if pf.splitCol >= 0 {
+		if splits, err = splitValues(rec.Column(pf.splitCol), rows, base); err != nil {
+			return fmt.Errorf("column split: %w", err)
+		}
+	}
+	dst.Inputs = append(dst.Inputs, vals...)
+	dst.Labels = append(dst.Labels, lv[:rows]...)
+	dst.Splits = append(dst.Splits, splits...)
+	return nil
+}
+
+// splitValues reads a utf8, large_utf8 or dictionary<utf8> split column.
+func splitValues(col arrow.Array, rows, base int) ([]string, error) {
+	if col.Len() != rows {
+		return nil, fmt.Errorf("%d values for %d patterns", col.Len(), rows)
+	}
+	var value func(j int) string
+	switch a := col.(type) {
+	case *array.String:
+		value = a.Value
+	case *array.LargeString:
+		value = a.Value
+	case *array.Dictionary:
+		dict, ok := a.Dictionary().(*array.String)
+		if !ok {
+			ld, ok := a.Dictionary().(*array.LargeString)
+			if !ok {
+				return nil, fmt.Errorf("type %s; want utf8", col.DataType())
+			}
+			value = func(j int) string { return ld.Value(a.GetValueIndex(j)) }
+		} else {
+			value = func(j int) string { return dict.Value(a.GetValueIndex(j)) }
+		}
+	default:
+		return nil, fmt.Errorf("type %s; want utf8", col.DataType())
+	}
+	out := make([]string, rows)
+	for j := range out {
+		if col.IsNull(j) {
+			return nil, fmt.Errorf("pattern %d split is null", base+j)
+		}
+		s := value(j)
+		name, ok := splitNames[s]
+		if !ok {
+			return nil, fmt.Errorf("pattern %d split is %q; want train, val or test", base+j, truncate(s, 40))
+		}
+		out[j] = name // a Go constant, not a view of Arrow memory
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// batchHeader is what the footer and message header of one record batch
+// say, read without loading the batch.
+type batchHeader struct {
+	rows       int64
+	body       int64
+	compressed bool
+}
+
+// readBatchHeaders reads the record batch headers of an Arrow IPC file
+// from its footer: row count, body size and whether the body is
+// compressed. arrow-go does not expose these, so this walks the
+// flatbuffers itself (Footer.recordBatches -> Block -> Message ->
+// RecordBatch), bounds-checking every read.
+func readBatchHeaders(r io.ReaderAt, size int64) ([]batchHeader, error) {
+	bad := func(what string) error { return fmt.Errorf("corrupt Arrow IPC footer: %s", what) }
+	if size < 18 {
+		return nil, bad("file too small")
+	}
+	var tail [10]byte
+	if _, err := r.ReadAt(tail[:], size-10); err != nil {
+		return nil, err
+	}
+	flen := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if flen <= 0 || flen > size-18 {
+		return nil, bad("bad footer length")
+	}
+	footer := make([]byte, flen)
+	if _, err := r.ReadAt(footer, size-10-flen); err != nil {
+		return nil, err
+	}
+	root, ok := fbRoot(footer)
+	if !ok {
+		return nil, bad("bad root table")
+	}
+	vec, ok := root.ref(3) // Footer.recordBatches
+	if !ok {
+		return nil, nil
+	}
+	n, ok := fbU32(footer, vec)
+	if !ok || int64(vec)+4+int64(n)*24 > int64(len(footer)) {
+		return nil, bad("record batch list out of bounds")
+	}
+	out := make([]batchHeader, n)
+	for i := range out {
+		p := vec + 4 + i*24 // struct Block { offset: long; metaDataLength: int; bodyLength: long }
+		off := int64(binary.LittleEndian.Uint64(footer[p:]))
+		meta := int64(int32(binary.LittleEndian.Uint32(footer[p+8:])))
+		body := int64(binary.LittleEndian.Uint64(footer[p+16:]))
+		if off < 0 || meta < 8 || meta > 64<<20 || body < 0 || off > size || meta > size-off || body > size-off-meta {
+			return nil, bad(fmt.Sprintf("record batch %d block out of bounds", i))
+		}
+		buf := make([]byte, meta)
+		if _, err := r.ReadAt(buf, off); err != nil {
+			return nil, err
+		}
+		// Encapsulated message: [0xFFFFFFFF] int32 length, flatbuffer.
+		if binary.LittleEndian.Uint32(buf) == 0xFFFFFFFF {
+			buf = buf[8:]
+		} else {
+			buf = buf[4:]
+		}
+		msg, ok := fbRoot(buf)
+		if !ok {
+			return nil, bad(fmt.Sprintf("record batch %d message header", i))
+		}
+		if typ, _ := msg.u8(1); typ != 3 { // Message.header_type == RecordBatch
+			return nil, bad(fmt.Sprintf("message %d is not a record batch", i))
+		}
+		rbPos, ok := msg.ref(2)
+		if !ok {
+			return nil, bad(fmt.Sprintf("record batch %d has no header", i))
+		}
+		rb, ok := fbTableAt(buf, rbPos)
+		if !ok {
+			return nil, bad(fmt.Sprintf("record batch %d header", i))
+		}
+		rows, _ := rb.i64(0) // RecordBatch.length
+		_, compressed := rb.field(3)
+		out[i] = batchHeader{rows: rows, body: body, compressed: compressed}
+	}
+	return out, nil
+}
+
+// fbTable is a flatbuffers table inside buf.
+type fbTable struct {
+	buf    []byte
+	pos    int
+	vt     int
+	vtSize int
+}
+
+func fbU32(b []byte, p int) (int, bool) {
+	if p < 0 || p+4 > len(b) {
+		return 0, false
+	}
+	return int(binary.LittleEndian.Uint32(b[p:])), true
+}
+
+func fbRoot(b []byte) (fbTable, bool) {
+	p, ok := fbU32(b, 0)
+	if !ok {
+		return fbTable{}, false
+	}
+	return fbTableAt(b, p)
+}
+
+func fbTableAt(b []byte, pos int) (fbTable, bool) {
+	if pos < 0 || pos+4 > len(b) {
+		return fbTable{}, false
+	}
+	vt := pos - int(int32(binary.LittleEndian.Uint32(b[pos:])))
+	if vt < 0 || vt+4 > len(b) {
+		return fbTable{}, false
+	}
+	vtSize := int(binary.LittleEndian.Uint16(b[vt:]))
+	if vtSize < 4 || vt+vtSize > len(b) {
+		return fbTable{}, false
+	}
+	return fbTable{buf: b, pos: pos, vt: vt, vtSize: vtSize}, true
+}
+
+// field returns the absolute position of field i, if present.
+func (t fbTable) field(i int) (int, bool) {
+	o := 4 + 2*i
+	if o+2 > t.vtSize {
+		return 0, false
+	}
+	off := int(binary.LittleEndian.Uint16(t.buf[t.vt+o:]))
+	if off == 0 {
+		return 0, false
+	}
+	return t.pos + off, true
+}
+
+func (t fbTable) u8(i int) (uint8, bool) {
+	p, ok := t.field(i)
+	if !ok || p+1 > len(t.buf) {
+		return 0, false
+	}
+	return t.buf[p], true
+}
+
+func (t fbTable) i64(i int) (int64, bool) {
+	p, ok := t.field(i)
+	if !ok || p+8 > len(t.buf) {
+		return 0, false
+	}
+	return int64(binary.LittleEndian.Uint64(t.buf[p:])), true
+}
+
+// ref follows the offset in field i (a table, vector or string).
+func (t fbTable) ref(i int) (int, bool) {
+	p, ok := t.field(i)
+	if !ok {
+		return 0, false
+	}
+	rel, ok := fbU32(t.buf, p)
+	if !ok || p+rel > len(t.buf) {
+		return 0, false
+	}
+	return p + rel, true
+}
