@@ -1,0 +1,233 @@
+package kernels
+
+// Convolutions and depthwise convolutions.
+//
+// All conv variants compute the same function (facts sheet §2): for every
+// output pixel and channel, requant(bias[o] + Σ in·w) over the in-range taps.
+// Within their valid geometries the library's variants, on both code paths,
+// are bit-identical to each other, so the Go functions differ only in the
+// constraints they check (see Variant.Valid). None of them allocates or
+// needs scratch.
+
+// checkConv validates a conv-like call: geometry, shifts and buffer lengths.
+func checkConv(v Variant, o *Opts, g ConvGeom, nIn, nW, nBias, nOut, biasShift, outShift int) error {
+	if err := v.Valid(g, o.Target); err != nil {
+		return err
+	}
+	if err := ValidShifts(biasShift, outShift); err != nil {
+		return err
+	}
+	wantW := g.WeightSize()
+	if v.Kind() == KindDepthwise {
+		wantW = g.DepthwiseWeightSize()
+	}
+	if nIn < g.InSize() || nW < wantW || nBias < g.OutC || nOut < g.OutSize() {
+		return ErrShortBuffer
+	}
+	return nil
+}
+
+// ConvolveHWCQ7Basic is arm_convolve_HWC_q7_basic (square geometry, no
+// constraints). in: HWC InY×InX×InC; wt: OHWI; bias: OutC; out: HWC
+// OutY×OutX×OutC. Returns nil, or an error (output untouched) whose
+// StatusOf is the library's status.
+func ConvolveHWCQ7Basic(o Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) error {
+	return convQ7(VarConvolveHWCQ7Basic, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+// ConvolveHWCQ7Fast is arm_convolve_HWC_q7_fast: ch_in%4 == 0 and
+// ch_out%2 == 0 or -3; plain OHWI weights. DSP-unsafe for non-standard
+// output sizes.
+func ConvolveHWCQ7Fast(o Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) error {
+	return convQ7(VarConvolveHWCQ7Fast, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+// ConvolveHWCQ7RGB is arm_convolve_HWC_q7_RGB: ch_in == 3 or -3.
+func ConvolveHWCQ7RGB(o Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) error {
+	return convQ7(VarConvolveHWCQ7RGB, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+// ConvolveHWCQ7BasicNonsquare is arm_convolve_HWC_q7_basic_nonsquare (no
+// constraints).
+func ConvolveHWCQ7BasicNonsquare(o Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) error {
+	return convQ7(VarConvolveHWCQ7BasicNonsquare, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+// ConvolveHWCQ7FastNonsquare is arm_convolve_HWC_q7_fast_nonsquare: ch_in%4
+// == 0 and ch_out%2 == 0 or -3. DSP-unsafe for non-standard output sizes.
+func ConvolveHWCQ7FastNonsquare(o Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) error {
+	return convQ7(VarConvolveHWCQ7FastNonsquare, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+// Convolve1x1HWCQ7FastNonsquare is arm_convolve_1x1_HWC_q7_fast_nonsquare:
+// ch_in%4 == 0, ch_out%2 == 0, 1×1 kernel, no padding, stride 1, or -3.
+// DSP-unsafe unless the output size equals the input size.
+func Convolve1x1HWCQ7FastNonsquare(o Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) error {
+	return convQ7(VarConvolve1x1HWCQ7FastNonsquare, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+// ConvolveHWCQ15Basic is arm_convolve_HWC_q15_basic (square, no
+// constraints; q15 bias, SSAT to 16 bits).
+func ConvolveHWCQ15Basic(o Opts, g ConvGeom, in, wt, bias []int16, biasShift, outShift int, out []int16) error {
+	return convQ15(VarConvolveHWCQ15Basic, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+// ConvolveHWCQ15Fast is arm_convolve_HWC_q15_fast: ch_in and ch_out even
+// or -3; on DSPPath also an even dim_im_out or -3.
+func ConvolveHWCQ15Fast(o Opts, g ConvGeom, in, wt, bias []int16, biasShift, outShift int, out []int16) error {
+	return convQ15(VarConvolveHWCQ15Fast, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+// ConvolveHWCQ15FastNonsquare is arm_convolve_HWC_q15_fast_nonsquare: ch_in
+// and ch_out even or -3; DSP-unsafe for odd OutX.
+func ConvolveHWCQ15FastNonsquare(o Opts, g ConvGeom, in, wt, bias []int16, biasShift, outShift int, out []int16) error {
+	return convQ15(VarConvolveHWCQ15FastNonsquare, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+// DepthwiseSeparableConvHWCQ7 is arm_depthwise_separable_conv_HWC_q7
+// (depthwise, multiplier 1): ch_in == ch_out or -3. wt is [ky][kx][ch].
+func DepthwiseSeparableConvHWCQ7(o Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) error {
+	return depthwiseQ7(VarDepthwiseSeparableConvHWCQ7, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+// DepthwiseSeparableConvHWCQ7Nonsquare is
+// arm_depthwise_separable_conv_HWC_q7_nonsquare.
+func DepthwiseSeparableConvHWCQ7Nonsquare(o Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) error {
+	return depthwiseQ7(VarDepthwiseSeparableConvHWCQ7Nonsquare, &o, g, in, wt, bias, biasShift, outShift, out)
+}
+
+func convQ7(v Variant, o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) error {
+	if err := checkConv(v, o, g, len(in), len(wt), len(bias), len(out), biasShift, outShift); err != nil {
+		return err
+	}
+	convCore(o, g, in, wt, bias, biasShift, outShift, out, q7Min, q7Max)
+	return nil
+}
+
+func convQ15(v Variant, o *Opts, g ConvGeom, in, wt, bias []int16, biasShift, outShift int, out []int16) error {
+	if err := checkConv(v, o, g, len(in), len(wt), len(bias), len(out), biasShift, outShift); err != nil {
+		return err
+	}
+	convCore(o, g, in, wt, bias, biasShift, outShift, out, q15Min, q15Max)
+	return nil
+}
+
+func depthwiseQ7(v Variant, o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) error {
+	if err := checkConv(v, o, g, len(in), len(wt), len(bias), len(out), biasShift, outShift); err != nil {
+		return err
+	}
+	depthwiseCore(o, g, in, wt, bias, biasShift, outShift, out)
+	return nil
+}
+
+// axisRange returns the in-range kernel taps [k0, k1) of the window starting
+// at input position i0 on an axis of length n.
+func axisRange(i0, k, n int) (k0, k1 int) {
+	return max(0, -i0), min(k, n-i0)
+}
+
+// convCore: for each output pixel the in-range taps of one kernel row form a
+// contiguous run of (kx1-kx0)*InC elements in both the HWC input and the
+// OHWI weights, so the inner loop is a plain dot product. Four output
+// channels are computed per pass over the input run.
+func convCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift int, out []T, lo, hi int32) {
+	st := o.Stats
+	rt := o.Rounding.roundTerm(outShift)
+	bs, os := uint(biasShift), uint(outShift)
+	cin, cout := g.InC, g.OutC
+	kStride := g.KY * g.KX * cin // weights per output channel
+	for oy := 0; oy < g.OutY; oy++ {
+		iy0 := oy*g.StrideY - g.PadY
+		ky0, ky1 := axisRange(iy0, g.KY, g.InY)
+		for ox := 0; ox < g.OutX; ox++ {
+			ix0 := ox*g.StrideX - g.PadX
+			kx0, kx1 := axisRange(ix0, g.KX, g.InX)
+			seg := (kx1 - kx0) * cin
+			if ky1 <= ky0 || seg <= 0 {
+				ky1, seg = ky0, 0
+			}
+			ob := out[(oy*g.OutX+ox)*cout : (oy*g.OutX+ox+1)*cout]
+			oc := 0
+			for ; oc+4 <= cout; oc += 4 {
+				var a0, a1, a2, a3 int64
+				for ky := ky0; ky < ky1; ky++ {
+					ib := ((iy0+ky)*g.InX + ix0 + kx0) * cin
+					x := in[ib : ib+seg]
+					wb := ((oc*g.KY+ky)*g.KX + kx0) * cin
+					w0 := wt[wb : wb+seg]
+					w1 := wt[wb+kStride : wb+kStride+seg]
+					w2 := wt[wb+2*kStride : wb+2*kStride+seg]
+					w3 := wt[wb+3*kStride : wb+3*kStride+seg]
+					for i, xv := range x {
+						xi := int64(xv)
+						a0 += xi * int64(w0[i])
+						a1 += xi * int64(w1[i])
+						a2 += xi * int64(w2[i])
+						a3 += xi * int64(w3[i])
+					}
+				}
+				ob[oc] = T(requant(st, a0, int32(bias[oc]), bs, os, rt, lo, hi))
+				ob[oc+1] = T(requant(st, a1, int32(bias[oc+1]), bs, os, rt, lo, hi))
+				ob[oc+2] = T(requant(st, a2, int32(bias[oc+2]), bs, os, rt, lo, hi))
+				ob[oc+3] = T(requant(st, a3, int32(bias[oc+3]), bs, os, rt, lo, hi))
+			}
+			for ; oc < cout; oc++ {
+				var acc int64
+				for ky := ky0; ky < ky1; ky++ {
+					ib := ((iy0+ky)*g.InX + ix0 + kx0) * cin
+					wb := ((oc*g.KY+ky)*g.KX + kx0) * cin
+					acc += dot(in[ib:ib+seg], wt[wb:wb+seg])
+				}
+				ob[oc] = T(requant(st, acc, int32(bias[oc]), bs, os, rt, lo, hi))
+			}
+		}
+	}
+	if st != nil {
+		st.Calls++
+	}
+}
+
+// dwChunk is the number of channels depthwiseCore accumulates at once (on
+// the stack).
+const dwChunk = 64
+
+func depthwiseCore(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) {
+	st := o.Stats
+	rt := o.Rounding.roundTerm(outShift)
+	bs, os := uint(biasShift), uint(outShift)
+	ch := g.InC
+	var accBuf [dwChunk]int64
+	for oy := 0; oy < g.OutY; oy++ {
+		iy0 := oy*g.StrideY - g.PadY
+		ky0, ky1 := axisRange(iy0, g.KY, g.InY)
+		for ox := 0; ox < g.OutX; ox++ {
+			ix0 := ox*g.StrideX - g.PadX
+			kx0, kx1 := axisRange(ix0, g.KX, g.InX)
+			obase := (oy*g.OutX + ox) * ch
+			for cb := 0; cb < ch; cb += dwChunk {
+				n := min(dwChunk, ch-cb)
+				acc := accBuf[:n]
+				clear(acc)
+				for ky := ky0; ky < ky1; ky++ {
+					for kx := kx0; kx < kx1; kx++ {
+						ib := ((iy0+ky)*g.InX+ix0+kx)*ch + cb
+						wb := (ky*g.KX+kx)*ch + cb
+						x := in[ib : ib+n]
+						w := wt[wb : wb+n]
+						for c := range acc {
+							acc[c] += int64(x[c]) * int64(w[c])
+						}
+					}
+				}
+				ob := out[obase+cb : obase+cb+n]
+				bb := bias[cb : cb+n]
+				for c := range acc {
+					ob[c] = int8(requant(st, acc[c], int32(bb[c]), bs, os, rt, q7Min, q7Max))
+				}
+			}
+		}
+	}
+	if st != nil {
+		st.Calls++
+	}
+}
