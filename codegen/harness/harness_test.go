@@ -147,6 +147,9 @@ func checkToy(t *testing.T, b *Binary, res *Result, wantOut, wantTrace []byte) {
 	if b.Trace && !bytes.Equal(res.Trace, wantTrace) {
 		t.Errorf("%s trace:\n got %v\nwant %v", b.Target.Name, res.Trace, wantTrace)
 	}
+	if b.Trace && (len(res.TraceLayerBytes) != 3 || res.TraceLayerBytes[0] != 12 || res.TraceLayerBytes[1] != 8 || res.TraceLayerBytes[2] != 4) {
+		t.Errorf("%s TraceLayerBytes = %v, want [12 8 4]", b.Target.Name, res.TraceLayerBytes)
+	}
 	if !b.Trace && res.Trace != nil {
 		t.Errorf("%s: trace returned by a build without Trace", b.Target.Name)
 	}
@@ -371,6 +374,78 @@ func TestCortexM(t *testing.T) {
 			}
 			t.Logf("%s on %s: %d instructions/inference (%d traced, layers %v), text=%d data=%d bss=%d, run %v",
 				name, tg.Board(), r3.Instructions[0], r1.Instructions[0], r1.LayerInstructions[0], text, data, bss, r3.Elapsed.Round(time.Millisecond))
+		})
+	}
+}
+
+// toy16Ref mirrors testdata/toy16/nn.c.
+func toy16Ref(in []int16) (h, out []int16) {
+	for o := 0; o < 3; o++ {
+		var acc int32
+		for i, x := range in {
+			acc += int32(300*(o+1)-97*i) * int32(x)
+		}
+		acc >>= 8
+		h = append(h, int16(min(max(acc, -32768), 32767)))
+		out = append(out, max(h[o], 0))
+	}
+	return h, out
+}
+
+func le16(v []int16) []byte {
+	b := make([]byte, 0, 2*len(v))
+	for _, x := range v {
+		b = append(b, byte(x), byte(uint16(x)>>8))
+	}
+	return b
+}
+
+// TestQ15 checks 16-bit input/output, per-layer trace slicing and the
+// trace contract check, on the host and on cortex-m4.
+func TestQ15(t *testing.T) {
+	const n = 4
+	var in, wantOut []byte
+	var wantH [][]byte
+	for p := 0; p < n; p++ {
+		pat := []int16{int16(1000 * p), -32768, 32767, int16(-77 * p), 5}
+		h, out := toy16Ref(pat)
+		in = append(in, le16(pat)...)
+		wantOut = append(wantOut, le16(out)...)
+		wantH = append(wantH, le16(h))
+	}
+	for _, name := range []string{"host", "cortex-m4"} {
+		tg := mustTarget(t, name)
+		t.Run(name, func(t *testing.T) {
+			requireTools(t, tg)
+			b := build(t, tg, BuildOptions{ProjectDir: "testdata/toy16", Trace: true})
+			if want := (Info{InputSize: 5, OutputSize: 3, NumLayers: 2, InputElemBytes: 2, OutputElemBytes: 2}); b.Info != want {
+				t.Fatalf("Info = %+v, want %+v", b.Info, want)
+			}
+			res, err := b.Run(testCtx(t), in, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(res.Outputs, wantOut) {
+				t.Errorf("outputs %v, want %v", res.Outputs, wantOut)
+			}
+			if len(res.TraceLayerBytes) != 2 || res.TraceLayerBytes[0] != 6 || res.TraceLayerBytes[1] != 6 {
+				t.Fatalf("TraceLayerBytes = %v", res.TraceLayerBytes)
+			}
+			for p := 0; p < n; p++ {
+				if got := res.LayerTrace(p, 0); !bytes.Equal(got, wantH[p]) {
+					t.Errorf("pattern %d layer 0 trace %v, want %v", p, got, wantH[p])
+				}
+				if got := res.LayerTrace(p, 1); !bytes.Equal(got, res.Output(p)) {
+					t.Errorf("pattern %d layer 1 trace %v, want %v", p, got, res.Output(p))
+				}
+			}
+
+			bad := build(t, tg, BuildOptions{ProjectDir: "testdata/toy16", Trace: true, ExtraCFlags: []string{"-DTOY16_SKIP_TRACE"}})
+			_, err = bad.Run(testCtx(t), in, n)
+			var re *RunError
+			if !errors.As(err, &re) || re.ExitCode != 5 {
+				t.Errorf("skipped trace call: err = %v", err)
+			}
 		})
 	}
 }

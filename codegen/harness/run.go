@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,6 +25,9 @@ type Result struct {
 	// Trace holds, for each pattern, each layer's output bytes in layer
 	// order (nil unless the binary was built with Trace).
 	Trace []byte
+	// TraceLayerBytes[l] is the size of layer l's trace data, the same for
+	// every pattern (Trace builds only).
+	TraceLayerBytes []int
 	// Instructions is the exact number of guest instructions executed by
 	// each nn_run call, from its first instruction to its return (Cortex-M
 	// only; nil on the host). In Trace builds the harness's trace work is
@@ -58,6 +62,19 @@ func (r *Result) PatternTrace(i int) []byte {
 	}
 	n := len(r.Trace) / r.n
 	return r.Trace[i*n : (i+1)*n]
+}
+
+// LayerTrace returns layer l's trace bytes for pattern i.
+func (r *Result) LayerTrace(i, l int) []byte {
+	p := r.PatternTrace(i)
+	if p == nil || l < 0 || l >= len(r.TraceLayerBytes) {
+		return nil
+	}
+	off := 0
+	for _, n := range r.TraceLayerBytes[:l] {
+		off += n
+	}
+	return p[off : off+r.TraceLayerBytes[l]]
 }
 
 // RunError is returned when the program exits non-zero.
@@ -112,7 +129,7 @@ func (b *Binary) Run(ctx context.Context, inputs []byte, nPatterns int) (*Result
 	}
 	progArgs := []string{"in.bin", "out.bin"}
 	if b.Trace {
-		progArgs = append(progArgs, "trace.bin")
+		progArgs = append(progArgs, "trace.bin", "layers.bin")
 	}
 
 	var cmd *exec.Cmd
@@ -180,8 +197,21 @@ func (b *Binary) Run(ctx context.Context, inputs []byte, nPatterns int) (*Result
 		if err != nil {
 			return nil, fmt.Errorf("harness: run on %s wrote no trace: %w", b.Target.Name, err)
 		}
-		if len(res.Trace)%nPatterns != 0 {
-			return nil, fmt.Errorf("harness: trace of %d bytes is not a multiple of %d patterns", len(res.Trace), nPatterns)
+		lb, err := os.ReadFile(filepath.Join(dir, "layers.bin"))
+		if err != nil {
+			return nil, fmt.Errorf("harness: run on %s wrote no layer sizes: %w", b.Target.Name, err)
+		}
+		if len(lb) != 4*b.Info.NumLayers {
+			return nil, fmt.Errorf("harness: run on %s wrote %d bytes of layer sizes, want %d", b.Target.Name, len(lb), 4*b.Info.NumLayers)
+		}
+		total := 0
+		for l := 0; l < b.Info.NumLayers; l++ {
+			n := int(binary.LittleEndian.Uint32(lb[4*l:]))
+			res.TraceLayerBytes = append(res.TraceLayerBytes, n)
+			total += n
+		}
+		if len(res.Trace) != total*nPatterns {
+			return nil, fmt.Errorf("harness: trace of %d bytes, want %d patterns × %d bytes", len(res.Trace), nPatterns, total)
 		}
 	}
 	if !b.Target.IsHost() {

@@ -1,12 +1,15 @@
 /*
  * nnq harness driver: runs a generated network on a file of patterns.
  *
- *   nnq_main IN OUT [TRACE]
+ *   nnq_main IN OUT [TRACE [LAYERBYTES]]
  *
  * IN    N patterns of NN_INPUT_SIZE nn_in_t, raw little-endian, back to back.
  * OUT   written: N x NN_OUTPUT_SIZE nn_out_t.
  * TRACE written when given (build with -DNNQ_TRACE): for each pattern, for
  *       each layer 0..NN_NUM_LAYERS-1, the bytes passed to nnq_trace().
+ * LAYERBYTES written when given: NN_NUM_LAYERS uint32 (native = little
+ *       endian), each layer's trace size. Every pattern must trace the same
+ *       sizes.
  *
  * Exit status: 0 ok, 2 usage, 3 I/O error, 4 nn_run error, 5 trace contract
  * violation. On the host, file I/O goes through stdio. On Cortex-M (built with
@@ -167,6 +170,8 @@ static void nnq_error(const char *msg)
 static nnq_file trace_file = NNQ_NOFILE;
 static int trace_next_layer;
 static int trace_failed;
+static int trace_first_pattern = 1;
+static uint32_t trace_layer_bytes[NN_NUM_LAYERS + 1];
 
 /* The harness's side of nnq_trace(): check the layer order, append the
  * bytes to the trace file. */
@@ -176,8 +181,14 @@ void nnq_trace_impl(int layer, const void *data, unsigned bytes)
 {
     if (layer != trace_next_layer || layer < 0 || layer >= NN_NUM_LAYERS) {
         trace_failed = 1;
+        return;
     }
     trace_next_layer = layer + 1;
+    if (trace_first_pattern) {
+        trace_layer_bytes[layer] = bytes;
+    } else if (trace_layer_bytes[layer] != bytes) {
+        trace_failed = 1;
+    }
     if (trace_file != NNQ_NOFILE && !trace_failed) {
         if (nnq_write(trace_file, data, bytes) != 0) {
             trace_failed = 2;
@@ -242,8 +253,8 @@ int main(int argc, char **argv)
     nnq_file in, out;
     int rc = 0;
 
-    if (argc < 3 || argc > 4) {
-        nnq_error("usage: nnq_main IN OUT [TRACE]");
+    if (argc < 3 || argc > 5) {
+        nnq_error("usage: nnq_main IN OUT [TRACE [LAYERBYTES]]");
         return 2;
     }
     if (nnq_info.magic != NNQ_INFO_MAGIC) {
@@ -260,7 +271,7 @@ int main(int argc, char **argv)
         nnq_close(in);
         return 3;
     }
-    if (argc == 4) {
+    if (argc >= 4) {
 #ifdef NNQ_TRACE
         trace_file = nnq_open(argv[3], 1);
         if (trace_file == NNQ_NOFILE) {
@@ -303,10 +314,12 @@ int main(int argc, char **argv)
         }
 #ifdef NNQ_TRACE
         if (trace_failed || trace_next_layer != NN_NUM_LAYERS) {
-            nnq_error("nnq_trace not called once per layer in order 0..NN_NUM_LAYERS-1");
+            nnq_error("nnq_trace not called once per layer in order "
+                      "0..NN_NUM_LAYERS-1 with the same sizes for every pattern");
             rc = 5;
             break;
         }
+        trace_first_pattern = 0;
 #endif
         if (nnq_write(out, output, sizeof output) != 0) {
             nnq_error("write error on output");
@@ -326,5 +339,16 @@ int main(int argc, char **argv)
         nnq_error("cannot close trace file");
         rc = 3;
     }
+#ifdef NNQ_TRACE
+    if (argc == 5 && rc == 0 && !trace_first_pattern) {
+        nnq_file f = nnq_open(argv[4], 1);
+        if (f == NNQ_NOFILE ||
+            nnq_write(f, trace_layer_bytes, NN_NUM_LAYERS * sizeof(uint32_t)) != 0 ||
+            nnq_close(f) != 0) {
+            nnq_error("cannot write layer sizes file");
+            rc = 3;
+        }
+    }
+#endif
     return rc;
 }
