@@ -1,0 +1,190 @@
+package crt
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+var wantFiles = []string{"nnq_cmsis.h", "nnq_internal.h", "nnq_kernels.c", "nnq_legacy.c", "nnq_tables.c"}
+
+func TestFiles(t *testing.T) {
+	if got := Files(); !reflect.DeepEqual(got, wantFiles) {
+		t.Fatalf("Files() = %v, want %v", got, wantFiles)
+	}
+}
+
+func TestWriteTo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gen", "crt")
+	if err := WriteTo(dir); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(wantFiles) {
+		t.Fatalf("WriteTo wrote %d entries, want %d", len(entries), len(wantFiles))
+	}
+	for _, name := range wantFiles {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join("c", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: written content differs from c/%s", name, name)
+		}
+	}
+	// Overwriting an existing copy works too.
+	if err := WriteTo(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTablesUpToDate regenerates nnq_tables.c and compares it with the committed file.
+func TestTablesUpToDate(t *testing.T) {
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		if goBin, err = exec.LookPath("go"); err != nil {
+			t.Skip("go command not found")
+		}
+	}
+	out := filepath.Join(t.TempDir(), "tables.c")
+	cmd := exec.Command(goBin, "run", "gentables.go", "-o", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run gentables.go: %v\n%s", err, msg)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("c", "nnq_tables.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("c/nnq_tables.c is stale: run go generate in codegen/crt")
+	}
+	// Spot values from the facts sheet.
+	for _, s := range []string{
+		"const q7_t sigmoidTable_q7[256] = {\n    64, 66,",
+		"const q15_t tanhTable_q15[256] = {\n    0, 2045,",
+	} {
+		if !bytes.Contains(want, []byte(s)) {
+			t.Errorf("nnq_tables.c lacks %q", s)
+		}
+	}
+}
+
+// TestCMSISMode compiles every runtime file with NNQ_USE_CMSIS against stub
+// CMSIS headers: the legacy files must compile to nothing and the nnq
+// kernels must build on the library's own types.
+func TestCMSISMode(t *testing.T) {
+	cc := requireCC(t)
+	rt := runtimeDir(t)
+	stub := t.TempDir()
+	hdr := `#ifndef STUB_ARM_NNFUNCTIONS_H
+#define STUB_ARM_NNFUNCTIONS_H
+#include <stdint.h>
+typedef int8_t q7_t;
+typedef int16_t q15_t;
+typedef int32_t q31_t;
+typedef enum { ARM_MATH_SUCCESS = 0, ARM_MATH_SIZE_MISMATCH = -3 } arm_status;
+#endif
+`
+	if err := os.WriteFile(filepath.Join(stub, "arm_nnfunctions.h"), []byte(hdr), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stub, "arm_nnsupportfunctions.h"), []byte("#include \"arm_nnfunctions.h\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"nnq_legacy.c", "nnq_kernels.c", "nnq_tables.c"} {
+		obj := filepath.Join(stub, f+".o")
+		args := append(append([]string{}, strictFlags...), "-Wpedantic", "-DNNQ_USE_CMSIS", "-I", stub, "-I", rt, "-c", "-o", obj, filepath.Join(rt, f))
+		if msg, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s with NNQ_USE_CMSIS: %v\n%s", f, err, msg)
+		}
+		if f == "nnq_kernels.c" {
+			continue
+		}
+		if nm, err := exec.LookPath("nm"); err == nil {
+			syms, err := exec.Command(nm, obj).CombinedOutput()
+			if err != nil {
+				t.Fatalf("nm %s: %v", obj, err)
+			}
+			if strings.Contains(string(syms), "arm_") || strings.Contains(string(syms), "Table_q") {
+				t.Errorf("%s defines library symbols under NNQ_USE_CMSIS:\n%s", f, syms)
+			}
+		}
+	}
+}
+
+// TestStrictHostBuilds compiles the runtime alone, per configuration, with
+// -Wpedantic on top of the strict flags.
+func TestStrictHostBuilds(t *testing.T) {
+	cc := requireCC(t)
+	rt := runtimeDir(t)
+	for _, defs := range [][]string{nil, {"-DARM_MATH_DSP"}, {"-DARM_NN_TRUNCATE"}, {"-DARM_MATH_DSP", "-DARM_NN_TRUNCATE"}} {
+		for _, f := range []string{"nnq_legacy.c", "nnq_kernels.c", "nnq_tables.c"} {
+			args := append(append(append([]string{}, strictFlags...), "-Wpedantic", "-I", rt, "-c", "-o", os.DevNull), defs...)
+			args = append(args, filepath.Join(rt, f))
+			if msg, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+				t.Errorf("%s %v: %v\n%s", f, defs, err, msg)
+			}
+		}
+	}
+}
+
+// TestCortexMBuild cross-compiles the runtime with arm-none-eabi-gcc and
+// checks that the DSP-path semantics are selected exactly on DSP cores.
+func TestCortexMBuild(t *testing.T) {
+	armcc, err := exec.LookPath("arm-none-eabi-gcc")
+	if err != nil {
+		t.Skip("arm-none-eabi-gcc not found; skipping Cortex-M build")
+	}
+	rt := runtimeDir(t)
+	probe := filepath.Join(t.TempDir(), "probe.c")
+	src := `#include "nnq_cmsis.h"
+#if NNQ_DSP_PATH != WANT_DSP
+#error "unexpected NNQ_DSP_PATH"
+#endif
+int nnq_probe(void) { return NNQ_DSP_PATH; }
+`
+	if err := os.WriteFile(probe, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []struct {
+		cpu  string
+		dsp  string
+		more []string
+	}{
+		{"cortex-m0", "0", nil},
+		{"cortex-m3", "0", nil},
+		{"cortex-m4", "1", nil},
+		{"cortex-m4", "1", []string{"-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"}},
+		{"cortex-m7", "1", nil},
+	} {
+		base := append([]string{"-mcpu=" + target.cpu, "-mthumb"}, target.more...)
+		base = append(base, strictFlags...)
+		base = append(base, "-Wpedantic", "-I", rt, "-c", "-o", os.DevNull)
+		for _, f := range []string{filepath.Join(rt, "nnq_legacy.c"), filepath.Join(rt, "nnq_kernels.c"), filepath.Join(rt, "nnq_tables.c")} {
+			args := append(append([]string{}, base...), f)
+			if msg, err := exec.Command(armcc, args...).CombinedOutput(); err != nil {
+				t.Errorf("%s %s: %v\n%s", target.cpu, filepath.Base(f), err, msg)
+			}
+		}
+		args := append(append([]string{}, base...), "-DWANT_DSP="+target.dsp, probe)
+		if msg, err := exec.Command(armcc, args...).CombinedOutput(); err != nil {
+			t.Errorf("%s: NNQ_DSP_PATH is not %s: %v\n%s", target.cpu, target.dsp, err, msg)
+		}
+	}
+}
