@@ -301,6 +301,19 @@ func TestRunError(t *testing.T) {
 	}
 }
 
+// TestFault checks that a CPU fault in the network ends the run with a
+// clear error instead of hanging QEMU.
+func TestFault(t *testing.T) {
+	tg := mustTarget(t, "cortex-m0")
+	requireTools(t, tg)
+	b := build(t, tg, BuildOptions{ExtraCFlags: []string{"-DTOY_FAULT"}})
+	_, err := b.Run(testCtx(t), append([]byte{0x80, 0x7f}, make([]byte, 14)...), 1)
+	var re *RunError
+	if !errors.As(err, &re) || re.ExitCode != 70 || !strings.Contains(err.Error(), "CPU fault") {
+		t.Errorf("err = %v", err)
+	}
+}
+
 // TestCortexM runs the toy on every Cortex-M target under QEMU, checks the
 // outputs and trace against the Go reference (so against the host too),
 // and checks the instruction counts: positive, identical on a second run

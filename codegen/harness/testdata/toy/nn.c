@@ -18,6 +18,12 @@ int nn_run(const nn_in_t *input, nn_out_t *output)
     if (input[0] == -128 && input[1] == -128) {
         return -1;
     }
+#ifdef TOY_FAULT
+    /* Test hook: execute a permanently undefined instruction. */
+    if (input[0] == -128 && input[1] == 127) {
+        __asm__ volatile(".short 0xde00");
+    }
+#endif
     toy_dense(input, 16, h0, 12, 0, 3, 1);
     TRACE(0, h0, sizeof h0);
     toy_dense(h0, 12, h1, 8, 1, 2, 1);
