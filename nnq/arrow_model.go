@@ -352,7 +352,7 @@ func decodeModelArrow(r io.ReaderAt, size int64) (m *Model, err error) {
 	}
 	for i, f := range fields {
 		n := shapeSize(shapes[i])
-		vals, err := fixedListValues(rec.Column(i), n, 0, "row")
+		vals, err := fixedListValues(rec.Column(i), 1, n, 0, "row")
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", f.Name, err)
 		}
@@ -499,11 +499,11 @@ func tensorFieldShape(f arrow.Field) ([]int, int, error) {
 	return ext.Shape, n, nil
 }
 
-// fixedListValues returns the float32 values of the rows of a fixed-size
-// list column of n values per row. Null rows or values are errors; what
-// names a row in messages ("row", "pattern") and base is the global index
-// of row 0. The slice aliases Arrow memory.
-func fixedListValues(col arrow.Array, n int, base int, what string) ([]float32, error) {
+// fixedListValues returns the float32 values of a fixed-size list column
+// that must hold rows lists of n values. Null rows or values are errors;
+// what names a row in messages ("row", "pattern") and base is the global
+// index of row 0. The slice aliases Arrow memory.
+func fixedListValues(col arrow.Array, rows, n int, base int, what string) ([]float32, error) {
 	if ext, ok := col.(array.ExtensionArray); ok {
 		col = ext.Storage()
 	}
@@ -511,7 +511,9 @@ func fixedListValues(col arrow.Array, n int, base int, what string) ([]float32, 
 	if !ok {
 		return nil, fmt.Errorf("column type is %s; want fixed_size_list<float32>", col.DataType())
 	}
-	rows := fl.Len()
+	if fl.Len() != rows {
+		return nil, fmt.Errorf("column has %d rows; the record batch has %d", fl.Len(), rows)
+	}
 	if fl.NullN() > 0 {
 		for i := 0; i < rows; i++ {
 			if fl.IsNull(i) {

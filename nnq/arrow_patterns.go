@@ -318,37 +318,35 @@ func (pf *PatternFile) ReadAll() (*Patterns, error) {
 	return p, nil
 }
 
-func newPatternFile(name string, r io.ReaderAt, size int64, closer io.Closer) (pf *PatternFile, err error) {
-	pf = &PatternFile{Path: name, closer: closer, splitCol: -1}
-	defer func() {
-		if e := recover(); e != nil {
-			err = fmt.Errorf("corrupt Arrow data: %v", e)
+func newPatternFile(name string, r io.ReaderAt, size int64, closer io.Closer) (*PatternFile, error) {
+	pf := &PatternFile{Path: name, closer: closer, splitCol: -1}
+	if err := pf.open(r, size); err != nil {
+		if pf.fr != nil {
+			pf.fr.Close()
 		}
-		if err != nil {
-			if pf.fr != nil {
-				pf.fr.Close()
-			}
-			err = pf.errorf("%w", err)
-			pf = nil
-		}
-	}()
+		return nil, pf.errorf("%w", err)
+	}
+	return pf, nil
+}
+
+func (pf *PatternFile) open(r io.ReaderAt, size int64) (err error) {
+	defer catchArrowPanic(&err)
 	pf.alloc = &limitAllocator{mem: memory.NewGoAllocator(), limit: 64 << 20}
-	pf.fr, err = openArrowFile(r, size, pf.alloc)
-	if err != nil {
-		return nil, err
+	if pf.fr, err = openArrowFile(r, size, pf.alloc); err != nil {
+		return err
 	}
 	schema := pf.fr.Schema()
 	md := schema.Metadata()
 	lay, ok := md.GetValue(LayoutMetadataKey)
 	if !ok {
 		if _, isModel := md.GetValue(ModelMetadataKey); isModel {
-			return nil, fmt.Errorf("no %s schema metadata: this looks like a model file, not a pattern file", LayoutMetadataKey)
+			return fmt.Errorf("no %s schema metadata: this looks like a model file, not a pattern file", LayoutMetadataKey)
 		}
-		return nil, fmt.Errorf("no %s schema metadata (NCHW, NHWC or CMSIS): not an nnq pattern file", LayoutMetadataKey)
+		return fmt.Errorf("no %s schema metadata (NCHW, NHWC or CMSIS): not an nnq pattern file", LayoutMetadataKey)
 	}
 	pf.Layout = Layout(lay)
 	if !validLayout(pf.Layout) {
-		return nil, fmt.Errorf("%s %q is not NCHW, NHWC or CMSIS", LayoutMetadataKey, lay)
+		return fmt.Errorf("%s %q is not NCHW, NHWC or CMSIS", LayoutMetadataKey, lay)
 	}
 	col := func(name string, required bool) (int, error) {
 		idx := schema.FieldIndices(name)
@@ -363,20 +361,20 @@ func newPatternFile(name string, r io.ReaderAt, size int64, closer io.Closer) (p
 		return idx[0], nil
 	}
 	if pf.inCol, err = col("input", true); err != nil {
-		return nil, err
+		return err
 	}
 	if pf.labelCol, err = col("label", true); err != nil {
-		return nil, err
+		return err
 	}
 	if pf.splitCol, err = col("split", false); err != nil {
-		return nil, err
+		return err
 	}
 	pf.Shape, pf.size, err = tensorFieldShape(schema.Field(pf.inCol))
 	if err != nil {
-		return nil, fmt.Errorf("column input: %w", err)
+		return fmt.Errorf("column input: %w", err)
 	}
 	if dt := schema.Field(pf.labelCol).Type; dt.ID() != arrow.INT32 {
-		return nil, fmt.Errorf("column label: type %s; want int32", dt)
+		return fmt.Errorf("column label: type %s; want int32", dt)
 	}
 	if pf.splitCol >= 0 {
 		pf.HasSplits = true
@@ -385,16 +383,16 @@ func newPatternFile(name string, r io.ReaderAt, size int64, closer io.Closer) (p
 			dt = d.ValueType
 		}
 		if id := dt.ID(); id != arrow.STRING && id != arrow.LARGE_STRING {
-			return nil, fmt.Errorf("column split: type %s; want utf8", schema.Field(pf.splitCol).Type)
+			return fmt.Errorf("column split: type %s; want utf8", schema.Field(pf.splitCol).Type)
 		}
 	}
 
 	blocks, err := readBatchHeaders(r, size)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(blocks) != pf.fr.NumRecords() {
-		return nil, fmt.Errorf("corrupt Arrow IPC footer: %d record batches, %d headers", pf.fr.NumRecords(), len(blocks))
+		return fmt.Errorf("corrupt Arrow IPC footer: %d record batches, %d headers", pf.fr.NumRecords(), len(blocks))
 	}
 	rowBytes := int64(pf.size)*4 + 16
 	for i, b := range blocks {
@@ -405,30 +403,24 @@ func newPatternFile(name string, r io.ReaderAt, size int64, closer io.Closer) (p
 			room = b.body * maxCompressionRatio
 		}
 		if b.rows < 0 || b.rows > math.MaxInt32 || (b.rows > 0 && b.rows*int64(pf.size)*4 > room) {
-			return nil, fmt.Errorf("record batch %d claims %d patterns of %d values, which its %d-byte body cannot hold", i, b.rows, pf.size, b.body)
+			return fmt.Errorf("record batch %d claims %d patterns of %d values, which its %d-byte body cannot hold", i, b.rows, pf.size, b.body)
 		}
 		pf.rows = append(pf.rows, int(b.rows))
 		pf.start = append(pf.start, pf.total)
 		pf.limit = append(pf.limit, int(b.rows*rowBytes)+1<<20)
 		pf.total += int(b.rows)
 	}
-	return pf, nil
+	return nil
 }
 
 // appendBatch appends record batch i to dst.
 func (pf *PatternFile) appendBatch(i int, dst *Patterns) (err error) {
 	defer func() {
-		if e := recover(); e != nil {
-			if ae, ok := e.(allocLimitError); ok {
-				err = ae
-			} else {
-				err = fmt.Errorf("corrupt Arrow data: %v", e)
-			}
-		}
 		if err != nil {
 			err = pf.errorf("record batch %d: %w", i, err)
 		}
 	}()
+	defer catchArrowPanic(&err)
 	if pf.fr == nil {
 		return errors.New("file is closed")
 	}
@@ -442,7 +434,7 @@ func (pf *PatternFile) appendBatch(i int, dst *Patterns) (err error) {
 	if int(rec.NumRows()) != rows {
 		return fmt.Errorf("%d rows, but its header says %d", rec.NumRows(), rows)
 	}
-	vals, err := fixedListValues(rec.Column(pf.inCol), pf.size, base, "pattern")
+	vals, err := fixedListValues(rec.Column(pf.inCol), rows, pf.size, base, "pattern")
 	if err != nil {
 		return fmt.Errorf("column input: %w", err)
 	}

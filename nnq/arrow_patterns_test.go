@@ -1,0 +1,331 @@
+package nnq
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+func patternBytes(t testing.TB, p *Patterns, opts PatternWriteOptions) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := EncodePatterns(&buf, p, opts); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// makePatterns makes n patterns of the given shape; with splits, each gets
+// train, val or test.
+func makePatterns(seed int64, n int, layout Layout, splits bool, shape ...int) *Patterns {
+	r := rand.New(rand.NewSource(seed))
+	p := &Patterns{Shape: shape, Layout: layout}
+	x := make([]float32, shapeSize(shape))
+	names := []string{"train", "val", "test"}
+	for i := 0; i < n; i++ {
+		for j := range x {
+			x[j] = float32(r.Intn(5)) * 0.25 // compressible
+		}
+		s := ""
+		if splits {
+			s = names[r.Intn(3)]
+		}
+		p.Append(x, r.Intn(10)-1, s)
+	}
+	return p
+}
+
+func samePatterns(t *testing.T, got, want *Patterns) {
+	t.Helper()
+	if !reflect.DeepEqual(got.Shape, want.Shape) || got.Layout != want.Layout || got.Len() != want.Len() {
+		t.Fatalf("got %v %s %d patterns, want %v %s %d", got.Shape, got.Layout, got.Len(), want.Shape, want.Layout, want.Len())
+	}
+	if !reflect.DeepEqual(got.Inputs, want.Inputs) && (len(got.Inputs) != 0 || len(want.Inputs) != 0) {
+		t.Fatal("inputs differ")
+	}
+	if !reflect.DeepEqual(got.Labels, want.Labels) && (len(got.Labels) != 0 || len(want.Labels) != 0) {
+		t.Fatal("labels differ")
+	}
+	if !reflect.DeepEqual(got.Splits, want.Splits) && (len(got.Splits) != 0 || len(want.Splits) != 0) {
+		t.Fatalf("splits differ: %d vs %d", len(got.Splits), len(want.Splits))
+	}
+}
+
+func TestArrowPatternsRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		p       *Patterns
+		opts    PatternWriteOptions
+		batches int
+	}{
+		{"no splits", makePatterns(1, 50, NCHW, false, 1, 4, 4), PatternWriteOptions{}, 1},
+		{"splits", makePatterns(2, 50, NHWC, true, 4, 4, 1), PatternWriteOptions{}, 1},
+		{"vector", makePatterns(3, 20, CMSIS, true, 10), PatternWriteOptions{}, 1},
+		{"batches", makePatterns(4, 100, NCHW, true, 2, 3, 3), PatternWriteOptions{BatchRows: 7}, 15},
+		{"default batches", makePatterns(5, 2*DefaultPatternBatchRows+5, NHWC, true, 3), PatternWriteOptions{}, 3},
+		{"zstd", makePatterns(6, 300, NCHW, true, 1, 8, 8), PatternWriteOptions{Compression: Zstd, BatchRows: 128}, 3},
+		{"lz4", makePatterns(7, 300, NHWC, false, 8, 8, 1), PatternWriteOptions{Compression: LZ4, BatchRows: 100}, 3},
+		{"empty", &Patterns{Shape: []int{3, 2}, Layout: CMSIS}, PatternWriteOptions{}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".arrow")
+			if err := WritePatternsWith(path, tc.p, tc.opts); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadPatterns(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			samePatterns(t, got, tc.p)
+			if err := got.Check(); err != nil {
+				t.Fatal(err)
+			}
+			// One allocation sized from the file's row count.
+			if cap(got.Inputs) != len(got.Inputs) || cap(got.Labels) != len(got.Labels) {
+				t.Errorf("ReadPatterns grew its slices: cap %d len %d", cap(got.Inputs), len(got.Inputs))
+			}
+			pf, err := OpenPatterns(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pf.Close()
+			if pf.Len() != tc.p.Len() || pf.NumBatches() != tc.batches || !reflect.DeepEqual(pf.Shape, tc.p.Shape) ||
+				pf.Layout != tc.p.Layout || pf.HasSplits != (len(tc.p.Splits) > 0) || pf.Path != path {
+				t.Errorf("OpenPatterns: len %d batches %d shape %v layout %s splits %v", pf.Len(), pf.NumBatches(), pf.Shape, pf.Layout, pf.HasSplits)
+			}
+			data, _ := os.ReadFile(path)
+			got2, err := DecodePatterns(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			samePatterns(t, got2, tc.p)
+		})
+	}
+}
+
+func TestArrowPatternsCompressedSmaller(t *testing.T) {
+	p := makePatterns(8, 2000, NCHW, true, 1, 16, 16)
+	plain := len(patternBytes(t, p, PatternWriteOptions{}))
+	for _, c := range []Compression{Zstd, LZ4} {
+		n := len(patternBytes(t, p, PatternWriteOptions{Compression: c}))
+		if n*2 > plain {
+			t.Errorf("%s: %d bytes, uncompressed %d", c, n, plain)
+		}
+	}
+	if err := WritePatternsCompressed(filepath.Join(t.TempDir(), "x.arrow"), p, "gzip"); err == nil || !strings.Contains(err.Error(), "gzip") {
+		t.Errorf("unknown codec: %v", err)
+	}
+}
+
+func TestArrowScanPatterns(t *testing.T) {
+	p := makePatterns(9, 10000, NHWC, true, 2, 2, 1)
+	path := filepath.Join(t.TempDir(), "scan.arrow")
+	if err := WritePatternsCompressed(path, p, Zstd); err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	all := &Patterns{Shape: p.Shape, Layout: p.Layout}
+	err := ScanPatterns(path, func(b *Patterns) error {
+		if err := b.Check(); err != nil {
+			return err
+		}
+		sizes = append(sizes, b.Len())
+		for i := 0; i < b.Len(); i++ {
+			all.Append(b.Input(i), b.Label(i), b.Splits[i])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{4096, 4096, 1808}; !reflect.DeepEqual(sizes, want) {
+		t.Errorf("batch sizes %v, want %v", sizes, want)
+	}
+	samePatterns(t, all, p)
+
+	stop := errors.New("stop")
+	calls := 0
+	err = ScanPatterns(path, func(*Patterns) error { calls++; return stop })
+	if err != stop || calls != 1 {
+		t.Errorf("scan stop: %v after %d calls", err, calls)
+	}
+
+	pf, err := OpenPatterns(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	b, err := pf.Batch(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePatterns(t, b, &Patterns{Shape: p.Shape, Layout: p.Layout, Inputs: p.Inputs[8192*4:], Labels: p.Labels[8192:], Splits: p.Splits[8192:]})
+	if _, err := pf.Batch(3); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("batch out of range: %v", err)
+	}
+}
+
+// TestArrowPatternsDictionarySplit reads a split column written as
+// dictionary<int8, utf8>, as pandas categoricals come out of pyarrow.
+func TestArrowPatternsDictionarySplit(t *testing.T) {
+	p := makePatterns(10, 6, NCHW, true, 1, 2, 2)
+	in := tensorField("input", p.Shape, 4)
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int8, ValueType: arrow.BinaryTypes.String}
+	db := array.NewDictionaryBuilder(memory.DefaultAllocator, dt).(*array.BinaryDictionaryBuilder)
+	for _, s := range p.Splits {
+		if err := db.AppendString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := arrowFile(t, map[string]string{LayoutMetadataKey: "NCHW"},
+		[]arrow.Field{in, {Name: "label", Type: arrow.PrimitiveTypes.Int32}, {Name: "split", Type: dt}, {Name: "extra", Type: arrow.PrimitiveTypes.Int64}},
+		[]arrow.Array{float32ListArray(in.Type.(*arrow.FixedSizeListType), p.Inputs, 6), int32Array(p.Labels), db.NewArray(), func() arrow.Array {
+			b := array.NewInt64Builder(memory.DefaultAllocator)
+			b.AppendValues([]int64{1, 2, 3, 4, 5, 6}, nil)
+			return b.NewArray()
+		}()})
+	got, err := DecodePatterns(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	samePatterns(t, got, p)
+}
+
+// patFile writes a pattern file from explicit fields and columns.
+func patFile(t testing.TB, md map[string]string, fields []arrow.Field, cols ...arrow.Array) []byte {
+	return arrowFile(t, md, fields, cols)
+}
+
+func int32s(v ...int32) arrow.Array {
+	b := array.NewInt32Builder(memory.DefaultAllocator)
+	b.AppendValues(v, nil)
+	return b.NewArray()
+}
+
+func TestArrowPatternsBadInput(t *testing.T) {
+	f32 := arrow.PrimitiveTypes.Float32
+	lay := map[string]string{LayoutMetadataKey: "NCHW"}
+	in := arrow.Field{Name: "input", Type: arrow.FixedSizeListOf(4, f32), Metadata: extMeta("[1,2,2]")}
+	lab := arrow.Field{Name: "label", Type: arrow.PrimitiveTypes.Int32}
+	goodIn := func() arrow.Array { return listOf(f32, 4, seq(12), nil, nil) }
+	good := patternBytes(t, makePatterns(1, 100, NCHW, true, 1, 2, 2), PatternWriteOptions{})
+	nan := makePatterns(1, 10, NCHW, false, 1, 2, 2)
+	nan.Inputs[7*4+3] = float32(math.Inf(1))
+	nanData := func() []byte {
+		var buf bytes.Buffer
+		if err := encodePatterns(&buf, nan, 4, 3, nil); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}()
+	strs := func(v ...string) arrow.Array {
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		for _, s := range v {
+			if s == "<null>" {
+				b.AppendNull()
+			} else {
+				b.Append(s)
+			}
+		}
+		return b.NewArray()
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want []string
+	}{
+		{"empty", nil, []string{"empty"}},
+		{"not arrow", []byte("label,input\n1,2\n"), []string{"not an Arrow IPC file"}},
+		{"truncated", good[:len(good)*2/3], []string{"truncated"}},
+		{"model file", encodeBytes(t, tinyModel()), []string{"model file, not a pattern file"}},
+		{"no layout", patFile(t, nil, []arrow.Field{in, lab}, goodIn(), int32s(1, 2, 3)), []string{"no nnq.layout schema metadata"}},
+		{"bad layout", patFile(t, map[string]string{LayoutMetadataKey: "CHW"}, []arrow.Field{in, lab}, goodIn(), int32s(1, 2, 3)), []string{`nnq.layout "CHW"`}},
+		{"no input", patFile(t, lay, []arrow.Field{lab}, int32s(1, 2, 3)), []string{`no "input" column`}},
+		{"no label", patFile(t, lay, []arrow.Field{in}, goodIn()), []string{`no "label" column`}},
+		{"two inputs", patFile(t, lay, []arrow.Field{in, in, lab}, goodIn(), goodIn(), int32s(1, 2, 3)), []string{`2 columns are named "input"`}},
+		{"label int64", patFile(t, lay, []arrow.Field{in, {Name: "label", Type: arrow.PrimitiveTypes.Int64}}, goodIn(), func() arrow.Array {
+			b := array.NewInt64Builder(memory.DefaultAllocator)
+			b.AppendValues([]int64{1, 2, 3}, nil)
+			return b.NewArray()
+		}()), []string{"column label", "type int64", "want int32"}},
+		{"input float64", patFile(t, lay, []arrow.Field{{Name: "input", Type: arrow.FixedSizeListOf(4, arrow.PrimitiveTypes.Float64), Metadata: extMeta("[1,2,2]")}, lab},
+			listOf(arrow.PrimitiveTypes.Float64, 4, seq(12), nil, nil), int32s(1, 2, 3)), []string{"column input", "float32"}},
+		{"row size vs shape", patFile(t, lay, []arrow.Field{{Name: "input", Type: arrow.FixedSizeListOf(3, f32), Metadata: extMeta("[1,2,2]")}, lab},
+			listOf(f32, 3, seq(9), nil, nil), int32s(1, 2, 3)), []string{"column input", "shape [1 2 2] holds 4 values", "lists hold 3"}},
+		{"no shape metadata", patFile(t, lay, []arrow.Field{{Name: "input", Type: arrow.FixedSizeListOf(4, f32)}, lab}, goodIn(), int32s(1, 2, 3)),
+			[]string{"column input", "shape is unknown"}},
+		{"null pattern", patFile(t, lay, []arrow.Field{in, lab}, listOf(f32, 4, seq(12), []int{1}, nil), int32s(1, 2, 3)), []string{"column input", "pattern 1 is null"}},
+		{"null value", patFile(t, lay, []arrow.Field{in, lab}, listOf(f32, 4, seq(12), nil, []int{10}), int32s(1, 2, 3)), []string{"column input", "pattern 2 value 2 is null"}},
+		{"Inf value", nanData, []string{"record batch 2", "column input", "pattern 7 value 3 [0,1,1] is +Inf"}},
+		{"null label", patFile(t, lay, []arrow.Field{in, lab}, goodIn(), func() arrow.Array {
+			b := array.NewInt32Builder(memory.DefaultAllocator)
+			b.AppendValues([]int32{1, 0, 2}, []bool{true, false, true})
+			return b.NewArray()
+		}()), []string{"column label", "pattern 1 label is null"}},
+		{"negative label", patFile(t, lay, []arrow.Field{in, lab}, goodIn(), int32s(1, -2, 3)), []string{"column label", "pattern 1 label is -2"}},
+		{"bad split", patFile(t, lay, []arrow.Field{in, lab, {Name: "split", Type: arrow.BinaryTypes.String}}, goodIn(), int32s(1, 2, 3), strs("train", "test", "validation")),
+			[]string{"column split", `pattern 2 split is "validation"`}},
+		{"null split", patFile(t, lay, []arrow.Field{in, lab, {Name: "split", Type: arrow.BinaryTypes.String}}, goodIn(), int32s(1, 2, 3), strs("train", "<null>", "val")),
+			[]string{"column split", "pattern 1 split is null"}},
+		{"split int", patFile(t, lay, []arrow.Field{in, lab, {Name: "split", Type: arrow.PrimitiveTypes.Int32}}, goodIn(), int32s(1, 2, 3), int32s(0, 1, 2)),
+			[]string{"column split", "type int32", "want utf8"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad-"+strings.ReplaceAll(tc.name, " ", "_")+".arrow")
+			if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for fn, read := range map[string]func() error{
+				"ReadPatterns": func() error { _, err := ReadPatterns(path); return err },
+				"ScanPatterns": func() error { return ScanPatterns(path, func(*Patterns) error { return nil }) },
+			} {
+				err := read()
+				if err == nil {
+					t.Fatalf("%s succeeded", fn)
+				}
+				for _, w := range append([]string{path}, tc.want...) {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("%s: error %q does not mention %q", fn, err, w)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestArrowWritePatternsRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(p *Patterns)
+		want string
+	}{
+		{"bad layout", func(p *Patterns) { p.Layout = "" }, `layout ""`},
+		{"ragged", func(p *Patterns) { p.Inputs = p.Inputs[:len(p.Inputs)-1] }, "whole number"},
+		{"labels", func(p *Patterns) { p.Labels = p.Labels[:3] }, "3 labels"},
+		{"NaN", func(p *Patterns) { p.Inputs[5] = float32(math.NaN()) }, "pattern 1"},
+		{"bad split", func(p *Patterns) { p.Splits[4] = "dev" }, `pattern 4 has split "dev"`},
+		{"bad label", func(p *Patterns) { p.Labels[2] = -7 }, "pattern 2 has label -7"},
+		{"zero shape", func(p *Patterns) { p.Shape = []int{0, 4} }, "dimension < 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := makePatterns(1, 8, NCHW, true, 1, 2, 2)
+			tc.edit(p)
+			path := filepath.Join(t.TempDir(), "p.arrow")
+			err := WritePatterns(path, p)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
