@@ -257,7 +257,13 @@ func runDriver(t *testing.T, exe string, cases []dCase) []dResult {
 	if s := stderr.String(); strings.Contains(s, "runtime error") || strings.Contains(s, "Sanitizer") {
 		t.Fatalf("driver %s reported:\n%s", filepath.Base(exe), tail(s, 4000))
 	}
-	lines := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
+	return parseDriverOutput(t, stdout.String(), cases)
+}
+
+// parseDriverOutput parses the driver's results for cases.
+func parseDriverOutput(t *testing.T, out string, cases []dCase) []dResult {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	res := make([]dResult, 0, len(cases))
 	li := 0
 	for ci, c := range cases {

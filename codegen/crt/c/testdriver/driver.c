@@ -3,7 +3,9 @@
  * tests of package crt; not part of the runtime that is copied into
  * generated projects).
  *
- * Reads whitespace-separated cases from stdin:
+ * Reads whitespace-separated cases from stdin (or, when built with
+ * -DNNQ_DRIVER_IN="file" -DNNQ_DRIVER_OUT="file", from/to files, for
+ * semihosted Cortex-M runs):
  *
  *   <function> <nscalars> <scalar>... <narrays> <array>...
  *   array := <bits:7|15> <mode> <len> [<value> x len if mode == 1]
@@ -33,8 +35,7 @@ typedef struct
     void *p;
 } nnq_arr;
 
-static char *g_buf;
-static char *g_pos;
+static FILE *g_in;
 
 static void die(const char *msg)
 {
@@ -42,24 +43,32 @@ static void die(const char *msg)
     exit(2);
 }
 
+static int is_space(int ch)
+{
+    return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+}
+
+/* Reads the next whitespace-separated token; returns 0 at end of input. */
 static int next_token(char *tok, size_t cap)
 {
     size_t n = 0;
-    while (*g_pos == ' ' || *g_pos == '\n' || *g_pos == '\t' || *g_pos == '\r')
+    int ch;
+    do
     {
-        g_pos++;
-    }
-    if (*g_pos == '\0')
+        ch = getc(g_in);
+    } while (ch != EOF && is_space(ch));
+    if (ch == EOF)
     {
         return 0;
     }
-    while (*g_pos != '\0' && *g_pos != ' ' && *g_pos != '\n' && *g_pos != '\t' && *g_pos != '\r')
+    while (ch != EOF && !is_space(ch))
     {
         if (n + 1 >= cap)
         {
             die("token too long");
         }
-        tok[n++] = *g_pos++;
+        tok[n++] = (char)ch;
+        ch = getc(g_in);
     }
     tok[n] = '\0';
     return 1;
@@ -67,44 +76,19 @@ static int next_token(char *tok, size_t cap)
 
 static long next_long(void)
 {
+    char tok[32];
     char *end;
     long v;
-    while (*g_pos == ' ' || *g_pos == '\n' || *g_pos == '\t' || *g_pos == '\r')
+    if (!next_token(tok, sizeof tok))
     {
-        g_pos++;
+        die("unexpected end of input");
     }
-    v = strtol(g_pos, &end, 10);
-    if (end == g_pos)
+    v = strtol(tok, &end, 10);
+    if (end == tok || *end != '\0')
     {
         die("expected a number");
     }
-    g_pos = end;
     return v;
-}
-
-static void read_all(void)
-{
-    size_t cap = 1 << 20, n = 0, r;
-    g_buf = malloc(cap);
-    if (g_buf == NULL)
-    {
-        die("out of memory");
-    }
-    while ((r = fread(g_buf + n, 1, cap - n - 1, stdin)) > 0)
-    {
-        n += r;
-        if (cap - n - 1 == 0)
-        {
-            cap *= 2;
-            g_buf = realloc(g_buf, cap);
-            if (g_buf == NULL)
-            {
-                die("out of memory");
-            }
-        }
-    }
-    g_buf[n] = '\0';
-    g_pos = g_buf;
 }
 
 static void print_array(const nnq_arr *a)
@@ -238,7 +222,19 @@ static int call(const char *fn, const long *S, nnq_arr *A, int *status)
 int main(void)
 {
     char fn[128];
-    read_all();
+#if defined(NNQ_DRIVER_IN) && defined(NNQ_DRIVER_OUT)
+    /* Cortex-M runs under QEMU: case and result files through semihosting. */
+    static char inbuf[1 << 16], outbuf[1 << 16];
+    g_in = fopen(NNQ_DRIVER_IN, "rb");
+    if (g_in == NULL || freopen(NNQ_DRIVER_OUT, "w", stdout) == NULL)
+    {
+        die("cannot open case/result files");
+    }
+    setvbuf(g_in, inbuf, _IOFBF, sizeof inbuf);
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+#else
+    g_in = stdin;
+#endif
     while (next_token(fn, sizeof fn))
     {
         long S[MAX_SCALARS];
@@ -314,6 +310,6 @@ int main(void)
             free(A[i].p);
         }
     }
-    free(g_buf);
+    fflush(stdout);
     return 0;
 }
