@@ -41,7 +41,11 @@ func MaxpoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 // AvepoolQ7HWC is arm_avepool_q7_HWC (square geometry). CPath: sum over the
 // in-range window positions divided by their count, truncating toward zero.
 // DSPPath: the library's separable algorithm (row pass in place, then
-// column pass, each truncating); imIn is overwritten.
+// column pass, each truncating); imIn is overwritten. With padding < stride
+// the DSP result is within 2 LSB of the mean (usually ±1 from CPath); with
+// padding >= stride the row pass re-reads columns it already averaged and
+// the result can be far off (the library's own vectors differ from CPath by
+// up to 73) — emulated bit-exactly, but a poor choice for a deployment.
 func AvepoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if err := checkPool(VarAvepoolQ7HWC, &o, g, len(imIn), len(imOut)); err != nil {
 		return err
