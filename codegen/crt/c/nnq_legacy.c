@@ -12,7 +12,8 @@
  *     in place in Im_in (Im_in is overwritten);
  *   - arm_convolve_HWC_q15_fast: ARM_MATH_SIZE_MISMATCH for odd dim_im_out.
  * The unchecked DSP quirks of the q7 _fast kernels for larger-than-standard
- * outputs (reads outside the window) are not reproduced: nnq never emits them.
+ * outputs (reads outside the window) and of q15 _fast_nonsquare for an odd
+ * dim_im_out_x are not reproduced (C-path answer): nnq never emits them.
  */
 #include "nnq_internal.h"
 
