@@ -126,16 +126,90 @@ func axisRange(i0, k, n int) (k0, k1 int) {
 	return max(0, -i0), min(k, n-i0)
 }
 
-// convCore: for each output pixel the in-range taps of one kernel row form a
-// contiguous run of (kx1-kx0)*InC elements in both the HWC input and the
-// OHWI weights, so the inner loop is a plain dot product. Four output
-// channels are computed per pass over the input run.
+// convColMax bounds the im2col column convCore keeps on the stack
+// (KY*KX*InC elements); larger kernels take convCoreRuns.
+const convColMax = 2048
+
+// convCore gathers the taps of each output pixel into a zero-filled column
+// (out-of-range taps contribute exactly 0, as skipping them does) and
+// computes 4 output channels per pass over it. A 1×KX×InC kernel over an
+// interior pixel reads the input in place.
 func convCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift int, out []T, lo, hi int32) {
+	k := g.KY * g.KX * g.InC
+	if k > convColMax {
+		convCoreRuns(o, g, in, wt, bias, biasShift, outShift, out, lo, hi)
+		return
+	}
 	st := o.Stats
 	rt := o.Rounding.roundTerm(outShift)
 	bs, os := uint(biasShift), uint(outShift)
 	cin, cout := g.InC, g.OutC
-	kStride := g.KY * g.KX * cin // weights per output channel
+	rowLen := g.KX * cin
+	var colBuf [convColMax]T
+	for oy := 0; oy < g.OutY; oy++ {
+		iy0 := oy*g.StrideY - g.PadY
+		ky0, ky1 := axisRange(iy0, g.KY, g.InY)
+		for ox := 0; ox < g.OutX; ox++ {
+			ix0 := ox*g.StrideX - g.PadX
+			kx0, kx1 := axisRange(ix0, g.KX, g.InX)
+			var col []T
+			if g.KY == 1 && ky0 == 0 && ky1 == 1 && kx0 == 0 && kx1 == g.KX {
+				ib := (iy0*g.InX + ix0) * cin
+				col = in[ib : ib+k]
+			} else {
+				col = colBuf[:k]
+				if ky0 != 0 || ky1 != g.KY || kx0 != 0 || kx1 != g.KX {
+					clear(col)
+				}
+				if kx1 > kx0 {
+					for ky := ky0; ky < ky1; ky++ {
+						ib := ((iy0+ky)*g.InX + ix0 + kx0) * cin
+						copy(col[ky*rowLen+kx0*cin:ky*rowLen+kx1*cin], in[ib:ib+(kx1-kx0)*cin])
+					}
+				}
+			}
+			ob := out[(oy*g.OutX+ox)*cout : (oy*g.OutX+ox+1)*cout]
+			oc := 0
+			for ; oc+4 <= cout; oc += 4 {
+				a0, a1, a2, a3 := dot4(col, wt[oc*k:(oc+4)*k])
+				ob[oc] = T(requant(st, a0, int32(bias[oc]), bs, os, rt, lo, hi))
+				ob[oc+1] = T(requant(st, a1, int32(bias[oc+1]), bs, os, rt, lo, hi))
+				ob[oc+2] = T(requant(st, a2, int32(bias[oc+2]), bs, os, rt, lo, hi))
+				ob[oc+3] = T(requant(st, a3, int32(bias[oc+3]), bs, os, rt, lo, hi))
+			}
+			for ; oc < cout; oc++ {
+				ob[oc] = T(requant(st, dot(col, wt[oc*k:(oc+1)*k]), int32(bias[oc]), bs, os, rt, lo, hi))
+			}
+		}
+	}
+	if st != nil {
+		st.Calls++
+	}
+}
+
+// dot4 returns the dot products of x with the four consecutive rows of
+// length len(x) in w.
+func dot4[T qint](x, w []T) (a0, a1, a2, a3 int64) {
+	n := len(x)
+	w0, w1, w2, w3 := w[:n], w[n:2*n], w[2*n:3*n], w[3*n:4*n]
+	for i, xv := range x {
+		xi := int64(xv)
+		a0 += xi * int64(w0[i])
+		a1 += xi * int64(w1[i])
+		a2 += xi * int64(w2[i])
+		a3 += xi * int64(w3[i])
+	}
+	return
+}
+
+// convCoreRuns is the scratch-free form for kernels larger than
+// convColMax: the in-range taps of one kernel row form a contiguous run of
+// (kx1-kx0)*InC elements in both the HWC input and the OHWI weights.
+func convCoreRuns[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift int, out []T, lo, hi int32) {
+	st := o.Stats
+	rt := o.Rounding.roundTerm(outShift)
+	bs, os := uint(biasShift), uint(outShift)
+	cin, cout := g.InC, g.OutC
 	for oy := 0; oy < g.OutY; oy++ {
 		iy0 := oy*g.StrideY - g.PadY
 		ky0, ky1 := axisRange(iy0, g.KY, g.InY)
@@ -147,31 +221,7 @@ func convCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift
 				ky1, seg = ky0, 0
 			}
 			ob := out[(oy*g.OutX+ox)*cout : (oy*g.OutX+ox+1)*cout]
-			oc := 0
-			for ; oc+4 <= cout; oc += 4 {
-				var a0, a1, a2, a3 int64
-				for ky := ky0; ky < ky1; ky++ {
-					ib := ((iy0+ky)*g.InX + ix0 + kx0) * cin
-					x := in[ib : ib+seg]
-					wb := ((oc*g.KY+ky)*g.KX + kx0) * cin
-					w0 := wt[wb : wb+seg]
-					w1 := wt[wb+kStride : wb+kStride+seg]
-					w2 := wt[wb+2*kStride : wb+2*kStride+seg]
-					w3 := wt[wb+3*kStride : wb+3*kStride+seg]
-					for i, xv := range x {
-						xi := int64(xv)
-						a0 += xi * int64(w0[i])
-						a1 += xi * int64(w1[i])
-						a2 += xi * int64(w2[i])
-						a3 += xi * int64(w3[i])
-					}
-				}
-				ob[oc] = T(requant(st, a0, int32(bias[oc]), bs, os, rt, lo, hi))
-				ob[oc+1] = T(requant(st, a1, int32(bias[oc+1]), bs, os, rt, lo, hi))
-				ob[oc+2] = T(requant(st, a2, int32(bias[oc+2]), bs, os, rt, lo, hi))
-				ob[oc+3] = T(requant(st, a3, int32(bias[oc+3]), bs, os, rt, lo, hi))
-			}
-			for ; oc < cout; oc++ {
+			for oc := 0; oc < cout; oc++ {
 				var acc int64
 				for ky := ky0; ky < ky1; ky++ {
 					ib := ((iy0+ky)*g.InX + ix0 + kx0) * cin

@@ -280,3 +280,33 @@ func TestPropertyNNQPoolsEqualCMSISCPath(t *testing.T) {
 		}
 	}
 }
+
+// TestPropertyConvLargeKernel covers the scratch-free path for kernels with
+// more than convColMax taps.
+func TestPropertyConvLargeKernel(t *testing.T) {
+	r := ptRand(5)
+	for _, g := range []ConvGeom{
+		SquareGeom(4, 256, 4, 3, 1, 1, 5),
+		{InX: 5, InY: 3, InC: 100, OutC: 6, KX: 5, KY: 5, PadX: 2, PadY: 1, StrideX: 2, StrideY: 1, OutX: 3, OutY: 3},
+	} {
+		if g.KX*g.KY*g.InC <= convColMax {
+			t.Fatalf("geometry %+v does not exercise the large-kernel path", g)
+		}
+		in, wt, bias := ptSlice[int8](r, g.InSize(), -128, 127), ptSlice[int8](r, g.WeightSize(), -128, 127), ptSlice[int8](r, g.OutC, -128, 127)
+		out := make([]int8, g.OutSize())
+		if err := ConvolveHWCQ7BasicNonsquare(Opts{}, g, in, wt, bias, 3, 12, out); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(tvInts(out), ptInts(ptConvRef(g, in, wt, bias, 3, 12, RoundHalfUp, false, q7Min, q7Max))) {
+			t.Errorf("q7 %+v mismatch", g)
+		}
+		in16, wt16, b16 := ptSlice[int16](r, g.InSize(), -32768, 32767), ptSlice[int16](r, g.WeightSize(), -32768, 32767), ptSlice[int16](r, g.OutC, -32768, 32767)
+		out16 := make([]int16, g.OutSize())
+		if err := ConvolveHWCQ15FastNonsquare(Opts{Rounding: Truncate}, g, in16, wt16, b16, 3, 20, out16); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(tvInts(out16), ptInts(ptConvRef(g, in16, wt16, b16, 3, 20, Truncate, false, q15Min, q15Max))) {
+			t.Errorf("q15 %+v mismatch", g)
+		}
+	}
+}
