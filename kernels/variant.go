@@ -50,6 +50,8 @@ const (
 	VarNNQMaxpoolQ15HWCNonsquare
 	VarNNQAddQ7
 	VarNNQAddQ15
+	VarNNQConvolveHWCQ15BasicNonsquare
+	VarNNQDepthwiseConvHWCQ15Nonsquare
 
 	numVariants
 )
@@ -113,6 +115,8 @@ var variantTable = [numVariants]variantInfo{
 	VarNNQMaxpoolQ15HWCNonsquare:            {"nnq_maxpool_q15_HWC_nonsquare", KindPool, false, true, false, true},
 	VarNNQAddQ7:                             {"nnq_add_q7", KindElementwise, false, false, false, true},
 	VarNNQAddQ15:                            {"nnq_add_q15", KindElementwise, false, true, false, true},
+	VarNNQConvolveHWCQ15BasicNonsquare:      {"nnq_convolve_HWC_q15_basic_nonsquare", KindConv, false, true, false, true},
+	VarNNQDepthwiseConvHWCQ15Nonsquare:      {"nnq_depthwise_conv_HWC_q15_nonsquare", KindDepthwise, false, true, false, true},
 }
 
 func (v Variant) info() variantInfo {
@@ -353,7 +357,7 @@ func (v Variant) mismatchReason(g ConvGeom, t Target) string {
 		if v == VarConvolveHWCQ15Fast && t == DSPPath && g.OutX%2 != 0 {
 			return fmt.Sprintf("DSP build needs an even dim_im_out (got %d)", g.OutX)
 		}
-	case VarDepthwiseSeparableConvHWCQ7, VarDepthwiseSeparableConvHWCQ7Nonsquare:
+	case VarDepthwiseSeparableConvHWCQ7, VarDepthwiseSeparableConvHWCQ7Nonsquare, VarNNQDepthwiseConvHWCQ15Nonsquare:
 		if g.InC != g.OutC {
 			return fmt.Sprintf("needs ch_im_in == ch_im_out (got %d, %d)", g.InC, g.OutC)
 		}

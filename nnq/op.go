@@ -45,6 +45,12 @@ type opSpec struct {
 	toCMSIS func(m, dst *Model, l *Layer, in []Act) error
 	// inPlace reports that the output may share the first input's buffer.
 	inPlace bool
+	// qformat is the Q-format rule: it sets the output format, parameter
+	// formats, shifts and quantized parameters of ql (whose input formats
+	// are set).
+	qformat func(c *qctx, l *Layer, ql *QLayer) error
+	// fixed is the bit-exact fixed-point forward pass.
+	fixed func(s *Sim, k int, x []qbuf, y qbuf) error
 }
 
 var ops = map[Op]*opSpec{}

@@ -18,15 +18,20 @@ func elementwise(f func([]float32)) func(m *Model, l *Layer, in []Act, x [][]flo
 }
 
 func init() {
-	for op, f := range map[Op]func([]float32){OpReLU: kernels.ReLUFloat, OpSigmoid: kernels.SigmoidFloat, OpTanh: kernels.TanhFloat} {
+	fw := elementwise(kernels.ReLUFloat)
+	register(&opSpec{op: OpReLU, arity: 1, shape: sameShape, forward: fw, reference: fw, inPlace: true,
+		qformat: qformatKeep, fixed: fixedActivation})
+	for op, f := range map[Op]func([]float32){OpSigmoid: kernels.SigmoidFloat, OpTanh: kernels.TanhFloat} {
 		fw := elementwise(f)
-		register(&opSpec{op: op, arity: 1, shape: sameShape, forward: fw, reference: fw, inPlace: true})
+		register(&opSpec{op: op, arity: 1, shape: sameShape, forward: fw, reference: fw, inPlace: true,
+			qformat: qformatTable, fixed: fixedActivation})
 	}
 	softmax := func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
 		kernels.SoftmaxFloat(x[0], y)
 	}
 	register(&opSpec{
 		op: OpSoftmax, arity: 1, forward: softmax, reference: softmax,
+		qformat: qformatSoftmax, fixed: fixedSoftmax,
 		shape: func(m *Model, l *Layer, in []Act) (Act, error) {
 			s := in[0].Shape
 			if len(s) == 3 && s[0]*s[1] != 1 {

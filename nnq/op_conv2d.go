@@ -32,6 +32,7 @@ func checkFused(l *Layer) error {
 func init() {
 	register(&opSpec{
 		op: OpConv2D, arity: 1, params: []string{"weight"}, optParams: []string{"bias"},
+		qformat: qformatWeighted, fixed: fixedWeighted,
 		shape: func(m *Model, l *Layer, in []Act) (Act, error) {
 			w := m.Param(l, "weight")
 			if len(w.Shape) != 4 {

@@ -18,6 +18,7 @@ func denseIn(a Act) (n int, hwc []int) {
 func init() {
 	register(&opSpec{
 		op: OpDense, arity: 1, params: []string{"weight"}, optParams: []string{"bias"},
+		qformat: qformatWeighted, fixed: fixedWeighted,
 		shape: func(m *Model, l *Layer, in []Act) (Act, error) {
 			w := m.Param(l, "weight")
 			n, _ := denseIn(in[0])

@@ -23,6 +23,7 @@ func dwDims(l Layout, s []int) (kh, kw, c int) {
 func init() {
 	register(&opSpec{
 		op: OpDepthwiseConv2D, arity: 1, params: []string{"weight"}, optParams: []string{"bias"},
+		qformat: qformatWeighted, fixed: fixedWeighted,
 		shape: func(m *Model, l *Layer, in []Act) (Act, error) {
 			w := m.Param(l, "weight")
 			kh, kw, c := dwDims(m.Layout, w.Shape)

@@ -24,6 +24,6 @@ func init() {
 	mul := func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
 		kernels.MulFloat(x[0], x[1], y)
 	}
-	register(&opSpec{op: OpAdd, arity: 2, shape: twoSame, forward: add, reference: add, inPlace: true})
-	register(&opSpec{op: OpMul, arity: 2, shape: twoSame, forward: mul, reference: mul, inPlace: true})
+	register(&opSpec{op: OpAdd, arity: 2, shape: twoSame, forward: add, reference: add, inPlace: true, qformat: qformatAdd, fixed: fixedAdd})
+	register(&opSpec{op: OpMul, arity: 2, shape: twoSame, forward: mul, reference: mul, qformat: qformatMul, fixed: fixedMul})
 }

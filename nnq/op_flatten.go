@@ -20,9 +20,10 @@ func copyForward(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float
 }
 
 func init() {
-	register(&opSpec{op: OpFlatten, arity: 1, shape: flattenShape, forward: copyForward, reference: copyForward, inPlace: true})
+	register(&opSpec{op: OpFlatten, arity: 1, shape: flattenShape, forward: copyForward, reference: copyForward, inPlace: true,
+		qformat: qformatKeep, fixed: fixedView})
 	register(&opSpec{
-		op: OpReshape, arity: 1, inPlace: true,
+		op: OpReshape, arity: 1, inPlace: true, qformat: qformatKeep, fixed: fixedView,
 		shape: func(m *Model, l *Layer, in []Act) (Act, error) {
 			t := l.Attrs.Shape
 			n := in[0].Size()

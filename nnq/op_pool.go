@@ -58,6 +58,7 @@ func poolReference(isMax bool) func(m *Model, l *Layer, in []Act, x [][]float32,
 func init() {
 	register(&opSpec{
 		op: OpMaxPool2D, arity: 1, shape: poolShape, reference: poolReference(true),
+		qformat: qformatKeep, fixed: fixedPool,
 		forward: func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
 			g, _ := m.windowOf(l, in[0])
 			kernels.MaxPoolHWCFloat(g, x[0], y)
@@ -65,6 +66,7 @@ func init() {
 	})
 	register(&opSpec{
 		op: OpAvgPool2D, arity: 1, shape: poolShape, reference: poolReference(false),
+		qformat: qformatKeep, fixed: fixedPool,
 		forward: func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
 			g, _ := m.windowOf(l, in[0])
 			kernels.AvgPoolHWCFloat(g, x[0], y)

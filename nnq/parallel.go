@@ -41,3 +41,5 @@ func parallel(n int, newWorker func() (func(i int), error)) error {
 	}
 	return nil
 }
+
+func atomicAddGet(p *int64, d int64) int64 { return atomic.AddInt64(p, d) }

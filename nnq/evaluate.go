@@ -1,0 +1,206 @@
+package nnq
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/nnq-toolkit/nnq/kernels"
+)
+
+// LayerEval is the per-layer result of an evaluation.
+type LayerEval struct {
+	Name string
+	Op   Op
+	// SQNR is 10·log10(Σ float² / Σ (float − dequantized fixed)²) over all
+	// patterns, in dB (+Inf when the fixed output is exact).
+	SQNR float64
+	// Kernel holds the kernel counters summed over all patterns:
+	// saturated outputs, accumulators that wrapped past 32 bits, bias
+	// shifts that overflowed.
+	Kernel        kernels.Stats
+	signal, noise float64
+}
+
+// Evaluation compares a quantized model with its float original on a
+// pattern set.
+type Evaluation struct {
+	Patterns int
+	// Float and Fixed are top-1 accuracies (fraction of patterns whose
+	// arg-max equals the label); Agreement is the fraction where both
+	// networks pick the same class.
+	Float, Fixed, Agreement float64
+	// InputSaturated counts input values clipped by the input format.
+	InputSaturated int64
+	// Confusion matrices, [label][prediction], for labelled patterns.
+	FloatConfusion, FixedConfusion [][]int
+	Layers                         []LayerEval
+}
+
+// Accuracy runs only the fixed-point network (fast path used by the
+// search); Float, Agreement and the per-layer figures stay zero.
+func (q *QModel) Accuracy(p *Patterns, progress Progress) (*Evaluation, error) {
+	return q.evaluate(p, false, progress)
+}
+
+// Evaluate runs the float and the fixed-point networks on every pattern
+// (spread over all cores) and compares them: accuracies, agreement,
+// confusion matrices, per-layer SQNR and kernel saturation counts.
+func (q *QModel) Evaluate(p *Patterns, progress Progress) (*Evaluation, error) {
+	return q.evaluate(p, true, progress)
+}
+
+type evalPart struct {
+	floatOK, fixedOK, agree, inSat int64
+	fc, qc                         [][]int
+	layers                         []LayerEval
+	sim                            *Sim
+}
+
+func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluation, error) {
+	if err := q.Float.CheckPatterns(p); err != nil {
+		return nil, err
+	}
+	n := p.Len()
+	if n == 0 {
+		return nil, fmt.Errorf("evaluate %q: the pattern set is empty", q.Name)
+	}
+	classes := q.Layers[len(q.Layers)-1].Out.Size()
+	for i := 0; i < n; i++ {
+		if l := p.Label(i); l >= classes {
+			return nil, fmt.Errorf("evaluate %q: pattern %d has label %d, but the network has %d outputs", q.Name, i, l, classes)
+		}
+	}
+	var mu sync.Mutex
+	var parts []*evalPart
+	var done int64
+	var firstErr error
+	err := parallel(n, func() (func(int), error) {
+		sim, err := q.NewSim(full)
+		if err != nil {
+			return nil, err
+		}
+		var fr *Runner
+		if full {
+			if fr, err = q.Float.NewRunner(); err != nil {
+				return nil, err
+			}
+		}
+		part := &evalPart{fc: square(classes), qc: square(classes), layers: make([]LayerEval, len(q.Layers)), sim: sim}
+		mu.Lock()
+		parts = append(parts, part)
+		mu.Unlock()
+		x := make([]int16, q.Float.InputSize())
+		deq := make([]float32, 0, 64)
+		return func(i int) {
+			part.inSat += int64(q.QuantizeInput(p.Input(i), x))
+			out, err := sim.Run(x)
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("pattern %d: %w", i, err)
+				}
+				mu.Unlock()
+				return
+			}
+			qp := predictInt(out)
+			label := p.Label(i)
+			if qp == label {
+				part.fixedOK++
+			}
+			if label >= 0 {
+				part.qc[label][qp]++
+			}
+			if full {
+				fp := Predict(fr.Run(p.Input(i)))
+				if fp == label {
+					part.floatOK++
+				}
+				if fp == qp {
+					part.agree++
+				}
+				if label >= 0 {
+					part.fc[label][fp]++
+				}
+				for k := range q.Layers {
+					ref := fr.Output(k)
+					deq = sim.Dequantized(k, deq)
+					le := &part.layers[k]
+					for j, v := range ref {
+						d := float64(v) - float64(deq[j])
+						le.signal += float64(v) * float64(v)
+						le.noise += d * d
+					}
+				}
+			}
+			if progress != nil {
+				if d := atomicAddGet(&done, 1); d%256 == 0 || int(d) == n {
+					progress(int(d), n)
+				}
+			}
+		}, nil
+	})
+	if err == nil {
+		err = firstErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	ev := &Evaluation{Patterns: n, FloatConfusion: square(classes), FixedConfusion: square(classes)}
+	ev.Layers = make([]LayerEval, len(q.Layers))
+	var fok, qok, agree int64
+	for _, pt := range parts {
+		fok += pt.floatOK
+		qok += pt.fixedOK
+		agree += pt.agree
+		ev.InputSaturated += pt.inSat
+		for a := range pt.fc {
+			for b := range pt.fc[a] {
+				ev.FloatConfusion[a][b] += pt.fc[a][b]
+				ev.FixedConfusion[a][b] += pt.qc[a][b]
+			}
+		}
+		for k := range pt.layers {
+			ev.Layers[k].signal += pt.layers[k].signal
+			ev.Layers[k].noise += pt.layers[k].noise
+			if pt.sim.Stats != nil {
+				ev.Layers[k].Kernel.Add(pt.sim.Stats[k])
+			}
+		}
+	}
+	ev.Float, ev.Fixed, ev.Agreement = float64(fok)/float64(n), float64(qok)/float64(n), float64(agree)/float64(n)
+	for k, l := range q.Layers {
+		le := &ev.Layers[k]
+		le.Name, le.Op = l.Name, l.Op
+		le.SQNR = sqnr(le.signal, le.noise)
+	}
+	return ev, nil
+}
+
+func sqnr(signal, noise float64) float64 {
+	if noise == 0 {
+		return math.Inf(1)
+	}
+	if signal == 0 {
+		return math.Inf(-1)
+	}
+	return 10 * math.Log10(signal/noise)
+}
+
+func square(n int) [][]int {
+	m := make([][]int, n)
+	for i := range m {
+		m[i] = make([]int, n)
+	}
+	return m
+}
+
+func predictInt(out []int16) int {
+	best := 0
+	for i, v := range out {
+		if v > out[best] {
+			best = i
+		}
+	}
+	return best
+}

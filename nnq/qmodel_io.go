@@ -1,0 +1,176 @@
+package nnq
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/nnq-toolkit/nnq/kernels"
+)
+
+// The quantized model file is JSON: the CMSIS-layout float graph with its
+// tensors, and per layer the formats, shifts, integer parameters and
+// kernel. codegen writes it into every exported project so verification
+// can rebuild the simulator.
+
+type jsonTensor struct {
+	Shape []int     `json:"shape"`
+	Data  []float32 `json:"data"`
+}
+
+type jsonQLayer struct {
+	Name       string   `json:"name"`
+	Op         Op       `json:"op"`
+	Inputs     []string `json:"inputs"`
+	InFrac     []int    `json:"in_frac"`
+	OutFrac    int      `json:"out_frac"`
+	WantFrac   int      `json:"wanted_frac"`
+	WeightFrac int      `json:"weight_frac"`
+	BiasFrac   int      `json:"bias_frac"`
+	BiasShift  int      `json:"bias_shift"`
+	OutShift   int      `json:"out_shift"`
+	Weights    []int16  `json:"weights,omitempty"`
+	Bias       []int16  `json:"bias,omitempty"`
+	Shifts     []int    `json:"shifts,omitempty"`
+	IntWidth   int      `json:"int_width"`
+	Kernel     string   `json:"kernel"`
+	Rejected   []string `json:"rejected,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
+}
+
+type jsonQModel struct {
+	Version   int                   `json:"version"`
+	Name      string                `json:"name"`
+	Bits      int                   `json:"bits"`
+	Scheme    string                `json:"scheme"`
+	Target    string                `json:"target"`
+	Truncate  bool                  `json:"truncate"`
+	InputFrac int                   `json:"input_frac"`
+	Notes     []string              `json:"notes,omitempty"`
+	Float     jsonGraph             `json:"float"`
+	Tensors   map[string]jsonTensor `json:"tensors"`
+	Layers    []jsonQLayer          `json:"layers"`
+}
+
+type jsonGraph struct {
+	Name       string   `json:"name"`
+	Layout     Layout   `json:"layout"`
+	Source     Layout   `json:"source,omitempty"`
+	InputName  string   `json:"input_name"`
+	InputShape []int    `json:"input_shape"`
+	Classes    []string `json:"classes,omitempty"`
+	Layers     []*Layer `json:"layers"`
+	Notes      []string `json:"notes,omitempty"`
+}
+
+// Save writes the quantized model to path as JSON.
+func (q *QModel) Save(path string) error {
+	j := jsonQModel{Version: 1, Name: q.Name, Bits: q.Bits, Scheme: q.Scheme, Target: q.Target, Truncate: q.Rounding == kernels.Truncate,
+		InputFrac: q.InputFrac, Notes: q.Notes, Tensors: map[string]jsonTensor{},
+		Float: jsonGraph{Name: q.Float.Name, Layout: q.Float.Layout, Source: q.Float.Source, InputName: q.Float.inputName(),
+			InputShape: q.Float.InputShape, Classes: q.Float.Classes, Layers: q.Float.Layers, Notes: q.Float.Notes}}
+	for n, t := range q.Float.Tensors {
+		j.Tensors[n] = jsonTensor{Shape: t.Shape, Data: t.Data}
+	}
+	for _, l := range q.Layers {
+		k := ""
+		if l.Kernel != kernels.VarInvalid {
+			k = l.Kernel.String()
+		}
+		j.Layers = append(j.Layers, jsonQLayer{Name: l.Name, Op: l.Op, Inputs: l.Inputs, InFrac: l.InFrac, OutFrac: l.OutFrac, WantFrac: l.WantFrac,
+			WeightFrac: l.WeightFrac, BiasFrac: l.BiasFrac, BiasShift: l.BiasShift, OutShift: l.OutShift, Weights: l.Weights, Bias: l.Bias,
+			Shifts: l.Shifts, IntWidth: l.IntWidth, Kernel: k, Rejected: l.Rejected, Notes: l.Notes})
+	}
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// LoadQModel reads a quantized model written by Save and checks it against
+// its float graph (shapes, kernels, parameter sizes).
+func LoadQModel(path string) (*QModel, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var j jsonQModel
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("%s: not an nnq quantized model: %w", path, err)
+	}
+	if j.Version != 1 {
+		return nil, fmt.Errorf("%s: quantized model version %d is not supported (want 1)", path, j.Version)
+	}
+	m := &Model{Name: j.Float.Name, Layout: j.Float.Layout, Source: j.Float.Source, InputName: j.Float.InputName, InputShape: j.Float.InputShape,
+		Classes: j.Float.Classes, Layers: j.Float.Layers, Notes: j.Float.Notes, Tensors: map[string]*Tensor{}}
+	for n, t := range j.Tensors {
+		m.Tensors[n] = &Tensor{Name: n, Shape: t.Shape, Data: t.Data}
+	}
+	if err := m.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if m.Layout != CMSIS {
+		return nil, fmt.Errorf("%s: the float graph of a quantized model must be in CMSIS layout, not %s", path, m.Layout)
+	}
+	if len(j.Layers) != len(m.Layers) {
+		return nil, fmt.Errorf("%s: %d quantized layers for %d float layers", path, len(j.Layers), len(m.Layers))
+	}
+	if j.Bits != 8 && j.Bits != 16 {
+		return nil, fmt.Errorf("%s: word size %d is not 8 or 16", path, j.Bits)
+	}
+	tp, err := TargetPath(j.Target)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	acts, _ := m.Shapes()
+	q := &QModel{Name: j.Name, Float: m, Bits: j.Bits, Scheme: j.Scheme, Target: j.Target, Path: tp, InputName: m.inputName(),
+		InputFrac: j.InputFrac, Notes: j.Notes, Frac: map[string]int{m.inputName(): j.InputFrac}}
+	if j.Truncate {
+		q.Rounding = kernels.Truncate
+	}
+	for i, jl := range j.Layers {
+		fl := m.Layers[i]
+		if jl.Name != fl.Name || jl.Op != fl.Op {
+			return nil, fmt.Errorf("%s: quantized layer %d is %q (%s), the float graph has %q (%s)", path, i, jl.Name, jl.Op, fl.Name, fl.Op)
+		}
+		l := &QLayer{Name: jl.Name, Op: jl.Op, Inputs: m.inputsOf(i), Out: acts[jl.Name], InFrac: jl.InFrac, OutFrac: jl.OutFrac, WantFrac: jl.WantFrac,
+			WeightFrac: jl.WeightFrac, BiasFrac: jl.BiasFrac, BiasShift: jl.BiasShift, OutShift: jl.OutShift, Weights: jl.Weights, Bias: jl.Bias,
+			Shifts: jl.Shifts, IntWidth: jl.IntWidth, Rejected: jl.Rejected, Notes: jl.Notes}
+		for _, n := range l.Inputs {
+			l.In = append(l.In, acts[n])
+		}
+		if len(l.InFrac) != len(l.Inputs) {
+			return nil, fmt.Errorf("%s: layer %q has %d input formats for %d inputs", path, l.Name, len(l.InFrac), len(l.Inputs))
+		}
+		if jl.Kernel != "" {
+			v, ok := kernels.ParseVariant(jl.Kernel)
+			if !ok {
+				return nil, fmt.Errorf("%s: layer %q names unknown kernel %q", path, l.Name, jl.Kernel)
+			}
+			l.Kernel = v
+		}
+		if w := m.Param(fl, "weight"); w != nil && len(l.Weights) != w.Size() {
+			return nil, fmt.Errorf("%s: layer %q has %d quantized weights, its tensor %d", path, l.Name, len(l.Weights), w.Size())
+		}
+		q.Frac[l.Name] = l.OutFrac
+		q.Layers = append(q.Layers, l)
+	}
+	// Recompute geometries and re-check the kernels for the target.
+	chosen := make([]kernels.Variant, len(q.Layers))
+	for i, l := range q.Layers {
+		chosen[i] = l.Kernel
+	}
+	if err := q.chooseKernels(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i, l := range q.Layers {
+		if chosen[i] != l.Kernel {
+			if err := chosen[i].Valid(l.Geom, q.Path); err != nil {
+				return nil, fmt.Errorf("%s: layer %q: kernel %s is not valid here: %v", path, l.Name, chosen[i], err)
+			}
+			l.Kernel = chosen[i]
+		}
+	}
+	return q, nil
+}

@@ -1,0 +1,349 @@
+package nnq
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nnq-toolkit/nnq/kernels"
+)
+
+// QConfig chooses how a model is quantized.
+type QConfig struct {
+	// Bits is the word size of the whole network: 8 (q7) or 16 (q15).
+	Bits int
+	// Scheme picks activation formats from statistics (default MSE).
+	Scheme Scheme
+	// Target is the core the code will run on: "cortex-m0", "cortex-m3",
+	// "cortex-m4" (default), "cortex-m7", "cortex-m33", or "host" (the C
+	// path). It decides the bit-exact semantics and the valid kernels.
+	Target string
+	// Truncate selects the ARM_NN_TRUNCATE build (floor instead of the
+	// library's default round-half-up).
+	Truncate bool
+	// InputFrac, when set, fixes the network input format (e.g. the format
+	// the sensor front end produces); it then propagates.
+	InputFrac *int
+	// Progress reports long steps (the accuracy search).
+	Progress Progress
+}
+
+// DefaultTarget is the core most users deploy on.
+const DefaultTarget = "cortex-m4"
+
+// TargetPath maps a target name to the CMSIS-NN code path it compiles.
+func TargetPath(target string) (kernels.Target, error) {
+	if target == "host" {
+		return kernels.CPath, nil
+	}
+	t, ok := kernels.TargetForCore(target)
+	if !ok {
+		return 0, fmt.Errorf("unknown target %q (host, cortex-m0, cortex-m0plus, cortex-m3, cortex-m4, cortex-m7, cortex-m33, cortex-m55)", target)
+	}
+	return t, nil
+}
+
+// qctx carries what the per-op Q-format rules need.
+type qctx struct {
+	q      *QModel
+	m      *Model
+	stats  *Stats
+	scheme Scheme
+	bits   int
+	acts   map[string]Act
+	// readers maps a tensor to the layers that read it.
+	readers map[string][]*Layer
+	// delta shifts the scheme's choice per tensor (the accuracy search).
+	delta map[string]int
+}
+
+// want is the format the scheme asks for tensor name, looking through a
+// lone relu reader (only the positive part of a conv output survives it).
+func (c *qctx) want(name string) int {
+	d := c.delta[name]
+	if rs := c.readers[name]; len(rs) == 1 && rs[0].Op == OpReLU {
+		name = rs[0].Name
+	}
+	s := c.stats.Tensor(name)
+	if s == nil || s.Count == 0 {
+		return c.bits - 1 + d
+	}
+	return c.scheme.Frac(s, c.bits) + d
+}
+
+// allowed is the range of formats the readers of tensor name accept.
+func (c *qctx) allowed(name string) (lo, hi int) {
+	lo, hi = math.MinInt32, math.MaxInt32
+	for _, r := range c.readers[name] {
+		var l, h int
+		switch r.Op {
+		case OpSigmoid, OpTanh:
+			l, h = c.bits-4, c.bits-1
+		case OpReLU, OpMaxPool2D, OpAvgPool2D, OpFlatten, OpReshape:
+			l, h = c.allowed(r.Name)
+		default:
+			continue
+		}
+		lo, hi = max(lo, l), min(hi, h)
+	}
+	return lo, hi
+}
+
+// Quantize derives every tensor's Q-format from the statistics, the scheme
+// and the layers' constraints, computes bias and output shifts, quantizes
+// the parameters and chooses each layer's kernel for the target. cm must be
+// the CMSIS-layout model the statistics were collected on.
+func Quantize(cm *Model, stats *Stats, cfg QConfig) (*QModel, error) {
+	q, err := quantize(cm, stats, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	if srch, ok := cfg.Scheme.(Search); ok {
+		return srch.refine(q, cm, stats, cfg)
+	}
+	return q, nil
+}
+
+// quantize is Quantize with per-tensor format offsets (used by Search).
+func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QModel, error) {
+	if cm.Layout != CMSIS {
+		return nil, fmt.Errorf("quantize %q: convert the model with ToCMSIS first", cm.Name)
+	}
+	if cfg.Bits == 0 {
+		cfg.Bits = 8
+	}
+	if cfg.Bits != 8 && cfg.Bits != 16 {
+		return nil, fmt.Errorf("quantize %q: word size %d bits is not 8 (q7) or 16 (q15)", cm.Name, cfg.Bits)
+	}
+	if cfg.Scheme == nil {
+		cfg.Scheme = MSE{}
+	}
+	if cfg.Target == "" {
+		cfg.Target = DefaultTarget
+	}
+	path, err := TargetPath(cfg.Target)
+	if err != nil {
+		return nil, err
+	}
+	if stats == nil || stats.Tensor(cm.inputName()) == nil {
+		return nil, fmt.Errorf("quantize %q: no calibration statistics for its input", cm.Name)
+	}
+	for _, l := range cm.Layers {
+		if stats.Tensor(l.Name) == nil {
+			return nil, fmt.Errorf("quantize %q: no statistics for layer %q (were they collected on another model?)", cm.Name, l.Name)
+		}
+	}
+	acts, err := cm.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	q := &QModel{Name: cm.Name, Float: cm, Bits: cfg.Bits, Scheme: cfg.Scheme.Name(), Target: cfg.Target, Path: path,
+		InputName: cm.inputName(), Frac: map[string]int{}}
+	if cfg.Truncate {
+		q.Rounding = kernels.Truncate
+	}
+	c := &qctx{q: q, m: cm, stats: stats, scheme: cfg.Scheme, bits: cfg.Bits, acts: acts, readers: map[string][]*Layer{}, delta: delta}
+	for i, l := range cm.Layers {
+		for _, n := range cm.inputsOf(i) {
+			c.readers[n] = append(c.readers[n], l)
+		}
+	}
+	in := cm.inputName()
+	lo, hi := c.allowed(in)
+	if cfg.InputFrac != nil {
+		q.InputFrac = *cfg.InputFrac
+		if q.InputFrac < lo || q.InputFrac > hi {
+			return nil, fmt.Errorf("quantize %q: the fixed input format %s does not suit the layers reading the input (they accept Q formats with %d..%d fractional bits)", cm.Name, QFormat(cfg.Bits, q.InputFrac), lo, hi)
+		}
+	} else {
+		q.InputFrac = min(max(c.want(in), lo), hi)
+		if st := stats.Tensor(in); st.AbsMax() == 0 {
+			q.Notes = append(q.Notes, fmt.Sprintf("the network input is constant zero on the calibration set: it gets %s", QFormat(cfg.Bits, q.InputFrac)))
+		}
+	}
+	q.Frac[in] = q.InputFrac
+	for i, l := range cm.Layers {
+		names := cm.inputsOf(i)
+		ql := &QLayer{Name: l.Name, Op: l.Op, Inputs: names, Out: acts[l.Name]}
+		for _, n := range names {
+			ql.In = append(ql.In, acts[n])
+			ql.InFrac = append(ql.InFrac, q.Frac[n])
+		}
+		s := ops[l.Op]
+		if s.qformat == nil {
+			return nil, fmt.Errorf("layer %q: %s has no fixed-point form (run Prepare before quantizing)", l.Name, l.Op)
+		}
+		ql.WantFrac = c.want(l.Name)
+		if err := s.qformat(c, l, ql); err != nil {
+			return nil, err
+		}
+		if st := stats.Tensor(l.Name); st.Count > 0 && st.AbsMax() == 0 {
+			ql.Notes = append(ql.Notes, "output is constant zero on the calibration set")
+		}
+		q.Frac[l.Name] = ql.OutFrac
+		q.Layers = append(q.Layers, ql)
+	}
+	if err := q.chooseKernels(); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// quantizeValues rounds v·2^frac to the nearest integer (ties away from
+// zero) and saturates to the word size, counting saturated values.
+func quantizeValues(v []float32, frac, bits int) (out []int16, saturated int) {
+	out = make([]int16, len(v))
+	lo, hi := -math.Exp2(float64(bits-1)), math.Exp2(float64(bits-1))-1
+	scale := math.Exp2(float64(frac))
+	for i, x := range v {
+		r := math.Round(float64(x) * scale)
+		if r > hi {
+			r, saturated = hi, saturated+1
+		} else if r < lo {
+			r, saturated = lo, saturated+1
+		}
+		out[i] = int16(r)
+	}
+	return out, saturated
+}
+
+func absMax(v []float32) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = math.Max(m, math.Abs(float64(x)))
+	}
+	return m
+}
+
+// qformatWeighted is the Q-format rule of conv2d, depthwise_conv2d and
+// dense: the output format is free (set through out_shift), the weight and
+// bias formats come from their values, and
+//
+//	bias_shift = fi + fw - fb,  out_shift = fi + fw - fo,
+//
+// both of which must be >= 0. A bias format finer than fi+fw is lowered to
+// fi+fw; an output format finer than fi+fw is lowered to fi+fw; the weight
+// format is lowered while the largest accumulator (from the float output
+// range, or the bias) would not fit 31 bits.
+func qformatWeighted(c *qctx, l *Layer, ql *QLayer) error {
+	B := c.bits
+	fi := ql.InFrac[0]
+	w := c.m.Param(l, "weight")
+	var bias []float32
+	if b := c.m.Param(l, "bias"); b != nil {
+		bias = b.Data
+	} else {
+		bias = make([]float32, ql.Out.Shape[len(ql.Out.Shape)-1])
+	}
+	fw := FracForRange(absMax(w.Data), B)
+	fb := FracForRange(absMax(bias), B)
+	accMax := math.Max(c.stats.Tensor(l.Name).AbsMax(), absMax(bias))
+	for accMax*math.Exp2(float64(fi+fw)) >= math.Exp2(30) {
+		fw--
+		ql.Notes = append(ql.Notes, fmt.Sprintf("weight format lowered to %s so the accumulator (up to %.3g, %d fractional bits) keeps a bit of headroom in 32 bits", QFormat(B, fw), accMax, fi+fw))
+	}
+	if fb > fi+fw {
+		ql.Notes = append(ql.Notes, fmt.Sprintf("bias format lowered from %s to %s so bias_shift stays >= 0", QFormat(B, fb), QFormat(B, fi+fw)))
+		fb = fi + fw
+	}
+	fo := ql.WantFrac
+	lo, hi := c.allowed(l.Name)
+	if fo < lo || fo > hi {
+		fo = min(max(fo, lo), hi)
+		ql.Notes = append(ql.Notes, fmt.Sprintf("output format %s chosen for the layers reading it (they accept %d..%d fractional bits; the statistics wanted %s)", QFormat(B, fo), lo, hi, QFormat(B, ql.WantFrac)))
+	}
+	if fo > fi+fw {
+		ql.Notes = append(ql.Notes, fmt.Sprintf("output format %s limited to %s = input + weight fractional bits (out_shift cannot be negative)", QFormat(B, fo), QFormat(B, fi+fw)))
+		fo = fi + fw
+	}
+	if fi+fw-fo > 31 {
+		fo = fi + fw - 31
+		ql.Notes = append(ql.Notes, fmt.Sprintf("output format raised to %s to keep out_shift <= 31", QFormat(B, fo)))
+	}
+	if fo < lo {
+		return fmt.Errorf("layer %q: its readers need an output format with at least %d fractional bits, but input (%s) and weights (%s) allow at most %d", l.Name, lo, QFormat(B, fi), QFormat(B, fw), fi+fw)
+	}
+	ql.WeightFrac, ql.BiasFrac, ql.OutFrac = fw, fb, fo
+	ql.BiasShift, ql.OutShift = fi+fw-fb, fi+fw-fo
+	var ns int
+	ql.Weights, ns = quantizeValues(w.Data, fw, B)
+	if ns > 0 {
+		ql.Notes = append(ql.Notes, fmt.Sprintf("%d weight(s) equal to the range bound saturated by one step", ns))
+	}
+	ql.Bias, _ = quantizeValues(bias, fb, B)
+	return nil
+}
+
+// qformatKeep is the rule of layers that cannot rescale (relu, pools,
+// flatten, reshape): the output keeps the input format.
+func qformatKeep(c *qctx, l *Layer, ql *QLayer) error {
+	ql.OutFrac = ql.InFrac[0]
+	if l.Op == OpAvgPool2D && ql.WantFrac != ql.OutFrac {
+		ql.Notes = append(ql.Notes, fmt.Sprintf("average pooling cannot shift: the output keeps the input format %s (the statistics wanted %s)", QFormat(c.bits, ql.OutFrac), QFormat(c.bits, ql.WantFrac)))
+	}
+	return nil
+}
+
+// qformatTable is the rule of the table-driven sigmoid and tanh: the input
+// must be Q(w).(B-1-w) with w = int_width in 0..3, the output is Q0.(B-1).
+func qformatTable(c *qctx, l *Layer, ql *QLayer) error {
+	ql.IntWidth = c.bits - 1 - ql.InFrac[0]
+	if ql.IntWidth < 0 || ql.IntWidth > 3 {
+		return fmt.Errorf("layer %q: %s reads %s, but the CMSIS-NN table kernel takes only inputs with 0..3 integer bits (Q0.%d..Q3.%d); put it right after a conv or dense layer so nnq can choose that layer's output format", l.Name, l.Op, QFormat(c.bits, ql.InFrac[0]), c.bits-1, c.bits-4)
+	}
+	ql.OutFrac = c.bits - 1
+	return nil
+}
+
+// qformatSoftmax: the legacy softmax outputs Q0.7 (q7) or Q0.15 (q15). It
+// is base 2 on the integer inputs, so its values differ from the float
+// softmax; the arg-max is preserved up to ties.
+func qformatSoftmax(c *qctx, l *Layer, ql *QLayer) error {
+	ql.OutFrac = c.bits - 1
+	return nil
+}
+
+// qformatAdd: nnq_add aligns both inputs to F = max(fa, fb, fo) fractional
+// bits with left shifts, adds in 32 bits and shifts right to fo.
+func qformatAdd(c *qctx, l *Layer, ql *QLayer) error {
+	B := c.bits
+	fo := ql.WantFrac
+	lo, hi := c.allowed(l.Name)
+	fo = min(max(fo, lo), hi)
+	fa, fb := ql.InFrac[0], ql.InFrac[1]
+	F := max(fa, fb, fo)
+	// A left shift must keep a word's extreme inside 31 bits.
+	if limit := min(fa, fb) + 31 - B; F > limit {
+		F = limit
+		if fo > F {
+			fo = F
+			ql.Notes = append(ql.Notes, fmt.Sprintf("output format limited to %s: the inputs' formats are too far apart to align it more finely", QFormat(B, fo)))
+		}
+	}
+	ql.OutFrac = fo
+	ql.Shifts = []int{F - fa, F - fb}
+	ql.OutShift = F - fo
+	return nil
+}
+
+// qformatMul: arm_nn_mult computes (a·b + round) >> out_shift with
+// out_shift = fa + fb - fo >= 0.
+func qformatMul(c *qctx, l *Layer, ql *QLayer) error {
+	B := c.bits
+	fo := ql.WantFrac
+	lo, hi := c.allowed(l.Name)
+	fo = min(max(fo, lo), hi)
+	sum := ql.InFrac[0] + ql.InFrac[1]
+	if fo > sum {
+		ql.Notes = append(ql.Notes, fmt.Sprintf("output format limited to %s = the sum of the input fractional bits", QFormat(B, sum)))
+		fo = sum
+	}
+	if sum-fo > 31 {
+		fo = sum - 31
+	}
+	if fo < lo {
+		return fmt.Errorf("layer %q: its readers need at least %d fractional bits, the product has %d", l.Name, lo, sum)
+	}
+	ql.OutFrac = fo
+	ql.OutShift = sum - fo
+	return nil
+}

@@ -1,0 +1,341 @@
+package nnq
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nnq-toolkit/nnq/kernels"
+)
+
+// qbuf is an activation buffer of the network's word size.
+type qbuf struct {
+	b8  []int8
+	b16 []int16
+}
+
+func newQbuf(bits, n int) qbuf {
+	if bits == 16 {
+		return qbuf{b16: make([]int16, n)}
+	}
+	return qbuf{b8: make([]int8, n)}
+}
+
+func (b qbuf) copyFrom(o qbuf) {
+	copy(b.b8, o.b8)
+	copy(b.b16, o.b16)
+}
+
+// widen writes the buffer's values into dst as int16.
+func (b qbuf) widen(dst []int16) []int16 {
+	if b.b16 != nil {
+		return append(dst[:0], b.b16...)
+	}
+	dst = dst[:0]
+	for _, v := range b.b8 {
+		dst = append(dst, int16(v))
+	}
+	return dst
+}
+
+// simParams holds a layer's parameters in the kernel's element type and,
+// for _opt kernels, in the interleaved order.
+type simParams struct {
+	w8, b8   []int8
+	w16, b16 []int16
+}
+
+// Sim runs a quantized model bit-exactly, the way the generated C code does
+// on the model's target, with the same kernels. A Sim is not safe for
+// concurrent use; make one per goroutine.
+type Sim struct {
+	q      *QModel
+	bufs   []qbuf // [0] input, [i+1] layer i output
+	inIdx  [][]int
+	params []simParams
+	work   qbuf // copy of a DSP pool's input (the algorithm clobbers it)
+	args   []qbuf
+	// Stats, when enabled, holds per-layer kernel counters (saturations,
+	// accumulator wraps) accumulated over every Run.
+	Stats []kernels.Stats
+	wide  []int16
+	outs  [][]int16
+}
+
+// NewSim prepares a simulator. With stats, every kernel call counts its
+// saturations and wraps into Sim.Stats (slower).
+func (q *QModel) NewSim(stats bool) (*Sim, error) {
+	s := &Sim{q: q}
+	index := map[string]int{q.InputName: 0}
+	s.bufs = append(s.bufs, newQbuf(q.Bits, q.Float.InputSize()))
+	maxPool := 0
+	for i, l := range q.Layers {
+		idx := make([]int, len(l.Inputs))
+		for j, n := range l.Inputs {
+			k, ok := index[n]
+			if !ok {
+				return nil, fmt.Errorf("layer %q reads unknown tensor %q", l.Name, n)
+			}
+			idx[j] = k
+		}
+		s.inIdx = append(s.inIdx, idx)
+		s.bufs = append(s.bufs, newQbuf(q.Bits, l.Out.Size()))
+		index[l.Name] = i + 1
+		var p simParams
+		if l.Weights != nil {
+			w := l.Weights
+			if l.Kernel.Interleaved() {
+				rows, cols := l.Out.Size(), l.In[0].Size()
+				if q.Bits == 16 {
+					w = kernels.InterleaveQ15Opt(w, rows, cols)
+				} else {
+					w = widen8(kernels.InterleaveQ7Opt(narrow8(w), rows, cols))
+				}
+			}
+			if q.Bits == 16 {
+				p.w16, p.b16 = w, l.Bias
+			} else {
+				p.w8, p.b8 = narrow8(w), narrow8(l.Bias)
+			}
+		}
+		s.params = append(s.params, p)
+		if l.Op == OpMaxPool2D || l.Op == OpAvgPool2D {
+			maxPool = max(maxPool, l.In[0].Size())
+		}
+	}
+	s.work = newQbuf(q.Bits, maxPool)
+	s.args = make([]qbuf, 2)
+	if stats {
+		s.Stats = make([]kernels.Stats, len(q.Layers))
+	}
+	return s, nil
+}
+
+func narrow8(v []int16) []int8 {
+	out := make([]int8, len(v))
+	for i, x := range v {
+		out[i] = int8(x)
+	}
+	return out
+}
+
+func widen8(v []int8) []int16 {
+	out := make([]int16, len(v))
+	for i, x := range v {
+		out[i] = int16(x)
+	}
+	return out
+}
+
+func (s *Sim) opts(k int) kernels.Opts {
+	o := s.q.Opts(nil)
+	if s.Stats != nil {
+		o.Stats = &s.Stats[k]
+	}
+	return o
+}
+
+// Run computes the network on a quantized input in CMSIS order (see
+// QuantizeInput) and returns the output as int16 values (a view valid until
+// the next Run).
+func (s *Sim) Run(x []int16) ([]int16, error) {
+	in := s.bufs[0]
+	if in.b16 != nil {
+		copy(in.b16, x)
+	} else {
+		for i, v := range x {
+			in.b8[i] = int8(v)
+		}
+	}
+	if err := s.run(); err != nil {
+		return nil, err
+	}
+	s.wide = s.bufs[len(s.bufs)-1].widen(s.wide)
+	return s.wide, nil
+}
+
+func (s *Sim) run() error {
+	for k, l := range s.q.Layers {
+		args := s.args[:len(s.inIdx[k])]
+		for j, i := range s.inIdx[k] {
+			args[j] = s.bufs[i]
+		}
+		if err := ops[l.Op].fixed(s, k, args, s.bufs[k+1]); err != nil {
+			return fmt.Errorf("layer %q (%s): %w", l.Name, l.Kernel, err)
+		}
+	}
+	return nil
+}
+
+// Output returns layer k's output from the last Run, widened to int16.
+func (s *Sim) Output(k int) []int16 {
+	if s.outs == nil {
+		s.outs = make([][]int16, len(s.q.Layers))
+	}
+	s.outs[k] = s.bufs[k+1].widen(s.outs[k])
+	return s.outs[k]
+}
+
+// Dequantized returns layer k's output from the last Run as float values.
+func (s *Sim) Dequantized(k int, dst []float32) []float32 {
+	return Dequantize(s.Output(k), s.q.Frac[s.q.Layers[k].Name], dst)
+}
+
+// QuantizeInput converts a float pattern in the model's pattern layout into
+// the CMSIS-order integer input (round to nearest, saturate). It returns the
+// number of saturated values.
+func (q *QModel) QuantizeInput(x []float32, dst []int16) int {
+	hwc := make([]float32, len(x))
+	q.Float.InputToCMSIS(x, hwc)
+	return quantizeInto(hwc, q.InputFrac, q.Bits, dst)
+}
+
+func quantizeInto(v []float32, frac, bits int, dst []int16) int {
+	lo, hi := -math.Exp2(float64(bits-1)), math.Exp2(float64(bits-1))-1
+	scale := math.Exp2(float64(frac))
+	sat := 0
+	for i, x := range v {
+		r := math.Round(float64(x) * scale)
+		if r > hi {
+			r, sat = hi, sat+1
+		} else if r < lo {
+			r, sat = lo, sat+1
+		}
+		dst[i] = int16(r)
+	}
+	return sat
+}
+
+// Dequantize converts integers with frac fractional bits to floats.
+func Dequantize(v []int16, frac int, dst []float32) []float32 {
+	dst = dst[:0]
+	scale := math.Exp2(-float64(frac))
+	for _, x := range v {
+		dst = append(dst, float32(float64(x)*scale))
+	}
+	return dst
+}
+
+// --- fixed forward passes, referenced from the op files ---
+
+func fixedWeighted(s *Sim, k int, x []qbuf, y qbuf) error {
+	l, p, o := s.q.Layers[k], s.params[k], s.opts(k)
+	g := l.Geom
+	switch l.Kernel {
+	case kernels.VarConvolveHWCQ7Basic:
+		return kernels.ConvolveHWCQ7Basic(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, y.b8)
+	case kernels.VarConvolveHWCQ7Fast:
+		return kernels.ConvolveHWCQ7Fast(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, y.b8)
+	case kernels.VarConvolveHWCQ7RGB:
+		return kernels.ConvolveHWCQ7RGB(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, y.b8)
+	case kernels.VarConvolveHWCQ7BasicNonsquare:
+		return kernels.ConvolveHWCQ7BasicNonsquare(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, y.b8)
+	case kernels.VarConvolveHWCQ7FastNonsquare:
+		return kernels.ConvolveHWCQ7FastNonsquare(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, y.b8)
+	case kernels.VarConvolve1x1HWCQ7FastNonsquare:
+		return kernels.Convolve1x1HWCQ7FastNonsquare(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, y.b8)
+	case kernels.VarConvolveHWCQ15Basic:
+		return kernels.ConvolveHWCQ15Basic(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, y.b16)
+	case kernels.VarConvolveHWCQ15Fast:
+		return kernels.ConvolveHWCQ15Fast(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, y.b16)
+	case kernels.VarConvolveHWCQ15FastNonsquare:
+		return kernels.ConvolveHWCQ15FastNonsquare(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, y.b16)
+	case kernels.VarNNQConvolveHWCQ15BasicNonsquare:
+		return kernels.NNQConvolveHWCQ15BasicNonsquare(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, y.b16)
+	case kernels.VarDepthwiseSeparableConvHWCQ7:
+		return kernels.DepthwiseSeparableConvHWCQ7(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, y.b8)
+	case kernels.VarDepthwiseSeparableConvHWCQ7Nonsquare:
+		return kernels.DepthwiseSeparableConvHWCQ7Nonsquare(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, y.b8)
+	case kernels.VarNNQDepthwiseConvHWCQ15Nonsquare:
+		return kernels.NNQDepthwiseConvHWCQ15Nonsquare(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, y.b16)
+	case kernels.VarFullyConnectedQ7:
+		return kernels.FullyConnectedQ7(o, x[0].b8, p.w8, l.In[0].Size(), l.Out.Size(), l.BiasShift, l.OutShift, p.b8, y.b8)
+	case kernels.VarFullyConnectedQ7Opt:
+		return kernels.FullyConnectedQ7Opt(o, x[0].b8, p.w8, l.In[0].Size(), l.Out.Size(), l.BiasShift, l.OutShift, p.b8, y.b8)
+	case kernels.VarFullyConnectedQ15:
+		return kernels.FullyConnectedQ15(o, x[0].b16, p.w16, l.In[0].Size(), l.Out.Size(), l.BiasShift, l.OutShift, p.b16, y.b16)
+	case kernels.VarFullyConnectedQ15Opt:
+		return kernels.FullyConnectedQ15Opt(o, x[0].b16, p.w16, l.In[0].Size(), l.Out.Size(), l.BiasShift, l.OutShift, p.b16, y.b16)
+	}
+	return fmt.Errorf("no simulation for kernel %s", l.Kernel)
+}
+
+func fixedPool(s *Sim, k int, x []qbuf, y qbuf) error {
+	l, o := s.q.Layers[k], s.opts(k)
+	g := l.Geom
+	switch l.Kernel {
+	case kernels.VarMaxpoolQ7HWC, kernels.VarAvepoolQ7HWC:
+		// The DSP algorithm works in the input buffer; the generated code
+		// lets it (the tensor is dead afterwards), the simulator keeps the
+		// layer's input intact so traces stay comparable.
+		w := s.work.b8[:len(x[0].b8)]
+		copy(w, x[0].b8)
+		if l.Kernel == kernels.VarMaxpoolQ7HWC {
+			return kernels.MaxpoolQ7HWC(o, g, w, y.b8)
+		}
+		return kernels.AvepoolQ7HWC(o, g, w, y.b8)
+	case kernels.VarNNQMaxpoolQ7HWCNonsquare:
+		return kernels.NNQMaxpoolQ7HWCNonsquare(o, g, x[0].b8, y.b8)
+	case kernels.VarNNQAvepoolQ7HWCNonsquare:
+		return kernels.NNQAvepoolQ7HWCNonsquare(o, g, x[0].b8, y.b8)
+	case kernels.VarNNQMaxpoolQ15HWCNonsquare:
+		return kernels.NNQMaxpoolQ15HWCNonsquare(o, g, x[0].b16, y.b16)
+	case kernels.VarNNQAvepoolQ15HWCNonsquare:
+		return kernels.NNQAvepoolQ15HWCNonsquare(o, g, x[0].b16, y.b16)
+	}
+	return fmt.Errorf("no simulation for kernel %s", l.Kernel)
+}
+
+func fixedView(s *Sim, k int, x []qbuf, y qbuf) error {
+	y.copyFrom(x[0])
+	return nil
+}
+
+func fixedActivation(s *Sim, k int, x []qbuf, y qbuf) error {
+	l, o := s.q.Layers[k], s.opts(k)
+	y.copyFrom(x[0])
+	switch l.Op {
+	case OpReLU:
+		if y.b16 != nil {
+			kernels.ReluQ15(o, y.b16)
+		} else {
+			kernels.ReluQ7(o, y.b8)
+		}
+		return nil
+	case OpSigmoid, OpTanh:
+		t := kernels.Sigmoid
+		if l.Op == OpTanh {
+			t = kernels.Tanh
+		}
+		if y.b16 != nil {
+			return kernels.ActivationsDirectQ15(o, y.b16, l.IntWidth, t)
+		}
+		return kernels.ActivationsDirectQ7(o, y.b8, l.IntWidth, t)
+	}
+	return fmt.Errorf("no simulation for %s", l.Op)
+}
+
+func fixedSoftmax(s *Sim, k int, x []qbuf, y qbuf) error {
+	o := s.opts(k)
+	if y.b16 != nil {
+		kernels.SoftmaxQ15(o, x[0].b16, y.b16)
+		return nil
+	}
+	kernels.SoftmaxQ7(o, x[0].b8, y.b8)
+	return nil
+}
+
+func fixedAdd(s *Sim, k int, x []qbuf, y qbuf) error {
+	l, o := s.q.Layers[k], s.opts(k)
+	if y.b16 != nil {
+		return kernels.NNQAddQ15(o, x[0].b16, x[1].b16, y.b16, l.Shifts[0], l.Shifts[1], l.OutShift)
+	}
+	return kernels.NNQAddQ7(o, x[0].b8, x[1].b8, y.b8, l.Shifts[0], l.Shifts[1], l.OutShift)
+}
+
+func fixedMul(s *Sim, k int, x []qbuf, y qbuf) error {
+	l, o := s.q.Layers[k], s.opts(k)
+	if y.b16 != nil {
+		return kernels.NNMultQ15(o, x[0].b16, x[1].b16, y.b16, l.OutShift)
+	}
+	return kernels.NNMultQ7(o, x[0].b8, x[1].b8, y.b8, l.OutShift)
+}

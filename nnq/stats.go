@@ -1,0 +1,284 @@
+package nnq
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Histogram geometry. Power-of-two bins follow the guide's figures: bin k
+// holds values with 2^(k-1) <= |x| < 2^k, for k in [Pow2Lo, Pow2Hi]; values
+// outside go to the end bins. The fine histogram splits each octave into
+// FineSub bins, which is enough to place a percentile within 5% of its value.
+const (
+	Pow2Lo  = -32
+	Pow2Hi  = 32
+	FineSub = 16
+	nPow2   = Pow2Hi - Pow2Lo + 1
+	nFine   = nPow2 * FineSub
+)
+
+// TensorStats holds the statistics of one activation tensor over a pattern
+// set. Everything is an integer count or an extreme, so merging the stats
+// of two runs gives exactly the stats of one run over both.
+type TensorStats struct {
+	Name     string
+	Min, Max float64
+	Count    int64
+	Zeros    int64
+	NaNs     int64
+	// Pos[k-Pow2Lo] and Neg[k-Pow2Lo] count positive and negative values
+	// with 2^(k-1) <= |x| < 2^k.
+	Pos, Neg [nPow2]int64
+	// Fine counts |x| in FineSub bins per octave (index
+	// floor(log2|x|*FineSub) - (Pow2Lo-1)*FineSub, clamped).
+	Fine [nFine]int64
+}
+
+func newTensorStats(name string) *TensorStats {
+	return &TensorStats{Name: name, Min: math.Inf(1), Max: math.Inf(-1)}
+}
+
+// Add records values.
+func (s *TensorStats) Add(xs []float32) {
+	for _, v := range xs {
+		x := float64(v)
+		if x != x {
+			s.NaNs++
+			continue
+		}
+		s.Count++
+		if x < s.Min {
+			s.Min = x
+		}
+		if x > s.Max {
+			s.Max = x
+		}
+		if x == 0 {
+			s.Zeros++
+			continue
+		}
+		a := math.Abs(x)
+		frac, exp := math.Frexp(a) // a = frac * 2^exp, frac in [0.5, 1): 2^(exp-1) <= a < 2^exp
+		k := min(max(exp, Pow2Lo), Pow2Hi) - Pow2Lo
+		if x > 0 {
+			s.Pos[k]++
+		} else {
+			s.Neg[k]++
+		}
+		// log2(a) = exp-1 + log2(2*frac), the second term in [0, 1).
+		sub := int(math.Log2(2*frac) * FineSub)
+		f := (exp-1-Pow2Lo+1)*FineSub + min(sub, FineSub-1)
+		s.Fine[min(max(f, 0), nFine-1)]++
+	}
+}
+
+// Merge adds o's counts into s.
+func (s *TensorStats) Merge(o *TensorStats) {
+	s.Min, s.Max = math.Min(s.Min, o.Min), math.Max(s.Max, o.Max)
+	s.Count += o.Count
+	s.Zeros += o.Zeros
+	s.NaNs += o.NaNs
+	for i := range s.Pos {
+		s.Pos[i] += o.Pos[i]
+		s.Neg[i] += o.Neg[i]
+	}
+	for i := range s.Fine {
+		s.Fine[i] += o.Fine[i]
+	}
+}
+
+// fineEdge is the upper bound of fine bin i.
+func fineEdge(i int) float64 {
+	return math.Exp2(float64(i+1)/FineSub + float64(Pow2Lo-1))
+}
+
+// fineCenter is the geometric centre of fine bin i.
+func fineCenter(i int) float64 {
+	return math.Exp2((float64(i)+0.5)/FineSub + float64(Pow2Lo-1))
+}
+
+// AbsMax is the largest absolute value seen.
+func (s *TensorStats) AbsMax() float64 {
+	if s.Count == 0 {
+		return 0
+	}
+	return math.Max(math.Abs(s.Min), math.Abs(s.Max))
+}
+
+// AbsPercentile returns the smallest bound R (a fine-bin edge, capped at
+// AbsMax) such that at least p percent of the values have |x| <= R.
+func (s *TensorStats) AbsPercentile(p float64) float64 {
+	if s.Count == 0 {
+		return 0
+	}
+	need := int64(math.Ceil(float64(s.Count) * p / 100))
+	seen := s.Zeros
+	if seen >= need {
+		return 0
+	}
+	for i, c := range s.Fine {
+		seen += c
+		if seen >= need {
+			return math.Min(fineEdge(i), s.AbsMax())
+		}
+	}
+	return s.AbsMax()
+}
+
+// Stats holds calibration statistics for every activation tensor of a model
+// (the network input and every layer output). For conv and dense layers the
+// output is the float accumulator (activations are separate layers after
+// Prepare), so its range also bounds the 32-bit accumulator of the fixed
+// kernels.
+type Stats struct {
+	Model    string
+	Patterns int
+	Tensors  map[string]*TensorStats
+	// Order lists the tensor names in network order.
+	Order []string
+}
+
+// Tensor returns the stats of one tensor, or nil.
+func (s *Stats) Tensor(name string) *TensorStats { return s.Tensors[name] }
+
+// Merge adds o into s (same model).
+func (s *Stats) Merge(o *Stats) error {
+	if s.Tensors == nil {
+		*s = Stats{Model: o.Model, Tensors: map[string]*TensorStats{}, Order: append([]string(nil), o.Order...)}
+	}
+	for _, n := range o.Order {
+		t, ok := s.Tensors[n]
+		if !ok {
+			if len(s.Tensors) > 0 && s.Patterns > 0 {
+				return fmt.Errorf("stats: tensor %q is not in the stats being merged into (different models?)", n)
+			}
+			t = newTensorStats(n)
+			s.Tensors[n] = t
+		}
+		t.Merge(o.Tensors[n])
+	}
+	s.Patterns += o.Patterns
+	return nil
+}
+
+func newStats(m *Model) *Stats {
+	s := &Stats{Model: m.Name, Tensors: map[string]*TensorStats{}}
+	names := append([]string{m.inputName()}, layerNames(m)...)
+	for _, n := range names {
+		s.Tensors[n] = newTensorStats(n)
+		s.Order = append(s.Order, n)
+	}
+	return s
+}
+
+func layerNames(m *Model) []string {
+	out := make([]string, len(m.Layers))
+	for i, l := range m.Layers {
+		out[i] = l.Name
+	}
+	return out
+}
+
+// Progress, when set, is called with (done, total) as long steps
+// (calibration, evaluation, search) advance; notebooks use it to show a
+// progress bar. It may be called from several goroutines.
+type Progress func(done, total int)
+
+// Calibrate runs the CMSIS-layout float model on every pattern, spread over
+// all cores, and collects the statistics of every activation tensor.
+func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
+	if err := m.CheckPatterns(p); err != nil {
+		return nil, err
+	}
+	if p.Len() == 0 {
+		return nil, fmt.Errorf("calibration of %q: the pattern set is empty", m.Name)
+	}
+	if m.Layout != CMSIS {
+		return nil, fmt.Errorf("calibration of %q: convert the model with ToCMSIS first", m.Name)
+	}
+	var parts []*Stats
+	var done int64
+	lock := make(chan struct{}, 1)
+	err := parallel(p.Len(), func() (func(int), error) {
+		r, err := m.NewRunner()
+		if err != nil {
+			return nil, err
+		}
+		st := newStats(m)
+		lock <- struct{}{}
+		parts = append(parts, st)
+		<-lock
+		in := st.Tensors[m.inputName()]
+		outs := make([]*TensorStats, len(m.Layers))
+		for i, l := range m.Layers {
+			outs[i] = st.Tensors[l.Name]
+		}
+		return func(k int) {
+			r.Run(p.Input(k))
+			in.Add(r.bufs[0])
+			for i := range m.Layers {
+				outs[i].Add(r.Output(i))
+			}
+			st.Patterns++
+			if progress != nil {
+				d := atomicAddGet(&done, 1)
+				if d%256 == 0 || int(d) == p.Len() {
+					progress(int(d), p.Len())
+				}
+			}
+		}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	total := newStats(m)
+	// Merge in a fixed order (sums and extremes commute, so any order gives
+	// the same result; sorting just keeps it obvious).
+	sort.Slice(parts, func(i, j int) bool { return parts[i].Patterns > parts[j].Patterns })
+	for _, s := range parts {
+		if err := total.Merge(s); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range total.Order {
+		t := total.Tensors[n]
+		if t.NaNs > 0 {
+			return nil, fmt.Errorf("calibration of %q: tensor %q produced %d NaN values (e.g. an overflowing layer or bad weights)", m.Name, n, t.NaNs)
+		}
+	}
+	return total, nil
+}
+
+// CalibrateFile streams a pattern file batch by batch (never holding it
+// whole) and merges the statistics. splits restricts the patterns used
+// ("train", "val"); none means all.
+func CalibrateFile(m *Model, path string, progress Progress, splits ...string) (*Stats, error) {
+	total := &Stats{}
+	err := ScanPatterns(path, func(b *Patterns) error {
+		if len(splits) > 0 {
+			b = b.Split(splits...)
+		}
+		if b.Len() == 0 {
+			return nil
+		}
+		s, err := Calibrate(m, b, nil)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := total.Merge(s); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(total.Patterns, -1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if total.Patterns == 0 {
+		return nil, fmt.Errorf("%s: no patterns of split %v to calibrate on", path, splits)
+	}
+	return total, nil
+}
