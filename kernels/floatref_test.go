@@ -133,14 +133,19 @@ func TestFloatRefConv(t *testing.T) {
 				out := make([]int16, g.OutSize())
 				fn := map[Variant]func(Opts, ConvGeom, []int16, []int16, []int16, int, int, []int16) error{
 					VarConvolveHWCQ15Basic: ConvolveHWCQ15Basic, VarConvolveHWCQ15Fast: ConvolveHWCQ15Fast,
-					VarConvolveHWCQ15FastNonsquare: ConvolveHWCQ15FastNonsquare}[v]
+					VarConvolveHWCQ15FastNonsquare:     ConvolveHWCQ15FastNonsquare,
+					VarNNQConvolveHWCQ15BasicNonsquare: NNQConvolveHWCQ15BasicNonsquare,
+					VarNNQDepthwiseConvHWCQ15Nonsquare: NNQDepthwiseConvHWCQ15Nonsquare}[v]
+				if fn == nil {
+					t.Fatalf("no test runner for %s", v)
+				}
 				if err := fn(o, g, in, wt, bias, f.bs, f.os, out); err != nil {
 					t.Fatal(err)
 				}
 				if st.AccWraps+st.BiasWraps > 0 {
 					continue
 				}
-				ref := frConv(g, in, wt, bias, f, false)
+				ref := frConv(g, in, wt, bias, f, dw)
 				for i := range out {
 					frCheck(t, v.String(), int(out[i]), ref[i], q15Min, q15Max, rd)
 				}

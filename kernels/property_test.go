@@ -71,7 +71,8 @@ func ptGeom(r *rand.Rand, v Variant) ConvGeom {
 			g.InC, g.OutC = 2*(1+r.IntN(4)), 2*(1+r.IntN(4))
 		case VarConvolveHWCQ7RGB:
 			g.InC = 3
-		case VarDepthwiseSeparableConvHWCQ7, VarDepthwiseSeparableConvHWCQ7Nonsquare:
+		}
+		if v.Kind() == KindDepthwise {
 			g.InC = 1 + r.IntN(70) // crosses the 64-channel chunk
 			g.OutC = g.InC
 		}
@@ -111,9 +112,16 @@ func TestPropertyConvVsReference(t *testing.T) {
 		VarConvolveHWCQ15Basic:         ConvolveHWCQ15Basic,
 		VarConvolveHWCQ15Fast:          ConvolveHWCQ15Fast,
 		VarConvolveHWCQ15FastNonsquare: ConvolveHWCQ15FastNonsquare,
+		// nnq's own q15 kernels (nnq_q15.go).
+		VarNNQConvolveHWCQ15BasicNonsquare: NNQConvolveHWCQ15BasicNonsquare,
+		VarNNQDepthwiseConvHWCQ15Nonsquare: NNQDepthwiseConvHWCQ15Nonsquare,
 	}
 	for _, v := range Variants() {
 		if v.Kind() != KindConv && v.Kind() != KindDepthwise {
+			continue
+		}
+		if q7[v] == nil && q15[v] == nil {
+			t.Errorf("no test runner for %s", v)
 			continue
 		}
 		for it := 0; it < 40; it++ {
@@ -153,7 +161,7 @@ func TestPropertyConvVsReference(t *testing.T) {
 					if err := f(o, g, in, wt, bias, bs, os, out); err != nil {
 						t.Fatalf("%s %+v: %v", v, g, err)
 					}
-					want := ptConvRef(g, in, wt, bias, bs, os, rd, false, q15Min, q15Max)
+					want := ptConvRef(g, in, wt, bias, bs, os, rd, dw, q15Min, q15Max)
 					if !slices.Equal(tvInts(out), ptInts(want)) {
 						t.Fatalf("%s %v %+v: mismatch with reference", v, tg, g)
 					}
