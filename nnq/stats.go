@@ -26,7 +26,8 @@ type TensorStats struct {
 	Min, Max float64
 	Count    int64
 	Zeros    int64
-	NaNs     int64
+	// NonFinite counts NaN and ±Inf values (an error for calibration).
+	NonFinite int64
 	// Pos[k-Pow2Lo] and Neg[k-Pow2Lo] count positive and negative values
 	// with 2^(k-1) <= |x| < 2^k.
 	Pos, Neg [nPow2]int64
@@ -43,8 +44,8 @@ func newTensorStats(name string) *TensorStats {
 func (s *TensorStats) Add(xs []float32) {
 	for _, v := range xs {
 		x := float64(v)
-		if x != x {
-			s.NaNs++
+		if x != x || math.IsInf(x, 0) {
+			s.NonFinite++
 			continue
 		}
 		s.Count++
@@ -78,7 +79,7 @@ func (s *TensorStats) Merge(o *TensorStats) {
 	s.Min, s.Max = math.Min(s.Min, o.Min), math.Max(s.Max, o.Max)
 	s.Count += o.Count
 	s.Zeros += o.Zeros
-	s.NaNs += o.NaNs
+	s.NonFinite += o.NonFinite
 	for i := range s.Pos {
 		s.Pos[i] += o.Pos[i]
 		s.Neg[i] += o.Neg[i]
@@ -243,8 +244,8 @@ func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
 	}
 	for _, n := range total.Order {
 		t := total.Tensors[n]
-		if t.NaNs > 0 {
-			return nil, fmt.Errorf("calibration of %q: tensor %q produced %d NaN values (e.g. an overflowing layer or bad weights)", m.Name, n, t.NaNs)
+		if t.NonFinite > 0 {
+			return nil, fmt.Errorf("calibration of %q: tensor %q produced %d NaN or infinite values (an overflowing layer or bad weights)", m.Name, n, t.NonFinite)
 		}
 	}
 	return total, nil
