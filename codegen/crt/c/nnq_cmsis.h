@@ -283,6 +283,30 @@ void nnq_add_q7(const q7_t *a, const q7_t *b, q7_t *out, uint32_t n, uint16_t a_
 void nnq_add_q15(const q15_t *a, const q15_t *b, q15_t *out, uint32_t n, uint16_t a_shift, uint16_t b_shift,
                  uint16_t out_shift);
 
+/*
+ * q15 convolutions the legacy library lacks: a non-square q15 convolution
+ * with no channel constraints, and a q15 depthwise convolution (depth
+ * multiplier 1, weights [ky][kx][ch], ch_im_in == ch_im_out or
+ * ARM_MATH_SIZE_MISMATCH). Arguments and requantisation are those of the
+ * legacy non-square q7 functions with q15 data, weights and bias:
+ * out = SSAT(((bias << bias_shift) + R + sum in*w) >> out_shift, 16), the sum
+ * wrapping in 32 bits. bufferA and bufferB are not used.
+ */
+arm_status nnq_convolve_HWC_q15_basic_nonsquare(const q15_t *Im_in, uint16_t dim_im_in_x, uint16_t dim_im_in_y,
+                                                uint16_t ch_im_in, const q15_t *wt, uint16_t ch_im_out,
+                                                uint16_t dim_kernel_x, uint16_t dim_kernel_y, uint16_t padding_x,
+                                                uint16_t padding_y, uint16_t stride_x, uint16_t stride_y,
+                                                const q15_t *bias, uint16_t bias_shift, uint16_t out_shift,
+                                                q15_t *Im_out, uint16_t dim_im_out_x, uint16_t dim_im_out_y,
+                                                q15_t *bufferA, q7_t *bufferB);
+arm_status nnq_depthwise_conv_HWC_q15_nonsquare(const q15_t *Im_in, uint16_t dim_im_in_x, uint16_t dim_im_in_y,
+                                                uint16_t ch_im_in, const q15_t *wt, uint16_t ch_im_out,
+                                                uint16_t dim_kernel_x, uint16_t dim_kernel_y, uint16_t padding_x,
+                                                uint16_t padding_y, uint16_t stride_x, uint16_t stride_y,
+                                                const q15_t *bias, uint16_t bias_shift, uint16_t out_shift,
+                                                q15_t *Im_out, uint16_t dim_im_out_x, uint16_t dim_im_out_y,
+                                                q15_t *bufferA, q7_t *bufferB);
+
 #ifdef __cplusplus
 }
 #endif

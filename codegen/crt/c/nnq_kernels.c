@@ -1,6 +1,7 @@
 /*
  * nnq_kernels.c - nnq's own kernels for layers that have no legacy CMSIS-NN
- * kernel: non-square and q15 pooling, element-wise add with shifts.
+ * kernel: non-square and q15 pooling, element-wise add with shifts, q15
+ * non-square and depthwise convolutions.
  *
  * Part of nnq (github.com/nnq-toolkit/nnq). Always compiled, with or without
  * NNQ_USE_CMSIS; the semantics are the same on every target (pooling follows
@@ -183,4 +184,83 @@ void nnq_add_q15(const q15_t *a, const q15_t *b, q15_t *out, uint32_t n, uint16_
         const uint32_t acc = nnq_shl(a[i], a_shift) + nnq_shl(b[i], b_shift) + r;
         out[i] = nnq_requant_q15(acc, out_shift);
     }
+}
+
+/* Shared body of the two q15 convolutions: dw != 0 selects depthwise. */
+static void nnq_conv_q15(const q15_t *in, int32_t in_x, int32_t in_y, int32_t ch_in, const q15_t *wt, int32_t ch_out,
+                         int32_t k_x, int32_t k_y, int32_t pad_x, int32_t pad_y, int32_t stride_x, int32_t stride_y,
+                         const q15_t *bias, uint32_t bias_shift, uint32_t out_shift, q15_t *out, int32_t out_x,
+                         int32_t out_y, int dw)
+{
+    int32_t oy, ox, o, ky, kx, c;
+    for (oy = 0; oy < out_y; oy++)
+    {
+        for (ox = 0; ox < out_x; ox++)
+        {
+            for (o = 0; o < ch_out; o++)
+            {
+                uint32_t acc = nnq_shl(bias[o], bias_shift) + nnq_round(out_shift);
+                for (ky = 0; ky < k_y; ky++)
+                {
+                    int32_t iy = oy * stride_y - pad_y + ky;
+                    if (iy < 0 || iy >= in_y)
+                    {
+                        continue;
+                    }
+                    for (kx = 0; kx < k_x; kx++)
+                    {
+                        int32_t ix = ox * stride_x - pad_x + kx;
+                        if (ix < 0 || ix >= in_x)
+                        {
+                            continue;
+                        }
+                        if (dw)
+                        {
+                            acc += nnq_mul(in[(iy * in_x + ix) * ch_in + o], wt[(ky * k_x + kx) * ch_in + o]);
+                            continue;
+                        }
+                        for (c = 0; c < ch_in; c++)
+                        {
+                            acc += nnq_mul(in[(iy * in_x + ix) * ch_in + c], wt[((o * k_y + ky) * k_x + kx) * ch_in + c]);
+                        }
+                    }
+                }
+                out[(oy * out_x + ox) * ch_out + o] = nnq_requant_q15(acc, out_shift);
+            }
+        }
+    }
+}
+
+arm_status nnq_convolve_HWC_q15_basic_nonsquare(const q15_t *Im_in, uint16_t dim_im_in_x, uint16_t dim_im_in_y,
+                                                uint16_t ch_im_in, const q15_t *wt, uint16_t ch_im_out,
+                                                uint16_t dim_kernel_x, uint16_t dim_kernel_y, uint16_t padding_x,
+                                                uint16_t padding_y, uint16_t stride_x, uint16_t stride_y,
+                                                const q15_t *bias, uint16_t bias_shift, uint16_t out_shift,
+                                                q15_t *Im_out, uint16_t dim_im_out_x, uint16_t dim_im_out_y,
+                                                q15_t *bufferA, q7_t *bufferB)
+{
+    (void)bufferA;
+    (void)bufferB;
+    nnq_conv_q15(Im_in, dim_im_in_x, dim_im_in_y, ch_im_in, wt, ch_im_out, dim_kernel_x, dim_kernel_y, padding_x,
+                 padding_y, stride_x, stride_y, bias, bias_shift, out_shift, Im_out, dim_im_out_x, dim_im_out_y, 0);
+    return ARM_MATH_SUCCESS;
+}
+
+arm_status nnq_depthwise_conv_HWC_q15_nonsquare(const q15_t *Im_in, uint16_t dim_im_in_x, uint16_t dim_im_in_y,
+                                                uint16_t ch_im_in, const q15_t *wt, uint16_t ch_im_out,
+                                                uint16_t dim_kernel_x, uint16_t dim_kernel_y, uint16_t padding_x,
+                                                uint16_t padding_y, uint16_t stride_x, uint16_t stride_y,
+                                                const q15_t *bias, uint16_t bias_shift, uint16_t out_shift,
+                                                q15_t *Im_out, uint16_t dim_im_out_x, uint16_t dim_im_out_y,
+                                                q15_t *bufferA, q7_t *bufferB)
+{
+    (void)bufferA;
+    (void)bufferB;
+    if (ch_im_in != ch_im_out)
+    {
+        return ARM_MATH_SIZE_MISMATCH;
+    }
+    nnq_conv_q15(Im_in, dim_im_in_x, dim_im_in_y, ch_im_in, wt, ch_im_out, dim_kernel_x, dim_kernel_y, padding_x,
+                 padding_y, stride_x, stride_y, bias, bias_shift, out_shift, Im_out, dim_im_out_x, dim_im_out_y, 1);
+    return ARM_MATH_SUCCESS;
 }
