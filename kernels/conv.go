@@ -172,10 +172,18 @@ func convCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift
 			oc := 0
 			for ; oc+4 <= cout; oc += 4 {
 				a0, a1, a2, a3 := dot4(col, wt[oc*k:(oc+4)*k])
-				ob[oc] = T(requant(st, a0, int32(bias[oc]), bs, os, rt, lo, hi))
-				ob[oc+1] = T(requant(st, a1, int32(bias[oc+1]), bs, os, rt, lo, hi))
-				ob[oc+2] = T(requant(st, a2, int32(bias[oc+2]), bs, os, rt, lo, hi))
-				ob[oc+3] = T(requant(st, a3, int32(bias[oc+3]), bs, os, rt, lo, hi))
+				b := bias[oc : oc+4 : oc+4]
+				if st == nil {
+					ob[oc] = T(requantFast(a0, int32(b[0]), bs, os, rt, lo, hi))
+					ob[oc+1] = T(requantFast(a1, int32(b[1]), bs, os, rt, lo, hi))
+					ob[oc+2] = T(requantFast(a2, int32(b[2]), bs, os, rt, lo, hi))
+					ob[oc+3] = T(requantFast(a3, int32(b[3]), bs, os, rt, lo, hi))
+				} else {
+					ob[oc] = T(requant(st, a0, int32(b[0]), bs, os, rt, lo, hi))
+					ob[oc+1] = T(requant(st, a1, int32(b[1]), bs, os, rt, lo, hi))
+					ob[oc+2] = T(requant(st, a2, int32(b[2]), bs, os, rt, lo, hi))
+					ob[oc+3] = T(requant(st, a3, int32(b[3]), bs, os, rt, lo, hi))
+				}
 			}
 			for ; oc < cout; oc++ {
 				ob[oc] = T(requant(st, dot(col, wt[oc*k:(oc+1)*k]), int32(bias[oc]), bs, os, rt, lo, hi))
@@ -271,8 +279,14 @@ func depthwiseCore(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift
 				}
 				ob := out[obase+cb : obase+cb+n]
 				bb := bias[cb : cb+n]
-				for c := range acc {
-					ob[c] = int8(requant(st, acc[c], int32(bb[c]), bs, os, rt, q7Min, q7Max))
+				if st == nil {
+					for c, a := range acc {
+						ob[c] = int8(requantFast(a, int32(bb[c]), bs, os, rt, q7Min, q7Max))
+					}
+				} else {
+					for c, a := range acc {
+						ob[c] = int8(requant(st, a, int32(bb[c]), bs, os, rt, q7Min, q7Max))
+					}
 				}
 			}
 		}

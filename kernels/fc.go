@@ -86,7 +86,11 @@ func fcCore[V, W, B, O qint](o *Opts, pV []V, pM []W, dimVec, rows, biasShift, o
 	v := pV[:dimVec]
 	for r := 0; r < rows; r++ {
 		acc := dot(v, pM[r*dimVec:(r+1)*dimVec])
-		pOut[r] = O(requant(st, acc, int32(bias[r]), bs, os, rt, lo, hi))
+		if st == nil {
+			pOut[r] = O(requantFast(acc, int32(bias[r]), bs, os, rt, lo, hi))
+		} else {
+			pOut[r] = O(requant(st, acc, int32(bias[r]), bs, os, rt, lo, hi))
+		}
 	}
 	if st != nil {
 		st.Calls++
@@ -96,7 +100,11 @@ func fcCore[V, W, B, O qint](o *Opts, pV []V, pM []W, dimVec, rows, biasShift, o
 // fcGroupOut requantises the four accumulators of the row group at r0.
 func fcGroupOut[B, O qint](st *Stats, a *[4]int64, r0 int, bias []B, pOut []O, bs, os uint, rt int64, lo, hi int32) {
 	for i := 0; i < 4; i++ {
-		pOut[r0+i] = O(requant(st, a[i], int32(bias[r0+i]), bs, os, rt, lo, hi))
+		if st == nil {
+			pOut[r0+i] = O(requantFast(a[i], int32(bias[r0+i]), bs, os, rt, lo, hi))
+		} else {
+			pOut[r0+i] = O(requant(st, a[i], int32(bias[r0+i]), bs, os, rt, lo, hi))
+		}
 	}
 }
 

@@ -16,21 +16,24 @@ const (
 // SSAT(acc >> os). dot is the exact sum of products (int64), rt the
 // rounding term. The Stats bookkeeping is only reached when st != nil.
 func requant(st *Stats, dot int64, bias int32, bs, os uint, rt int64, lo, hi int32) int32 {
-	bsh := bias << bs // int32 shift: wraps like the library
-	y := int32(int64(bsh)+rt+dot) >> os
+	y := int32(int64(bias<<bs)+rt+dot) >> os // int32 shift and sum wrap like the library
 	if st != nil {
 		st.record(dot, bias, bs, rt, y, lo, hi)
 	}
-	if y > hi {
-		return hi
-	}
-	if y < lo {
-		return lo
-	}
-	return y
+	return min(max(y, lo), hi)
 }
 
-// record counts one requantised output (y before saturation).
+// requantFast is requant without instrumentation, small enough to be
+// inlined into the kernels' loops (which call requant only when Stats is
+// set).
+func requantFast(dot int64, bias int32, bs, os uint, rt int64, lo, hi int32) int32 {
+	return min(max(int32(int64(bias<<bs)+rt+dot)>>os, lo), hi)
+}
+
+// record counts one requantised output (y before saturation). Kept out of
+// line so that requant inlines into the kernels' loops.
+//
+//go:noinline
 func (st *Stats) record(dot int64, bias int32, bs uint, rt int64, y, lo, hi int32) {
 	st.Values++
 	exactBias := int64(bias) << bs
