@@ -14,6 +14,12 @@ func NNMultQ7(o Opts, a, b, dst []int8, outShift int) error {
 	rt := int32(o.Rounding.roundTerm(outShift))
 	os := uint(outShift)
 	st := o.Stats
+	if st == nil {
+		for i := range dst {
+			dst[i] = int8(min(max(int32(int16(int32(a[i])*int32(b[i])+rt))>>os, q7Min), q7Max))
+		}
+		return nil
+	}
 	for i := range dst {
 		p := int32(a[i])*int32(b[i]) + rt
 		p16 := int32(int16(p))
@@ -36,6 +42,12 @@ func NNMultQ15(o Opts, a, b, dst []int16, outShift int) error {
 	rt := o.Rounding.roundTerm(outShift)
 	os := uint(outShift)
 	st := o.Stats
+	if st == nil {
+		for i := range dst {
+			dst[i] = int16(min(max(int32(int64(a[i])*int64(b[i])+rt)>>os, q15Min), q15Max))
+		}
+		return nil
+	}
 	for i := range dst {
 		p := int64(a[i])*int64(b[i]) + rt
 		p32 := int32(p)
@@ -77,6 +89,12 @@ func nnqAdd[T qint](o *Opts, a, b, out []T, aShift, bShift, outShift int, lo, hi
 	rt := o.Rounding.roundTerm(outShift)
 	as, bs, os := uint(aShift), uint(bShift), uint(outShift)
 	st := o.Stats
+	if st == nil {
+		for i := range out {
+			out[i] = T(min(max(int32(int64(a[i])<<as+int64(b[i])<<bs+rt)>>os, lo), hi))
+		}
+		return nil
+	}
 	for i := range out {
 		acc := int64(a[i])<<as + int64(b[i])<<bs + rt
 		acc32 := int32(acc)

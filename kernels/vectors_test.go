@@ -22,17 +22,21 @@ type tvResult struct {
 }
 
 type tvCase struct {
-	ID          string           `json:"id"`
-	Function    string           `json:"function"`
-	Tags        []string         `json:"tags"`
-	DSPUnsafe   bool             `json:"dsp_unsafe"`
-	Args        map[string]int   `json:"args"`
-	Inputs      map[string][]int `json:"inputs"`
-	PMPlain     []int            `json:"pM_plain"`
-	Host        tvResult         `json:"host"`
-	M4          tvResult         `json:"m4"`
-	Equal       bool             `json:"host_equals_m4"`
-	DiffClasses []string         `json:"diff_classes"`
+	ID        string           `json:"id"`
+	Function  string           `json:"function"`
+	Tags      []string         `json:"tags"`
+	DSPUnsafe bool             `json:"dsp_unsafe"`
+	Args      map[string]int   `json:"args"`
+	Inputs    map[string][]int `json:"inputs"`
+	PMPlain   []int            `json:"pM_plain"`
+	Scratch   map[string]*struct {
+		Type     string `json:"type"`
+		Elements int    `json:"elements"`
+	} `json:"scratch"`
+	Host        tvResult `json:"host"`
+	M4          tvResult `json:"m4"`
+	Equal       bool     `json:"host_equals_m4"`
+	DiffClasses []string `json:"diff_classes"`
 }
 
 func (c *tvCase) hasTag(t string) bool { return slices.Contains(c.Tags, t) }
@@ -387,6 +391,30 @@ func TestVectors(t *testing.T) {
 	}
 	if len(perFunc) != 27 || dspUnsafe != 38 {
 		t.Errorf("coverage: %d functions, %d dsp_unsafe cases (want 27, 38)", len(perFunc), dspUnsafe)
+	}
+}
+
+// TestVectorsScratch checks Variant.ScratchBytes against the scratch sizes
+// the vectors were generated with (which the harness verified were not
+// overrun). 0 means the C function ignores the buffer (NULL is fine).
+func TestVectorsScratch(t *testing.T) {
+	for _, c := range tvLoad(t) {
+		v, _ := ParseVariant(c.Function)
+		g := tvGeom(c.Args)
+		if v.Kind() == KindFC {
+			g = FCGeom(c.Args["dim_vec"], c.Args["num_of_rows"])
+		}
+		want := 0
+		for _, sc := range c.Scratch {
+			if sc != nil {
+				want = sc.Elements * map[string]int{"q7": 1, "q15": 2}[sc.Type]
+			}
+		}
+		got := v.ScratchBytes(g)
+		unused := v == VarFullyConnectedQ15 || v == VarFullyConnectedQ15Opt || v == VarFullyConnectedMatQ7VecQ15 || v == VarFullyConnectedMatQ7VecQ15Opt
+		if got != want && !(got == 0 && unused) {
+			t.Errorf("%s: ScratchBytes %d, vectors used %d", c.ID, got, want)
+		}
 	}
 }
 
