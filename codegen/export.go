@@ -1,0 +1,520 @@
+package codegen
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/nnq-toolkit/nnq/codegen/crt"
+	"github.com/nnq-toolkit/nnq/kernels"
+	"github.com/nnq-toolkit/nnq/nnq"
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"join": strings.Join,
+}).ParseFS(templateFS, "templates/*.tmpl"))
+
+// Paths of the files export writes for verification, relative to the
+// project directory.
+const (
+	ManifestFile = "nnq/manifest.json"
+	QuantFile    = "nnq/quant.json"
+	PatternsFile = "nnq/patterns.arrow"
+	VerifyFile   = "verify.json"
+
+	manifestFormat = "nnq-export"
+)
+
+// Options tunes Export.
+type Options struct {
+	// Patterns, when set, are the test patterns (in the model's pattern
+	// layout) stored in the project for Verify; the first one also becomes
+	// the example of the host demo.
+	Patterns *nnq.Patterns
+	// MaxPatterns caps how many patterns are stored (0: all).
+	MaxPatterns int
+}
+
+// KernelChoice is the variant report of one layer.
+type KernelChoice struct {
+	Layer    int
+	Name     string
+	Op       nnq.Op
+	Function string // C function, "" for a buffer view
+	// NNQ is set for nnq's own kernels (no legacy CMSIS-NN kernel fits).
+	NNQ bool
+	// Why explains an nnq_ kernel or a fallback.
+	Why      string
+	Rejected []string
+	// ScratchBytes is the bufferA / vec_buffer the kernel needs on DSP
+	// builds.
+	ScratchBytes int
+	// InPlace says the layer writes over its (dying) input; Copy that a
+	// copy of the input is made first.
+	InPlace, Copy bool
+}
+
+// Project describes an exported C project.
+type Project struct {
+	Dir   string
+	Model *nnq.QModel
+	Mem   *MemPlan
+	// Kernels has one entry per layer.
+	Kernels []KernelChoice
+	// Files lists the written files (slash-separated, relative to Dir),
+	// sorted.
+	Files []string
+	// WeightBytes is the size of the constant parameters (flash).
+	WeightBytes int
+	// Patterns is the number of test patterns stored for Verify.
+	Patterns int
+}
+
+// manifest is nnq/manifest.json.
+type manifest struct {
+	Format      string   `json:"format"`
+	Version     int      `json:"version"`
+	Model       string   `json:"model"`
+	Bits        int      `json:"bits"`
+	Target      string   `json:"target"`
+	CodePath    string   `json:"code_path"`
+	Rounding    string   `json:"rounding"`
+	InputSize   int      `json:"input_size"`
+	OutputSize  int      `json:"output_size"`
+	NumLayers   int      `json:"num_layers"`
+	Layers      []string `json:"layers"`
+	Kernels     []string `json:"kernels"`
+	ArenaBytes  int      `json:"arena_bytes"`
+	WeightBytes int      `json:"weight_bytes"`
+	Quant       string   `json:"quant"`
+	Patterns    string   `json:"patterns,omitempty"`
+	NumPatterns int      `json:"num_patterns"`
+	Files       []string `json:"files"`
+}
+
+// tmplData is what the templates see.
+type tmplData struct {
+	Name, Type, ElemC   string
+	Bits                int
+	Target, Path, Round string
+	DSP                 bool
+	InputSize, OutSize  int
+	InputShape          string
+	InputLayout         string
+	OutputShape         string
+	InputFrac, OutFrac  int
+	InputFmt, OutFmt    string
+	InputScale          string
+	OutputScale         string
+	MinVal, MaxVal      int
+	NumLayers           int
+	Classes             []string
+	ClassesC            []string
+	Arrays              []cArray
+	Tensors             []cTensor
+	Layers              []*cLayer
+	AnyStatus           bool
+	InputMacro          string
+	OutputMacro         string
+	ActBytes            int
+	ActElems            int
+	ScratchBytes        int
+	ArenaBytes          int
+	LowerBound, Naive   int
+	Strategy            string
+	WeightBytes         int
+	Mem                 *MemPlan
+	Kernels             []KernelChoice
+	NNQKernels          []KernelChoice
+	Rows                []formatRow
+	RuntimeAll          []string // crt .c files compiled without CMSIS
+	RuntimeNNQ          []string // crt .c files always compiled
+	Headers             []string
+	Example             *example
+	Rounding            string
+}
+
+type formatRow struct {
+	Index                               int
+	Name, Op, In, Out, W, B, BS, OS, Fn string
+}
+
+type example struct {
+	Count   int
+	Inputs  [][]string // per pattern, value rows
+	Outputs [][]string // per pattern, expected value rows (simulator)
+}
+
+// Export writes a C project for q into dir (created if needed; existing
+// files of the same names are overwritten).
+func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
+	if q == nil || len(q.Layers) == 0 {
+		return nil, errors.New("codegen: model has no layers")
+	}
+	if q.Float == nil {
+		return nil, errors.New("codegen: quantized model has no float graph (needed to save it for verification)")
+	}
+	plan, err := PlanMemory(q)
+	if err != nil {
+		return nil, err
+	}
+	d, err := buildData(q, plan)
+	if err != nil {
+		return nil, err
+	}
+	p := &Project{Dir: dir, Model: q, Mem: plan, Kernels: d.Kernels, WeightBytes: d.WeightBytes}
+
+	// Patterns for verification and the demo's example.
+	var pats *nnq.Patterns
+	if opt.Patterns != nil && opt.Patterns.Len() > 0 {
+		if err := q.Float.CheckPatterns(opt.Patterns); err != nil {
+			return nil, fmt.Errorf("codegen: test patterns: %w", err)
+		}
+		pats = opt.Patterns
+		if opt.MaxPatterns > 0 {
+			pats = pats.Head(opt.MaxPatterns)
+		}
+		p.Patterns = pats.Len()
+		ex, err := makeExample(q, pats)
+		if err != nil {
+			return nil, err
+		}
+		d.Example = ex
+	}
+
+	files := map[string][]byte{}
+	for _, f := range []struct{ name, tmpl string }{
+		{"nn.h", "nn.h.tmpl"},
+		{"nn.c", "nn.c.tmpl"},
+		{"nn_weights.h", "nn_weights.h.tmpl"},
+		{"Makefile", "Makefile.tmpl"},
+		{"CMakeLists.txt", "CMakeLists.txt.tmpl"},
+		{"README.md", "README.md.tmpl"},
+		{"demo/main.c", "demo_main.c.tmpl"},
+	} {
+		var b bytes.Buffer
+		if err := templates.ExecuteTemplate(&b, f.tmpl, d); err != nil {
+			return nil, fmt.Errorf("codegen: %s: %w", f.name, err)
+		}
+		files[f.name] = b.Bytes()
+	}
+	if d.Example != nil {
+		var b bytes.Buffer
+		if err := templates.ExecuteTemplate(&b, "demo_example.h.tmpl", d); err != nil {
+			return nil, fmt.Errorf("codegen: demo/example.h: %w", err)
+		}
+		files["demo/example.h"] = b.Bytes()
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "demo"), 0o755); err != nil {
+		return nil, fmt.Errorf("codegen: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "nnq"), 0o755); err != nil {
+		return nil, fmt.Errorf("codegen: %w", err)
+	}
+	// A stale example from an earlier export must not survive.
+	if d.Example == nil {
+		os.Remove(filepath.Join(dir, "demo", "example.h"))
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data, 0o644); err != nil {
+			return nil, fmt.Errorf("codegen: %w", err)
+		}
+	}
+	if err := crt.WriteTo(dir); err != nil {
+		return nil, err
+	}
+	names := []string{}
+	for n := range files {
+		names = append(names, n)
+	}
+	names = append(names, crt.Files()...)
+
+	// Verification data.
+	if err := q.Save(filepath.Join(dir, filepath.FromSlash(QuantFile))); err != nil {
+		return nil, fmt.Errorf("codegen: saving the quantized model: %w", err)
+	}
+	names = append(names, QuantFile)
+	patPath := filepath.Join(dir, filepath.FromSlash(PatternsFile))
+	if pats != nil {
+		if err := nnq.WritePatterns(patPath, pats); err != nil {
+			return nil, fmt.Errorf("codegen: writing the test patterns: %w", err)
+		}
+		names = append(names, PatternsFile)
+	} else {
+		os.Remove(patPath)
+	}
+	names = append(names, ManifestFile)
+	sort.Strings(names)
+	p.Files = names
+
+	m := manifest{Format: manifestFormat, Version: 1, Model: q.Name, Bits: q.Bits, Target: q.Target, CodePath: q.Path.String(),
+		Rounding: q.Rounding.String(), InputSize: d.InputSize, OutputSize: d.OutSize, NumLayers: len(q.Layers),
+		ArenaBytes: plan.ArenaBytes, WeightBytes: d.WeightBytes, Quant: QuantFile, NumPatterns: p.Patterns, Files: names}
+	if pats != nil {
+		m.Patterns = PatternsFile
+	}
+	for _, k := range d.Kernels {
+		m.Layers = append(m.Layers, k.Name)
+		fn := k.Function
+		if fn == "" {
+			fn = "(view)"
+		}
+		m.Kernels = append(m.Kernels, fn)
+	}
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(ManifestFile)), append(mb, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("codegen: %w", err)
+	}
+	return p, nil
+}
+
+// makeExample quantizes the first patterns (at most 4) and runs them
+// through the simulator for the demo's self-check.
+func makeExample(q *nnq.QModel, p *nnq.Patterns) (*example, error) {
+	n := min(p.Len(), 4)
+	sim, err := q.NewSim(false)
+	if err != nil {
+		return nil, fmt.Errorf("codegen: simulator: %w", err)
+	}
+	ex := &example{Count: n}
+	x := make([]int16, q.Float.InputSize())
+	for i := 0; i < n; i++ {
+		q.QuantizeInput(p.Input(i), x)
+		y, err := sim.Run(x)
+		if err != nil {
+			return nil, fmt.Errorf("codegen: simulating pattern %d: %w", i, err)
+		}
+		ex.Inputs = append(ex.Inputs, valueRows(x, 16))
+		ex.Outputs = append(ex.Outputs, valueRows(y, 16))
+	}
+	return ex, nil
+}
+
+// buildData prepares everything the templates need.
+func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
+	eb := elemBytes(q)
+	d := &tmplData{Name: q.Name, Type: q.TypeName(), Bits: q.Bits, Target: q.Target, Path: q.Path.String(),
+		DSP: q.Path == kernels.DSPPath, Round: q.Rounding.String(), NumLayers: len(q.Layers), Mem: plan,
+		ActBytes: plan.ActivationBytes, ScratchBytes: plan.ScratchBytes, ArenaBytes: plan.ArenaBytes,
+		LowerBound: plan.LowerBound, Naive: plan.Naive, Strategy: plan.Strategy}
+	if d.Name == "" {
+		d.Name = "nn"
+	}
+	d.ElemC = "int8_t"
+	d.MinVal, d.MaxVal = -128, 127
+	if q.Bits == 16 {
+		d.ElemC = "int16_t"
+		d.MinVal, d.MaxVal = -32768, 32767
+	}
+	d.ActElems = plan.ActivationBytes / eb
+	first, last := q.Layers[0], q.Layers[len(q.Layers)-1]
+	d.InputSize = first.In[0].Size()
+	d.InputShape = shapeStr(first.In[0].Shape)
+	d.InputLayout = "vector"
+	if first.In[0].Spatial() {
+		d.InputLayout = "HWC order"
+	}
+	d.OutSize = last.Out.Size()
+	d.OutputShape = shapeStr(last.Out.Shape)
+	d.InputFrac, d.OutFrac = q.InputFrac, last.OutFrac
+	d.InputFmt, d.OutFmt = nnq.QFormat(q.Bits, q.InputFrac), nnq.QFormat(q.Bits, last.OutFrac)
+	d.InputScale, d.OutputScale = floatLit(q.InputFrac), floatLit(-last.OutFrac)
+	if q.Rounding == kernels.Truncate {
+		d.Rounding = "ARM_NN_TRUNCATE"
+	}
+	if len(q.Float.Classes) == d.OutSize {
+		d.Classes = q.Float.Classes
+		for _, c := range q.Float.Classes {
+			d.ClassesC = append(d.ClassesC, cQuote(c))
+		}
+	}
+
+	// Runtime files.
+	for _, f := range crt.Files() {
+		switch {
+		case strings.HasSuffix(f, ".h"):
+			d.Headers = append(d.Headers, f)
+		case strings.HasPrefix(f, "nnq_kernels"):
+			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
+		case strings.HasSuffix(f, ".c"):
+			d.RuntimeAll = append(d.RuntimeAll, f)
+		}
+	}
+
+	// Tensor pointer macros.
+	macros := make([]string, len(plan.Tensors))
+	for i, t := range plan.Tensors {
+		macros[i] = fmt.Sprintf("NN_T%d_%s", i, ident(t.Name))
+		note := fmt.Sprintf("%d bytes at %d, live %d..%d", t.Bytes, t.Offset, t.First, t.Last)
+		if t.AliasOf >= 0 {
+			note += fmt.Sprintf(", %s of %s", t.Role, plan.Tensors[t.AliasOf].Name)
+		} else if t.Role != "" {
+			note += ", " + t.Role
+		}
+		d.Tensors = append(d.Tensors, cTensor{Macro: macros[i], Expr: fmt.Sprintf("(nn_arena.act + %d)", t.Offset/eb), Comment: fmt.Sprintf("%q: %s", t.Name, note)})
+	}
+	d.InputMacro, d.OutputMacro = macros[0], macros[plan.Steps[len(plan.Steps)-1].Output]
+	ptr := func(t int) string { return macros[t] }
+
+	for i, l := range q.Layers {
+		st := plan.Steps[i]
+		kc := KernelChoice{Layer: i, Name: l.Name, Op: l.Op, Rejected: l.Rejected, ScratchBytes: scratchBytes(l),
+			InPlace: st.Reuses >= 0, Copy: st.Copy >= 0 || (st.InPlace && st.Reuses < 0)}
+		if !st.View {
+			kc.Function = l.Kernel.String()
+			kc.NNQ = l.Kernel.NNQ()
+			kc.Why = whyKernel(q, l)
+		}
+		d.Kernels = append(d.Kernels, kc)
+		if kc.NNQ {
+			d.NNQKernels = append(d.NNQKernels, kc)
+		}
+
+		wName, bName := "NULL", "NULL"
+		if l.Weights != nil && !st.View {
+			typ, wbits := weightType(l.Kernel)
+			base := fmt.Sprintf("nn_l%d_%s", i, ident(l.Name))
+			w := interleaved(l)
+			order := weightOrder(l)
+			arr := cArray{Ident: base + "_w", Type: typ, Len: len(w), Bytes: len(w) * wbits / 8,
+				Comment: []string{fmt.Sprintf("layer %d %q (%s): weights %s, %s, %d values", i, l.Name, l.Op, nnq.QFormat(wbits, l.WeightFrac), order, len(w))},
+				Rows:    valueRows(w, 16)}
+			if err := checkValues(l, "weight", w, wbits); err != nil {
+				return nil, err
+			}
+			bias := l.Bias
+			nb := biasLen(l)
+			if len(bias) == 0 {
+				bias = make([]int16, nb)
+			} else if len(bias) != nb {
+				return nil, fmt.Errorf("codegen: layer %q has %d biases, want %d", l.Name, len(bias), nb)
+			}
+			if err := checkValues(l, "bias", bias, wbits); err != nil {
+				return nil, err
+			}
+			barr := cArray{Ident: base + "_b", Type: typ, Len: len(bias), Bytes: len(bias) * wbits / 8,
+				Comment: []string{fmt.Sprintf("layer %d %q (%s): bias %s, %d values (bias_shift %d)", i, l.Name, l.Op, nnq.QFormat(wbits, l.BiasFrac), len(bias), l.BiasShift)},
+				Rows:    valueRows(bias, 16)}
+			if len(l.Bias) == 0 {
+				barr.Comment = append(barr.Comment, "the layer has no bias: zeros")
+			}
+			d.Arrays = append(d.Arrays, arr, barr)
+			d.WeightBytes += arr.Bytes + barr.Bytes
+			wName, bName = arr.Ident+".v", barr.Ident+".v"
+		}
+		cl, err := layerCode(q, i, st, ptr, wName, bName, plan.ScratchBytes > 0)
+		if err != nil {
+			return nil, err
+		}
+		cl.Comment = layerComment(q, i, st)
+		if cl.Status {
+			d.AnyStatus = true
+		}
+		d.Layers = append(d.Layers, cl)
+
+		row := formatRow{Index: i, Name: l.Name, Op: string(l.Op), Out: nnq.QFormat(q.Bits, l.OutFrac), W: "-", B: "-", BS: "-", OS: "-", Fn: kc.Function}
+		var ins []string
+		for _, f := range l.InFrac {
+			ins = append(ins, nnq.QFormat(q.Bits, f))
+		}
+		row.In = strings.Join(ins, ", ")
+		if l.Weights != nil {
+			_, wb := weightType(l.Kernel)
+			row.W, row.B = nnq.QFormat(wb, l.WeightFrac), nnq.QFormat(wb, l.BiasFrac)
+			row.BS, row.OS = fmt.Sprint(l.BiasShift), fmt.Sprint(l.OutShift)
+		} else if l.Op == nnq.OpAdd || l.Op == nnq.OpMul {
+			row.OS = fmt.Sprint(l.OutShift)
+		}
+		if row.Fn == "" {
+			row.Fn = "(buffer view)"
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	return d, nil
+}
+
+func cQuote(s string) string {
+	b, _ := json.Marshal(s) // a JSON string is a valid C string literal for printable text
+	out := string(b)
+	out = strings.ReplaceAll(out, "?", "\\?") // no trigraphs
+	return out
+}
+
+func biasLen(l *nnq.QLayer) int {
+	switch l.Kernel.Kind() {
+	case kernels.KindFC:
+		return l.Out.Size()
+	}
+	return l.Geom.OutC
+}
+
+func weightOrder(l *nnq.QLayer) string {
+	switch l.Kernel.Kind() {
+	case kernels.KindConv:
+		g := l.Geom
+		return fmt.Sprintf("OHWI [%d][%d][%d][%d]", g.OutC, g.KY, g.KX, g.InC)
+	case kernels.KindDepthwise:
+		g := l.Geom
+		return fmt.Sprintf("[ky][kx][ch] [%d][%d][%d]", g.KY, g.KX, g.InC)
+	case kernels.KindFC:
+		if l.Kernel.Interleaved() {
+			return fmt.Sprintf("%s interleaved from [%d][%d]", l.Kernel, l.Out.Size(), l.In[0].Size())
+		}
+		return fmt.Sprintf("row-major [%d][%d]", l.Out.Size(), l.In[0].Size())
+	}
+	return ""
+}
+
+func checkValues(l *nnq.QLayer, what string, v []int16, bits int) error {
+	lo, hi := -128, 127
+	if bits == 16 {
+		lo, hi = -32768, 32767
+	}
+	for i, x := range v {
+		if int(x) < lo || int(x) > hi {
+			return fmt.Errorf("codegen: layer %q: %s %d = %d does not fit q%d", l.Name, what, i, x, bits-1)
+		}
+	}
+	return nil
+}
+
+// whyKernel explains the choice of an nnq_ kernel or of a slower variant.
+func whyKernel(q *nnq.QModel, l *nnq.QLayer) string {
+	v := l.Kernel
+	if v.NNQ() {
+		switch v.Kind() {
+		case kernels.KindPool:
+			if q.Bits == 16 {
+				return "CMSIS-NN has no q15 pooling"
+			}
+			if !l.Geom.IsSquare() {
+				return "CMSIS-NN pools are square only; this window/input is not"
+			}
+			return "the library pool is not usable here (see rejected variants)"
+		case kernels.KindElementwise:
+			return "CMSIS-NN has no element-wise add of two tensors"
+		case kernels.KindDepthwise:
+			return "CMSIS-NN has no q15 depthwise convolution"
+		case kernels.KindConv:
+			return "no legacy q15 convolution fits (the fast ones need even channel counts, basic is square only)"
+		}
+		return "no legacy CMSIS-NN kernel fits"
+	}
+	if len(l.Rejected) > 0 {
+		return fmt.Sprintf("%d faster variant(s) rejected", len(l.Rejected))
+	}
+	return ""
+}
