@@ -1,0 +1,39 @@
+# nnq — see README.md.
+GO ?= go
+OUT ?= out
+
+.PHONY: all build test demo verify bench data notebooks fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -o bin/nnq ./cmd/nnq
+
+# Every test, installing what is missing (the README's test command; CI runs it).
+test:
+	scripts/test.sh
+
+# The main job on the bundled example: convert the keyword-spotting DS-CNN
+# and verify the generated C bit-exactly on the host.
+demo: build
+	bin/nnq convert --model data/kws-dscnn/model.arrow --patterns data/kws/patterns.arrow --out $(OUT)/kws-dscnn
+	bin/nnq verify $(OUT)/kws-dscnn
+
+bench: build
+	bin/nnq bench --out docs
+
+notebooks:
+	notebooks/run.sh
+
+# Regenerate the bundled data sets and networks from scratch (slow; not CI).
+data:
+	$(MAKE) -C data
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin $(OUT)

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nnq-toolkit/nnq/nnq"
+)
+
+// writeToyNet writes a small NCHW conv net and labelled patterns (labels
+// from the float net itself, with train/val/test splits).
+func writeToyNet(t *testing.T, dir string) (model, patterns string) {
+	t.Helper()
+	r := rand.New(rand.NewSource(1))
+	rt := func(name string, shape ...int) *nnq.Tensor {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		d := make([]float32, n)
+		for i := range d {
+			d[i] = float32(r.NormFloat64() * 0.4)
+		}
+		return &nnq.Tensor{Name: name, Shape: shape, Data: d}
+	}
+	m := &nnq.Model{Name: "toy", Layout: nnq.NCHW, InputShape: []int{1, 8, 6}, Classes: []string{"a", "b", "c"}, Tensors: map[string]*nnq.Tensor{}}
+	for _, tt := range []*nnq.Tensor{rt("c1.w", 4, 1, 3, 3), rt("c1.b", 4), rt("fc.w", 3, 4*4*3), rt("fc.b", 3),
+		rt("bn.g", 4), rt("bn.b", 4), rt("bn.m", 4), {Name: "bn.v", Shape: []int{4}, Data: []float32{1, 0.5, 2, 1}}} {
+		m.Tensors[tt.Name] = tt
+	}
+	m.Layers = []*nnq.Layer{
+		{Name: "c1", Op: nnq.OpConv2D, Attrs: nnq.Attrs{Padding: "explicit", Pads: []int{1, 1, 1, 1}}, Params: map[string]string{"weight": "c1.w", "bias": "c1.b"}},
+		{Name: "bn", Op: nnq.OpBatchNorm, Params: map[string]string{"gamma": "bn.g", "beta": "bn.b", "mean": "bn.m", "var": "bn.v"}},
+		{Name: "relu", Op: nnq.OpReLU},
+		{Name: "pool", Op: nnq.OpMaxPool2D, Attrs: nnq.Attrs{Kernel: []int{2, 2}}},
+		{Name: "flat", Op: nnq.OpFlatten},
+		{Name: "fc", Op: nnq.OpDense, Params: map[string]string{"weight": "fc.w", "bias": "fc.b"}},
+		{Name: "prob", Op: nnq.OpSoftmax},
+	}
+	model = filepath.Join(dir, "toy.arrow")
+	if err := nnq.WriteModel(model, m); err != nil {
+		t.Fatal(err)
+	}
+	pm, err := m.Prepare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := pm.ToCMSIS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, _ := cm.NewRunner()
+	p := &nnq.Patterns{Shape: []int{1, 8, 6}, Layout: nnq.NCHW}
+	x := make([]float32, 48)
+	for i := 0; i < 300; i++ {
+		for j := range x {
+			x[j] = float32(r.NormFloat64())
+		}
+		split := []string{"train", "val", "test"}[i%3]
+		p.Append(x, nnq.Predict(run.Run(x)), split)
+	}
+	patterns = filepath.Join(dir, "toy-patterns.arrow")
+	if err := nnq.WritePatterns(patterns, p); err != nil {
+		t.Fatal(err)
+	}
+	return model, patterns
+}
+
+func TestInspectAndConvert(t *testing.T) {
+	dir := t.TempDir()
+	model, patterns := writeToyNet(t, dir)
+	var out, errb bytes.Buffer
+	if code := run([]string{"inspect", model}, &out, &errb); code != 0 {
+		t.Fatalf("inspect exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"c1", "conv2d", "folded batchnorm", "MACs per inference", "arm_convolve_HWC"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, bits := range []string{"8", "16"} {
+		outDir := filepath.Join(dir, "out"+bits)
+		out.Reset()
+		errb.Reset()
+		code := run([]string{"convert", "--model", model, "--patterns", patterns, "--bits", bits, "--scheme", "percentile:99.9", "--out", outDir}, &out, &errb)
+		if code != 0 {
+			t.Fatalf("convert --bits %s exit %d: %s", bits, code, errb.String())
+		}
+		b, err := os.ReadFile(filepath.Join(outDir, "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep map[string]any
+		if err := json.Unmarshal(b, &rep); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"float_accuracy", "fixed_accuracy", "agreement", "patterns", "bits", "scheme", "layers", "arena_bytes"} {
+			if _, ok := rep[k]; !ok {
+				t.Errorf("report.json lacks %q", k)
+			}
+		}
+		if rep["patterns"].(float64) != 100 || rep["float_accuracy"].(float64) != 1 {
+			t.Errorf("report: %v patterns, float accuracy %v", rep["patterns"], rep["float_accuracy"])
+		}
+		layer := rep["layers"].([]any)[0].(map[string]any)
+		for _, k := range []string{"name", "op", "in_frac", "out_frac", "weight_frac", "bias_frac", "bias_shift", "out_shift", "saturations", "sqnr_db"} {
+			if _, ok := layer[k]; !ok {
+				t.Errorf("report layer lacks %q", k)
+			}
+		}
+		for _, f := range []string{"nn.c", "nn.h", "nn_weights.h", "Makefile", "CMakeLists.txt", "README.md", "report.md", "plots/sqnr.png", "plots/confusion.png", "plots/hist_input.png"} {
+			if _, err := os.Stat(filepath.Join(outDir, f)); err != nil {
+				t.Errorf("convert did not write %s", f)
+			}
+		}
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	model, patterns := writeToyNet(t, dir)
+	bad := filepath.Join(dir, "bad.arrow")
+	os.WriteFile(bad, []byte("not arrow at all"), 0o644)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{}, 2, "commands:"},
+		{[]string{"frob"}, 2, `unknown command "frob"`},
+		{[]string{"inspect"}, 2, "usage: nnq inspect"},
+		{[]string{"inspect", bad}, 1, "bad.arrow"},
+		{[]string{"convert", "--model", model}, 2, "usage: nnq convert"},
+		{[]string{"convert", "--model", model, "--patterns", patterns, "--bits", "12", "--out", dir}, 1, "not 8 (q7) or 16"},
+		{[]string{"convert", "--model", model, "--patterns", patterns, "--scheme", "best", "--out", dir}, 1, `unknown scheme "best"`},
+		{[]string{"convert", "--model", model, "--patterns", model, "--out", dir}, 1, "toy.arrow"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		code := run(c.args, &out, &errb)
+		if code != c.code || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("nnq %v: exit %d, stderr %q; want exit %d and %q", c.args, code, errb.String(), c.code, c.want)
+		}
+	}
+}
