@@ -1,0 +1,467 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nnq-toolkit/nnq/codegen"
+	"github.com/nnq-toolkit/nnq/codegen/harness"
+	"github.com/nnq-toolkit/nnq/nnq"
+)
+
+// benchNet is one network of the benchmark.
+type benchNet struct {
+	Name, Model, Patterns string
+}
+
+var bundledNets = []benchNet{
+	{"kws-dscnn", "data/kws-dscnn/model.arrow", "data/kws/patterns.arrow"},
+	{"kws-cnn", "data/kws-cnn/model.arrow", "data/kws/patterns.arrow"},
+	{"mnist-cnn", "data/mnist-cnn/model.arrow", "data/mnist/patterns.arrow"},
+}
+
+// schemeResult is the accuracy of one (bits, scheme) conversion.
+type schemeResult struct {
+	Bits      int     `json:"bits"`
+	Scheme    string  `json:"scheme"`
+	Accuracy  float64 `json:"fixed_accuracy"`
+	DropPts   float64 `json:"drop_points"`
+	Agreement float64 `json:"agreement"`
+	Seconds   float64 `json:"seconds"`
+}
+
+type layerInstr struct {
+	Name         string `json:"name"`
+	Kernel       string `json:"kernel"`
+	Instructions uint64 `json:"instructions"`
+}
+
+// netResult is everything measured on one network.
+type netResult struct {
+	Name          string         `json:"name"`
+	Params        int            `json:"params"`
+	MACs          int64          `json:"macs"`
+	CalibPatterns int            `json:"calibration_patterns"`
+	TestPatterns  int            `json:"test_patterns"`
+	FloatAccuracy float64        `json:"float_accuracy"`
+	Schemes       []schemeResult `json:"schemes"`
+	// Memory of the q7 export with the default scheme (and q15).
+	Memory map[string]memResult `json:"memory"`
+	// Cortex-M4 (q7, default scheme).
+	M4 *m4Result `json:"cortex_m4,omitempty"`
+	// Toolkit speed.
+	CalibPerSec      float64 `json:"calibration_patterns_per_second"`
+	SimPerSec        float64 `json:"go_sim_patterns_per_second"`
+	HostCPerSec      float64 `json:"host_c_patterns_per_second"`
+	SimOverC         float64 `json:"go_sim_time_over_host_c_time"`
+	ConvertSeconds   float64 `json:"convert_seconds_median"`
+	ConvertRuns      int     `json:"convert_runs"`
+	HostBitExact     bool    `json:"host_bit_exact"`
+	HostMismatches   int     `json:"host_mismatches"`
+	HostVerifiedPats int     `json:"host_verified_patterns"`
+}
+
+type memResult struct {
+	Arena       int `json:"arena_bytes"`
+	LowerBound  int `json:"arena_lower_bound"`
+	Naive       int `json:"arena_naive"`
+	WeightBytes int `json:"weights_bytes"`
+}
+
+type m4Result struct {
+	InstructionsPerInference uint64       `json:"instructions_per_inference"`
+	Layers                   []layerInstr `json:"layers"`
+	Text                     int          `json:"text"`
+	Data                     int          `json:"data"`
+	BSS                      int          `json:"bss"`
+	Patterns                 int          `json:"patterns"`
+	BitExact                 bool         `json:"bit_exact"`
+}
+
+type benchReport struct {
+	Date     string      `json:"date"`
+	Commit   string      `json:"commit"`
+	Machine  string      `json:"machine"`
+	Cores    int         `json:"cores"`
+	GoVer    string      `json:"go"`
+	Runs     int         `json:"runs"`
+	Networks []netResult `json:"networks"`
+}
+
+func init() {
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m]",
+		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
+	c.run = func(args []string, stdout, stderr io.Writer) error {
+		fs := newFlags(c, stderr)
+		out := fs.String("out", "docs", "directory for BENCHMARKS.md and benchmarks.json")
+		nets := fs.String("nets", "", "networks as name=model,patterns;... (default: the bundled ones)")
+		runs := fs.Int("runs", 3, "repetitions of each timing (the median is reported)")
+		noM := fs.Bool("no-cortex-m", false, "skip the emulated Cortex-M4 measurements")
+		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
+		searchVal := fs.Int("search-val", 300, "validation patterns used by the search scheme")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() != 0 || *runs < 1 {
+			return errUsage
+		}
+		list := bundledNets
+		if *nets != "" {
+			list = nil
+			for _, spec := range strings.Split(*nets, ";") {
+				name, rest, ok1 := strings.Cut(spec, "=")
+				model, pats, ok2 := strings.Cut(rest, ",")
+				if !ok1 || !ok2 {
+					return fmt.Errorf("--nets: %q is not name=model,patterns", spec)
+				}
+				list = append(list, benchNet{name, model, pats})
+			}
+		}
+		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
+			GoVer: runtime.Version(), Runs: *runs}
+		for _, n := range list {
+			fmt.Fprintf(stderr, "bench: %s\n", n.Name)
+			r, err := benchOne(n, *runs, !*noM, *maxCalib, *searchVal, stderr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", n.Name, err)
+			}
+			rep.Networks = append(rep.Networks, *r)
+		}
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(filepath.Join(*out, "benchmarks.json"), append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		md := benchMarkdown(&rep)
+		if err := os.WriteFile(filepath.Join(*out, "BENCHMARKS.md"), []byte(md), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, md)
+		return nil
+	}
+	register(c)
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log io.Writer) (*netResult, error) {
+	logf := func(f string, a ...any) { fmt.Fprintf(log, "bench: %s: "+f+"\n", append([]any{n.Name}, a...)...) }
+	fw, err := nnq.Load(n.Model)
+	if err != nil {
+		return nil, err
+	}
+	cm, err := fw.ToCMSIS()
+	if err != nil {
+		return nil, err
+	}
+	all, err := nnq.ReadPatterns(n.Patterns)
+	if err != nil {
+		return nil, err
+	}
+	test, calib, val := all, all, all
+	if all.HasSplit("test") {
+		test, calib, val = all.Split("test"), all.Split("train", "val"), all.Split("val")
+	}
+	calib = calib.Head(maxCalib)
+	val = val.Head(searchVal)
+	r := &netResult{Name: n.Name, CalibPatterns: calib.Len(), TestPatterns: test.Len(), Memory: map[string]memResult{}}
+	info, _ := fw.Info()
+	for _, li := range info {
+		r.Params += li.Params
+		r.MACs += li.MACs
+	}
+	// Calibration throughput: median of runs.
+	var st *nnq.Stats
+	var times []float64
+	for i := 0; i < runs; i++ {
+		t0 := time.Now()
+		if st, err = nnq.Calibrate(cm, calib, nil); err != nil {
+			return nil, err
+		}
+		times = append(times, time.Since(t0).Seconds())
+	}
+	r.CalibPerSec = float64(calib.Len()) / median(times)
+	logf("calibration %.0f patterns/s", r.CalibPerSec)
+	schemes := []nnq.Scheme{nnq.MinMax{}, nnq.Percentile{P: 99.9}, nnq.Percentile{P: 99.99}, nnq.MSE{}, nnq.Search{Base: nnq.MSE{}, Val: val, MaxRounds: 2}}
+	models := map[string]*nnq.QModel{}
+	for _, bits := range []int{8, 16} {
+		for _, sc := range schemes {
+			t0 := time.Now()
+			q, err := nnq.Quantize(cm, st, nnq.QConfig{Bits: bits, Scheme: sc, Target: "cortex-m4"})
+			if err != nil {
+				return nil, fmt.Errorf("q%d %s: %w", bits, sc.Name(), err)
+			}
+			ev, err := q.Evaluate(test, nil)
+			if err != nil {
+				return nil, err
+			}
+			r.FloatAccuracy = ev.Float
+			r.Schemes = append(r.Schemes, schemeResult{Bits: bits, Scheme: sc.Name(), Accuracy: ev.Fixed, DropPts: 100 * (ev.Float - ev.Fixed),
+				Agreement: ev.Agreement, Seconds: time.Since(t0).Seconds()})
+			models[fmt.Sprint(bits, sc.Name())] = q
+			logf("q%d %-16s %.2f%% (float %.2f%%) in %.1fs", bits, sc.Name(), 100*ev.Fixed, 100*ev.Float, time.Since(t0).Seconds())
+		}
+	}
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "nnq-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	for _, bits := range []int{8, 16} {
+		q := models[fmt.Sprint(bits, "mse")]
+		dir := filepath.Join(tmp, fmt.Sprint("q", bits))
+		proj, err := codegen.Export(q, dir, codegen.Options{Patterns: test})
+		if err != nil {
+			return nil, err
+		}
+		r.Memory[q.TypeName()] = memResult{Arena: proj.Mem.ArenaBytes, LowerBound: proj.Mem.LowerBound, Naive: proj.Mem.Naive, WeightBytes: proj.WeightBytes}
+	}
+	// Go simulator vs compiled host C on the same quantized patterns (q7).
+	q := models["8mse"]
+	dir := filepath.Join(tmp, "q8")
+	in := quantizedInputs(q, test)
+	sim, err := q.NewSim(false)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := harness.TargetByName("host")
+	bin, err := harness.Build(ctx, host, harness.BuildOptions{ProjectDir: dir, ExtraCFlags: dspFlags(q)})
+	if err != nil {
+		return nil, err
+	}
+	defer bin.Close()
+	var simT, cT []float64
+	var res *harness.Result
+	sz := q.Float.InputSize()
+	xs := make([]int16, test.Len()*sz)
+	for k := 0; k < test.Len(); k++ {
+		q.QuantizeInput(test.Input(k), xs[k*sz:(k+1)*sz])
+	}
+	for i := 0; i < runs; i++ {
+		t0 := time.Now()
+		for k := 0; k < test.Len(); k++ {
+			if _, err := sim.Run(xs[k*sz : (k+1)*sz]); err != nil {
+				return nil, err
+			}
+		}
+		simT = append(simT, time.Since(t0).Seconds())
+		if res, err = bin.Run(ctx, in, test.Len()); err != nil {
+			return nil, err
+		}
+		cT = append(cT, res.Elapsed.Seconds())
+	}
+	r.SimPerSec, r.HostCPerSec = float64(test.Len())/median(simT), float64(test.Len())/median(cT)
+	r.SimOverC = median(simT) / median(cT)
+	// Bit-exactness of the host C outputs on every test pattern.
+	for k := 0; k < test.Len(); k++ {
+		want, _ := sim.Run(xs[k*sz : (k+1)*sz])
+		got := res.Output(k)
+		for j, w := range want {
+			if int8(got[j]) != int8(w) {
+				r.HostMismatches++
+				break
+			}
+		}
+	}
+	r.HostVerifiedPats, r.HostBitExact = test.Len(), r.HostMismatches == 0
+	logf("Go sim %.0f/s, host C %.0f/s (ratio %.2f), host bit-exact %v", r.SimPerSec, r.HostCPerSec, r.SimOverC, r.HostBitExact)
+	// End-to-end convert wall time (median of runs), default settings.
+	var cvT []float64
+	for i := 0; i < runs; i++ {
+		t0 := time.Now()
+		c, err := nnq.Convert(nnq.ConvertOptions{Model: n.Model, Patterns: n.Patterns, MaxCalib: maxCalib})
+		if err != nil {
+			return nil, err
+		}
+		if _, _, err := exportAll(c, filepath.Join(tmp, "convert")); err != nil {
+			return nil, err
+		}
+		cvT = append(cvT, time.Since(t0).Seconds())
+	}
+	r.ConvertSeconds, r.ConvertRuns = median(cvT), runs
+	if cortexM {
+		m4, err := benchM4(ctx, q, dir, test)
+		if err != nil {
+			return nil, err
+		}
+		r.M4 = m4
+		logf("Cortex-M4: %d instructions per inference, text %d data %d bss %d", m4.InstructionsPerInference, m4.Text, m4.Data, m4.BSS)
+	}
+	return r, nil
+}
+
+// dspFlags makes a host build compile the DSP-path algorithms when the
+// model targets a DSP core, as the library would on that core.
+func dspFlags(q *nnq.QModel) []string {
+	if q.Path.String() == "DSP" {
+		return []string{"-DARM_MATH_DSP"}
+	}
+	return nil
+}
+
+func quantizedInputs(q *nnq.QModel, p *nnq.Patterns) []byte {
+	x := make([]int16, q.Float.InputSize())
+	var b []byte
+	for k := 0; k < p.Len(); k++ {
+		q.QuantizeInput(p.Input(k), x)
+		for _, v := range x {
+			if q.Bits == 16 {
+				b = binary.LittleEndian.AppendUint16(b, uint16(v))
+			} else {
+				b = append(b, byte(int8(v)))
+			}
+		}
+	}
+	return b
+}
+
+// benchM4 runs the q7 project on the emulated Cortex-M4: instructions per
+// inference (untraced build), per layer (traced build), footprint.
+func benchM4(ctx context.Context, q *nnq.QModel, dir string, test *nnq.Patterns) (*m4Result, error) {
+	t, err := harness.TargetByName("cortex-m4")
+	if err != nil {
+		return nil, err
+	}
+	n := min(test.Len(), 8)
+	in := quantizedInputs(q, test.Head(n))
+	plain, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir})
+	if err != nil {
+		return nil, err
+	}
+	defer plain.Close()
+	res, err := plain.Run(ctx, in, n)
+	if err != nil {
+		return nil, err
+	}
+	m := &m4Result{Patterns: n, BitExact: true}
+	var sum uint64
+	for _, c := range res.Instructions {
+		sum += c
+	}
+	m.InstructionsPerInference = sum / uint64(len(res.Instructions))
+	if m.Text, m.Data, m.BSS, err = plain.Size(); err != nil {
+		return nil, err
+	}
+	sim, _ := q.NewSim(false)
+	x := make([]int16, q.Float.InputSize())
+	for k := 0; k < n; k++ {
+		q.QuantizeInput(test.Input(k), x)
+		want, _ := sim.Run(x)
+		for j, w := range want {
+			if int8(res.Output(k)[j]) != int8(w) {
+				m.BitExact = false
+			}
+		}
+	}
+	traced, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, Trace: true})
+	if err != nil {
+		return nil, err
+	}
+	defer traced.Close()
+	tr, err := traced.Run(ctx, in[:len(in)/n], 1)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range q.Layers {
+		k := "(buffer view)"
+		if l.Kernel != 0 {
+			k = l.Kernel.String()
+		}
+		var c uint64
+		if len(tr.LayerInstructions) > 0 && i < len(tr.LayerInstructions[0]) {
+			c = tr.LayerInstructions[0][i]
+		}
+		m.Layers = append(m.Layers, layerInstr{Name: l.Name, Kernel: k, Instructions: c})
+	}
+	return m, nil
+}
+
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		c += " (with uncommitted changes)"
+	}
+	return c
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				if _, v, ok := strings.Cut(l, ":"); ok {
+					return strings.TrimSpace(v) + ", " + runtime.GOOS + "/" + runtime.GOARCH
+				}
+			}
+		}
+	}
+	return runtime.GOOS + "/" + runtime.GOARCH
+}
+
+func benchMarkdown(r *benchReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# nnq benchmarks\n\nGenerated by `nnq bench` (`make bench`); do not edit by hand.\n\n")
+	fmt.Fprintf(&b, "- date: %s\n- commit: %s\n- machine: %s, %d cores, %s\n- timings: medians of %d runs; the Go/C figure is a ratio of medians\n\n", r.Date, r.Commit, r.Machine, r.Cores, r.GoVer, r.Runs)
+	b.WriteString("## Accuracy (test split, target cortex-m4)\n\n| network | float | q7 best | q15 best | q7 drop | q15 drop |\n|---|---|---|---|---|---|\n")
+	for _, n := range r.Networks {
+		b7, b15 := best(n.Schemes, 8), best(n.Schemes, 16)
+		fmt.Fprintf(&b, "| %s | %.2f%% | %.2f%% (%s) | %.2f%% (%s) | %.2f pts | %.2f pts |\n", n.Name, 100*n.FloatAccuracy, 100*b7.Accuracy, b7.Scheme, 100*b15.Accuracy, b15.Scheme, b7.DropPts, b15.DropPts)
+	}
+	for _, n := range r.Networks {
+		fmt.Fprintf(&b, "\n### %s\n\n%d parameters, %d MACs per inference; %d calibration patterns, %d test patterns; float accuracy %.2f%%.\n\n",
+			n.Name, n.Params, n.MACs, n.CalibPatterns, n.TestPatterns, 100*n.FloatAccuracy)
+		b.WriteString("| bits | scheme | fixed accuracy | drop (points) | agreement | time (s) |\n|---|---|---|---|---|---|\n")
+		for _, s := range n.Schemes {
+			fmt.Fprintf(&b, "| %d | %s | %.2f%% | %.2f | %.2f%% | %.1f |\n", s.Bits, s.Scheme, 100*s.Accuracy, s.DropPts, 100*s.Agreement, s.Seconds)
+		}
+		b.WriteString("\n| memory (mse scheme) | arena | lower bound | naive plan | weights ROM |\n|---|---|---|---|---|\n")
+		for _, t := range []string{"q7", "q15"} {
+			if m, ok := n.Memory[t]; ok {
+				fmt.Fprintf(&b, "| %s | %d B | %d B | %d B | %d B |\n", t, m.Arena, m.LowerBound, m.Naive, m.WeightBytes)
+			}
+		}
+		if m := n.M4; m != nil {
+			fmt.Fprintf(&b, "\nCortex-M4 (QEMU mps2-an386, q7, mse): **%d instructions per inference** (mean of %d patterns, exact counts from a TCG plugin), text %d B, data %d B, bss %d B, outputs bit-exact with the Go simulation: %v.\n\n",
+				m.InstructionsPerInference, m.Patterns, m.Text, m.Data, m.BSS, m.BitExact)
+			b.WriteString("| layer | kernel | instructions |\n|---|---|---|\n")
+			for _, l := range m.Layers {
+				fmt.Fprintf(&b, "| %s | `%s` | %d |\n", l.Name, l.Kernel, l.Instructions)
+			}
+		}
+		fmt.Fprintf(&b, "\nToolkit speed: calibration %.0f patterns/s; Go simulator %.0f patterns/s vs compiled host C %.0f patterns/s (Go time / C time = %.2f); host C bit-exact on %d/%d test patterns; `nnq convert` end to end %.1f s (median of %d).\n",
+			n.CalibPerSec, n.SimPerSec, n.HostCPerSec, n.SimOverC, n.HostVerifiedPats-n.HostMismatches, n.HostVerifiedPats, n.ConvertSeconds, n.ConvertRuns)
+	}
+	return b.String()
+}
+
+func best(s []schemeResult, bits int) schemeResult {
+	var b schemeResult
+	b.Accuracy = -1
+	for _, x := range s {
+		if x.Bits == bits && x.Accuracy > b.Accuracy {
+			b = x
+		}
+	}
+	return b
+}

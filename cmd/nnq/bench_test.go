@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The benchmark command runs every measurement on a small network and
+// writes both files.
+func TestBenchOnToyNet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds C and runs QEMU")
+	}
+	dir := t.TempDir()
+	model, patterns := writeToyNet(t, dir)
+	out := filepath.Join(dir, "docs")
+	var so, se bytes.Buffer
+	code := run([]string{"bench", "--nets", "toy=" + model + "," + patterns, "--runs", "1", "--out", out, "--max-calib", "100", "--search-val", "30"}, &so, &se)
+	if code != 0 {
+		t.Fatalf("bench exit %d: %s", code, se.String())
+	}
+	md, err := os.ReadFile(filepath.Join(out, "BENCHMARKS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Accuracy", "| toy |", "search:mse", "percentile:99.99", "arena", "Go simulator", "commit:"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("BENCHMARKS.md lacks %q", want)
+		}
+	}
+	var rep benchReport
+	b, _ := os.ReadFile(filepath.Join(out, "benchmarks.json"))
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	n := rep.Networks[0]
+	if len(n.Schemes) != 10 || n.Memory["q7"].Arena == 0 || n.SimPerSec <= 0 || n.HostCPerSec <= 0 || !n.HostBitExact {
+		t.Errorf("bench results incomplete: %+v", n)
+	}
+	if n.M4 != nil && (n.M4.InstructionsPerInference == 0 || !n.M4.BitExact || n.M4.Text == 0) {
+		t.Errorf("Cortex-M4 results: %+v", n.M4)
+	}
+}
