@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nnq-toolkit/nnq/nnq"
 	"github.com/nnq-toolkit/nnq/kernels"
+	"github.com/nnq-toolkit/nnq/nnq"
 )
 
 // Align is the alignment of every tensor offset, tensor size and region of
@@ -48,8 +48,9 @@ type MemPlan struct {
 	// Naive is the arena of a plan giving every tensor its own buffer
 	// (views still share), plus ScratchBytes.
 	Naive int
-	// Strategy names the placement that won: "ping-pong", "greedy-size" or
-	// "greedy-time".
+	// Strategy names the placement that won: "ping-pong" (two-ended, exact
+	// for chains) or "greedy-size", "greedy-time", "greedy-lifetime",
+	// "greedy-area" (best-fit placement in that order).
 	Strategy string
 }
 
@@ -336,12 +337,22 @@ func (g *planGraph) plan() (*MemPlan, error) {
 		}
 		peak = max(peak, sum)
 	}
+	// Naive: every tensor its own buffer, except that views share their
+	// source's (which must then hold the views' spare bytes too).
+	isView := func(i int) bool { return i > 0 && i <= L && g.ops[i-1].view }
+	spare := make([]int, len(p.Tensors))
+	for i := len(p.Tensors) - 1; i >= 0; i-- {
+		spare[i] = max(spare[i], p.Tensors[i].Spare)
+		if isView(i) {
+			a := p.Tensors[i].AliasOf
+			spare[a] = max(spare[a], spare[i])
+		}
+	}
 	naive := 0
 	for i, t := range p.Tensors {
-		if i > 0 && i <= L && g.ops[i-1].view {
-			continue
+		if !isView(i) {
+			naive += alignUp(t.Bytes + spare[i])
 		}
-		naive += alignUp(t.Bytes + t.Spare)
 	}
 
 	// Placement: try the strategies, keep the smallest.
@@ -372,6 +383,16 @@ func (g *planGraph) plan() (*MemPlan, error) {
 		}
 		return a.size > b.size
 	}), true)
+	try("greedy-lifetime", greedy(bufs, func(a, b *buffer) bool {
+		la, lb := a.last-a.first, b.last-b.first
+		if la != lb {
+			return la > lb
+		}
+		return a.size > b.size
+	}), true)
+	try("greedy-area", greedy(bufs, func(a, b *buffer) bool {
+		return a.size*(a.last-a.first+1) > b.size*(b.last-b.first+1)
+	}), true)
 	for i, b := range bufs {
 		b.offset = bestOff[i]
 		for _, m := range b.members {
@@ -386,7 +407,7 @@ func (g *planGraph) plan() (*MemPlan, error) {
 	p.Naive = naive + p.ScratchBytes
 	p.Strategy = bestName
 	if err := p.Check(); err != nil {
-		return nil, fmt.Errorf("codegen: internal error: memory plan: %w", err)
+		return nil, fmt.Errorf("codegen: internal error: memory plan: %w\n%s", err, p)
 	}
 	return p, nil
 }
@@ -587,8 +608,8 @@ func (p *MemPlan) Check() error {
 			if !overlap(out, in) {
 				continue
 			}
-			if st.Reuses == k && same(out, in) {
-				continue
+			if st.Reuses >= 0 && same(out, in) && value(in) == value(st.Inputs[st.Reuses]) {
+				continue // the declared reuse (the same tensor may be read twice)
 			}
 			return fmt.Errorf("step %d (%s): output %q overlaps input %q", s, st.Name, p.Tensors[out].Name, p.Tensors[in].Name)
 		}
