@@ -3,7 +3,6 @@ package nnq
 // Arrow IPC pattern files. See docs/FORMAT.md for the format.
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -332,7 +331,8 @@ func newPatternFile(name string, r io.ReaderAt, size int64, closer io.Closer) (*
 func (pf *PatternFile) open(r io.ReaderAt, size int64) (err error) {
 	defer catchArrowPanic(&err)
 	pf.alloc = &limitAllocator{mem: memory.NewGoAllocator(), limit: 64 << 20}
-	if pf.fr, err = openArrowFile(r, size, pf.alloc); err != nil {
+	var blocks []batchHeader
+	if pf.fr, blocks, err = openArrowFile(r, size, pf.alloc); err != nil {
 		return err
 	}
 	schema := pf.fr.Schema()
@@ -387,10 +387,6 @@ func (pf *PatternFile) open(r io.ReaderAt, size int64) (err error) {
 		}
 	}
 
-	blocks, err := readBatchHeaders(r, size)
-	if err != nil {
-		return err
-	}
 	if len(blocks) != pf.fr.NumRecords() {
 		return fmt.Errorf("corrupt Arrow IPC footer: %d record batches, %d headers", pf.fr.NumRecords(), len(blocks))
 	}
@@ -514,167 +510,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// batchHeader is what the footer and message header of one record batch
-// say, read without loading the batch.
-type batchHeader struct {
-	rows       int64
-	body       int64
-	compressed bool
-}
-
-// readBatchHeaders reads the record batch headers of an Arrow IPC file
-// from its footer: row count, body size and whether the body is
-// compressed. arrow-go does not expose these, so this walks the
-// flatbuffers itself (Footer.recordBatches -> Block -> Message ->
-// RecordBatch), bounds-checking every read.
-func readBatchHeaders(r io.ReaderAt, size int64) ([]batchHeader, error) {
-	bad := func(what string) error { return fmt.Errorf("corrupt Arrow IPC footer: %s", what) }
-	if size < 18 {
-		return nil, bad("file too small")
-	}
-	var tail [10]byte
-	if _, err := r.ReadAt(tail[:], size-10); err != nil {
-		return nil, err
-	}
-	flen := int64(binary.LittleEndian.Uint32(tail[:4]))
-	if flen <= 0 || flen > size-18 {
-		return nil, bad("bad footer length")
-	}
-	footer := make([]byte, flen)
-	if _, err := r.ReadAt(footer, size-10-flen); err != nil {
-		return nil, err
-	}
-	root, ok := fbRoot(footer)
-	if !ok {
-		return nil, bad("bad root table")
-	}
-	vec, ok := root.ref(3) // Footer.recordBatches
-	if !ok {
-		return nil, nil
-	}
-	n, ok := fbU32(footer, vec)
-	if !ok || int64(vec)+4+int64(n)*24 > int64(len(footer)) {
-		return nil, bad("record batch list out of bounds")
-	}
-	out := make([]batchHeader, n)
-	for i := range out {
-		p := vec + 4 + i*24 // struct Block { offset: long; metaDataLength: int; bodyLength: long }
-		off := int64(binary.LittleEndian.Uint64(footer[p:]))
-		meta := int64(int32(binary.LittleEndian.Uint32(footer[p+8:])))
-		body := int64(binary.LittleEndian.Uint64(footer[p+16:]))
-		if off < 0 || meta < 8 || meta > 64<<20 || body < 0 || off > size || meta > size-off || body > size-off-meta {
-			return nil, bad(fmt.Sprintf("record batch %d block out of bounds", i))
-		}
-		buf := make([]byte, meta)
-		if _, err := r.ReadAt(buf, off); err != nil {
-			return nil, err
-		}
-		// Encapsulated message: [0xFFFFFFFF] int32 length, flatbuffer.
-		if binary.LittleEndian.Uint32(buf) == 0xFFFFFFFF {
-			buf = buf[8:]
-		} else {
-			buf = buf[4:]
-		}
-		msg, ok := fbRoot(buf)
-		if !ok {
-			return nil, bad(fmt.Sprintf("record batch %d message header", i))
-		}
-		if typ, _ := msg.u8(1); typ != 3 { // Message.header_type == RecordBatch
-			return nil, bad(fmt.Sprintf("message %d is not a record batch", i))
-		}
-		rbPos, ok := msg.ref(2)
-		if !ok {
-			return nil, bad(fmt.Sprintf("record batch %d has no header", i))
-		}
-		rb, ok := fbTableAt(buf, rbPos)
-		if !ok {
-			return nil, bad(fmt.Sprintf("record batch %d header", i))
-		}
-		rows, _ := rb.i64(0) // RecordBatch.length
-		_, compressed := rb.field(3)
-		out[i] = batchHeader{rows: rows, body: body, compressed: compressed}
-	}
-	return out, nil
-}
-
-// fbTable is a flatbuffers table inside buf.
-type fbTable struct {
-	buf    []byte
-	pos    int
-	vt     int
-	vtSize int
-}
-
-func fbU32(b []byte, p int) (int, bool) {
-	if p < 0 || p+4 > len(b) {
-		return 0, false
-	}
-	return int(binary.LittleEndian.Uint32(b[p:])), true
-}
-
-func fbRoot(b []byte) (fbTable, bool) {
-	p, ok := fbU32(b, 0)
-	if !ok {
-		return fbTable{}, false
-	}
-	return fbTableAt(b, p)
-}
-
-func fbTableAt(b []byte, pos int) (fbTable, bool) {
-	if pos < 0 || pos+4 > len(b) {
-		return fbTable{}, false
-	}
-	vt := pos - int(int32(binary.LittleEndian.Uint32(b[pos:])))
-	if vt < 0 || vt+4 > len(b) {
-		return fbTable{}, false
-	}
-	vtSize := int(binary.LittleEndian.Uint16(b[vt:]))
-	if vtSize < 4 || vt+vtSize > len(b) {
-		return fbTable{}, false
-	}
-	return fbTable{buf: b, pos: pos, vt: vt, vtSize: vtSize}, true
-}
-
-// field returns the absolute position of field i, if present.
-func (t fbTable) field(i int) (int, bool) {
-	o := 4 + 2*i
-	if o+2 > t.vtSize {
-		return 0, false
-	}
-	off := int(binary.LittleEndian.Uint16(t.buf[t.vt+o:]))
-	if off == 0 {
-		return 0, false
-	}
-	return t.pos + off, true
-}
-
-func (t fbTable) u8(i int) (uint8, bool) {
-	p, ok := t.field(i)
-	if !ok || p+1 > len(t.buf) {
-		return 0, false
-	}
-	return t.buf[p], true
-}
-
-func (t fbTable) i64(i int) (int64, bool) {
-	p, ok := t.field(i)
-	if !ok || p+8 > len(t.buf) {
-		return 0, false
-	}
-	return int64(binary.LittleEndian.Uint64(t.buf[p:])), true
-}
-
-// ref follows the offset in field i (a table, vector or string).
-func (t fbTable) ref(i int) (int, bool) {
-	p, ok := t.field(i)
-	if !ok {
-		return 0, false
-	}
-	rel, ok := fbU32(t.buf, p)
-	if !ok || p+rel > len(t.buf) {
-		return 0, false
-	}
-	return p + rel, true
 }
