@@ -18,6 +18,13 @@ var (
 	bkSqP = SquareGeom(10, 64, 64, 2, 0, 2, 5)            // square pooling for the CMSIS pools
 )
 
+// bkReportCPU reports process CPU time per op since c0 (see processCPU).
+func bkReportCPU(b *testing.B, c0 int64) {
+	if c := processCPU(); c > 0 && b.N > 0 {
+		b.ReportMetric(float64(c-c0)/float64(b.N), "cpu-ns/op")
+	}
+}
+
 func bkStats(b *testing.B, stats bool) Opts {
 	if stats {
 		return Opts{Stats: &Stats{}}
@@ -41,11 +48,13 @@ func bkConvQ7(b *testing.B, g ConvGeom, f func(Opts, ConvGeom, []int8, []int8, [
 		b.Run(name, func(b *testing.B) {
 			o := bkStats(b, stats)
 			b.ReportAllocs()
+			c0 := processCPU()
 			for b.Loop() {
 				if err := f(o, g, in, wt, bias, 2, 9, out); err != nil {
 					b.Fatal(err)
 				}
 			}
+			bkReportCPU(b, c0)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(g.OutSize()), "ns/out")
 		})
 	}
@@ -69,9 +78,11 @@ func BenchmarkConvQ15FastNonsquare_KWS1x1(b *testing.B) {
 	in, wt, bias := ptSlice[int16](r, g.InSize(), -32768, 32767), ptSlice[int16](r, g.WeightSize(), -32768, 32767), ptSlice[int16](r, g.OutC, -32768, 32767)
 	out := make([]int16, g.OutSize())
 	b.ReportAllocs()
+	c0 := processCPU()
 	for b.Loop() {
 		_ = ConvolveHWCQ15FastNonsquare(Opts{}, g, in, wt, bias, 2, 15, out)
 	}
+	bkReportCPU(b, c0)
 }
 
 func BenchmarkFC_KWS64x12(b *testing.B) {
@@ -89,29 +100,37 @@ func BenchmarkFC_KWS64x12(b *testing.B) {
 		b.Run("q7"+sfx, func(b *testing.B) {
 			o := bkStats(b, stats)
 			b.ReportAllocs()
+			c0 := processCPU()
 			for b.Loop() {
 				_ = FullyConnectedQ7(o, v, m, dv, rows, 2, 9, bias, out)
 			}
+			bkReportCPU(b, c0)
 		})
 		b.Run("q7_opt"+sfx, func(b *testing.B) {
 			o := bkStats(b, stats)
 			b.ReportAllocs()
+			c0 := processCPU()
 			for b.Loop() {
 				_ = FullyConnectedQ7Opt(o, v, mo, dv, rows, 2, 9, bias, out)
 			}
+			bkReportCPU(b, c0)
 		})
 	}
 	b.Run("q15", func(b *testing.B) {
 		b.ReportAllocs()
+		c0 := processCPU()
 		for b.Loop() {
 			_ = FullyConnectedQ15(Opts{}, v16, m16, dv, rows, 2, 15, b16, out16)
 		}
+		bkReportCPU(b, c0)
 	})
 	b.Run("mat_q7_vec_q15", func(b *testing.B) {
 		b.ReportAllocs()
+		c0 := processCPU()
 		for b.Loop() {
 			_ = FullyConnectedMatQ7VecQ15(Opts{}, v16, m, dv, rows, 2, 9, bias, out16)
 		}
+		bkReportCPU(b, c0)
 	})
 }
 
@@ -121,17 +140,21 @@ func BenchmarkPool_KWS(b *testing.B) {
 	out := make([]int8, 64)
 	b.Run("nnq_avepool_q7_global25x5x64", func(b *testing.B) {
 		b.ReportAllocs()
+		c0 := processCPU()
 		for b.Loop() {
 			_ = NNQAvepoolQ7HWCNonsquare(Opts{}, bkGAP, in, out)
 		}
+		bkReportCPU(b, c0)
 	})
 	in16 := ptSlice[int16](r, bkGAP.InSize(), -32768, 32767)
 	out16 := make([]int16, 64)
 	b.Run("nnq_avepool_q15_global25x5x64", func(b *testing.B) {
 		b.ReportAllocs()
+		c0 := processCPU()
 		for b.Loop() {
 			_ = NNQAvepoolQ15HWCNonsquare(Opts{}, bkGAP, in16, out16)
 		}
+		bkReportCPU(b, c0)
 	})
 	sq := ptSlice[int8](r, bkSqP.InSize(), -128, 127)
 	work := slices.Clone(sq)
@@ -145,12 +168,14 @@ func BenchmarkPool_KWS(b *testing.B) {
 			b.Run(name+"_10x10x64_k2s2/"+tg.String(), func(b *testing.B) {
 				o := Opts{Target: tg}
 				b.ReportAllocs()
+				c0 := processCPU()
 				for b.Loop() {
 					if tg == DSPPath { // the DSP path clobbers its input: the caller copies
 						copy(work, sq)
 					}
 					_ = f(o, bkSqP, work, sqOut)
 				}
+				bkReportCPU(b, c0)
 			})
 		}
 	}
@@ -163,39 +188,51 @@ func BenchmarkElementwise_KWS(b *testing.B) {
 	x16 := ptSlice[int16](r, n, -32768, 32767)
 	w16 := make([]int16, n)
 	b.Run("relu_q7", func(b *testing.B) {
+		c0 := processCPU()
 		for b.Loop() {
 			copy(z8, x8)
 			ReluQ7(Opts{}, z8)
 		}
+		bkReportCPU(b, c0)
 	})
 	b.Run("sigmoid_q7", func(b *testing.B) {
+		c0 := processCPU()
 		for b.Loop() {
 			copy(z8, x8)
 			_ = ActivationsDirectQ7(Opts{}, z8, 2, Sigmoid)
 		}
+		bkReportCPU(b, c0)
 	})
 	b.Run("tanh_q15", func(b *testing.B) {
+		c0 := processCPU()
 		for b.Loop() {
 			copy(w16, x16)
 			_ = ActivationsDirectQ15(Opts{}, w16, 2, Tanh)
 		}
+		bkReportCPU(b, c0)
 	})
 	b.Run("mult_q7", func(b *testing.B) {
+		c0 := processCPU()
 		for b.Loop() {
 			_ = NNMultQ7(Opts{}, x8, y8, z8, 7)
 		}
+		bkReportCPU(b, c0)
 	})
 	b.Run("nnq_add_q7", func(b *testing.B) {
+		c0 := processCPU()
 		for b.Loop() {
 			_ = NNQAddQ7(Opts{}, x8, y8, z8, 1, 0, 1)
 		}
+		bkReportCPU(b, c0)
 	})
 	s := ptSlice[int8](r, 12, -128, 127)
 	so := make([]int8, 12)
 	b.Run("softmax_q7_12", func(b *testing.B) {
 		b.ReportAllocs()
+		c0 := processCPU()
 		for b.Loop() {
 			SoftmaxQ7(Opts{}, s, so)
 		}
+		bkReportCPU(b, c0)
 	})
 }

@@ -30,10 +30,7 @@ func requantFast(dot int64, bias int32, bs, os uint, rt int64, lo, hi int32) int
 	return min(max(int32(int64(bias<<bs)+rt+dot)>>os, lo), hi)
 }
 
-// record counts one requantised output (y before saturation). Kept out of
-// line so that requant inlines into the kernels' loops.
-//
-//go:noinline
+// record counts one requantised output (y before saturation).
 func (st *Stats) record(dot int64, bias int32, bs uint, rt int64, y, lo, hi int32) {
 	st.Values++
 	exactBias := int64(bias) << bs
