@@ -117,6 +117,25 @@ func valueRows(v []int16, perLine int) []string {
 	return rows
 }
 
+// floatRows formats float32 values as C float literals that convert back
+// exactly (NaN and Inf cannot occur: patterns are checked finite).
+func floatRows(v []float32, perLine int) []string {
+	var rows []string
+	for i := 0; i < len(v); i += perLine {
+		end := min(i+perLine, len(v))
+		parts := make([]string, 0, end-i)
+		for _, x := range v[i:end] {
+			s := strconv.FormatFloat(float64(x), 'g', -1, 32)
+			if !strings.ContainsAny(s, ".e") {
+				s += ".0"
+			}
+			parts = append(parts, s+"f")
+		}
+		rows = append(rows, strings.Join(parts, ", ")+",")
+	}
+	return rows
+}
+
 // floatLit renders 2^e as an exact C float literal.
 func floatLit(e int) string {
 	s := strconv.FormatFloat(math.Ldexp(1, e), 'g', -1, 32)

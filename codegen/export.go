@@ -153,6 +153,7 @@ type example struct {
 	Count   int
 	Inputs  [][]string // per pattern, value rows
 	Outputs [][]string // per pattern, expected value rows (simulator)
+	Floats  [][]string // per pattern, float HWC value rows
 }
 
 // Export writes a C project for q into dir (created if needed; existing
@@ -298,6 +299,9 @@ func makeExample(q *nnq.QModel, p *nnq.Patterns) (*example, error) {
 			return nil, fmt.Errorf("codegen: simulating pattern %d: %w", i, err)
 		}
 		ex.Inputs = append(ex.Inputs, valueRows(x, 16))
+		hwc := make([]float32, len(x))
+		q.Float.InputToCMSIS(p.Input(i), hwc)
+		ex.Floats = append(ex.Floats, floatRows(hwc, 8))
 		ex.Outputs = append(ex.Outputs, valueRows(y, 16))
 	}
 	return ex, nil

@@ -299,10 +299,15 @@ func TestMakefile(t *testing.T) {
 		t.Skip("no make")
 	}
 	dir, _ := exportT(t, netQ15, 16, "cortex-m3")
+	dspDir, _ := exportT(t, netSquareQ7, 8, "cortex-m4")
 	run := func(args ...string) string {
 		t.Helper()
 		cmd := exec.CommandContext(testCtx(t), "make", args...)
 		cmd.Dir = dir
+		if args[0] == "-C" {
+			cmd.Dir, args = args[1], args[2:]
+			cmd.Args = append([]string{"make"}, args...)
+		}
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("make %v: %v\n%s", args, err, out)
@@ -317,6 +322,10 @@ func TestMakefile(t *testing.T) {
 		t.Fatal(err)
 	}
 	run("clean")
+	// A DSP-path model: make check emulates the DSP semantics on the host.
+	if out := run("-C", dspDir, "-s", "check", "CFLAGS=-O2 -Werror"); !strings.Contains(out, "0 mismatch(es)") {
+		t.Fatalf("DSP demo output:\n%s", out)
+	}
 
 	cmsis := fakeCMSIS(t, dir)
 	out = run("-s", "check", "CMSIS_PATH="+cmsis, "CFLAGS=-O1 -Werror")
@@ -376,4 +385,33 @@ func fakeCMSIS(t *testing.T, proj string) string {
 		write(filepath.Join(nn, "Source", "Fake", "fake_"+strings.TrimPrefix(f, "nnq_")), "#undef NNQ_USE_CMSIS\n"+string(src))
 	}
 	return root
+}
+
+// TestCMake configures and builds the exported CMake project with the
+// demo, with nnq's runtime and with the stand-in CMSIS tree.
+func TestCMake(t *testing.T) {
+	needCC(t)
+	if _, err := exec.LookPath("cmake"); err != nil {
+		t.Skip("no cmake")
+	}
+	dspDir, _ := exportT(t, netAllQ7, 8, "cortex-m4") // NN_HOST_DSP defaults to ON
+	cDir, _ := exportT(t, netQ15, 16, "cortex-m3")
+	cmsis := fakeCMSIS(t, cDir)
+	for _, c := range []struct {
+		name, dir string
+		args      []string
+	}{{"runtime-dsp", dspDir, nil}, {"cmsis", cDir, []string{"-DCMSIS_PATH=" + cmsis}}} {
+		b := t.TempDir()
+		args := append([]string{"-S", c.dir, "-B", b, "-DNN_BUILD_DEMO=ON", "-DCMAKE_C_FLAGS=-Werror"}, c.args...)
+		for _, cmd := range [][]string{append([]string{"cmake"}, args...), {"cmake", "--build", b}} {
+			out, err := exec.CommandContext(testCtx(t), cmd[0], cmd[1:]...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v: %v\n%s", c.name, cmd, err, out)
+			}
+		}
+		out, err := exec.CommandContext(testCtx(t), filepath.Join(b, "nn_demo")).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "0 mismatch(es)") {
+			t.Fatalf("%s: demo: %v\n%s", c.name, err, out)
+		}
+	}
 }

@@ -1,0 +1,46 @@
+package codegen
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/nnq-toolkit/nnq/codegen/harness"
+)
+
+// TestCortexM verifies exports on emulated cores through the harness: a
+// DSP-path model on a Cortex-M4 and a C-path model on a Cortex-M3.
+func TestCortexM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	for _, c := range []struct {
+		net    netSpec
+		bits   int
+		target string
+	}{{netAllQ7, 8, "cortex-m4"}, {netQ15, 16, "cortex-m3"}} {
+		t.Run(c.target, func(t *testing.T) {
+			tg, err := harness.TargetByName(c.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := harness.CheckTools(context.Background(), tg); err != nil {
+				var me *harness.MissingToolError
+				if errors.As(err, &me) {
+					t.Skip(err)
+				}
+				t.Fatal(err)
+			}
+			t.Parallel()
+			dir, _ := exportT(t, c.net, c.bits, c.target)
+			res, err := Verify(testCtx(t), dir, VerifyOptions{Target: c.target, MaxPatterns: 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.BitExact || res.Target != c.target || res.Instructions <= 0 {
+				t.Fatalf("%+v", res)
+			}
+			t.Logf("%s: %.0f instructions per inference", c.target, res.Instructions)
+		})
+	}
+}
