@@ -30,8 +30,10 @@ const (
 const DefaultPatternBatchRows = 4096
 
 // maxCompressionRatio bounds how far a compressed record batch may claim to
-// expand, so a corrupt file cannot make a reader allocate without limit.
-const maxCompressionRatio = 4096
+// expand, so a corrupt file cannot make a reader allocate without limit. It
+// is zstd's format limit (a 128 KiB block takes at least 4 bytes); LZ4's is
+// 255. All-zero float patterns compress about 9000:1.
+const maxCompressionRatio = 1 << 15
 
 // The split names a pattern file may hold.
 var splitNames = map[string]string{"train": "train", "val": "val", "test": "test"}

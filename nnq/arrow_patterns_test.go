@@ -2,12 +2,14 @@ package nnq
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -77,6 +79,9 @@ func TestArrowPatternsRoundTrip(t *testing.T) {
 		{"zstd", makePatterns(6, 300, NCHW, true, 1, 8, 8), PatternWriteOptions{Compression: Zstd, BatchRows: 128}, 3},
 		{"lz4", makePatterns(7, 300, NHWC, false, 8, 8, 1), PatternWriteOptions{Compression: LZ4, BatchRows: 100}, 3},
 		{"empty", &Patterns{Shape: []int{3, 2}, Layout: CMSIS}, PatternWriteOptions{}, 0},
+		// All zeros compress about 9000:1 under zstd.
+		{"zeros zstd", &Patterns{Shape: []int{16, 16, 1}, Layout: NHWC, Inputs: make([]float32, 4096*256), Labels: make([]int32, 4096)},
+			PatternWriteOptions{Compression: Zstd}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".arrow")
@@ -174,6 +179,40 @@ func TestArrowScanPatterns(t *testing.T) {
 	if _, err := pf.Batch(3); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("batch out of range: %v", err)
 	}
+}
+
+// TestArrowReadPatternsMemory checks that reading a 100k-pattern file
+// allocates the patterns once plus one record batch at a time: no growing
+// slices, no second copy of the file.
+func TestArrowReadPatternsMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	p := makePatterns(11, 100000, NCHW, true, 1, 4, 4)
+	path := filepath.Join(t.TempDir(), "big.arrow")
+	if err := WritePatterns(path, p); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The result (string headers included) plus the file's bytes, each
+	// batch read once and dropped.
+	result := uint64(len(p.Inputs)*4 + len(p.Labels)*4 + len(p.Splits)*16)
+	limit := (result+uint64(st.Size()))*11/10 + 1<<20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	got, err := ReadPatterns(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > limit {
+		t.Errorf("reading a %d-byte file into %d bytes of patterns allocated %d bytes", st.Size(), result, alloc)
+	}
+	samePatterns(t, got, p)
 }
 
 // TestArrowPatternsDictionarySplit reads a split column written as
@@ -327,5 +366,73 @@ func TestArrowWritePatternsRejects(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// firstBatch locates record batch 0 of an Arrow IPC file: the position of
+// its RecordBatch.length field, its body and its buffers (offset, length
+// pairs relative to the body).
+func firstBatch(t *testing.T, data []byte) (lengthPos, body int, bufs [][2]int) {
+	t.Helper()
+	size := len(data)
+	flen := int(binary.LittleEndian.Uint32(data[size-10:]))
+	fstart := size - 10 - flen
+	footer := data[fstart : size-10]
+	root, _ := fbRoot(footer)
+	vec, n, err := fbVector(root, 3, 24)
+	if err != nil || n == 0 {
+		t.Fatal("no record batches")
+	}
+	off := int(binary.LittleEndian.Uint64(footer[vec:]))
+	meta := int(binary.LittleEndian.Uint32(footer[vec+8:]))
+	msgStart := off + 8 // continuation marker and length
+	msg, _ := fbRoot(data[msgStart : off+meta])
+	rbPos, _ := msg.ref(2)
+	rb, _ := fbTableAt(msg.buf, rbPos)
+	lp, ok := rb.field(0)
+	if !ok {
+		t.Fatal("no length field")
+	}
+	bv, nb, err := fbVector(rb, 2, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; k < nb; k++ {
+		p := bv + 16*k
+		bufs = append(bufs, [2]int{int(binary.LittleEndian.Uint64(msg.buf[p:])), int(binary.LittleEndian.Uint64(msg.buf[p+8:]))})
+	}
+	return msgStart + lp, off + meta, bufs
+}
+
+// TestArrowPatternsCorruptSizes checks that sizes a corrupt file claims
+// are bounded before anything is allocated for them.
+func TestArrowPatternsCorruptSizes(t *testing.T) {
+	p := makePatterns(3, 64, NCHW, false, 1, 8, 8)
+	for _, c := range []Compression{Uncompressed, Zstd} {
+		data := patternBytes(t, p, PatternWriteOptions{Compression: c})
+		lp, body, bufs := firstBatch(t, data)
+
+		rows := append([]byte(nil), data...)
+		binary.LittleEndian.PutUint64(rows[lp:], 1<<40)
+		_, err := DecodePatterns(bytes.NewReader(rows), int64(len(rows)))
+		if err == nil || !strings.Contains(err.Error(), "record batch 0 claims 1099511627776 patterns") {
+			t.Errorf("%q: row count: %v", c, err)
+		}
+
+		if c == Zstd {
+			// Claim a 1 TiB decompressed size for the largest buffer.
+			big := 0
+			for k, b := range bufs {
+				if b[1] > bufs[big][1] {
+					big = k
+				}
+			}
+			huge := append([]byte(nil), data...)
+			binary.LittleEndian.PutUint64(huge[body+bufs[big][0]:], 1<<40)
+			_, err := DecodePatterns(bytes.NewReader(huge), int64(len(huge)))
+			if err == nil || !strings.Contains(err.Error(), "1099511627776-byte buffer exceeds") {
+				t.Errorf("decompressed size: %v", err)
+			}
+		}
 	}
 }
