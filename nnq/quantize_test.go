@@ -402,3 +402,32 @@ func TestQuantizeBadInput(t *testing.T) {
 		t.Errorf("sigmoid format: %v", err)
 	}
 }
+
+func TestDSPPoolFallback(t *testing.T) {
+	m := &Model{Name: "pool", Layout: CMSIS, InputShape: []int{6, 6, 2}, Layers: []*Layer{
+		{Name: "same", Op: OpAvgPool2D, Attrs: Attrs{Kernel: []int{3, 3}, Strides: []int{1, 1}, Padding: "same"}},
+		{Name: "plain", Op: OpMaxPool2D, Attrs: Attrs{Kernel: []int{2, 2}}},
+	}}
+	st := newStats(m)
+	for _, n := range st.Order {
+		st.Tensors[n] = statsOf(n, 1.5)
+	}
+	for _, c := range []struct {
+		target      string
+		same, plain kernels.Variant
+	}{
+		{"cortex-m4", kernels.VarNNQAvepoolQ7HWCNonsquare, kernels.VarMaxpoolQ7HWC},
+		{"cortex-m3", kernels.VarAvepoolQ7HWC, kernels.VarMaxpoolQ7HWC},
+	} {
+		q, err := Quantize(m, st, QConfig{Target: c.target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Layers[0].Kernel != c.same || q.Layers[1].Kernel != c.plain {
+			t.Errorf("%s: kernels %s, %s", c.target, q.Layers[0].Kernel, q.Layers[1].Kernel)
+		}
+		if c.target == "cortex-m4" && !strings.Contains(strings.Join(q.Layers[0].Rejected, ";"), "padding >= stride") {
+			t.Errorf("no reason given: %v", q.Layers[0].Rejected)
+		}
+	}
+}

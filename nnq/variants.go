@@ -98,8 +98,16 @@ func (q *QModel) chooseKernels() error {
 			err := v.Valid(g, q.Path)
 			// The DSP pooling algorithm works in its input buffer: only use
 			// it when no later layer reads that tensor.
-			if err == nil && q.Path == kernels.DSPPath && (v == kernels.VarMaxpoolQ7HWC || v == kernels.VarAvepoolQ7HWC) && readers[l.Inputs[0]] > 1 {
-				err = fmt.Errorf("its DSP algorithm overwrites the input %q, which another layer still reads", l.Inputs[0])
+			if err == nil && q.Path == kernels.DSPPath && (v == kernels.VarMaxpoolQ7HWC || v == kernels.VarAvepoolQ7HWC) {
+				switch {
+				case readers[l.Inputs[0]] > 1:
+					err = fmt.Errorf("its DSP algorithm overwrites the input %q, which another layer still reads", l.Inputs[0])
+				case g.PadX >= g.StrideX || g.PadY >= g.StrideY:
+					// The in-place row pass then reads columns it has already
+					// overwritten: values leak between windows (average pools
+					// end up far from the float result).
+					err = fmt.Errorf("with padding >= stride its DSP algorithm mixes neighbouring windows")
+				}
 			}
 			if err == nil {
 				l.Kernel = v
