@@ -450,11 +450,25 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 	return d, nil
 }
 
+// cQuote renders s as a C string literal: printable ASCII as is, \, " and
+// ? escaped, every other byte as a three-digit octal escape.
 func cQuote(s string) string {
-	b, _ := json.Marshal(s) // a JSON string is a valid C string literal for printable text
-	out := string(b)
-	out = strings.ReplaceAll(out, "?", "\\?") // no trigraphs
-	return out
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' || c == '"' || c == '?':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "\\%03o", c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 func biasLen(l *nnq.QLayer) int {

@@ -29,16 +29,17 @@ type lspec struct {
 
 // netSpec is a test network.
 type netSpec struct {
-	name   string
-	input  []int
-	layers []lspec
+	name    string
+	input   []int
+	layers  []lspec
+	classes []string
 }
 
 // floatModel builds the CMSIS-layout float model with random parameters.
 func floatModel(t testing.TB, s netSpec, seed int64) *nnq.Model {
 	t.Helper()
 	r := rand.New(rand.NewSource(seed))
-	m := &nnq.Model{Name: s.name, Layout: nnq.CMSIS, InputShape: s.input, Tensors: map[string]*nnq.Tensor{}}
+	m := &nnq.Model{Name: s.name, Layout: nnq.CMSIS, InputShape: s.input, Tensors: map[string]*nnq.Tensor{}, Classes: s.classes}
 	for _, ls := range s.layers {
 		l := &nnq.Layer{Name: ls.name, Op: ls.op, Inputs: ls.inputs, Attrs: ls.attrs}
 		if ls.wshape != nil {
@@ -187,7 +188,7 @@ var netAllQ7 = netSpec{name: "all_q7", input: []int{8, 8, 3}, layers: []lspec{
 	simple("f", nnq.OpFlatten),
 	dense("fc", nil, 8, 5, 0),
 	simple("sm", nnq.OpSoftmax),
-}}
+}, classes: []string{"yes", "no", `say "what"??!`, "caf\u00e9", "back\\slash\n"}}
 
 // netSquareQ7 forces the square basic kernels, the library's average pool
 // and the plain FC.

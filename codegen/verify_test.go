@@ -318,6 +318,15 @@ func TestMakefile(t *testing.T) {
 	if !strings.Contains(out, "0 mismatch(es)") {
 		t.Fatalf("demo output:\n%s", out)
 	}
+	// Class names, escaped for C, come back intact.
+	allDir, _ := exportT(t, netAllQ7, 8, "cortex-m3")
+	out = run("-C", allDir, "-s", "check", "CFLAGS=-O1 -Werror")
+	if !strings.Contains(out, "-> class ") || !strings.Contains(out, "(say \"what\"??!)") {
+		t.Errorf("no class name in demo output:\n%s", out)
+	}
+	if !strings.Contains(out, "0 mismatch(es)") {
+		t.Fatalf("demo output:\n%s", out)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "build", "libnn.a")); err != nil {
 		t.Fatal(err)
 	}
