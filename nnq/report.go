@@ -128,7 +128,16 @@ func (r *Report) Markdown() string {
 	if r.InstructionsPerInference > 0 {
 		fmt.Fprintf(&b, "Cortex-M: %d instructions per inference, flash %d B, RAM %d B.\n\n", r.InstructionsPerInference, r.FlashBytes, r.RAMBytes)
 	}
-	b.WriteString("| layer | op | kernel | in | out | weights | bias | bias_shift | out_shift | saturations | SQNR dB |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	instr := r.InstructionsPerInference > 0
+	b.WriteString("| layer | op | kernel | in | out | weights | bias | bias_shift | out_shift | saturations | SQNR dB |")
+	if instr {
+		b.WriteString(" instructions |")
+	}
+	b.WriteString("\n|---|---|---|---|---|---|---|---|---|---|---|")
+	if instr {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
 	for _, l := range r.Layers {
 		f := func(p *int, q bool) string {
 			if p == nil {
@@ -143,8 +152,12 @@ func (r *Report) Markdown() string {
 		if l.SQNRdB != nil {
 			s = fmt.Sprintf("%.1f", *l.SQNRdB)
 		}
-		fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s | %s | %s | %s | %s | %d | %s |\n", l.Name, l.Op, l.Kernel, QFormat(r.Bits, l.InFrac), QFormat(r.Bits, l.OutFrac),
+		fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s | %s | %s | %s | %s | %d | %s |", l.Name, l.Op, l.Kernel, QFormat(r.Bits, l.InFrac), QFormat(r.Bits, l.OutFrac),
 			f(l.WeightFrac, true), f(l.BiasFrac, true), f(l.BiasShift, false), f(l.OutShift, false), l.Saturations, s)
+		if instr {
+			fmt.Fprintf(&b, " %d |", l.Instructions)
+		}
+		b.WriteString("\n")
 	}
 	var nnqK []string
 	for _, l := range r.Layers {

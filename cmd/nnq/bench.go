@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -58,7 +57,7 @@ type netResult struct {
 	// Memory of the q7 export with the default scheme (and q15).
 	Memory map[string]memResult `json:"memory"`
 	// Cortex-M4 (q7, default scheme).
-	M4 *m4Result `json:"cortex_m4,omitempty"`
+	M4 *cortexProfile `json:"cortex_m4,omitempty"`
 	// Toolkit speed.
 	CalibPerSec      float64 `json:"calibration_patterns_per_second"`
 	SimPerSec        float64 `json:"go_sim_patterns_per_second"`
@@ -76,16 +75,6 @@ type memResult struct {
 	LowerBound  int `json:"arena_lower_bound"`
 	Naive       int `json:"arena_naive"`
 	WeightBytes int `json:"weights_bytes"`
-}
-
-type m4Result struct {
-	InstructionsPerInference uint64       `json:"instructions_per_inference"`
-	Layers                   []layerInstr `json:"layers"`
-	Text                     int          `json:"text"`
-	Data                     int          `json:"data"`
-	BSS                      int          `json:"bss"`
-	Patterns                 int          `json:"patterns"`
-	BitExact                 bool         `json:"bit_exact"`
 }
 
 type benchReport struct {
@@ -236,7 +225,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	// Go simulator vs compiled host C on the same quantized patterns (q7).
 	q := models["8mse"]
 	dir := filepath.Join(tmp, "q8")
-	in := quantizedInputs(q, test)
+	in := quantizedBytes(q, test)
 	sim, err := q.NewSim(false)
 	if err != nil {
 		return nil, err
@@ -297,7 +286,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	r.ConvertSeconds, r.ConvertRuns = median(cvT), runs
 	if cortexM {
-		m4, err := benchM4(ctx, q, dir, test)
+		m4, err := profileCortexM(ctx, q, dir, "cortex-m4", test.Head(8))
 		if err != nil {
 			return nil, err
 		}
@@ -314,83 +303,6 @@ func dspFlags(q *nnq.QModel) []string {
 		return []string{"-DARM_MATH_DSP"}
 	}
 	return nil
-}
-
-func quantizedInputs(q *nnq.QModel, p *nnq.Patterns) []byte {
-	x := make([]int16, q.Float.InputSize())
-	var b []byte
-	for k := 0; k < p.Len(); k++ {
-		q.QuantizeInput(p.Input(k), x)
-		for _, v := range x {
-			if q.Bits == 16 {
-				b = binary.LittleEndian.AppendUint16(b, uint16(v))
-			} else {
-				b = append(b, byte(int8(v)))
-			}
-		}
-	}
-	return b
-}
-
-// benchM4 runs the q7 project on the emulated Cortex-M4: instructions per
-// inference (untraced build), per layer (traced build), footprint.
-func benchM4(ctx context.Context, q *nnq.QModel, dir string, test *nnq.Patterns) (*m4Result, error) {
-	t, err := harness.TargetByName("cortex-m4")
-	if err != nil {
-		return nil, err
-	}
-	n := min(test.Len(), 8)
-	in := quantizedInputs(q, test.Head(n))
-	plain, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir})
-	if err != nil {
-		return nil, err
-	}
-	defer plain.Close()
-	res, err := plain.Run(ctx, in, n)
-	if err != nil {
-		return nil, err
-	}
-	m := &m4Result{Patterns: n, BitExact: true}
-	var sum uint64
-	for _, c := range res.Instructions {
-		sum += c
-	}
-	m.InstructionsPerInference = sum / uint64(len(res.Instructions))
-	if m.Text, m.Data, m.BSS, err = plain.Size(); err != nil {
-		return nil, err
-	}
-	sim, _ := q.NewSim(false)
-	x := make([]int16, q.Float.InputSize())
-	for k := 0; k < n; k++ {
-		q.QuantizeInput(test.Input(k), x)
-		want, _ := sim.Run(x)
-		for j, w := range want {
-			if int8(res.Output(k)[j]) != int8(w) {
-				m.BitExact = false
-			}
-		}
-	}
-	traced, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, Trace: true})
-	if err != nil {
-		return nil, err
-	}
-	defer traced.Close()
-	tr, err := traced.Run(ctx, in[:len(in)/n], 1)
-	if err != nil {
-		return nil, err
-	}
-	for i, l := range q.Layers {
-		k := "(buffer view)"
-		if l.Kernel != 0 {
-			k = l.Kernel.String()
-		}
-		var c uint64
-		if len(tr.LayerInstructions) > 0 && i < len(tr.LayerInstructions[0]) {
-			c = tr.LayerInstructions[0][i]
-		}
-		m.Layers = append(m.Layers, layerInstr{Name: l.Name, Kernel: k, Instructions: c})
-	}
-	return m, nil
 }
 
 func gitCommit() string {

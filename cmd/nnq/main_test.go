@@ -148,3 +148,49 @@ func TestCLIErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyHostAndCortexM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds C and runs QEMU")
+	}
+	dir := t.TempDir()
+	model, patterns := writeToyNet(t, dir)
+	out := filepath.Join(dir, "out")
+	var so, se bytes.Buffer
+	if code := run([]string{"convert", "--model", model, "--patterns", patterns, "--target", "cortex-m4", "--max-test", "40", "--out", out, "-q"}, &so, &se); code != 0 {
+		t.Fatalf("convert: %s", se.String())
+	}
+	for _, args := range [][]string{{"verify", out}, {"verify", out, "--sanitize"}, {"verify", out, "--target", "cortex-m4"}} {
+		so.Reset()
+		se.Reset()
+		if code := run(args, &so, &se); code != 0 {
+			t.Fatalf("nnq %v: exit %d: %s", args, code, se.String())
+		}
+		if !strings.Contains(so.String(), "40 stored patterns, every layer compared: bit-exact") {
+			t.Errorf("nnq %v: %s", args, so.String())
+		}
+	}
+	var rep nnq.Report
+	b, _ := os.ReadFile(filepath.Join(out, "report.json"))
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.InstructionsPerInference == 0 || rep.FlashBytes == 0 || rep.RAMBytes == 0 || rep.Layers[0].Instructions == 0 {
+		t.Errorf("report lacks Cortex-M figures: %d instr, flash %d, ram %d, layer0 %d", rep.InstructionsPerInference, rep.FlashBytes, rep.RAMBytes, rep.Layers[0].Instructions)
+	}
+	// The count is exact: a second run gives the same number.
+	so2 := so.String()
+	so.Reset()
+	if code := run([]string{"verify", out, "--target", "cortex-m4"}, &so, &se); code != 0 || so.String() != so2 {
+		t.Errorf("second Cortex-M run differs:\n%s\n%s", so2, so.String())
+	}
+	// A directory that is not an export is refused clearly.
+	if code := run([]string{"verify", dir}, &so, &se); code != 1 || !strings.Contains(se.String(), "not an nnq export") {
+		t.Errorf("non-export dir: %s", se.String())
+	}
+	// A wrong target for the model's code path is refused.
+	se.Reset()
+	if code := run([]string{"verify", out, "--target", "cortex-m3"}, &so, &se); code != 1 || !strings.Contains(se.String(), "DSP") {
+		t.Errorf("C-path target for a DSP model: %s", se.String())
+	}
+}
