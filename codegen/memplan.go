@@ -507,11 +507,12 @@ func greedy(bufs []*buffer, less func(a, b *buffer) bool) []int {
 	return off
 }
 
-// Check verifies the plan by replaying it on a byte map of the activation
-// region: every tensor must lie inside the region at an aligned offset, no
-// kernel may write over a tensor that is read later (or over its own inputs,
-// except the exact in-place reuse its step declares), and every read must
-// find the bytes the producing step wrote.
+// Check verifies the plan: every tensor must lie inside the activation
+// region at an aligned offset; no two tensors that are live at the same step
+// may overlap unless one aliases the other; and, replaying the steps on a
+// byte map of the region, no kernel may write over a tensor that is read
+// later (or over its own inputs, except the exact in-place reuse its step
+// declares), and every read must find the bytes the producing step wrote.
 func (p *MemPlan) Check() error {
 	if p.ActivationBytes%Align != 0 || p.ScratchOffset%Align != 0 || p.ScratchBytes%Align != 0 {
 		return fmt.Errorf("regions not %d-byte aligned", Align)
@@ -525,6 +526,27 @@ func (p *MemPlan) Check() error {
 		}
 		if t.AliasOf >= 0 && (p.Tensors[t.AliasOf].Offset != t.Offset || p.Tensors[t.AliasOf].Bytes != t.Bytes) {
 			return fmt.Errorf("tensor %q aliases %q but does not coincide with it", t.Name, p.Tensors[t.AliasOf].Name)
+		}
+	}
+	// Pairwise: tensors of different buffers (not linked by AliasOf) that
+	// are live at the same step must not share bytes.
+	root := func(t int) int {
+		for n := 0; p.Tensors[t].AliasOf >= 0 && n <= len(p.Tensors); n++ {
+			t = p.Tensors[t].AliasOf
+		}
+		return t
+	}
+	for i := range p.Tensors {
+		a := &p.Tensors[i]
+		for j := i + 1; j < len(p.Tensors); j++ {
+			b := &p.Tensors[j]
+			if a.First > b.Last || b.First > a.Last || root(i) == root(j) {
+				continue
+			}
+			if a.Offset < b.End()+b.Spare && b.Offset < a.End()+a.Spare {
+				return fmt.Errorf("tensors %q [%d,%d) and %q [%d,%d) are both live at step %d but overlap",
+					a.Name, a.Offset, a.End(), b.Name, b.Offset, b.End(), max(a.First, b.First))
+			}
 		}
 	}
 	const free, garbage = -1, -2

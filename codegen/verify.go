@@ -85,8 +85,7 @@ func (e *MismatchError) Error() string {
 		r.Model, r.Target, r.Mismatches, r.Patterns, m.Pattern, m.Layer, m.LayerName, m.Index, m.Got, m.Want)
 }
 
-// ReadManifest checks that dir is an nnq export and returns its model
-// name.
+// readManifest checks that dir is an nnq export and reads its manifest.
 func readManifest(dir string) (*manifest, error) {
 	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(ManifestFile)))
 	if err != nil {
