@@ -1,0 +1,100 @@
+// Package notebooks holds nnq's GoNB notebooks (one chapter of Arm's
+// "Converting a Neural Network for Arm Cortex-M with CMSIS-NN" guide each)
+// and run.sh, which executes them headless and fails on any error. This
+// test proves the runner catches broken notebooks.
+package notebooks
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// needJupyter skips the test unless Debian's Jupyter and GoNB's kernel are
+// installed (scripts/install-deps.sh installs both).
+func needJupyter(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: executing notebooks starts Jupyter kernels")
+	}
+	jupyter := "/usr/bin/jupyter"
+	if _, err := os.Stat(jupyter); err != nil {
+		if jupyter, err = exec.LookPath("jupyter"); err != nil {
+			t.Skip("jupyter is not installed (scripts/install-deps.sh)")
+		}
+	}
+	gonb, err := exec.LookPath("gonb")
+	if err != nil {
+		out, gerr := exec.Command("go", "env", "GOPATH").Output()
+		if gerr != nil {
+			t.Skip("gonb is not installed")
+		}
+		gonb = filepath.Join(strings.TrimSpace(string(out)), "bin", "gonb")
+		if _, err := os.Stat(gonb); err != nil {
+			t.Skip("gonb is not installed (scripts/install-deps.sh)")
+		}
+	}
+	if out, err := exec.Command(jupyter, "kernelspec", "list").CombinedOutput(); err != nil || !strings.Contains(string(out), "gonb") {
+		t.Skipf("the gonb kernel is not installed (gonb --install): %v", err)
+	}
+}
+
+// runNotebooks runs run.sh on the given notebooks and returns its output
+// and whether it succeeded.
+func runNotebooks(t *testing.T, nbs ...string) (string, bool) {
+	t.Helper()
+	cmd := exec.Command("./run.sh", nbs...)
+	cmd.Env = append(os.Environ(), "NNQ_SKIP_INSTALL=1", "NNQ_CELL_TIMEOUT=120")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			t.Fatalf("run.sh: %v\n%s", err, out)
+		}
+	}
+	return string(out), err == nil
+}
+
+func TestRunnerFailsOnBrokenNotebook(t *testing.T) {
+	needJupyter(t)
+	out, ok := runNotebooks(t, "testdata/broken.ipynb")
+	if ok {
+		t.Fatalf("run.sh passed testdata/broken.ipynb:\n%s", out)
+	}
+	for _, want := range []string{
+		"FAIL broken.ipynb",
+		"panic: assignment to entry in nil map", // the panicking cell
+		"No such file or directory",             // the failing ! line ...
+		"exit status 2",                         // ... and its exit status
+		"undefined: undefinedName",              // the cell that does not compile
+		"1 of 1 failed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run.sh output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "this cell is fine") {
+		t.Errorf("run.sh reported the good cell of broken.ipynb:\n%s", out)
+	}
+}
+
+func TestRunnerChecksPlotsAndPassesGoodNotebooks(t *testing.T) {
+	needJupyter(t)
+	out, ok := runNotebooks(t, "testdata/noplot.ipynb")
+	if ok || !strings.Contains(out, "no image/png output") {
+		t.Errorf("run.sh on a notebook that should plot but does not: ok=%v\n%s", ok, out)
+	}
+	out, ok = runNotebooks(t, "testdata/good.ipynb")
+	if !ok || !strings.Contains(out, "ok   good.ipynb") || !strings.Contains(out, "all 1 ran clean") {
+		t.Errorf("run.sh failed a good notebook:\n%s", out)
+	}
+}
+
+func TestRunnerRejectsMissingPath(t *testing.T) {
+	needJupyter(t)
+	out, ok := runNotebooks(t, "testdata/no-such-notebook.ipynb")
+	if ok || !strings.Contains(out, "no notebook or directory") {
+		t.Errorf("run.sh on a missing path: ok=%v\n%s", ok, out)
+	}
+}
