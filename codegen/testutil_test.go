@@ -33,13 +33,19 @@ type netSpec struct {
 	input   []int
 	layers  []lspec
 	classes []string
+	// layout is the parameter/pattern layout (default CMSIS).
+	layout nnq.Layout
 }
 
 // floatModel builds the CMSIS-layout float model with random parameters.
 func floatModel(t testing.TB, s netSpec, seed int64) *nnq.Model {
 	t.Helper()
 	r := rand.New(rand.NewSource(seed))
-	m := &nnq.Model{Name: s.name, Layout: nnq.CMSIS, InputShape: s.input, Tensors: map[string]*nnq.Tensor{}, Classes: s.classes}
+	layout := s.layout
+	if layout == "" {
+		layout = nnq.CMSIS
+	}
+	m := &nnq.Model{Name: s.name, Layout: layout, InputShape: s.input, Tensors: map[string]*nnq.Tensor{}, Classes: s.classes}
 	for _, ls := range s.layers {
 		l := &nnq.Layer{Name: ls.name, Op: ls.op, Inputs: ls.inputs, Attrs: ls.attrs}
 		if ls.wshape != nil {
@@ -63,7 +69,7 @@ func floatModel(t testing.TB, s netSpec, seed int64) *nnq.Model {
 			l.Params = map[string]string{"weight": w.Name}
 			if !ls.noBias {
 				nb := ls.wshape[0]
-				if ls.op == nnq.OpDepthwiseConv2D {
+				if ls.op == nnq.OpDepthwiseConv2D && layout == nnq.CMSIS {
 					nb = ls.wshape[2]
 				}
 				b := &nnq.Tensor{Name: ls.name + ".bias", Shape: []int{nb}}
