@@ -290,7 +290,7 @@ func decodeModel(name string, r io.ReaderAt, size int64) (*Model, error) {
 
 func decodeModelArrow(r io.ReaderAt, size int64) (m *Model, err error) {
 	defer catchArrowPanic(&err)
-	alloc := &limitAllocator{mem: memory.NewGoAllocator(), limit: 64 << 20}
+	alloc := newLimitAllocator(size)
 	fr, _, err := openArrowFile(r, size, alloc)
 	if err != nil {
 		return nil, err
@@ -342,7 +342,9 @@ func decodeModelArrow(r io.ReaderAt, size int64) (m *Model, err error) {
 	if n := fr.NumRecords(); n != 1 {
 		return nil, fmt.Errorf("tensor columns must form one record batch of one row; the file has %d record batches", n)
 	}
-	alloc.limit = 4*maxVals + 1<<20
+	// Reading the body takes at most the file's size; decompressing a
+	// column at most its declared size.
+	alloc.limit = int(max(size, 4*int64(maxVals))) + 1<<20
 	rec, err := fr.RecordBatchAt(0)
 	if err != nil {
 		return nil, fmt.Errorf("record batch 0: %w", err)
@@ -609,10 +611,16 @@ type limitAllocator struct {
 	limit int
 }
 
+// newLimitAllocator allows what opening a file of the given size needs:
+// reading any part of it, and decompressing (dictionaries) up to 64 MiB.
+func newLimitAllocator(size int64) *limitAllocator {
+	return &limitAllocator{mem: memory.NewGoAllocator(), limit: int(max(size, 64<<20)) + 1<<20}
+}
+
 type allocLimitError struct{ size, limit int }
 
 func (e allocLimitError) Error() string {
-	return fmt.Sprintf("corrupt Arrow data: a %d-byte buffer exceeds the %d bytes the declared shapes allow", e.size, e.limit)
+	return fmt.Sprintf("corrupt Arrow data: a %d-byte buffer exceeds the %d bytes the file can hold", e.size, e.limit)
 }
 
 func (a *limitAllocator) Allocate(n int) []byte {

@@ -332,7 +332,7 @@ func newPatternFile(name string, r io.ReaderAt, size int64, closer io.Closer) (*
 
 func (pf *PatternFile) open(r io.ReaderAt, size int64) (err error) {
 	defer catchArrowPanic(&err)
-	pf.alloc = &limitAllocator{mem: memory.NewGoAllocator(), limit: 64 << 20}
+	pf.alloc = newLimitAllocator(size)
 	var blocks []batchHeader
 	if pf.fr, blocks, err = openArrowFile(r, size, pf.alloc); err != nil {
 		return err
@@ -392,10 +392,10 @@ func (pf *PatternFile) open(r io.ReaderAt, size int64) (err error) {
 	if len(blocks) != pf.fr.NumRecords() {
 		return fmt.Errorf("corrupt Arrow IPC footer: %d record batches, %d headers", pf.fr.NumRecords(), len(blocks))
 	}
-	rowBytes := int64(pf.size)*4 + 16
 	for i, b := range blocks {
 		// An uncompressed body holds at least the input values; a
-		// compressed one expands at most maxCompressionRatio times.
+		// compressed one expands at most maxCompressionRatio times. No
+		// single buffer is larger than that (the body itself included).
 		room := b.body
 		if b.compressed {
 			room = b.body * maxCompressionRatio
@@ -405,7 +405,7 @@ func (pf *PatternFile) open(r io.ReaderAt, size int64) (err error) {
 		}
 		pf.rows = append(pf.rows, int(b.rows))
 		pf.start = append(pf.start, pf.total)
-		pf.limit = append(pf.limit, int(b.rows*rowBytes)+1<<20)
+		pf.limit = append(pf.limit, int(max(room, size))+1<<20)
 		pf.total += int(b.rows)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -434,5 +436,54 @@ func TestArrowPatternsCorruptSizes(t *testing.T) {
 				t.Errorf("decompressed size: %v", err)
 			}
 		}
+	}
+}
+
+// TestArrowLargeBodies reads files whose record batch bodies are much
+// larger than any one tensor or than the patterns themselves: a model with
+// several large tensors, pattern files with a large ignored column.
+func TestArrowLargeBodies(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	m := &Model{Name: "wide", Layout: NCHW, InputShape: []int{700}, Tensors: map[string]*Tensor{}}
+	for i := 0; i < 4; i++ {
+		name := fmt.Sprintf("fc%d", i)
+		m.Tensors[name+".w"] = randTensor(r, name+".w", 700, 700)
+		m.Layers = append(m.Layers, &Layer{Name: name, Op: OpDense, Params: map[string]string{"weight": name + ".w"}})
+	}
+	data := encodeBytes(t, m)
+	got, err := DecodeModel(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameModel(t, got, m)
+
+	p := makePatterns(2, 300, NHWC, false, 2)
+	in := tensorField("input", p.Shape, 2)
+	extra := tensorField("thumbnail", []int{64, 64}, 4096)
+	big := make([]float32, 300*4096)
+	for i := range big {
+		big[i] = float32(r.NormFloat64())
+	}
+	fields := []arrow.Field{in, {Name: "label", Type: arrow.PrimitiveTypes.Int32}, extra}
+	cols := []arrow.Array{float32ListArray(in.Type.(*arrow.FixedSizeListType), p.Inputs, 300), int32Array(p.Labels),
+		float32ListArray(extra.Type.(*arrow.FixedSizeListType), big, 300)}
+	for _, opts := range [][]ipc.Option{nil, {ipc.WithZstd()}} {
+		md := arrow.NewMetadata([]string{LayoutMetadataKey}, []string{"NHWC"})
+		schema := arrow.NewSchema(fields, &md)
+		var buf bytes.Buffer
+		fw, err := ipc.NewFileWriter(&buf, append(opts, ipc.WithSchema(schema))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := array.NewRecordBatch(schema, cols, 300)
+		if err := fw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		fw.Close()
+		got, err := DecodePatterns(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		samePatterns(t, got, p)
 	}
 }
