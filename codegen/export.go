@@ -222,10 +222,11 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "nnq"), 0o755); err != nil {
 		return nil, fmt.Errorf("codegen: %w", err)
 	}
-	// A stale example from an earlier export must not survive.
+	// Stale results of an earlier export must not survive.
 	if d.Example == nil {
 		os.Remove(filepath.Join(dir, "demo", "example.h"))
 	}
+	os.Remove(filepath.Join(dir, VerifyFile))
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data, 0o644); err != nil {
 			return nil, fmt.Errorf("codegen: %w", err)

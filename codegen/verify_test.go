@@ -424,3 +424,19 @@ func TestCMake(t *testing.T) {
 		}
 	}
 }
+
+func TestExportErrors(t *testing.T) {
+	if _, err := Export(nil, t.TempDir(), Options{}); err == nil {
+		t.Error("nil model accepted")
+	}
+	q, _ := quantized(t, netSquareQ7, 8, "cortex-m3")
+	q.Layers[0].Kernel = kernels.VarConvolveHWCQ7RGB // needs 3 input channels, has 4
+	if _, err := Export(q, t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), `layer "c1"`) || !strings.Contains(err.Error(), "ch_im_in == 3") {
+		t.Errorf("invalid kernel: %v", err)
+	}
+	q, _ = quantized(t, netSquareQ7, 8, "cortex-m3")
+	other := randomPatterns(floatModel(t, netNonsquareQ7, 1), 3, 1)
+	if _, err := Export(q, t.TempDir(), Options{Patterns: other}); err == nil || !strings.Contains(err.Error(), "patterns") {
+		t.Errorf("patterns of another model: %v", err)
+	}
+}
