@@ -1,0 +1,558 @@
+package nnq
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/nnq-toolkit/nnq/nnq/internal/onnxpb"
+)
+
+// The ONNX importer turns an ONNX model (the ai.onnx operator set, float32
+// activations, batch 1) into an nnq Model in NCHW layout. See onnx_ops.go
+// for the operators it maps and how.
+
+func init() { onnxLoader = ReadONNX }
+
+// onnxMaxFile bounds the size of an .onnx file nnq reads.
+const onnxMaxFile = 1 << 30
+
+// ReadONNX reads an ONNX model file and converts it into an nnq Model in
+// NCHW layout (not yet prepared: Load also folds batchnorm and drops
+// dropout). The model is named after the file.
+func ReadONNX(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, onnxMaxFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > onnxMaxFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, onnxMaxFile)
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	m, err := DecodeONNX(data, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// DecodeONNX converts a serialized ONNX ModelProto into an nnq Model in
+// NCHW layout named name. Every node that cannot be mapped onto CMSIS-NN is
+// reported in one *ONNXError.
+func DecodeONNX(data []byte, name string) (*Model, error) {
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil {
+		return nil, fmt.Errorf("not an ONNX model: %v", err)
+	}
+	return importONNX(&mp, name)
+}
+
+// ONNXProblem is one node nnq cannot convert.
+type ONNXProblem struct {
+	Node   string // node name (or its first output when unnamed)
+	OpType string
+	Reason string
+}
+
+// ONNXError lists every node of a model that nnq cannot convert, with what
+// each could be rewritten as.
+type ONNXError struct {
+	Model    string
+	Problems []ONNXProblem
+}
+
+func (e *ONNXError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ONNX model %q: %d node(s) cannot be converted to CMSIS-NN:", e.Model, len(e.Problems))
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, "\n  node %q (%s): %s", p.Node, p.OpType, p.Reason)
+	}
+	return b.String()
+}
+
+// oact is an activation value of the ONNX graph: an nnq activation tensor
+// (the model input or a layer output) seen with its ONNX shape.
+type oact struct {
+	name string // nnq tensor name
+	dims []int  // ONNX shape with the batch: [1,C,H,W], [1,N] or [N]
+	act  Act    // nnq shape
+	// pads is a pending ONNX Pad [top,left,bottom,right] that only a
+	// following Conv can absorb; padNode names the Pad node.
+	pads    []int
+	padNode string
+}
+
+// oval is an ONNX value: a constant, an activation, or bad (made by a node
+// that failed, so its shape is unknown).
+type oval struct {
+	c   *ctensor
+	a   *oact
+	bad bool
+}
+
+type onnxImporter struct {
+	m        *Model
+	opset    int64
+	vals     map[string]*oval
+	uses     map[string]int // how many live node inputs (and graph outputs) read each value
+	names    map[string]bool
+	problems []ONNXProblem
+	budget   int // constant elements the folding may still create
+}
+
+// onode is one node being converted.
+type onode struct {
+	p     *onnxpb.NodeProto
+	name  string // display and layer name
+	op    string
+	attrs map[string]*onnxpb.AttributeProto
+	ins   []*oval // nil for an absent optional input
+	why   []string
+}
+
+func (n *onode) failf(format string, a ...any) { n.why = append(n.why, fmt.Sprintf(format, a...)) }
+
+func importONNX(mp *onnxpb.ModelProto, name string) (*Model, error) {
+	g := mp.GetGraph()
+	if g == nil {
+		return nil, fmt.Errorf("ONNX model has no graph")
+	}
+	b := &onnxImporter{
+		m:      &Model{Name: name, Layout: NCHW, Tensors: map[string]*Tensor{}},
+		vals:   map[string]*oval{},
+		uses:   map[string]int{},
+		names:  map[string]bool{},
+		budget: 4 * onnxMaxElems,
+	}
+	if b.m.Name == "" {
+		b.m.Name = g.GetName()
+	}
+	domains := map[string]bool{}
+	for _, o := range mp.GetOpsetImport() {
+		switch o.GetDomain() {
+		case "", "ai.onnx":
+			b.opset = o.GetVersion()
+		default:
+			domains[o.GetDomain()] = true
+		}
+	}
+	if b.opset < 1 {
+		return nil, fmt.Errorf("ONNX model imports no ai.onnx operator set version")
+	}
+	for _, kv := range mp.GetMetadataProps() {
+		if kv.GetKey() == "classes" {
+			b.m.Classes = parseClasses(kv.GetValue())
+		}
+	}
+	for _, t := range g.GetInitializer() {
+		if t.GetName() == "" {
+			return nil, fmt.Errorf("ONNX graph has an initializer without a name")
+		}
+		if _, dup := b.vals[t.GetName()]; dup {
+			return nil, fmt.Errorf("ONNX graph has two initializers named %q", t.GetName())
+		}
+		ct, err := decodeTensor(t)
+		if err != nil {
+			return nil, err
+		}
+		b.vals[t.GetName()] = &oval{c: ct}
+	}
+	if err := b.input(g); err != nil {
+		return nil, err
+	}
+	if len(g.GetOutput()) != 1 {
+		var outs []string
+		for _, o := range g.GetOutput() {
+			outs = append(outs, o.GetName())
+		}
+		return nil, fmt.Errorf("ONNX graph has %d outputs %q; an nnq model has exactly one", len(outs), outs)
+	}
+	outName := g.GetOutput()[0].GetName()
+	live, err := b.liveNodes(g, outName)
+	if err != nil {
+		return nil, err
+	}
+	for i, np := range g.GetNode() {
+		if !live[i] {
+			continue
+		}
+		b.convert(i, np)
+	}
+	if len(b.problems) > 0 {
+		return nil, &ONNXError{Model: b.m.Name, Problems: b.problems}
+	}
+	out := b.vals[outName]
+	switch {
+	case out == nil:
+		return nil, fmt.Errorf("ONNX graph output %q is not computed by any node", outName)
+	case out.c != nil:
+		return nil, fmt.Errorf("ONNX graph output %q is a constant", outName)
+	case out.a.pads != nil:
+		return nil, fmt.Errorf("ONNX graph output %q is made by Pad node %q, which only a following Conv can absorb", outName, out.a.padNode)
+	case len(b.m.Layers) == 0 || out.a.name != b.m.Layers[len(b.m.Layers)-1].Name:
+		return nil, fmt.Errorf("ONNX graph output %q is not computed by any layer nnq keeps (it is the input or an alias of it)", outName)
+	}
+	b.m.compactInputs()
+	if err := b.m.Check(); err != nil {
+		return nil, fmt.Errorf("converted ONNX model: %w", err)
+	}
+	return b.m, nil
+}
+
+// parseClasses reads class names from a "classes" metadata entry: a JSON
+// list of strings, or names separated by commas.
+func parseClasses(s string) []string {
+	var out []string
+	if json.Unmarshal([]byte(s), &out) == nil {
+		return out
+	}
+	for _, c := range strings.Split(s, ",") {
+		out = append(out, strings.TrimSpace(c))
+	}
+	return out
+}
+
+// input sets the model input from the one graph input that is not an
+// initializer.
+func (b *onnxImporter) input(g *onnxpb.GraphProto) error {
+	var ins []*onnxpb.ValueInfoProto
+	var names []string
+	for _, vi := range g.GetInput() {
+		if _, isInit := b.vals[vi.GetName()]; isInit {
+			continue
+		}
+		ins = append(ins, vi)
+		names = append(names, vi.GetName())
+	}
+	if len(ins) != 1 {
+		return fmt.Errorf("ONNX graph has %d inputs %q (initializers aside); an nnq model has exactly one", len(ins), names)
+	}
+	vi := ins[0]
+	name := vi.GetName()
+	if name == "" {
+		return fmt.Errorf("ONNX graph input has no name")
+	}
+	tt := vi.GetType().GetTensorType()
+	if tt == nil {
+		return fmt.Errorf("ONNX graph input %q is not a tensor", name)
+	}
+	if tt.GetElemType() != onnxFloat {
+		return fmt.Errorf("ONNX graph input %q has element type %s; nnq converts float32 networks", name, onnxpb.TensorProto_DataType(tt.GetElemType()))
+	}
+	if tt.GetShape() == nil {
+		return fmt.Errorf("ONNX graph input %q has no shape; nnq needs fixed sizes (export with a fixed input shape)", name)
+	}
+	var dims []int
+	for i, d := range tt.GetShape().GetDim() {
+		v := d.GetDimValue()
+		if _, sym := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimParam); sym || d.GetValue() == nil {
+			v = 0
+		}
+		if v < 0 || v > onnxMaxDim {
+			return fmt.Errorf("ONNX graph input %q: dimension %d is %d", name, i, v)
+		}
+		dims = append(dims, int(v))
+	}
+	shape := dims
+	switch len(dims) {
+	case 4, 2:
+		if dims[0] > 1 {
+			return fmt.Errorf("ONNX graph input %q has batch size %d; nnq converts batch-1 networks (export with batch 1 or a symbolic batch)", name, dims[0])
+		}
+		dims = append([]int(nil), dims...)
+		dims[0] = 1
+		shape = dims[1:]
+	case 1:
+	case 3:
+		return fmt.Errorf("ONNX graph input %q has shape %v: 1-D (N,C,L) networks are not supported; rewrite them as 2-D with H=1 (conv1d as a 1xK conv2d on [N,C,1,L])", name, dims)
+	default:
+		return fmt.Errorf("ONNX graph input %q has rank %d; nnq takes [N,C,H,W] maps or [N,F] vectors", name, len(dims))
+	}
+	for i, d := range shape {
+		if d < 1 {
+			return fmt.Errorf("ONNX graph input %q: dimension %d of %v is not fixed; nnq needs fixed sizes", name, i+len(dims)-len(shape), dims)
+		}
+	}
+	if _, err := dimsSize(shape, onnxMaxElems); err != nil {
+		return fmt.Errorf("ONNX graph input %q: %v", name, err)
+	}
+	b.m.InputName, b.m.InputShape = name, append([]int(nil), shape...)
+	a, err := b.m.inputAct()
+	if err != nil {
+		return err
+	}
+	b.vals[name] = &oval{a: &oact{name: name, dims: dims, act: a}}
+	b.names[name] = true
+	return nil
+}
+
+// liveNodes marks the nodes the graph output depends on and counts value
+// uses among them.
+func (b *onnxImporter) liveNodes(g *onnxpb.GraphProto, out string) ([]bool, error) {
+	nodes := g.GetNode()
+	producer := map[string]int{}
+	for i, n := range nodes {
+		for _, o := range n.GetOutput() {
+			if o == "" {
+				continue
+			}
+			if _, dup := producer[o]; dup {
+				return nil, fmt.Errorf("ONNX value %q is produced by two nodes", o)
+			}
+			if _, isVal := b.vals[o]; isVal {
+				return nil, fmt.Errorf("ONNX value %q is both an input or initializer and a node output", o)
+			}
+			producer[o] = i
+		}
+	}
+	live := make([]bool, len(nodes))
+	stack := []string{out}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		i, ok := producer[v]
+		if !ok || live[i] {
+			continue
+		}
+		live[i] = true
+		stack = append(stack, nodes[i].GetInput()...)
+	}
+	for i, n := range nodes {
+		if live[i] {
+			for _, in := range n.GetInput() {
+				if in != "" {
+					b.uses[in]++
+				}
+			}
+		}
+	}
+	b.uses[out]++
+	return live, nil
+}
+
+// layerName picks a unique nnq layer name for node n (plus suffix).
+func (b *onnxImporter) layerName(n *onode, suffix string) string {
+	base := n.name + suffix
+	name := base
+	for k := 2; b.names[name]; k++ {
+		name = fmt.Sprintf("%s_%d", base, k)
+	}
+	b.names[name] = true
+	return name
+}
+
+// tensor stores a new parameter tensor owned by one layer, named hint
+// (an initializer name) when free.
+func (b *onnxImporter) tensor(hint, fallback string, shape []int, data []float32) string {
+	name := hint
+	if name == "" || b.m.Tensors[name] != nil {
+		name = fallback
+		for k := 2; b.m.Tensors[name] != nil; k++ {
+			name = fmt.Sprintf("%s_%d", fallback, k)
+		}
+	}
+	b.m.Tensors[name] = &Tensor{Name: name, Shape: append([]int(nil), shape...), Data: data}
+	return name
+}
+
+// emit appends layer l reading ins, infers its output with nnq's own shape
+// rule and returns the new activation (nil after recording a failure).
+func (b *onnxImporter) emit(n *onode, l *Layer, ins ...*oact) *oact {
+	acts := make([]Act, len(ins))
+	for i, a := range ins {
+		l.Inputs = append(l.Inputs, a.name)
+		acts[i] = a.act
+	}
+	s := ops[l.Op]
+	err := b.m.checkParams(l, s)
+	var out Act
+	if err == nil {
+		out, err = s.shape(b.m, l, acts)
+	}
+	if err == nil && out.Size() <= 0 {
+		err = fmt.Errorf("output %v is empty", out.Shape)
+	}
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), fmt.Sprintf("layer %q: ", l.Name))
+		n.failf("%s", msg)
+		for _, t := range l.Params {
+			delete(b.m.Tensors, t)
+		}
+		return nil
+	}
+	b.m.Layers = append(b.m.Layers, l)
+	dims := []int{1, out.Size()}
+	if out.Spatial() {
+		dims = []int{1, out.Shape[2], out.Shape[0], out.Shape[1]}
+	}
+	return &oact{name: l.Name, dims: dims, act: out}
+}
+
+// convert maps node i onto layers, constants or aliases, recording its
+// problems.
+func (b *onnxImporter) convert(i int, np *onnxpb.NodeProto) {
+	n := &onode{p: np, op: np.GetOpType(), attrs: map[string]*onnxpb.AttributeProto{}}
+	n.name = strings.TrimPrefix(np.GetName(), "/")
+	if n.name == "" {
+		for _, o := range np.GetOutput() {
+			if o != "" {
+				n.name = strings.TrimPrefix(o, "/")
+				break
+			}
+		}
+	}
+	if n.name == "" {
+		n.name = fmt.Sprintf("%s_%d", n.op, i)
+	}
+	ready := true
+	for _, in := range np.GetInput() {
+		if in == "" {
+			n.ins = append(n.ins, nil)
+			continue
+		}
+		v := b.vals[in]
+		if v == nil {
+			n.failf("input %q is not the graph input, an initializer or the output of an earlier node", in)
+			ready = false
+			n.ins = append(n.ins, nil)
+			continue
+		}
+		if v.bad {
+			ready = false
+		}
+		n.ins = append(n.ins, v)
+	}
+	for _, a := range np.GetAttribute() {
+		if a.GetRefAttrName() != "" {
+			n.failf("attribute %q refers to a function attribute, which nnq does not resolve", a.GetName())
+		}
+		n.attrs[a.GetName()] = a
+	}
+	var outs []*oval
+	if d := np.GetDomain(); d != "" && d != "ai.onnx" {
+		n.failf("operator of domain %q: nnq converts standard ai.onnx operators only", d)
+	} else if def, ok := onnxOps[n.op]; !ok {
+		n.failf("%s", onnxUnsupportedHint(n.op))
+	} else {
+		for name := range n.attrs {
+			if !contains(def.attrs, name) {
+				n.failf("attribute %q is not supported", name)
+			}
+		}
+		if len(n.why) == 0 {
+			outs = def.conv(b, n, ready)
+		}
+	}
+	if len(n.why) > 0 {
+		b.problems = append(b.problems, ONNXProblem{Node: n.name, OpType: n.op, Reason: strings.Join(n.why, "; ")})
+		outs = nil
+	}
+	for k, o := range np.GetOutput() {
+		if o == "" {
+			continue
+		}
+		var v *oval
+		if k < len(outs) {
+			v = outs[k]
+		}
+		if v == nil {
+			v = &oval{bad: true}
+			if k > 0 && len(n.why) == 0 && ready && b.uses[o] > 0 {
+				// An optional output the converter does not compute.
+				b.problems = append(b.problems, ONNXProblem{Node: n.name, OpType: n.op,
+					Reason: fmt.Sprintf("output %d (%q) is used, but nnq computes only the first output", k, o)})
+			}
+		}
+		b.vals[o] = v
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// onnxUnsupportedHint says why an ONNX operator has no nnq mapping and what
+// to rewrite it as, reusing nnq's own advice for layer kinds it knows.
+func onnxUnsupportedHint(op string) string {
+	if kind, ok := onnxToNNQUnsupported[op]; ok {
+		return "no CMSIS-NN kernel; rewrite it as " + unsupported[kind]
+	}
+	if h, ok := onnxHints[op]; ok {
+		return h
+	}
+	names := make([]string, 0, len(onnxOps))
+	for k, d := range onnxOps {
+		if !d.constOnly {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	return fmt.Sprintf("operator not supported by nnq (supported: %s)", strings.Join(names, ", "))
+}
+
+// onnxToNNQUnsupported maps ONNX operators onto the layer kinds of nnq's
+// unsupported table (op.go).
+var onnxToNNQUnsupported = map[string]string{
+	"LSTM":               "lstm",
+	"GRU":                "gru",
+	"RNN":                "rnn",
+	"LeakyRelu":          "leakyrelu",
+	"PRelu":              "leakyrelu",
+	"Gelu":               "gelu",
+	"Upsample":           "upsample",
+	"Resize":             "upsample",
+	"LayerNormalization": "layernorm",
+}
+
+var onnxHints = map[string]string{
+	"ConvTranspose":         "no CMSIS-NN kernel (transposed convolution); " + "rewrite it as " + unsupported["upsample"],
+	"Clip":                  "no CMSIS-NN kernel for a clipped activation (e.g. ReLU6); rewrite it as relu (retrain)",
+	"Elu":                   "no CMSIS-NN kernel; rewrite it as relu (retrain)",
+	"Selu":                  "no CMSIS-NN kernel; rewrite it as relu (retrain)",
+	"HardSigmoid":           "no CMSIS-NN kernel; rewrite it as sigmoid",
+	"HardSwish":             "no CMSIS-NN kernel; rewrite it as relu (retrain)",
+	"LogSoftmax":            "no CMSIS-NN kernel; rewrite it as softmax (the argmax is the same)",
+	"InstanceNormalization": "no CMSIS-NN kernel; rewrite it as " + unsupported["layernorm"],
+	"Split":                 "splitting activations has no CMSIS-NN equivalent; compute each branch from the whole tensor",
+	"Expand":                "broadcasting activations has no CMSIS-NN equivalent",
+	"Tile":                  "tiling activations has no CMSIS-NN equivalent",
+	"ReduceSum":             "no CMSIS-NN kernel; a spatial ReduceMean (global average pooling) is supported",
+	"ReduceMax":             "only a spatial ReduceMax (axes 2,3 = global max pooling) is supported",
+	"Abs":                   "no CMSIS-NN kernel for element-wise abs",
+	"Exp":                   "no CMSIS-NN kernel for element-wise exp",
+	"Sqrt":                  "no CMSIS-NN kernel for element-wise sqrt",
+	"Pow":                   "no CMSIS-NN kernel for element-wise pow",
+	"Neg":                   "no CMSIS-NN kernel; fold the negation into the preceding layer's weights",
+	"DepthToSpace":          "rewrite it as " + unsupported["upsample"],
+	"SpaceToDepth":          "no CMSIS-NN kernel; use a strided conv2d instead",
+	"If":                    "control flow has no CMSIS-NN equivalent; export one branch",
+	"Loop":                  "control flow has no CMSIS-NN equivalent; unroll it at export",
+	"Scan":                  "control flow has no CMSIS-NN equivalent; unroll it at export",
+	"QuantizeLinear":        "nnq quantizes float networks itself; export the float model",
+	"DequantizeLinear":      "nnq quantizes float networks itself; export the float model",
+	"QLinearConv":           "nnq quantizes float networks itself; export the float model",
+	"QLinearMatMul":         "nnq quantizes float networks itself; export the float model",
+	"LpNormalization":       "no CMSIS-NN kernel; " + unsupported["layernorm"],
+	"MaxRoiPool":            "no CMSIS-NN kernel",
+	"TopK":                  "no CMSIS-NN kernel; take the argmax of the output on the host",
+	"ArgMax":                "no CMSIS-NN kernel; take the argmax of the output on the host",
+	"Einsum":                "no CMSIS-NN kernel; rewrite it as dense layers",
+	"GlobalLpPool":          "no CMSIS-NN kernel; use GlobalAveragePool or GlobalMaxPool",
+	"LpPool":                "no CMSIS-NN kernel; use AveragePool or MaxPool",
+}

@@ -1,0 +1,159 @@
+package nnq
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The fixtures in testdata/onnx are made by data/onnx/make_fixtures.py
+// (PyTorch 1.13, torch.onnx.export, opset 13); expected.json holds the
+// PyTorch outputs for three fixed inputs per model.
+
+type onnxFixture struct {
+	File       string      `json:"file"`
+	InputShape []int       `json:"input_shape"`
+	Inputs     [][]float32 `json:"inputs"`
+	Outputs    [][]float64 `json:"outputs"`
+	ONNXOps    []string    `json:"onnx_ops"`
+}
+
+func readONNXFixtures(t *testing.T) map[string]onnxFixture {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "onnx", "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx map[string]onnxFixture
+	if err := json.Unmarshal(data, &fx); err != nil {
+		t.Fatal(err)
+	}
+	return fx
+}
+
+// runCMSIS loads path through Load (prepare: batchnorm folding, dropout
+// removal), reorders it with ToCMSIS and runs the float pass on each NCHW
+// input.
+func runCMSIS(t *testing.T, path string, inputs [][]float32) (*Model, [][]float32) {
+	t.Helper()
+	m, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := m.ToCMSIS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := cm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs [][]float32
+	for _, x := range inputs {
+		outs = append(outs, append([]float32(nil), run.Run(x)...))
+	}
+	// The framework-layout reference pass must agree with the CMSIS one.
+	ref, err := m.newReferenceRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range inputs {
+		y := ref.Run(x)
+		for j := range y {
+			if d := math.Abs(float64(y[j] - outs[i][j])); d > 1e-5 {
+				t.Fatalf("input %d output %d: NCHW reference %v, CMSIS pass %v", i, j, y[j], outs[i][j])
+			}
+		}
+	}
+	return m, outs
+}
+
+func TestONNXFixturesMatchPyTorch(t *testing.T) {
+	for name, fx := range readONNXFixtures(t) {
+		if name == "lstm" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			m, outs := runCMSIS(t, filepath.Join("testdata", "onnx", fx.File), fx.Inputs)
+			if !equalInts(m.InputShape, fx.InputShape[1:]) || m.Layout != NCHW {
+				t.Fatalf("input shape %v layout %s, want %v NCHW", m.InputShape, m.Layout, fx.InputShape[1:])
+			}
+			worst := 0.0
+			for i, want := range fx.Outputs {
+				got := outs[i]
+				if len(got) != len(want) {
+					t.Fatalf("input %d: %d outputs, PyTorch has %d", i, len(got), len(want))
+				}
+				for j := range want {
+					d := math.Abs(float64(got[j]) - want[j])
+					worst = max(worst, d)
+					if d > 1e-4 {
+						t.Errorf("input %d output %d: nnq %v, PyTorch %v", i, j, got[j], want[j])
+					}
+				}
+			}
+			t.Logf("%d layers, max abs difference %.3g; notes %q", len(m.Layers), worst, m.Notes)
+		})
+	}
+}
+
+func TestONNXFixtureStructure(t *testing.T) {
+	ops := func(name string) string {
+		m, err := Load(filepath.Join("testdata", "onnx", name+".onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, l := range m.Layers {
+			s = append(s, string(l.Op))
+		}
+		return strings.Join(s, " ")
+	}
+	for name, want := range map[string]string{
+		"cnn":     "conv2d relu maxpool2d flatten dense softmax",
+		"bn":      "conv2d relu conv2d relu avgpool2d flatten dense relu dense",
+		"dsblock": "conv2d relu depthwise_conv2d relu conv2d relu avgpool2d flatten dense",
+		"ops":     "conv2d sigmoid conv2d tanh mul conv2d add depthwise_conv2d relu maxpool2d conv2d relu avgpool2d flatten flatten dense dense add tanh",
+	} {
+		if got := ops(name); got != want {
+			t.Errorf("%s: layers %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestONNXUnsupportedListsEveryNode(t *testing.T) {
+	_, err := Load(filepath.Join("testdata", "onnx", "lstm.onnx"))
+	var oe *ONNXError
+	if !errors.As(err, &oe) {
+		t.Fatalf("error %v is not an *ONNXError", err)
+	}
+	msg := err.Error()
+	t.Log(msg)
+	byOp := map[string]ONNXProblem{}
+	for _, p := range oe.Problems {
+		byOp[p.OpType] = p
+	}
+	for op, want := range map[string]string{
+		"LSTM":      unsupported["lstm"],
+		"LeakyRelu": unsupported["leakyrelu"],
+	} {
+		p, ok := byOp[op]
+		if !ok {
+			t.Errorf("no problem reported for the %s node", op)
+			continue
+		}
+		if !strings.Contains(p.Reason, want) {
+			t.Errorf("%s: reason %q does not suggest %q", op, p.Reason, want)
+		}
+		if !strings.Contains(msg, p.Node) {
+			t.Errorf("message does not name node %q", p.Node)
+		}
+	}
+	if strings.Count(msg, "\n  node ") != len(oe.Problems) {
+		t.Errorf("message lists %d nodes, error has %d problems", strings.Count(msg, "\n  node "), len(oe.Problems))
+	}
+}
