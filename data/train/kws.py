@@ -167,8 +167,8 @@ def main():
     best = common.train(model, x[tr], y[tr], x[va], y[va], args.epochs, args.lr, augment=augment)
     correct, pred = common.evaluate(model, x[te], y[te])
     acc = common.write_accuracy(args.out, correct, te.sum(), {
-        "network": name, "val_accuracy": round(best, 4), "epochs": args.epochs,
-        "train_seconds": round(time.time() - t0)})
+        "network": name, "val_accuracy": round(best, 4), "epochs": args.epochs})
+    print(f"trained in {time.time() - t0:.0f} s")
     print(acc)
     cm = np.zeros((12, 12), dtype=int)
     for t, p in zip(y[te], pred):

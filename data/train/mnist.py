@@ -114,8 +114,8 @@ def main():
     best = common.train(model, xtr, ytr, xva, yva, args.epochs, args.lr, batch=128, augment=shift)
     correct, _ = common.evaluate(model, xte, yte)
     acc = common.write_accuracy(args.out, correct, len(xte), {
-        "network": "mnist-cnn", "val_accuracy": round(best, 4), "epochs": args.epochs,
-        "train_seconds": round(time.time() - t0)})
+        "network": "mnist-cnn", "val_accuracy": round(best, 4), "epochs": args.epochs})
+    print(f"trained in {time.time() - t0:.0f} s")
     print(acc)
     e = common.Exporter("mnist-cnn", INPUT, CLASSES)
     model.export(e)

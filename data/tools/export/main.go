@@ -174,7 +174,11 @@ func checkAccuracy(modelPath, patPath, accPath string) error {
 	if err := readJSON(accPath, &want); err != nil {
 		return err
 	}
-	m, err := nnq.Load(modelPath)
+	fw, err := nnq.Load(modelPath)
+	if err != nil {
+		return err
+	}
+	m, err := fw.ToCMSIS()
 	if err != nil {
 		return err
 	}
