@@ -110,8 +110,8 @@ var onnxNodeCases = map[string]onnxNodeCase{
 
 	"test_batchnorm_example":               {freeze: true, split: true},
 	"test_batchnorm_epsilon":               {freeze: true, split: true},
-	"test_batchnorm_example_training_mode": {skip: "three graph outputs (training mode statistics)"},
-	"test_batchnorm_epsilon_training_mode": {skip: "three graph outputs (training mode statistics)"},
+	"test_batchnorm_example_training_mode": {freeze: true, split: true, wantErr: "has 3 outputs"},
+	"test_batchnorm_epsilon_training_mode": {freeze: true, split: true, wantErr: "has 3 outputs"},
 
 	"test_flatten_axis0":          {split: true},
 	"test_flatten_axis1":          {split: true},
