@@ -458,6 +458,21 @@ func (b *onnxImporter) convert(i int, np *onnxpb.NodeProto) {
 		b.problems = append(b.problems, ONNXProblem{Node: n.name, OpType: n.op, Reason: strings.Join(n.why, "; ")})
 		outs = nil
 	}
+	// A node whose output is its input under another name (Identity, a
+	// no-op reshape, a folded constant Add) passes its read on to the
+	// readers of its output, so foldTarget counts only real readers.
+	for _, in := range np.GetInput() {
+		v := b.vals[in]
+		if v == nil || v.a == nil {
+			continue
+		}
+		for _, o := range outs {
+			if o != nil && o.a != nil && o.a.name == v.a.name {
+				b.uses[in]--
+				break
+			}
+		}
+	}
 	for k, o := range np.GetOutput() {
 		if o == "" {
 			continue

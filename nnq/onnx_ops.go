@@ -407,6 +407,14 @@ func onnxPool(isMax bool) func(b *onnxImporter, n *onode, ready bool) []*oval {
 			n.attrInt("storage_order", 0) // only affects the Indices output
 		} else {
 			cip = n.attrInt("count_include_pad", 0)
+			if cip != 0 && w.autoPad == "NOTSET" {
+				for _, p := range w.pads {
+					if p != 0 {
+						n.failf("count_include_pad=1 with padding %v: CMSIS-NN average pooling skips the padding (divides by the in-range count, count_include_pad=0); export with count_include_pad=False or without padding", w.pads)
+						break
+					}
+				}
+			}
 		}
 		if !ready || len(n.why) > 0 {
 			return nil
