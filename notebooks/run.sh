@@ -114,6 +114,8 @@ for i, cell in enumerate(nb.get("cells", [])):
                 problems.append("%s: output shows %r" % (where, bad.search(text).group(0)))
 if want_png and pngs == 0:
     problems.append("no image/png output (this notebook should plot)")
+if len(problems) > 6:
+    problems = problems[:5] + ["... and %d more problems" % (len(problems) - 5)]
 print(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(problems)))
 sys.exit(1 if problems else 0)
 PYEOF
