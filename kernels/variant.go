@@ -53,6 +53,15 @@ const (
 	VarNNQConvolveHWCQ15BasicNonsquare
 	VarNNQDepthwiseConvHWCQ15Nonsquare
 
+	// nnq's recurrent kernels (nnq_rnn.go): the time-step loop of a GRU or
+	// LSTM layer over CMSIS-NN FC and activation kernels and CMSIS-DSP
+	// element-wise functions. The suffix is the network's word size; the
+	// state always runs in q15.
+	VarNNQGRUQ7
+	VarNNQGRUQ15
+	VarNNQLSTMQ7
+	VarNNQLSTMQ15
+
 	numVariants
 )
 
@@ -69,6 +78,7 @@ const (
 	KindActivation       // relu, sigmoid/tanh (in place); VecGeom
 	KindSoftmax          // VecGeom
 	KindElementwise      // mult, add; VecGeom
+	KindRecurrent        // GRU, LSTM time loop; RNNGeom
 )
 
 type variantInfo struct {
@@ -117,6 +127,10 @@ var variantTable = [numVariants]variantInfo{
 	VarNNQAddQ15:                            {"nnq_add_q15", KindElementwise, false, true, false, true},
 	VarNNQConvolveHWCQ15BasicNonsquare:      {"nnq_convolve_HWC_q15_basic_nonsquare", KindConv, false, true, false, true},
 	VarNNQDepthwiseConvHWCQ15Nonsquare:      {"nnq_depthwise_conv_HWC_q15_nonsquare", KindDepthwise, false, true, false, true},
+	VarNNQGRUQ7:                             {"nnq_gru_q7", KindRecurrent, false, false, false, true},
+	VarNNQGRUQ15:                            {"nnq_gru_q15", KindRecurrent, false, true, false, true},
+	VarNNQLSTMQ7:                            {"nnq_lstm_q7", KindRecurrent, false, false, false, true},
+	VarNNQLSTMQ15:                           {"nnq_lstm_q15", KindRecurrent, false, true, false, true},
 }
 
 func (v Variant) info() variantInfo {
@@ -175,7 +189,9 @@ func ParseVariant(name string) (Variant, bool) {
 // ScratchBytes is the size in bytes of the scratch buffer (bufferA, or
 // vec_buffer for FC) the C function needs on DSP builds; 0 means none (pass
 // NULL). C-path builds ignore the buffer. Give it 4-byte alignment. The Go
-// kernels never need scratch.
+// kernels never need scratch. Exception: the recurrent kernels (KindRecurrent)
+// keep their gates and state in the scratch buffer on every target, C path
+// included, and so do their Go twins (RNNScratchQ15).
 func (v Variant) ScratchBytes(g ConvGeom) int {
 	switch v {
 	case VarConvolveHWCQ7Basic, VarConvolveHWCQ7Fast, VarConvolveHWCQ7BasicNonsquare,
@@ -192,6 +208,9 @@ func (v Variant) ScratchBytes(g ConvGeom) int {
 		return 2 * g.InC
 	case VarAvepoolQ7HWC:
 		return 2 * g.OutX * g.InC
+	case VarNNQGRUQ7, VarNNQGRUQ15, VarNNQLSTMQ7, VarNNQLSTMQ15:
+		// Needed on every target (gates and state live there).
+		return 2 * RNNScratchQ15(v, g.InC, g.OutC)
 	}
 	return 0
 }
@@ -294,6 +313,8 @@ func (v Variant) invalidReason(g ConvGeom) string {
 			return fmt.Sprintf("dim_vec %d / num_of_rows %d outside [1, 65535]", g.InC, g.OutC)
 		}
 		return ""
+	case KindRecurrent:
+		return rnnInvalidReason(v, g)
 	}
 	for _, f := range [...]struct {
 		name string
