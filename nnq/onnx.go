@@ -25,7 +25,8 @@ const onnxMaxFile = 1 << 30
 
 // ReadONNX reads an ONNX model file and converts it into an nnq Model in
 // NCHW layout (not yet prepared: Load also folds batchnorm and drops
-// dropout). The model is named after the file.
+// dropout). The model takes the graph's name, or the file's when the graph
+// has an exporter's default name.
 func ReadONNX(path string) (*Model, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -39,16 +40,22 @@ func ReadONNX(path string) (*Model, error) {
 	if len(data) > onnxMaxFile {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, onnxMaxFile)
 	}
-	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	m, err := DecodeONNX(data, name)
+	m, err := DecodeONNX(data, "")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if exporterGraphNames[m.Name] || m.Name == "" {
+		m.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
 	return m, nil
 }
 
+// exporterGraphNames are the graph names exporters write by default; a
+// model with one of them is named after its file instead.
+var exporterGraphNames = map[string]bool{"torch_jit": true, "torch-jit-export": true, "main_graph": true, "tf2onnx": true, "test": true}
+
 // DecodeONNX converts a serialized ONNX ModelProto into an nnq Model in
-// NCHW layout named name. Every node that cannot be mapped onto CMSIS-NN is
+// NCHW layout named name (the graph's name when name is empty). Every node that cannot be mapped onto CMSIS-NN is
 // reported in one *ONNXError.
 func DecodeONNX(data []byte, name string) (*Model, error) {
 	var mp onnxpb.ModelProto
