@@ -213,8 +213,9 @@ func jobRNG(j job) *rand.Rand {
 // speak runs espeak-ng | sox and returns 16 kHz samples.
 func speak(voiceID, word string, speed, pitch int, fx []string) ([]float32, error) {
 	es := exec.Command("espeak-ng", "-v", voiceID, "-s", fmt.Sprint(speed), "-p", fmt.Sprint(pitch), "--stdout", word)
-	args := append([]string{"-q", "-t", "wav", "-", "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1", "-"}, fx...)
-	sx := exec.Command("sox", args...)
+	args := append([]string{"-R", "-q", "-t", "wav", "-", "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1", "-"}, fx...)
+	sx := exec.Command("sox", args...) // -R: repeatable (seeded) dither
+
 	pipe, err := es.StdoutPipe()
 	if err != nil {
 		return nil, err
