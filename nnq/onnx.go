@@ -200,6 +200,9 @@ func importONNX(mp *onnxpb.ModelProto, name string) (*Model, error) {
 		return nil, &ONNXError{Model: b.m.Name, Problems: b.problems}
 	}
 	out := b.vals[outName]
+	if out != nil && out.a != nil {
+		b.pruneLayers(out.a.name)
+	}
 	switch {
 	case out == nil:
 		return nil, fmt.Errorf("ONNX graph output %q is not computed by any node", outName)
@@ -215,6 +218,36 @@ func importONNX(mp *onnxpb.ModelProto, name string) (*Model, error) {
 		return nil, fmt.Errorf("converted ONNX model: %w", err)
 	}
 	return b.m, nil
+}
+
+// pruneLayers drops the layers the output does not depend on (a layer made
+// only so that a Shape node could read its size, or one whose result a
+// folded constant replaced) and their tensors.
+func (b *onnxImporter) pruneLayers(out string) {
+	need := map[string]bool{out: true}
+	for i := len(b.m.Layers) - 1; i >= 0; i-- {
+		if l := b.m.Layers[i]; need[l.Name] {
+			for _, in := range l.Inputs {
+				need[in] = true
+			}
+		}
+	}
+	var keep []*Layer
+	used := map[string]bool{}
+	for _, l := range b.m.Layers {
+		if need[l.Name] {
+			keep = append(keep, l)
+			for _, t := range l.Params {
+				used[t] = true
+			}
+		}
+	}
+	b.m.Layers = keep
+	for name := range b.m.Tensors {
+		if !used[name] {
+			delete(b.m.Tensors, name)
+		}
+	}
 }
 
 // parseClasses reads class names from a "classes" metadata entry: a JSON

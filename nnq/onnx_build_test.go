@@ -440,3 +440,28 @@ func TestONNXAffineFoldNumerics(t *testing.T) {
 		t.Errorf("foldable affine: layers %q", got)
 	}
 }
+
+func TestONNXShapeOnlyBranchIsPruned(t *testing.T) {
+	// x → conv1 (scaled by a constant computed from the shape of conv2's
+	// output): conv2 is needed only for its size and must not stay.
+	b := newONNXGraph("x", 1, 2, 4, 4)
+	b.init("w1", nil, 3, 2, 1, 1)
+	b.init("w2", nil, 5, 2, 1, 1)
+	b.ints("idx", 1)
+	b.node("Conv", "conv1", []string{"x", "w1"}, []string{"a"})
+	b.node("Conv", "conv2", []string{"x", "w2"}, []string{"c2"})
+	b.node("Shape", "shape", []string{"c2"}, []string{"s"})
+	b.node("Gather", "channels", []string{"s", "idx"}, []string{"k"})
+	b.node("Cast", "cast", []string{"k"}, []string{"kf"}, aInt("to", int64(onnxFloat)))
+	b.node("Mul", "scale", []string{"a", "kf"}, []string{"y"})
+	m, err := DecodeONNX(b.bytes(t, "y"), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := layerSummary(m); got != "conv2d" || len(m.Tensors) != 2 {
+		t.Fatalf("layers %q, tensors %v", got, m.TensorNames())
+	}
+	if w := m.Tensors[m.Layers[0].Params["weight"]]; w.Data[0] != 5*b.g.Initializer[0].FloatData[0] {
+		t.Errorf("weight %v not scaled by 5", w.Data[0])
+	}
+}
