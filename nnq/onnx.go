@@ -40,12 +40,9 @@ func ReadONNX(path string) (*Model, error) {
 	if len(data) > onnxMaxFile {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, onnxMaxFile)
 	}
-	m, err := DecodeONNX(data, "")
+	m, err := decodeONNX(data, "", strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if exporterGraphNames[m.Name] || m.Name == "" {
-		m.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
 	return m, nil
 }
@@ -58,9 +55,21 @@ var exporterGraphNames = map[string]bool{"torch_jit": true, "torch-jit-export": 
 // NCHW layout named name (the graph's name when name is empty). Every node that cannot be mapped onto CMSIS-NN is
 // reported in one *ONNXError.
 func DecodeONNX(data []byte, name string) (*Model, error) {
+	return decodeONNX(data, name, "")
+}
+
+// decodeONNX names the model name, else the graph's name unless it is an
+// exporter's default, else fallback.
+func decodeONNX(data []byte, name, fallback string) (*Model, error) {
 	var mp onnxpb.ModelProto
 	if err := proto.Unmarshal(data, &mp); err != nil {
 		return nil, fmt.Errorf("not an ONNX model: %v", err)
+	}
+	if name == "" {
+		name = mp.GetGraph().GetName()
+		if name == "" || exporterGraphNames[name] {
+			name = fallback
+		}
 	}
 	return importONNX(&mp, name)
 }
@@ -141,9 +150,6 @@ func importONNX(mp *onnxpb.ModelProto, name string) (*Model, error) {
 		uses:   map[string]int{},
 		names:  map[string]bool{},
 		budget: 4 * onnxMaxElems,
-	}
-	if b.m.Name == "" {
-		b.m.Name = g.GetName()
 	}
 	domains := map[string]bool{}
 	for _, o := range mp.GetOpsetImport() {
@@ -546,7 +552,19 @@ func contains(list []string, s string) bool {
 // to rewrite it as, reusing nnq's own advice for layer kinds it knows.
 func onnxUnsupportedHint(op string) string {
 	if kind, ok := onnxToNNQUnsupported[op]; ok {
-		return "no CMSIS-NN kernel; rewrite it as " + unsupported[kind]
+		hint, known := unsupported[kind]
+		if _, layer := ops[Op(kind)]; layer {
+			// nnq has its own layer for it (e.g. lstm, gru), which the
+			// ONNX importer does not map yet.
+			msg := fmt.Sprintf("the ONNX importer does not map %s onto nnq's %s layer yet (build that layer in an nnq Arrow model instead)", op, kind)
+			if known {
+				msg += "; or rewrite it as " + hint
+			}
+			return msg
+		}
+		if known {
+			return "no CMSIS-NN kernel; rewrite it as " + hint
+		}
 	}
 	if h, ok := onnxHints[op]; ok {
 		return h

@@ -138,8 +138,8 @@ func TestONNXUnsupportedListsEveryNode(t *testing.T) {
 		byOp[p.OpType] = p
 	}
 	for op, want := range map[string]string{
-		"LSTM":      unsupported["lstm"],
-		"LeakyRelu": unsupported["leakyrelu"],
+		"LSTM":      onnxUnsupportedHint("LSTM"),
+		"LeakyRelu": onnxUnsupportedHint("LeakyRelu"),
 	} {
 		p, ok := byOp[op]
 		if !ok {

@@ -92,7 +92,7 @@ func TestImportDefaultsAndErrors(t *testing.T) {
 	if code := run([]string{"import", onnxFixture("lstm"), "-o", filepath.Join(dir, "lstm.arrow")}, &stdout, &stderr); code != 1 {
 		t.Fatalf("lstm: exit %d", code)
 	}
-	for _, want := range []string{"(LSTM)", "(LeakyRelu)", "fully connected layers (dense) for the gates"} {
+	for _, want := range []string{"(LSTM)", "(LeakyRelu)", "rewrite it as"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("lstm: stderr %q lacks %q", stderr.String(), want)
 		}
