@@ -231,9 +231,10 @@ type Scores struct {
 
 // Scores mixes background noise (pg.Noise) into a clip of word at snrDB
 // decibels (+Inf: clean) and runs the float, q15 and q7 networks on its
-// MFCC features. The seed picks the clip among the word's clips and the
-// noise (its start in a bundled noise clip, or the synthesized noise), so
-// the same arguments always give the same scores.
+// MFCC features. The seed picks the clip (seed modulo the number of clips
+// of the word, see Clips) and the noise (its start in a bundled noise clip,
+// or the synthesized noise), so the same arguments always give the same
+// scores.
 //
 // The bundled clips are digitally clean: exact zeros around the word. The
 // KWS networks were trained with at least a quiet noise floor (35-50 dB
@@ -248,8 +249,8 @@ func (pg *Playground) Scores(word string, snrDB float64, seed int64) (*Scores, e
 	if math.IsNaN(snrDB) {
 		return nil, errors.New("playground: the SNR is NaN")
 	}
+	path := clips[int(uint64(seed)%uint64(len(clips)))]
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6e6e71))
-	path := clips[rng.IntN(len(clips))]
 	clip, rate, err := audio.ReadWAVFile(path)
 	if err != nil {
 		return nil, err
