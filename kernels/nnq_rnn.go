@@ -10,7 +10,7 @@ import "fmt"
 //   - the gate FCs: arm_fully_connected_mat_q7_vec_q15 (q7 network: q7
 //     weights and bias, q15 vector) or arm_fully_connected_q15 (q15 network),
 //     one call for x_t·W_ih and one for h·W_hh, each producing all gates at
-//     once in the gate format Q(w).(15-w), w = GateIntWidth;
+//     once in the same q15 gate format;
 //   - arm_nn_activations_direct_q15 (sigmoid, tanh) on the gate sums;
 //   - CMSIS-DSP-style element-wise q15 functions (dsp_q15.go): saturating
 //     add/sub, truncating multiply, shift, q7<->q15 conversion;
@@ -22,18 +22,22 @@ import "fmt"
 // nnq_q15_to_q7 (h >> 8) into the q7 output. Everything else lives in the
 // caller's q15 scratch buffer (RNNScratchQ15 elements).
 //
-// GRU step (gates r, z, n; gx = W_ih·x + b_ih, gh = W_hh·h + b_hh; all in the
-// gate format; [a:b] are row ranges in units of Hidden):
+// GRU step (gates r, z, n; gx = W_ih·x + b_ih, gh = W_hh·h + b_hh; both FCs
+// output the gate format Q(15-GateFrac).GateFrac; [a:b] are row ranges in
+// units of Hidden; "(shift)" is nnq_shift_q15 by GateShift, done only when
+// GateShift > 0, which brings a gate sum into the activation's input format
+// Q(GateIntWidth).(15-GateIntWidth), saturating where sigmoid and tanh are
+// flat anyway):
 //
-//	gx[0:2] = SAT(gx[0:2] + gh[0:2]);  sigmoid -> r = gx[0:1], z = gx[1:2]  (Q0.15)
-//	gh[2:3] = (r·gh[2:3]) >> 15                                            (gate format)
-//	gx[2:3] = SAT(gx[2:3] + gh[2:3]);  tanh -> n = gx[2:3]                 (Q0.15)
+//	gx[0:2] = SAT(gx[0:2] + gh[0:2]);  (shift);  sigmoid -> r = gx[0:1], z = gx[1:2]  (Q0.15)
+//	gh[2:3] = (r·gh[2:3]) >> 15                                                      (gate format)
+//	gx[2:3] = SAT(gx[2:3] + gh[2:3]);  (shift);  tanh -> n = gx[2:3]                 (Q0.15)
 //	gh[0:1] = (z·n) >> 15;  gh[1:2] = (z·h) >> 15
 //	gx[0:1] = SAT(n - gh[0:1]);  h = SAT(gx[0:1] + gh[1:2])                 (h' = n - z·n + z·h)
 //
 // LSTM step (gates i, f, g, o; cell c in Q(15-CellFrac).CellFrac):
 //
-//	gx = SAT(gx + gh);  sigmoid on i, f; tanh on g; sigmoid on o
+//	gx = SAT(gx + gh);  (shift);  sigmoid on i, f; tanh on g; sigmoid on o
 //	c = arm_nn_mult_q15(f, c, 15)                  (rounded, cell format)
 //	gh[0:1] = arm_nn_mult_q15(i, g, CellOutShift)  (CellOutShift = 30 - CellFrac)
 //	c = SAT(c + gh[0:1])
@@ -56,9 +60,11 @@ type RNNParams struct {
 	// hidden-to-hidden FC (W_hh [G·H][H]); G = 3 (GRU) or 4 (LSTM).
 	IHBiasShift, IHOutShift int
 	HHBiasShift, HHOutShift int
-	// GateIntWidth is the int_width (0..3) of the gate pre-activations fed
-	// to arm_nn_activations_direct_q15: both FCs output Q(w).(15-w).
-	GateIntWidth int
+	// GateShift (0..15) is the saturating left shift from the FCs' gate
+	// format to the activations' input format, whose int_width (0..3) is
+	// GateIntWidth: the gate format has 15-GateIntWidth-GateShift
+	// fractional bits.
+	GateShift, GateIntWidth int
 	// LSTM only. CellOutShift is the arm_nn_mult_q15 out_shift of i·g
 	// (30 - the cell's fractional bits); CellShift (0..15) is the
 	// saturating left shift that brings c into the format of the tanh
@@ -140,6 +146,9 @@ func (p *RNNParams) check(v Variant, nIn, nWIH, nBIH, nWHH, nBHH, nOut, nScratch
 	}
 	if p.GateIntWidth < 0 || p.GateIntWidth > 3 {
 		return errIntWidth
+	}
+	if p.GateShift < 0 || p.GateShift > 15 {
+		return errRNNParam
 	}
 	if RNNGates(v) == 4 && (p.CellOutShift < 0 || p.CellOutShift > 30 || p.CellShift < 0 || p.CellShift > 15 ||
 		p.CellIntWidth < 0 || p.CellIntWidth > 3) {
@@ -244,12 +253,18 @@ func rnnRun[A qint](v Variant, o *Opts, p *RNNParams, in, wIH, bIH, wHH, bHH, ou
 		fcCore(o, h, wHH, H, G, p.HHBiasShift, p.HHOutShift, bHH, gh, q15Min, q15Max)
 		if !lstm {
 			addSatQ15(st, seg(gx, 0, 2), seg(gh, 0, 2), seg(gx, 0, 2))
+			if p.GateShift > 0 {
+				shiftQ15(st, seg(gx, 0, 2), p.GateShift, seg(gx, 0, 2))
+			}
 			if err := ActivationsDirectQ15(*o, seg(gx, 0, 2), p.GateIntWidth, Sigmoid); err != nil {
 				return err
 			}
 			r, z, n := seg(gx, 0, 1), seg(gx, 1, 2), seg(gx, 2, 3)
 			multQ15(st, r, seg(gh, 2, 3), seg(gh, 2, 3))
 			addSatQ15(st, n, seg(gh, 2, 3), n)
+			if p.GateShift > 0 {
+				shiftQ15(st, n, p.GateShift, n)
+			}
 			if err := ActivationsDirectQ15(*o, n, p.GateIntWidth, Tanh); err != nil {
 				return err
 			}
@@ -260,6 +275,9 @@ func rnnRun[A qint](v Variant, o *Opts, p *RNNParams, in, wIH, bIH, wHH, bHH, ou
 			addSatQ15(st, r, zh, h)
 		} else {
 			addSatQ15(st, gx, gh, gx)
+			if p.GateShift > 0 {
+				shiftQ15(st, gx, p.GateShift, gx)
+			}
 			i, f, g, og := seg(gx, 0, 1), seg(gx, 1, 2), seg(gx, 2, 3), seg(gx, 3, 4)
 			if err := ActivationsDirectQ15(*o, seg(gx, 0, 2), p.GateIntWidth, Sigmoid); err != nil {
 				return err

@@ -35,6 +35,7 @@ func refRNN(t *testing.T, v Variant, rd Rounding, p RNNParams, in, wih, bih, whh
 		return y
 	}
 	mul := func(a, b int16) int16 { return sat(floorShift(int64(a)*int64(b), 15)) }
+	gsh := func(x int16) int16 { return sat(int64(x) << uint(p.GateShift)) }
 	h := make([]int16, H)
 	c := make([]int16, H)
 	var out []int16
@@ -52,12 +53,12 @@ func refRNN(t *testing.T, v Variant, rd Rounding, p RNNParams, in, wih, bih, whh
 		if !lstm {
 			pre := make([]int16, 2*H)
 			for j := range pre {
-				pre[j] = sat(int64(gx[j]) + int64(gh[j]))
+				pre[j] = gsh(sat(int64(gx[j]) + int64(gh[j])))
 			}
 			rz := act(pre, p.GateIntWidth, Sigmoid)
 			pn := make([]int16, H)
 			for j := range pn {
-				pn[j] = sat(int64(gx[2*H+j]) + int64(mul(rz[j], gh[2*H+j])))
+				pn[j] = gsh(sat(int64(gx[2*H+j]) + int64(mul(rz[j], gh[2*H+j]))))
 			}
 			n := act(pn, p.GateIntWidth, Tanh)
 			for j := range nh {
@@ -67,7 +68,7 @@ func refRNN(t *testing.T, v Variant, rd Rounding, p RNNParams, in, wih, bih, whh
 		} else {
 			pre := make([]int16, G)
 			for j := range pre {
-				pre[j] = sat(int64(gx[j]) + int64(gh[j]))
+				pre[j] = gsh(sat(int64(gx[j]) + int64(gh[j])))
 			}
 			i := act(pre[:H], p.GateIntWidth, Sigmoid)
 			f := act(pre[H:2*H], p.GateIntWidth, Sigmoid)
@@ -112,7 +113,7 @@ func TestRNNKernelsMatchReference(t *testing.T) {
 		for it := 0; it < 30; it++ {
 			p := RNNParams{Steps: 1 + r.IntN(6), DimIn: 1 + r.IntN(7), Hidden: 1 + r.IntN(9), ReturnSequences: r.IntN(2) == 0,
 				IHBiasShift: r.IntN(8), IHOutShift: 8 + r.IntN(12), HHBiasShift: r.IntN(8), HHOutShift: 8 + r.IntN(12),
-				GateIntWidth: r.IntN(4), CellOutShift: 15 + r.IntN(16), CellShift: r.IntN(5), CellIntWidth: r.IntN(4)}
+				GateShift: r.IntN(3) * r.IntN(4), GateIntWidth: r.IntN(4), CellOutShift: 15 + r.IntN(16), CellShift: r.IntN(5), CellIntWidth: r.IntN(4)}
 			rd := Rounding(r.IntN(2))
 			G := RNNGates(v) * p.Hidden
 			wlo, whi := -128, 127
@@ -193,6 +194,11 @@ func TestRNNKernelErrors(t *testing.T) {
 	bad.GateIntWidth = 4
 	if err := NNQGRUQ15(Opts{}, bad, w, w, w, w, w, out, s); !errors.Is(err, ErrInvalid) {
 		t.Errorf("int_width 4: %v", err)
+	}
+	bad = p
+	bad.GateShift = -1
+	if err := NNQGRUQ15(Opts{}, bad, w, w, w, w, w, out, s); !errors.Is(err, ErrInvalid) {
+		t.Errorf("gate shift -1: %v", err)
 	}
 	bad = p
 	bad.CellShift = 16

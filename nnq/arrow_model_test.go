@@ -75,7 +75,8 @@ func allAttrsModel() *Model {
 		Tensors: map[string]*Tensor{},
 	}
 	for _, x := range []*Tensor{t("c.w", 3, 3, 3, 4), t("c.b", 4), t("d.w", 3, 3, 4, 1), t("d.b", 4),
-		t("bn.g", 4), t("bn.b", 4), t("bn.m", 4), t("bn.v", 4), t("fc.w", 64, 2), t("fc.b", 2)} {
+		t("bn.g", 4), t("bn.b", 4), t("bn.m", 4), t("bn.v", 4), t("fc.w", 64, 2), t("fc.b", 2),
+		t("gru.wih", 6, 2), t("gru.whh", 6, 2), t("gru.bih", 6), t("gru.bhh", 6), t("lstm.wih", 8, 2), t("lstm.whh", 8, 2)} {
 		m.Tensors[x.Name] = x
 	}
 	m.Layers = []*Layer{
@@ -97,6 +98,9 @@ func allAttrsModel() *Model {
 		{Name: "fl", Op: OpFlatten},
 		{Name: "fc", Op: OpDense, Attrs: Attrs{Units: 2, Activation: "relu"}, Params: map[string]string{"weight": "fc.w", "bias": "fc.b"}},
 		{Name: "sm", Op: OpSoftmax},
+		{Name: "gru", Op: OpGRU, Attrs: Attrs{Hidden: 2, ReturnSequences: true},
+			Params: map[string]string{"weight_ih": "gru.wih", "weight_hh": "gru.whh", "bias_ih": "gru.bih", "bias_hh": "gru.bhh"}},
+		{Name: "lstm", Op: OpLSTM, Params: map[string]string{"weight_ih": "lstm.wih", "weight_hh": "lstm.whh"}},
 	}
 	return m
 }

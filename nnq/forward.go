@@ -12,6 +12,9 @@ type Runner struct {
 	inActs [][]Act
 	bufs   [][]float32 // [0] is the input, [i+1] layer i's output
 	args   [][]float32
+	// rec, when set, receives the internal tensors of layers whose op
+	// traces them (opSpec.trace), e.g. for calibration.
+	rec func(name string, v []float32)
 }
 
 // NewRunner prepares a float pass over a CMSIS-layout model (the "float
@@ -75,6 +78,9 @@ func (r *Runner) Run(x []float32) []float32 {
 		f := s.forward
 		if r.ref {
 			f = s.reference
+		} else if r.rec != nil && s.trace != nil {
+			s.trace(r.m, l, r.inActs[i], args, r.acts[i], r.bufs[i+1], r.rec)
+			continue
 		}
 		f(r.m, l, r.inActs[i], args, r.acts[i], r.bufs[i+1])
 	}

@@ -94,6 +94,12 @@ type Attrs struct {
 	Shape []int `json:"shape,omitempty"`
 	// Epsilon is the batchnorm variance epsilon (default 1e-5).
 	Epsilon float64 `json:"epsilon,omitempty"`
+	// Hidden is the state size of a gru or lstm layer (optional, must
+	// agree with weight_hh).
+	Hidden int `json:"hidden,omitempty"`
+	// ReturnSequences makes a gru or lstm layer output h after every time
+	// step ([T, H, 1]) instead of the last h only ([H]).
+	ReturnSequences bool `json:"return_sequences,omitempty"`
 }
 
 // Layer is one node of the graph. Its output tensor is named after the layer.

@@ -51,6 +51,12 @@ type opSpec struct {
 	qformat func(c *qctx, l *Layer, ql *QLayer) error
 	// fixed is the bit-exact fixed-point forward pass.
 	fixed func(s *Sim, k int, x []qbuf, y qbuf) error
+	// internals, when set, names a layer's internal tensors
+	// ("<layer>/<name>", e.g. the gates and state of a recurrent layer)
+	// whose statistics Calibrate collects; trace is then forward that also
+	// passes their values to rec (any number of times per pattern).
+	internals func(l *Layer) []string
+	trace     func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32, rec func(name string, v []float32))
 }
 
 var ops = map[Op]*opSpec{}

@@ -35,6 +35,15 @@ type QLayer struct {
 	Weights []int16
 	Bias    []int16
 
+	// Sub holds the weight sets of a layer that runs several FC kernels:
+	// a gru or lstm layer has "ih" (input to hidden) then "hh" (hidden to
+	// hidden); its Weights and Bias stay nil.
+	Sub []QParam
+	// Internal maps a layer's internal tensors (recurrent: "x" the widened
+	// input step, "gates", "h", "c") to their fractional bits (q15 words);
+	// QModel.Frac holds them too, as "<layer>/<name>".
+	Internal map[string]int
+
 	// Shifts is the per-input left shift of nnq_add (then OutShift).
 	Shifts []int
 	// IntWidth is the integer bits of a sigmoid/tanh input (0..3).
@@ -51,6 +60,22 @@ type QLayer struct {
 	// Notes records constraint adjustments (e.g. a format forced by the
 	// layer, a bias format lowered to keep the shift non-negative).
 	Notes []string
+}
+
+// QParam is one weight set of a layer that runs several FC kernels. The
+// fields mean what the QLayer fields of the same names mean for a dense
+// layer: Weights [Rows][Cols] in CMSIS order, BiasShift = in + WeightFrac -
+// BiasFrac, OutShift = in + WeightFrac - out fractional bits.
+type QParam struct {
+	Name       string  `json:"name"`
+	Rows       int     `json:"rows"`
+	Cols       int     `json:"cols"`
+	WeightFrac int     `json:"weight_frac"`
+	BiasFrac   int     `json:"bias_frac"`
+	BiasShift  int     `json:"bias_shift"`
+	OutShift   int     `json:"out_shift"`
+	Weights    []int16 `json:"weights"`
+	Bias       []int16 `json:"bias"`
 }
 
 // QModel is a quantized network: a CMSIS-layout float model plus, for every
@@ -134,6 +159,9 @@ func (q *QModel) Table() string {
 		fmt.Fprintf(&b, "%-20s %-17s %-9s %-9s %-9s %-9s %5s %5s  %s\n", l.Name, l.Op, strings.Join(in, ","), QFormat(q.Bits, l.OutFrac), w, bi, bs, os, k)
 	}
 	for _, l := range q.Layers {
+		if len(l.Sub) > 0 {
+			fmt.Fprintf(&b, "note: %s: %s\n", l.Name, l.RecurrentFormats(q.Bits))
+		}
 		for _, n := range l.Notes {
 			fmt.Fprintf(&b, "note: %s: %s\n", l.Name, n)
 		}

@@ -19,23 +19,25 @@ type jsonTensor struct {
 }
 
 type jsonQLayer struct {
-	Name       string   `json:"name"`
-	Op         Op       `json:"op"`
-	Inputs     []string `json:"inputs"`
-	InFrac     []int    `json:"in_frac"`
-	OutFrac    int      `json:"out_frac"`
-	WantFrac   int      `json:"wanted_frac"`
-	WeightFrac int      `json:"weight_frac"`
-	BiasFrac   int      `json:"bias_frac"`
-	BiasShift  int      `json:"bias_shift"`
-	OutShift   int      `json:"out_shift"`
-	Weights    []int16  `json:"weights,omitempty"`
-	Bias       []int16  `json:"bias,omitempty"`
-	Shifts     []int    `json:"shifts,omitempty"`
-	IntWidth   int      `json:"int_width"`
-	Kernel     string   `json:"kernel"`
-	Rejected   []string `json:"rejected,omitempty"`
-	Notes      []string `json:"notes,omitempty"`
+	Name       string         `json:"name"`
+	Op         Op             `json:"op"`
+	Inputs     []string       `json:"inputs"`
+	InFrac     []int          `json:"in_frac"`
+	OutFrac    int            `json:"out_frac"`
+	WantFrac   int            `json:"wanted_frac"`
+	WeightFrac int            `json:"weight_frac"`
+	BiasFrac   int            `json:"bias_frac"`
+	BiasShift  int            `json:"bias_shift"`
+	OutShift   int            `json:"out_shift"`
+	Weights    []int16        `json:"weights,omitempty"`
+	Bias       []int16        `json:"bias,omitempty"`
+	Shifts     []int          `json:"shifts,omitempty"`
+	IntWidth   int            `json:"int_width"`
+	Sub        []QParam       `json:"sub,omitempty"`
+	Internal   map[string]int `json:"internal,omitempty"`
+	Kernel     string         `json:"kernel"`
+	Rejected   []string       `json:"rejected,omitempty"`
+	Notes      []string       `json:"notes,omitempty"`
 }
 
 type jsonQModel struct {
@@ -79,7 +81,7 @@ func (q *QModel) Save(path string) error {
 		}
 		j.Layers = append(j.Layers, jsonQLayer{Name: l.Name, Op: l.Op, Inputs: l.Inputs, InFrac: l.InFrac, OutFrac: l.OutFrac, WantFrac: l.WantFrac,
 			WeightFrac: l.WeightFrac, BiasFrac: l.BiasFrac, BiasShift: l.BiasShift, OutShift: l.OutShift, Weights: l.Weights, Bias: l.Bias,
-			Shifts: l.Shifts, IntWidth: l.IntWidth, Kernel: k, Rejected: l.Rejected, Notes: l.Notes})
+			Shifts: l.Shifts, IntWidth: l.IntWidth, Sub: l.Sub, Internal: l.Internal, Kernel: k, Rejected: l.Rejected, Notes: l.Notes})
 	}
 	b, err := json.Marshal(j)
 	if err != nil {
@@ -136,7 +138,7 @@ func LoadQModel(path string) (*QModel, error) {
 		}
 		l := &QLayer{Name: jl.Name, Op: jl.Op, Inputs: m.inputsOf(i), Out: acts[jl.Name], InFrac: jl.InFrac, OutFrac: jl.OutFrac, WantFrac: jl.WantFrac,
 			WeightFrac: jl.WeightFrac, BiasFrac: jl.BiasFrac, BiasShift: jl.BiasShift, OutShift: jl.OutShift, Weights: jl.Weights, Bias: jl.Bias,
-			Shifts: jl.Shifts, IntWidth: jl.IntWidth, Rejected: jl.Rejected, Notes: jl.Notes}
+			Shifts: jl.Shifts, IntWidth: jl.IntWidth, Sub: jl.Sub, Internal: jl.Internal, Rejected: jl.Rejected, Notes: jl.Notes}
 		for _, n := range l.Inputs {
 			l.In = append(l.In, acts[n])
 		}
@@ -153,7 +155,13 @@ func LoadQModel(path string) (*QModel, error) {
 		if w := m.Param(fl, "weight"); w != nil && len(l.Weights) != w.Size() {
 			return nil, fmt.Errorf("%s: layer %q has %d quantized weights, its tensor %d", path, l.Name, len(l.Weights), w.Size())
 		}
+		if err := checkSub(m, fl, l, j.Bits); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 		q.Frac[l.Name] = l.OutFrac
+		for n, f := range l.Internal {
+			q.Frac[l.Name+"/"+n] = f
+		}
 		q.Layers = append(q.Layers, l)
 	}
 	// Recompute geometries and re-check the kernels for the target.

@@ -42,6 +42,10 @@ func (b qbuf) widen(dst []int16) []int16 {
 type simParams struct {
 	w8, b8   []int8
 	w16, b16 []int16
+	// sub holds QLayer.Sub's weight sets (recurrent layers) and scratch
+	// the recurrent kernel's gates and state.
+	sub     []simParams
+	scratch []int16
 }
 
 // Sim runs a quantized model bit-exactly, the way the generated C code does
@@ -96,6 +100,16 @@ func (q *QModel) NewSim(stats bool) (*Sim, error) {
 			} else {
 				p.w8, p.b8 = narrow8(w), narrow8(l.Bias)
 			}
+		}
+		for _, sp := range l.Sub {
+			if q.Bits == 16 {
+				p.sub = append(p.sub, simParams{w16: sp.Weights, b16: sp.Bias})
+			} else {
+				p.sub = append(p.sub, simParams{w8: narrow8(sp.Weights), b8: narrow8(sp.Bias)})
+			}
+		}
+		if n := kernels.RNNScratchQ15(l.Kernel, l.Geom.InC, l.Geom.OutC); n > 0 {
+			p.scratch = make([]int16, n)
 		}
 		s.params = append(s.params, p)
 		if l.Op == OpMaxPool2D || l.Op == OpAvgPool2D {

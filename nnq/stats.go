@@ -165,20 +165,18 @@ func (s *Stats) Merge(o *Stats) error {
 
 func newStats(m *Model) *Stats {
 	s := &Stats{Model: m.Name, Tensors: map[string]*TensorStats{}}
-	names := append([]string{m.inputName()}, layerNames(m)...)
+	names := []string{m.inputName()}
+	for _, l := range m.Layers {
+		names = append(names, l.Name)
+		if s := ops[l.Op]; s != nil && s.internals != nil {
+			names = append(names, s.internals(l)...)
+		}
+	}
 	for _, n := range names {
 		s.Tensors[n] = newTensorStats(n)
 		s.Order = append(s.Order, n)
 	}
 	return s
-}
-
-func layerNames(m *Model) []string {
-	out := make([]string, len(m.Layers))
-	for i, l := range m.Layers {
-		out[i] = l.Name
-	}
-	return out
 }
 
 // Progress, when set, is called with (done, total) as long steps
@@ -214,6 +212,12 @@ func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
 		outs := make([]*TensorStats, len(m.Layers))
 		for i, l := range m.Layers {
 			outs[i] = st.Tensors[l.Name]
+		}
+		// Internal tensors of recurrent layers (opSpec.internals).
+		r.rec = func(name string, v []float32) {
+			if t := st.Tensors[name]; t != nil {
+				t.Add(v)
+			}
 		}
 		return func(k int) {
 			r.Run(p.Input(k))

@@ -54,6 +54,10 @@ func (q *QModel) candidates(l *QLayer) []kernels.Variant {
 		return pick(q15, kernels.VarNNQAddQ7, kernels.VarNNQAddQ15)
 	case OpMul:
 		return pick(q15, kernels.VarNNMultQ7, kernels.VarNNMultQ15)
+	case OpGRU:
+		return pick(q15, kernels.VarNNQGRUQ7, kernels.VarNNQGRUQ15)
+	case OpLSTM:
+		return pick(q15, kernels.VarNNQLSTMQ7, kernels.VarNNQLSTMQ15)
 	}
 	return nil
 }
@@ -90,6 +94,8 @@ func (q *QModel) chooseKernels() error {
 			g = convGeom(w)
 		case OpDense:
 			g = kernels.FCGeom(l.In[0].Size(), l.Out.Size())
+		case OpGRU, OpLSTM:
+			g = recurrentGeom(l)
 		default:
 			g = kernels.VecGeom(l.Out.Size())
 		}
