@@ -352,7 +352,7 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 		switch {
 		case strings.HasSuffix(f, ".h"):
 			d.Headers = append(d.Headers, f)
-		case strings.HasPrefix(f, "nnq_kernels"):
+		case strings.HasPrefix(f, "nnq_kernels"), f == "nnq_dsp.c", f == "nnq_recurrent.c":
 			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
 		case strings.HasSuffix(f, ".c"):
 			d.RuntimeAll = append(d.RuntimeAll, f)
@@ -388,6 +388,13 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 			d.NNQKernels = append(d.NNQKernels, kc)
 		}
 
+		if l.Kernel.Kind() == kernels.KindRecurrent && !st.View {
+			if err := d.addRecurrent(q, i, st, ptr, plan.ScratchBytes > 0); err != nil {
+				return nil, err
+			}
+			d.Rows = append(d.Rows, recurrentRow(q, i, kc.Function))
+			continue
+		}
 		wName, bName := "NULL", "NULL"
 		if l.Weights != nil && !st.View {
 			typ, wbits := weightType(l.Kernel)
@@ -529,6 +536,8 @@ func whyKernel(q *nnq.QModel, l *nnq.QLayer) string {
 			return "CMSIS-NN has no q15 depthwise convolution"
 		case kernels.KindConv:
 			return "no legacy q15 convolution fits (the fast ones need even channel counts, basic is square only)"
+		case kernels.KindRecurrent:
+			return "CMSIS-NN has no recurrent layer: nnq's time-step loop over CMSIS-NN FC/activation kernels and CMSIS-DSP-style element-wise functions"
 		}
 		return "no legacy CMSIS-NN kernel fits"
 	}

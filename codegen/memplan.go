@@ -217,7 +217,7 @@ func scratchBytes(l *nnq.QLayer) int {
 			return 0
 		}
 		return l.Kernel.ScratchBytes(kernels.FCGeom(l.In[0].Size(), l.Out.Size()))
-	case kernels.KindConv, kernels.KindDepthwise, kernels.KindPool:
+	case kernels.KindConv, kernels.KindDepthwise, kernels.KindPool, kernels.KindRecurrent:
 		return l.Kernel.ScratchBytes(l.Geom)
 	}
 	return 0

@@ -249,6 +249,9 @@ func TestVariantCoverage(t *testing.T) {
 			seen[l.Kernel] = true
 		}
 	}
+	for v := range recurrentVariantsSeen(t) {
+		seen[v] = true
+	}
 	// nnq never emits these (no mixed q7/q15 networks, softmax over vectors).
 	skip := map[kernels.Variant]bool{kernels.VarFullyConnectedMatQ7VecQ15: true, kernels.VarFullyConnectedMatQ7VecQ15Opt: true, kernels.VarSoftmaxWithBatchQ7: true}
 	for _, v := range kernels.Variants() {

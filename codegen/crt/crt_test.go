@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-var wantFiles = []string{"nnq_cmsis.h", "nnq_internal.h", "nnq_kernels.c", "nnq_legacy.c", "nnq_tables.c"}
+var wantFiles = []string{"nnq_cmsis.h", "nnq_dsp.c", "nnq_internal.h", "nnq_kernels.c", "nnq_legacy.c", "nnq_recurrent.c", "nnq_tables.c"}
 
 func TestFiles(t *testing.T) {
 	if got := Files(); !reflect.DeepEqual(got, wantFiles) {
@@ -98,7 +98,18 @@ func TestCMSISMode(t *testing.T) {
 typedef int8_t q7_t;
 typedef int16_t q15_t;
 typedef int32_t q31_t;
-typedef enum { ARM_MATH_SUCCESS = 0, ARM_MATH_SIZE_MISMATCH = -3 } arm_status;
+typedef enum { ARM_MATH_SUCCESS = 0, ARM_MATH_ARGUMENT_ERROR = -1, ARM_MATH_SIZE_MISMATCH = -3 } arm_status;
+typedef enum { ARM_SIGMOID = 0, ARM_TANH = 1 } arm_nn_activation_type;
+/* What nnq_recurrent.c calls (CMSIS 5.9.0 signatures). */
+arm_status arm_fully_connected_q15(const q15_t *pV, const q15_t *pM, const uint16_t dim_vec, const uint16_t num_of_rows,
+                                   const uint16_t bias_shift, const uint16_t out_shift, const q15_t *bias, q15_t *pOut,
+                                   q15_t *vec_buffer);
+arm_status arm_fully_connected_mat_q7_vec_q15(const q15_t *pV, const q7_t *pM, const uint16_t dim_vec,
+                                              const uint16_t num_of_rows, const uint16_t bias_shift,
+                                              const uint16_t out_shift, const q7_t *bias, q15_t *pOut,
+                                              q15_t *vec_buffer);
+void arm_nn_activations_direct_q15(q15_t *data, uint16_t size, uint16_t int_width, arm_nn_activation_type type);
+void arm_nn_mult_q15(q15_t *pSrcA, q15_t *pSrcB, q15_t *pDst, const uint16_t out_shift, uint32_t blockSize);
 #endif
 `
 	if err := os.WriteFile(filepath.Join(stub, "arm_nnfunctions.h"), []byte(hdr), 0o644); err != nil {
@@ -107,13 +118,13 @@ typedef enum { ARM_MATH_SUCCESS = 0, ARM_MATH_SIZE_MISMATCH = -3 } arm_status;
 	if err := os.WriteFile(filepath.Join(stub, "arm_nnsupportfunctions.h"), []byte("#include \"arm_nnfunctions.h\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"nnq_legacy.c", "nnq_kernels.c", "nnq_tables.c"} {
+	for _, f := range []string{"nnq_legacy.c", "nnq_kernels.c", "nnq_tables.c", "nnq_dsp.c", "nnq_recurrent.c"} {
 		obj := filepath.Join(stub, f+".o")
 		args := append(append([]string{}, strictFlags...), "-Wpedantic", "-DNNQ_USE_CMSIS", "-I", stub, "-I", rt, "-c", "-o", obj, filepath.Join(rt, f))
 		if msg, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
 			t.Fatalf("%s with NNQ_USE_CMSIS: %v\n%s", f, err, msg)
 		}
-		if f == "nnq_kernels.c" {
+		if f == "nnq_kernels.c" || f == "nnq_dsp.c" || f == "nnq_recurrent.c" {
 			continue
 		}
 		if nm, err := exec.LookPath("nm"); err == nil {
@@ -134,7 +145,7 @@ func TestStrictHostBuilds(t *testing.T) {
 	cc := requireCC(t)
 	rt := runtimeDir(t)
 	for _, defs := range [][]string{nil, {"-DARM_MATH_DSP"}, {"-DARM_NN_TRUNCATE"}, {"-DARM_MATH_DSP", "-DARM_NN_TRUNCATE"}} {
-		for _, f := range []string{"nnq_legacy.c", "nnq_kernels.c", "nnq_tables.c"} {
+		for _, f := range []string{"nnq_legacy.c", "nnq_kernels.c", "nnq_tables.c", "nnq_dsp.c", "nnq_recurrent.c"} {
 			args := append(append(append([]string{}, strictFlags...), "-Wpedantic", "-I", rt, "-c", "-o", os.DevNull), defs...)
 			args = append(args, filepath.Join(rt, f))
 			if msg, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
@@ -176,7 +187,8 @@ int nnq_probe(void) { return NNQ_DSP_PATH; }
 		base := append([]string{"-mcpu=" + target.cpu, "-mthumb"}, target.more...)
 		base = append(base, strictFlags...)
 		base = append(base, "-Wpedantic", "-I", rt, "-c", "-o", os.DevNull)
-		for _, f := range []string{filepath.Join(rt, "nnq_legacy.c"), filepath.Join(rt, "nnq_kernels.c"), filepath.Join(rt, "nnq_tables.c")} {
+		for _, f := range []string{filepath.Join(rt, "nnq_legacy.c"), filepath.Join(rt, "nnq_kernels.c"), filepath.Join(rt, "nnq_tables.c"),
+			filepath.Join(rt, "nnq_dsp.c"), filepath.Join(rt, "nnq_recurrent.c")} {
 			args := append(append([]string{}, base...), f)
 			if msg, err := exec.Command(armcc, args...).CombinedOutput(); err != nil {
 				t.Errorf("%s %s: %v\n%s", target.cpu, filepath.Base(f), err, msg)

@@ -307,6 +307,60 @@ arm_status nnq_depthwise_conv_HWC_q15_nonsquare(const q15_t *Im_in, uint16_t dim
                                                 q15_t *Im_out, uint16_t dim_im_out_x, uint16_t dim_im_out_y,
                                                 q15_t *bufferA, q7_t *bufferB);
 
+/*
+ * CMSIS-DSP q15 element-wise functions (nnq_dsp.c), with the documented
+ * semantics of the CMSIS-DSP functions named on the right; n elements,
+ * element by element (dst may alias a source):
+ *   nnq_mult_q15        arm_mult_q15     dst = SSAT((a*b) >> 15, 16), the shift floors
+ *   nnq_add_q15_sat     arm_add_q15      dst = SSAT(a + b, 16)
+ *   nnq_sub_q15_sat     arm_sub_q15      dst = SSAT(a - b, 16)
+ *   nnq_offset_q15_sat  arm_offset_q15   dst = SSAT(a + offset, 16)
+ *   nnq_shift_q15       arm_shift_q15    dst = SSAT(a << shift, 16) for shift >= 0 (at most 15),
+ *                                        a >> -shift (arithmetic) for shift < 0
+ *   nnq_q7_to_q15       arm_q7_to_q15    dst = a << 8
+ *   nnq_q15_to_q7       arm_q15_to_q7    dst = a >> 8 (arithmetic)
+ */
+void nnq_mult_q15(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n);
+void nnq_add_q15_sat(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n);
+void nnq_sub_q15_sat(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n);
+void nnq_offset_q15_sat(const q15_t *a, q15_t offset, q15_t *dst, uint32_t n);
+void nnq_shift_q15(const q15_t *a, int8_t shift, q15_t *dst, uint32_t n);
+void nnq_q7_to_q15(const q7_t *a, q15_t *dst, uint32_t n);
+void nnq_q15_to_q7(const q15_t *a, q7_t *dst, uint32_t n);
+
+/*
+ * Recurrent layers (nnq_recurrent.c): a PyTorch-convention GRU (gates r, z,
+ * n) or LSTM (i, f, g, o) over in[steps][dim_in], zero initial state,
+ * W_ih [G*hidden][dim_in], W_hh [G*hidden][hidden] row-major with biases
+ * [G*hidden] (q7 for the _q7 functions, q15 for the _q15 ones), built from
+ * arm_fully_connected_mat_q7_vec_q15 / arm_fully_connected_q15,
+ * arm_nn_activations_direct_q15, arm_nn_mult_q15 and the functions above.
+ * out is h after every step ([steps][hidden], return_sequences != 0) or
+ * after the last ([hidden]); h is Q0.15, or Q0.7 (h >> 8) for _q7. scratch
+ * holds 2*G*hidden + hidden (+ hidden for an LSTM, + dim_in for _q7) q15
+ * values. Returns ARM_MATH_ARGUMENT_ERROR for parameters out of range.
+ */
+typedef struct
+{
+    uint16_t steps, dim_in, hidden;
+    uint16_t return_sequences;
+    /* input-to-hidden and hidden-to-hidden FC shifts */
+    uint16_t ih_bias_shift, ih_out_shift, hh_bias_shift, hh_out_shift;
+    /* gate sums: saturating left shift into the activations' input format, its int_width */
+    uint16_t gate_shift, gate_int_width;
+    /* LSTM cell: out_shift of i*g, shift and int_width of tanh(c) */
+    uint16_t cell_out_shift, cell_shift, cell_int_width;
+} nnq_rnn_params;
+
+arm_status nnq_gru_q7(const q7_t *in, const q7_t *w_ih, const q7_t *b_ih, const q7_t *w_hh, const q7_t *b_hh,
+                      const nnq_rnn_params *p, q7_t *out, q15_t *scratch);
+arm_status nnq_gru_q15(const q15_t *in, const q15_t *w_ih, const q15_t *b_ih, const q15_t *w_hh, const q15_t *b_hh,
+                       const nnq_rnn_params *p, q15_t *out, q15_t *scratch);
+arm_status nnq_lstm_q7(const q7_t *in, const q7_t *w_ih, const q7_t *b_ih, const q7_t *w_hh, const q7_t *b_hh,
+                       const nnq_rnn_params *p, q7_t *out, q15_t *scratch);
+arm_status nnq_lstm_q15(const q15_t *in, const q15_t *w_ih, const q15_t *b_ih, const q15_t *w_hh, const q15_t *b_hh,
+                        const nnq_rnn_params *p, q15_t *out, q15_t *scratch);
+
 #ifdef __cplusplus
 }
 #endif
