@@ -25,7 +25,7 @@ func (s *Scores) Plot() (*plot.Plot, error) {
 	}
 	p.Title.Text = s.Title()
 	p.Y.Label.Text = "score (network output)"
-	p.Y.Min, p.Y.Max = 0, 1.05
+	p.Y.Min, p.Y.Max = 0, 1.35 // room for the legend above the bars
 	return p, nil
 }
 
@@ -39,6 +39,13 @@ func (s *Scores) LogitPlot() (*plot.Plot, error) {
 	}
 	p.Title.Text = "logits: " + s.Title()
 	p.Y.Label.Text = "softmax input"
+	lo, hi := 0.0, 0.0
+	for _, v := range [][]float64{s.FloatLogits, s.Q15Logits, s.Q7Logits} {
+		for _, x := range v {
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+	}
+	p.Y.Min, p.Y.Max = lo-0.05*(hi-lo), hi+0.35*(hi-lo) // room for the legend
 	return p, nil
 }
 
