@@ -61,9 +61,7 @@ func flatOrder(l Layout, hwc []int) []int {
 	return perm
 }
 
-// scaleAxis multiplies every element of data (shape) whose index along axis
-// is k by s[k], then adds add[k] if add is not nil (add is applied only to
-// bias-like 1-D tensors by callers).
+// axisOf returns the stride and length of one axis of a row-major shape.
 func axisOf(shape []int, axis int) (stride, n int) {
 	stride = 1
 	for i := axis + 1; i < len(shape); i++ {
@@ -72,6 +70,8 @@ func axisOf(shape []int, axis int) (stride, n int) {
 	return stride, shape[axis]
 }
 
+// scaleAxis multiplies every element of data (of the given shape) whose
+// index along axis is k by s[k].
 func scaleAxis(data []float32, shape []int, axis int, s []float64) {
 	stride, n := axisOf(shape, axis)
 	for i := range data {

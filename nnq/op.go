@@ -114,7 +114,7 @@ func window(l *Layer, in []int, kh, kw, outC int, defaultStride int) (kernels.Wi
 	if kh < 1 || kw < 1 {
 		return kernels.Window2D{}, fmt.Errorf("layer %q: kernel %dx%d is empty", l.Name, kh, kw)
 	}
-	var pt, pl, pb, pr, oh, ow int
+	var pt, pl, oh, ow int
 	switch l.Attrs.Padding {
 	case "", "valid":
 		oh, ow = (H-kh)/sh+1, (W-kw)/sw+1
@@ -123,13 +123,15 @@ func window(l *Layer, in []int, kh, kw, outC int, defaultStride int) (kernels.Wi
 		}
 	case "same":
 		oh, ow = (H+sh-1)/sh, (W+sw-1)/sw
+		// TensorFlow's rule; the extra pixel goes to the bottom/right,
+		// which the output size implies.
 		th, tw := max((oh-1)*sh+kh-H, 0), max((ow-1)*sw+kw-W, 0)
 		pt, pl = th/2, tw/2
-		pb, pr = th-pt, tw-pl
 	case "explicit":
 		if len(l.Attrs.Pads) != 4 {
 			return kernels.Window2D{}, fmt.Errorf("layer %q: explicit padding needs pads [top,left,bottom,right], got %v", l.Name, l.Attrs.Pads)
 		}
+		var pb, pr int
 		pt, pl, pb, pr = l.Attrs.Pads[0], l.Attrs.Pads[1], l.Attrs.Pads[2], l.Attrs.Pads[3]
 		if pt < 0 || pl < 0 || pb < 0 || pr < 0 {
 			return kernels.Window2D{}, fmt.Errorf("layer %q: negative pads %v", l.Name, l.Attrs.Pads)
@@ -144,8 +146,6 @@ func window(l *Layer, in []int, kh, kw, outC int, defaultStride int) (kernels.Wi
 	default:
 		return kernels.Window2D{}, fmt.Errorf("layer %q: padding %q is not valid, same or explicit", l.Name, l.Attrs.Padding)
 	}
-	_ = pb
-	_ = pr
 	if oh < 1 || ow < 1 {
 		return kernels.Window2D{}, fmt.Errorf("layer %q: kernel %dx%d does not fit the %dx%d input", l.Name, kh, kw, H, W)
 	}
