@@ -63,7 +63,7 @@ func TestONNXKWSTwinQuantizesLikeArrow(t *testing.T) {
 		for role := range la.Params {
 			ta, to := a.Param(la, role), o.Param(lo, role)
 			if to == nil || !reflect.DeepEqual(ta.Shape, to.Shape) || !reflect.DeepEqual(ta.Data, to.Data) {
-				t.Fatalf("layer %d (%s / %s): %s tensors differ", i, la.Name, lo.Name, role)
+				t.Fatalf("layer %d (%s / %s): %s tensors differ (after retraining, rerun /usr/bin/python3 data/onnx/export_kws.py)", i, la.Name, lo.Name, role)
 			}
 		}
 	}
