@@ -25,7 +25,6 @@ import sys
 import numpy as np
 import onnx
 import torch
-import torch.nn as nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "data", "train"))
@@ -64,12 +63,20 @@ def load_from_intermediate(model, build):
     assert not missing.unexpected_keys, missing
 
 
+class DSCNNSoftmax(kws.DSCNN):
+    """The DS-CNN with the softmax the Arrow graph ends with (node names stay
+    the module paths: /conv1/Conv, /bn1/BatchNormalization, ...)."""
+
+    def forward(self, x):
+        return torch.softmax(super().forward(x), dim=1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "data", "build", "kws-dscnn"))
     ap.add_argument("--out", default=os.path.join(ROOT, "data", "kws-dscnn", "model.onnx"))
     args = ap.parse_args()
-    model = kws.DSCNN()
+    model = DSCNNSoftmax()
     pt = os.path.join(args.build, "model.pt")
     if os.path.exists(pt):
         model.load_state_dict(torch.load(pt, map_location="cpu"))
@@ -77,7 +84,7 @@ def main():
     else:
         load_from_intermediate(model, args.build)
         src = os.path.join(args.build, "model.json")
-    net = nn.Sequential(model, nn.Softmax(dim=1)).eval()
+    net = model.eval()
     x = torch.zeros(1, *kws.INPUT)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     torch.onnx.export(net, x, args.out, opset_version=13, input_names=["input"], output_names=["output"],
