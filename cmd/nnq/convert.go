@@ -38,7 +38,7 @@ func init() {
 		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
-		model := fs.String("model", "", "model file (nnq Arrow model)")
+		model := fs.String("model", "", "model file: nnq Arrow model (.arrow) or ONNX (.onnx)")
 		patterns := fs.String("patterns", "", "pattern file; its test split measures accuracy")
 		calib := fs.String("calib", "", "calibration pattern file (default: the train/val splits of --patterns)")
 		bits := fs.Int("bits", 8, "word size: 8 (q7) or 16 (q15)")

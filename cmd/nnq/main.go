@@ -1,7 +1,8 @@
 // Command nnq converts a float neural network into a fixed-point CMSIS-NN
 // (legacy q7/q15 API) C project and proves it right.
 //
-//	nnq inspect MODEL
+//	nnq inspect MODEL                  (MODEL: nnq Arrow model or .onnx)
+//	nnq import MODEL.onnx -o MODEL.arrow
 //	nnq convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme S] [--target T] --out DIR
 //	nnq verify DIR [--target T] [--sanitize] [--cmsis PATH]
 //	nnq bench [--out docs]
