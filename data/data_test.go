@@ -207,6 +207,7 @@ func TestFloatAccuracyMatchesTraining(t *testing.T) {
 		{"kws-dscnn", "kws/patterns.arrow"},
 		{"kws-cnn", "kws/patterns.arrow"},
 		{"mnist-cnn", "mnist/patterns.arrow"},
+		{"kws-gru", "kws/patterns.arrow"},
 	} {
 		t.Run(c.net, func(t *testing.T) {
 			var want floatAccuracy

@@ -88,6 +88,8 @@ func NewReport(q *QModel, ev *Evaluation) *Report {
 			rl.WeightFrac, rl.BiasFrac, rl.BiasShift, rl.OutShift = ptr(l.WeightFrac), ptr(l.BiasFrac), ptr(l.BiasShift), ptr(l.OutShift)
 		} else if l.Op == OpAdd || l.Op == OpMul {
 			rl.OutShift = ptr(l.OutShift)
+		} else if len(l.Sub) > 0 {
+			rl.Notes = append([]string{l.RecurrentFormats(q.Bits)}, rl.Notes...)
 		}
 		if k < len(ev.Layers) {
 			le := ev.Layers[k]
