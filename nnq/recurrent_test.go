@@ -261,6 +261,14 @@ func TestRecurrentQuantize(t *testing.T) {
 				}
 			}
 		}
+		// The accuracy search can move the recurrent layers' internal formats.
+		sq, err := Quantize(cm, st, QConfig{Bits: bits, Scheme: Search{Base: MSE{}, Val: p.Head(20), MaxRounds: 1, MaxDelta: 1}})
+		if err != nil {
+			t.Fatalf("q%d search: %v", bits, err)
+		}
+		if sq.Frac["lstm/c"] < 0 || sq.Frac["lstm/c"] > 15 {
+			t.Errorf("q%d search: cell format %d", bits, sq.Frac["lstm/c"])
+		}
 		// A corrupted weight set is refused on load.
 		q2.Layers[0].Sub[1].Bias = q2.Layers[0].Sub[1].Bias[1:]
 		if err := q2.Save(path); err != nil {

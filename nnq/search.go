@@ -7,8 +7,9 @@ import (
 
 // Search is the accuracy-driven scheme: it starts from the formats Base
 // chooses, then, one free format at a time (the network input unless it is
-// fixed, and the outputs of conv, dense, add and mul layers), tries moving
-// it by ±1..MaxDelta fractional bits, keeps the move that raises accuracy on
+// fixed, the outputs of conv, dense, add and mul layers, and the gate and
+// cell formats of recurrent layers), tries moving it by ±1..MaxDelta
+// fractional bits, keeps the move that raises accuracy on
 // the validation patterns the most, and repeats until a round improves
 // nothing (or MaxRounds rounds ran). Every step is logged.
 type Search struct {
@@ -70,6 +71,10 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 		switch l.Op {
 		case OpConv2D, OpDepthwiseConv2D, OpDense, OpAdd, OpMul:
 			free = append(free, l.Name)
+		case OpGRU:
+			free = append(free, l.Name+"/gates")
+		case OpLSTM:
+			free = append(free, l.Name+"/gates", l.Name+"/c")
 		}
 	}
 	best, err := q.Accuracy(s.Val, nil)
