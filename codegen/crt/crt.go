@@ -22,7 +22,8 @@ const srcDir = "c"
 
 // Files returns the names of the runtime files, sorted, as WriteTo writes
 // them into the destination directory: nnq_cmsis.h (the public header),
-// nnq_internal.h, nnq_kernels.c, nnq_legacy.c and nnq_tables.c.
+// nnq_dsp.c, nnq_internal.h, nnq_kernels.c, nnq_legacy.c, nnq_recurrent.c
+// and nnq_tables.c.
 func Files() []string {
 	entries, err := fs.ReadDir(sources, srcDir)
 	if err != nil {
