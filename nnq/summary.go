@@ -72,6 +72,10 @@ func (m *Model) Info() ([]LayerInfo, error) {
 			li.CMSIS = "folded at Prepare"
 		case OpDropout, OpIdentity:
 			li.CMSIS = "removed at Prepare"
+		case OpGRU, OpLSTM:
+			T, I, H := rnnSizes(m, l, in)
+			li.MACs = int64(T) * int64(rnnGates(l.Op)*H) * int64(I+H)
+			li.CMSIS = fmt.Sprintf("nnq_%s_q7/q15: CMSIS-NN FC + activations, CMSIS-DSP-style element-wise (docs/RECURRENT.md)", l.Op)
 		}
 		out = append(out, li)
 	}
