@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nnq-toolkit/nnq/kernels"
 )
@@ -203,4 +204,40 @@ func predictInt(out []int16) int {
 		}
 	}
 	return best
+}
+
+// errorsUpTo counts the patterns the fixed network gets wrong, stopping
+// early once the count reaches limit (the search only needs to know whether
+// a trial beats the best so far).
+func (q *QModel) errorsUpTo(p *Patterns, limit int64) (int64, error) {
+	var errs int64
+	var mu sync.Mutex
+	var firstErr error
+	err := parallel(p.Len(), func() (func(int), error) {
+		sim, err := q.NewSim(false)
+		if err != nil {
+			return nil, err
+		}
+		x := make([]int16, q.Float.InputSize())
+		return func(i int) {
+			if atomic.LoadInt64(&errs) >= limit {
+				return
+			}
+			q.QuantizeInput(p.Input(i), x)
+			out, err := sim.Run(x)
+			if err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+				return
+			}
+			if predictInt(out) != p.Label(i) {
+				atomic.AddInt64(&errs, 1)
+			}
+		}, nil
+	})
+	if err == nil {
+		err = firstErr
+	}
+	return min(errs, limit), err
 }

@@ -2,6 +2,7 @@ package nnq
 
 import (
 	"fmt"
+	"math"
 	"sort"
 )
 
@@ -81,13 +82,15 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 	if err != nil {
 		return nil, err
 	}
-	logf("search: start from %s, validation accuracy %.4f on %d patterns, %d free formats", q.Scheme, best.Fixed, s.Val.Len(), len(free))
+	logf("search: start from %s, validation accuracy %.4f on %d patterns, %d free formats", s.Search().Name(), best.Fixed, s.Val.Len(), len(free))
+	n := int64(s.Val.Len())
+	bestErrs := n - int64(math.Round(best.Fixed*float64(n)))
 	delta := map[string]int{}
 	evals, total := 0, s.MaxRounds*len(free)*2*s.MaxDelta
 	for round := 1; round <= s.MaxRounds; round++ {
 		improved := false
 		for _, t := range free {
-			bestD, bestAcc := 0, best.Fixed
+			bestD, roundBest := 0, bestErrs
 			for _, d := range deltas(s.MaxDelta) {
 				trial := copyDelta(delta)
 				trial[t] += d
@@ -99,19 +102,22 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 				if err != nil {
 					continue // this move breaks a constraint
 				}
-				acc, err := cand.Accuracy(s.Val, nil)
+				// A trial is abandoned as soon as it has made as many errors
+				// as the best so far: it cannot win any more.
+				errs, err := cand.errorsUpTo(s.Val, roundBest)
 				if err != nil {
 					return nil, err
 				}
-				if acc.Fixed > bestAcc {
-					bestD, bestAcc = d, acc.Fixed
+				if errs < roundBest {
+					bestD, roundBest = d, errs
 				}
 			}
 			if bestD != 0 {
 				delta[t] += bestD
-				best.Fixed = bestAcc
+				bestErrs = roundBest
+				best.Fixed = float64(n-bestErrs) / float64(n)
 				improved = true
-				logf("search: round %d: %s %+d bits -> validation accuracy %.4f", round, t, bestD, bestAcc)
+				logf("search: round %d: %s %+d bits -> validation accuracy %.4f", round, t, bestD, best.Fixed)
 			}
 		}
 		if !improved {
