@@ -196,7 +196,9 @@ func rnnRun[A qint](v Variant, o *Opts, p *RNNParams, in, wIH, bIH, wHH, bHH, ou
 		return err
 	}
 	// The building blocks count into a private Stats; the layer's counters
-	// get one call, its output values and every saturation/wrap inside.
+	// get one call, its output values and every saturation/wrap inside,
+	// except the intended ones of the shifts into the activations' Q3.12
+	// input (sigmoid and tanh are flat there).
 	var sub Stats
 	st := o.Stats
 	if outer := o.Stats; outer != nil {
@@ -254,7 +256,7 @@ func rnnRun[A qint](v Variant, o *Opts, p *RNNParams, in, wIH, bIH, wHH, bHH, ou
 		if !lstm {
 			addSatQ15(st, seg(gx, 0, 2), seg(gh, 0, 2), seg(gx, 0, 2))
 			if p.GateShift > 0 {
-				shiftQ15(st, seg(gx, 0, 2), p.GateShift, seg(gx, 0, 2))
+				shiftQ15(nil, seg(gx, 0, 2), p.GateShift, seg(gx, 0, 2))
 			}
 			if err := ActivationsDirectQ15(*o, seg(gx, 0, 2), p.GateIntWidth, Sigmoid); err != nil {
 				return err
@@ -263,7 +265,7 @@ func rnnRun[A qint](v Variant, o *Opts, p *RNNParams, in, wIH, bIH, wHH, bHH, ou
 			multQ15(st, r, seg(gh, 2, 3), seg(gh, 2, 3))
 			addSatQ15(st, n, seg(gh, 2, 3), n)
 			if p.GateShift > 0 {
-				shiftQ15(st, n, p.GateShift, n)
+				shiftQ15(nil, n, p.GateShift, n)
 			}
 			if err := ActivationsDirectQ15(*o, n, p.GateIntWidth, Tanh); err != nil {
 				return err
@@ -276,7 +278,7 @@ func rnnRun[A qint](v Variant, o *Opts, p *RNNParams, in, wIH, bIH, wHH, bHH, ou
 		} else {
 			addSatQ15(st, gx, gh, gx)
 			if p.GateShift > 0 {
-				shiftQ15(st, gx, p.GateShift, gx)
+				shiftQ15(nil, gx, p.GateShift, gx)
 			}
 			i, f, g, og := seg(gx, 0, 1), seg(gx, 1, 2), seg(gx, 2, 3), seg(gx, 3, 4)
 			if err := ActivationsDirectQ15(*o, seg(gx, 0, 2), p.GateIntWidth, Sigmoid); err != nil {
@@ -297,7 +299,7 @@ func rnnRun[A qint](v Variant, o *Opts, p *RNNParams, in, wIH, bIH, wHH, bHH, ou
 			}
 			addSatQ15(st, c, ig, c)
 			tc := seg(gh, 1, 2)
-			shiftQ15(st, c, p.CellShift, tc)
+			shiftQ15(nil, c, p.CellShift, tc)
 			if err := ActivationsDirectQ15(*o, tc, p.CellIntWidth, Tanh); err != nil {
 				return err
 			}
