@@ -236,11 +236,19 @@ func TestFloatAccuracyMatchesTraining(t *testing.T) {
 	}
 }
 
-// The playground clips (clean test voices, WAV) go through nnq/audio and
-// the float DS-CNN end to end; most must be recognized.
+// The playground clips (clean test voices, WAV) go through nnq/audio
+// (noise mixing, MFCC) and the float DS-CNN end to end; most must be
+// recognized.
 func TestPlaygroundClips(t *testing.T) {
 	m := loadCMSIS(t, "kws-dscnn/model.arrow")
 	r, err := m.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The clips are clean (digital silence around the word); like the
+	// training data, the network needs a noise floor: mix the pink noise
+	// clip in at 30 dB SNR.
+	noise, _, err := audio.ReadWAVFile("kws/playground/noise-pink.wav")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +264,7 @@ func TestPlaygroundClips(t *testing.T) {
 		if err != nil || rate != audio.SampleRate {
 			t.Fatalf("%s: rate %d, %v", f, rate, err)
 		}
-		got := kwsClasses[nnq.Predict(r.Run(audio.Features(s)))]
+		got := kwsClasses[nnq.Predict(r.Run(audio.Features(audio.MixNoise(s, noise, 30))))]
 		total++
 		if got == word {
 			ok++
