@@ -85,7 +85,8 @@ func HistogramPlot(s *TensorStats, bits int, frac *int) (*plot.Plot, error) {
 		}
 		p.Title.Text = fmt.Sprintf("%s: %s", s.Name, QFormat(bits, *frac))
 	}
-	p.Legend.Top = true
+	// Small magnitudes (left) are rare, so the top left is free.
+	p.Legend.Top, p.Legend.Left = true, true
 	return p, nil
 }
 
