@@ -107,6 +107,9 @@ type oact struct {
 	// following Conv can absorb; padNode names the Pad node.
 	pads    []int
 	padNode string
+	// view, when set, says how the ONNX axes hold the activation's
+	// factors: a sequence view for a recurrent layer (onnx_rnn.go).
+	view *oview
 }
 
 // oval is an ONNX value: a constant, an activation, or bad (made by a node
@@ -125,6 +128,9 @@ type onnxImporter struct {
 	names    map[string]bool
 	problems []ONNXProblem
 	budget   int // constant elements the folding may still create
+	// rnnFeed holds the values that reach a GRU/LSTM input through
+	// reshapes and transposes only (onnx_rnn.go).
+	rnnFeed map[string]bool
 }
 
 // onode is one node being converted.
@@ -196,6 +202,7 @@ func importONNX(mp *onnxpb.ModelProto, name string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.markRNNFeeds(g, live)
 	for i, np := range g.GetNode() {
 		if !live[i] {
 			continue
@@ -216,6 +223,8 @@ func importONNX(mp *onnxpb.ModelProto, name string) (*Model, error) {
 		return nil, fmt.Errorf("ONNX graph output %q is a constant", outName)
 	case out.a.pads != nil:
 		return nil, fmt.Errorf("ONNX graph output %q is made by Pad node %q, which only a following Conv can absorb", outName, out.a.padNode)
+	case out.a.view != nil && !out.a.inMemoryOrder():
+		return nil, fmt.Errorf("ONNX graph output %q (shape %v) is a view of layer %q's output made by node %q that reorders its elements; nnq's output keeps the layer's memory order", outName, out.a.dims, out.a.name, out.a.view.node)
 	case len(b.m.Layers) == 0 || out.a.name != b.m.Layers[len(b.m.Layers)-1].Name:
 		return nil, fmt.Errorf("ONNX graph output %q is not computed by any layer nnq keeps (it is the input or an alias of it)", outName)
 	}
@@ -582,8 +591,6 @@ func onnxUnsupportedHint(op string) string {
 // onnxToNNQUnsupported maps ONNX operators onto the layer kinds of nnq's
 // unsupported table (op.go).
 var onnxToNNQUnsupported = map[string]string{
-	"LSTM":               "lstm",
-	"GRU":                "gru",
 	"RNN":                "rnn",
 	"LeakyRelu":          "leakyrelu",
 	"PRelu":              "leakyrelu",

@@ -21,6 +21,9 @@ import (
 //	Add, Sub, Mul, Div by a per-channel constant → folded into the conv/dense/batchnorm before it,
 //	                       else a 1x1 depthwise convolution
 //	Pad (zeros) before a Conv → folded into the Conv's pads
+//	GRU, LSTM            → gru, lstm (PyTorch gate order; see onnx_rnn.go), with the
+//	                       Squeeze/Reshape/Transpose views around them and the last
+//	                       step taken by Gather/Slice on the time axis
 //	Dropout, Identity    → removed
 //	Constant, Shape, Gather, Cast, Concat, Slice, Transpose, ConstantOfShape, ... on constants → folded
 //
@@ -68,6 +71,8 @@ func init() {
 		"Dropout":            {attrs: []string{"ratio", "seed", "is_test", "consumed_inputs"}, conv: onnxDropout},
 		"Identity":           {conv: onnxIdentity},
 		"Pad":                {attrs: []string{"mode", "pads", "value"}, conv: onnxPad},
+		"GRU":                {attrs: append(rnnAttrs, "linear_before_reset"), conv: onnxRecurrent(OpGRU)},
+		"LSTM":               {attrs: append(rnnAttrs, "input_forget"), conv: onnxRecurrent(OpLSTM)},
 
 		"Constant":        {attrs: []string{"value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings", "sparse_value"}, constOnly: true, conv: onnxConstant},
 		"Shape":           {attrs: []string{"start", "end"}, constOnly: true, conv: onnxShape},
@@ -167,8 +172,19 @@ func (b *onnxImporter) actIn(n *onode, i int, allowPad bool) *oact {
 	case v.a.pads != nil && !allowPad:
 		n.failf("reads the output of Pad node %q: only a Conv can absorb zero padding (into its pads); CMSIS-NN has no pad layer", v.a.padNode)
 		return nil
+	case v.a.view != nil:
+		n.failf("%s", v.a.viewProblem(i, n.inName(i)))
+		return nil
 	}
 	return v.a
+}
+
+// viewIn is actIn for the reshapes, which may also read a sequence view.
+func (b *onnxImporter) viewIn(n *onode, i int) *oact {
+	if v := n.in(i); v != nil && v.a != nil && v.a.view != nil {
+		return v.a
+	}
+	return b.actIn(n, i, false)
 }
 
 // constIn returns input i as a constant.
@@ -943,13 +959,7 @@ func (b *onnxImporter) foldTarget(x *oact) *Layer {
 	default:
 		return nil
 	}
-	readers := 0
-	for name, v := range b.vals {
-		if v.a != nil && v.a.name == x.name {
-			readers += b.uses[name]
-		}
-	}
-	if readers != 1 {
+	if b.readers(x.name) != 1 {
 		return nil
 	}
 	return l
@@ -958,6 +968,9 @@ func (b *onnxImporter) foldTarget(x *oact) *Layer {
 // view maps a reshape of activation x to ONNX shape target: a no-op, or a
 // flatten to a vector.
 func (b *onnxImporter) view(n *onode, x *oact, target []int) []*oval {
+	if b.seqViews(n, x) {
+		return actVal(b.reshapeView(n, x, target))
+	}
 	if equalInts(target, x.dims) {
 		return actVal(x)
 	}
@@ -1018,11 +1031,11 @@ func onnxFlatten(b *onnxImporter, n *onode, ready bool) []*oval {
 		t.dims = target
 		return constVal(&t)
 	}
-	if outer != 1 {
+	if outer != 1 && (v.a == nil || !b.seqViews(n, v.a)) {
 		n.failf("flattening %v at axis %d gives [%d,%d]: only flattening everything after the batch maps onto CMSIS-NN", dims, axis, outer, inner)
 		return nil
 	}
-	x := b.actIn(n, 0, false)
+	x := b.viewIn(n, 0)
 	if x == nil {
 		return nil
 	}
@@ -1090,7 +1103,7 @@ func onnxReshape(b *onnxImporter, n *onode, ready bool) []*oval {
 		t.dims = target
 		return constVal(&t)
 	}
-	x := b.actIn(n, 0, false)
+	x := b.viewIn(n, 0)
 	if x == nil {
 		return nil
 	}
@@ -1128,7 +1141,7 @@ func onnxSqueeze(unsqueeze bool) func(b *onnxImporter, n *onode, ready bool) []*
 			t.dims = target
 			return constVal(&t)
 		}
-		x := b.actIn(n, 0, false)
+		x := b.viewIn(n, 0)
 		if x == nil {
 			return nil
 		}
@@ -1369,6 +1382,9 @@ func onnxGather(b *onnxImporter, n *onode, ready bool) []*oval {
 	if !ready || len(n.why) > 0 {
 		return nil
 	}
+	if v := n.in(0); v != nil && v.a != nil && b.seqViews(n, v.a) {
+		return actVal(b.gatherView(n, v.a, int(axis)))
+	}
 	in := b.constInputs(n, "gathering from activations has no CMSIS-NN equivalent (only shape computations over constants are folded)")
 	if in == nil {
 		return nil
@@ -1438,6 +1454,9 @@ func onnxSlice(b *onnxImporter, n *onode, ready bool) []*oval {
 	if !ready || len(n.why) > 0 {
 		return nil
 	}
+	if v := n.in(0); v != nil && v.a != nil && b.seqViews(n, v.a) {
+		return actVal(b.sliceView(n, v.a, sa, ea, aa))
+	}
 	in := b.constInputs(n, "slicing activations has no CMSIS-NN equivalent (only shape computations over constants are folded)")
 	if in == nil {
 		return nil
@@ -1479,6 +1498,9 @@ func onnxTranspose(b *onnxImporter, n *onode, ready bool) []*oval {
 	if v == nil {
 		n.failf("input is missing")
 		return nil
+	}
+	if v.a != nil && b.seqViews(n, v.a) {
+		return actVal(b.transposeView(n, v.a, perm))
 	}
 	if v.a != nil {
 		identity := true

@@ -467,6 +467,29 @@ func concatConst(ts []*ctensor, axis int) (*ctensor, error) {
 	return out, nil
 }
 
+// sliceAxis is ONNX Slice on one axis of size d: the first index taken and
+// how many (step s != 0; negative starts and ends count from the end and
+// are clamped).
+func sliceAxis(d, st, en, s int) (begin, n int) {
+	if st < 0 {
+		st += d
+	}
+	if en < 0 {
+		en += d
+	}
+	if s > 0 {
+		st, en = min(max(st, 0), d), min(max(en, 0), d)
+	} else {
+		st, en = min(max(st, -1), d-1), min(max(en, -1), d-1)
+	}
+	if s > 0 && en > st {
+		n = (en - st + s - 1) / s
+	} else if s < 0 && en < st {
+		n = (st - en - s - 1) / -s
+	}
+	return st, n
+}
+
 // sliceConst is ONNX Slice on a constant.
 func sliceConst(t *ctensor, starts, ends, axes, steps []int) (*ctensor, error) {
 	r := len(t.dims)
@@ -508,24 +531,7 @@ func sliceConst(t *ctensor, starts, ends, axes, steps []int) (*ctensor, error) {
 		if s == 0 {
 			return nil, fmt.Errorf("step 0")
 		}
-		st, en := starts[i], ends[i]
-		if st < 0 {
-			st += d
-		}
-		if en < 0 {
-			en += d
-		}
-		if s > 0 {
-			st, en = min(max(st, 0), d), min(max(en, 0), d)
-		} else {
-			st, en = min(max(st, -1), d-1), min(max(en, -1), d-1)
-		}
-		n := 0
-		if s > 0 && en > st {
-			n = (en - st + s - 1) / s
-		} else if s < 0 && en < st {
-			n = (st - en - s - 1) / -s
-		}
+		st, n := sliceAxis(d, starts[i], ends[i], s)
 		begin[a], step[a], dims[a] = st, s, n
 	}
 	size, err := dimsSize(dims, onnxMaxElems)

@@ -17,7 +17,7 @@ func onnxFixture(name string) string {
 
 func TestImportWritesArrowTwin(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"cnn", "bn", "dsblock", "ops"} {
+	for _, name := range []string{"cnn", "bn", "dsblock", "ops", "gru", "lstmh", "crnn", "lstm2"} {
 		out := filepath.Join(dir, name+".arrow")
 		var stdout, stderr bytes.Buffer
 		if code := run([]string{"import", onnxFixture(name), "-o", out}, &stdout, &stderr); code != 0 {
@@ -87,12 +87,13 @@ func TestImportDefaultsAndErrors(t *testing.T) {
 	if code := run([]string{"inspect", onnxFixture("dsblock")}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "depthwise_conv2d") {
 		t.Fatalf("inspect: exit %d: %s%s", code, stdout.String(), stderr.String())
 	}
-	// An unsupported operator: one error naming every offending node.
+	// An unsupported operator and an inexpressible reshape (a vector into
+	// the LSTM's sequence): one error naming every offending node.
 	stderr.Reset()
 	if code := run([]string{"import", onnxFixture("lstm"), "-o", filepath.Join(dir, "lstm.arrow")}, &stdout, &stderr); code != 1 {
 		t.Fatalf("lstm: exit %d", code)
 	}
-	for _, want := range []string{"(LSTM)", "(LeakyRelu)", "rewrite it as"} {
+	for _, want := range []string{"(Reshape)", "GRU/LSTM input", "(LeakyRelu)", "rewrite it as"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("lstm: stderr %q lacks %q", stderr.String(), want)
 		}
