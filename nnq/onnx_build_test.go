@@ -236,7 +236,7 @@ func TestONNXEveryProblemListed(t *testing.T) {
 	want := map[string][]string{
 		"grouped": {"dilations [2 2]"},
 		"leaky":   {onnxUnsupportedHint("LeakyRelu")},
-		"avg":     {"count_include_pad=1"}, // listed although its input is unknown (the conv failed)
+		"avg":     {"count_include_pad=1"},                             // listed although its input is unknown (the conv failed)
 		"gru":     {"linear_before_reset=0", "W (input 1) is missing"}, // ONNX's default GRU is not PyTorch's
 	}
 	got := map[string]string{}
