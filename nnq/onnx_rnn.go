@@ -135,7 +135,7 @@ func vectorDims(dims []int) bool {
 
 // viewProblem is the reason a layer cannot read input i, a view.
 func (x *oact) viewProblem(i int, name string) string {
-	return fmt.Sprintf("input %d (%q, shape %v) is a view of %q made by node %q around a recurrent layer (time steps and features on their own axes); "+
+	return fmt.Sprintf("input %d (%q, shape %v) is %q seen as a sequence (time steps and features on their own axes, by node %q); "+
 		"only a GRU/LSTM input, a reshape, or the last time step y[:, -1] can read it: nnq layers read [1,C,H,W] maps or [1,N] vectors",
 		i, name, x.dims, x.name, x.view.node)
 }
@@ -530,23 +530,25 @@ func onnxRecurrent(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 				}
 			}
 		}
-		zero := func(i int, what string) {
-			if n.in(i) == nil {
-				return
-			}
-			if t := b.constIn(n, i, what); t != nil {
-				for _, z := range t.v {
+		zero := func(i int, what, why string) {
+			v := n.in(i)
+			switch {
+			case v == nil:
+			case v.a != nil:
+				n.failf("%s (input %d, %q) is computed by the network: %s", what, i, n.inName(i), why)
+			default:
+				for _, z := range v.c.v {
 					if z != 0 {
-						n.failf("%s (input %d) is not zero: nnq's %s starts from a zero state and has no peepholes", what, i, op)
+						n.failf("%s (input %d) is not zero: %s", what, i, why)
 						return
 					}
 				}
 			}
 		}
-		zero(5, "initial_h")
+		zero(5, "initial_h", fmt.Sprintf("nnq's %s starts from a zero state (pass no initial state)", op))
 		if op == OpLSTM {
-			zero(6, "initial_c")
-			zero(7, "P (peephole weights)")
+			zero(6, "initial_c", "nnq's lstm starts from a zero state (pass no initial state)")
+			zero(7, "P (peephole weights)", "nnq's lstm has no peephole connections (PyTorch's nn.LSTM has none)")
 		}
 		if W == nil || R == nil || len(n.why) > 0 {
 			return nil
