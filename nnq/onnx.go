@@ -110,14 +110,19 @@ type oact struct {
 	// view, when set, says how the ONNX axes hold the activation's
 	// factors: a sequence view for a recurrent layer (onnx_rnn.go).
 	view *oview
+	// missing, when set, says why nnq does not compute this value (a
+	// recurrent layer's Y_h when its Y is used): only Concat and Shape
+	// may read it.
+	missing string
 }
 
 // oval is an ONNX value: a constant, an activation, or bad (made by a node
 // that failed, so its shape is unknown).
 type oval struct {
-	c   *ctensor
-	a   *oact
-	bad bool
+	c     *ctensor
+	a     *oact
+	stack *ostack
+	bad   bool
 }
 
 type onnxImporter struct {
@@ -221,6 +226,8 @@ func importONNX(mp *onnxpb.ModelProto, name string) (*Model, error) {
 		return nil, fmt.Errorf("ONNX graph output %q is not computed by any node", outName)
 	case out.c != nil:
 		return nil, fmt.Errorf("ONNX graph output %q is a constant", outName)
+	case out.a == nil:
+		return nil, fmt.Errorf("ONNX graph output %q is a concatenation of activations", outName)
 	case out.a.pads != nil:
 		return nil, fmt.Errorf("ONNX graph output %q is made by Pad node %q, which only a following Conv can absorb", outName, out.a.padNode)
 	case out.a.view != nil && !out.a.inMemoryOrder():
@@ -484,6 +491,10 @@ func (b *onnxImporter) convert(i int, np *onnxpb.NodeProto) {
 			continue
 		}
 		if v.bad {
+			ready = false
+		}
+		if why := v.unreadable(n.op); why != "" {
+			n.failf("input %q %s", in, why)
 			ready = false
 		}
 		n.ins = append(n.ins, v)

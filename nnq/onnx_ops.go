@@ -1044,8 +1044,11 @@ func onnxFlatten(b *onnxImporter, n *onode, ready bool) []*oval {
 
 // dims is the ONNX shape of a value.
 func (v *oval) dims() []int {
-	if v.c != nil {
+	switch {
+	case v.c != nil:
 		return v.c.dims
+	case v.stack != nil:
+		return v.stack.dims
 	}
 	return v.a.dims
 }
@@ -1382,6 +1385,9 @@ func onnxGather(b *onnxImporter, n *onode, ready bool) []*oval {
 	if !ready || len(n.why) > 0 {
 		return nil
 	}
+	if v := n.in(0); v != nil && v.stack != nil {
+		return actVal(b.gatherStack(n, v.stack, int(axis)))
+	}
 	if v := n.in(0); v != nil && v.a != nil && b.seqViews(n, v.a) {
 		return actVal(b.gatherView(n, v.a, int(axis)))
 	}
@@ -1430,6 +1436,12 @@ func onnxConcat(b *onnxImporter, n *onode, ready bool) []*oval {
 	axis := n.attrInt("axis", 0)
 	if !ready || len(n.why) > 0 {
 		return nil
+	}
+	if st, ok := b.stackActs(n, int(axis)); ok {
+		if st == nil {
+			return nil
+		}
+		return []*oval{{stack: st}}
 	}
 	in := b.constInputs(n, "concatenating activations: no CMSIS-NN kernel; rewrite it as "+unsupported["concat"])
 	if in == nil {

@@ -577,10 +577,6 @@ func onnxRecurrent(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 			return nil
 		}
 		seq := used(0)
-		if seq && used(1) {
-			n.failf("outputs Y (%q) and Y_h (%q) are both used; nnq's %s outputs either every step's h or the last h, not both (read the last step from one of them)", outs[0], outs[1], op)
-			return nil
-		}
 		// ONNX gate blocks → PyTorch's: GRU z,r,h → r,z,n; LSTM i,o,f,c → i,f,g,o.
 		perm := []int{1, 0, 2}
 		if op == OpLSTM {
@@ -608,8 +604,102 @@ func onnxRecurrent(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 			return nil
 		}
 		if seq {
-			return []*oval{{a: b.settle(n, out, []int{T, 1, 1, H}, [][]byte{out.fac('t'), nil, nil, out.fac('w')})}}
+			y := &oval{a: b.settle(n, out, []int{T, 1, 1, H}, [][]byte{out.fac('t'), nil, nil, out.fac('w')})}
+			if !used(1) {
+				return []*oval{y}
+			}
+			// Y_h too (a stacked PyTorch layer's h_n): only a Concat
+			// whose other part is selected may read it.
+			h := &oact{name: out.name + ".Y_h", dims: []int{1, 1, H}, act: Act{Shape: []int{H}}}
+			h.view = &oview{axes: [][]byte{nil, nil, h.fac('v')}, node: n.name}
+			h.missing = fmt.Sprintf("is the last h (Y_h) of %s %q, which nnq does not compute because the node's output sequence Y is used too: nnq's %s outputs either every step's h or the last one (take y[:, -1] of the last layer instead of h_n)", op, n.name, op)
+			return []*oval{y, {a: h}}
 		}
 		return []*oval{nil, {a: b.settle(n, out, []int{1, 1, H}, [][]byte{nil, nil, out.fac('v')})}}
 	}
+}
+
+// ostack is a Concat of activations along a size-1 axis (PyTorch's h_n of
+// stacked recurrent layers); only a Gather of one part reads it.
+type ostack struct {
+	parts []*oact
+	axis  int
+	dims  []int
+}
+
+// unreadable says why node op cannot read v, or "".
+func (v *oval) unreadable(op string) string {
+	switch {
+	case v.a != nil && v.a.missing != "" && op != "Concat" && op != "Shape":
+		return v.a.missing
+	case v.stack != nil && op != "Gather" && op != "Shape":
+		return "is a concatenation of activations (e.g. h_n of stacked GRU/LSTM layers) from which nnq can only select one part (Gather, h_n[-1])"
+	}
+	return ""
+}
+
+// stackActs maps a Concat of recurrent outputs along a size-1 axis onto an
+// ostack; ok is false when the inputs are not recurrent outputs (st is nil
+// after a failure).
+func (b *onnxImporter) stackActs(n *onode, axis int) (st *ostack, ok bool) {
+	var parts []*oact
+	for _, v := range n.ins {
+		if v == nil || v.a == nil {
+			return nil, false
+		}
+		if v.a.view != nil || v.a.missing != "" {
+			ok = true
+		}
+		parts = append(parts, v.a)
+	}
+	if !ok {
+		return nil, false
+	}
+	r := len(parts[0].dims)
+	a, err := normAxis(axis, r)
+	if err != nil {
+		n.failf("axis: %v", err)
+		return nil, true
+	}
+	for _, p := range parts {
+		if p.axes() == nil || !equalInts(p.dims, parts[0].dims) || p.dims[a] != 1 {
+			n.failf("concatenating activations of shapes %v and %v along axis %d: nnq keeps a concatenation only to select one of its parts (h_n[-1] of stacked GRU/LSTM layers), along a size-1 axis", parts[0].dims, p.dims, a)
+			return nil, true
+		}
+	}
+	dims := append([]int(nil), parts[0].dims...)
+	dims[a] = len(parts)
+	return &ostack{parts: parts, axis: a, dims: dims}, true
+}
+
+// gatherStack selects one part of a stack.
+func (b *onnxImporter) gatherStack(n *onode, st *ostack, axis int) *oact {
+	a, err := normAxis(axis, len(st.dims))
+	if err != nil || a != st.axis {
+		n.failf("gathers along axis %d of a concatenation along axis %d; only selecting one of the concatenated parts maps onto nnq", axis, st.axis)
+		return nil
+	}
+	idx := b.constIn(n, 1, "indices")
+	if idx == nil {
+		return nil
+	}
+	ind, err := idx.ints()
+	if err != nil || len(ind) != 1 {
+		n.failf("indices %v: only one part of the concatenation can be selected", idx.v)
+		return nil
+	}
+	k := ind[0]
+	if k < 0 {
+		k += len(st.parts)
+	}
+	if k < 0 || k >= len(st.parts) {
+		n.failf("index %d is out of range for %d parts", ind[0], len(st.parts))
+		return nil
+	}
+	p := st.parts[k]
+	if p.missing != "" {
+		n.failf("selects part %d, which %s", k, p.missing)
+		return nil
+	}
+	return b.pick(n, p, a, 0, len(idx.dims) > 0)
 }

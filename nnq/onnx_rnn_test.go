@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +25,8 @@ func TestONNXRecurrentFixtureStructure(t *testing.T) {
 		"lstmh": "lstm(8) dense softmax",
 		"crnn":  "conv2d relu gru(8,seq) gru(8) dense",
 		"lstm2": "lstm(7,seq) lstm(5) dense",
+		// h_n[-1] of a 2-layer LSTM: Gather from the Concat of both Y_h.
+		"lstmstack": "lstm(6,seq) lstm(6) dense",
 	} {
 		m, err := Load(filepath.Join("testdata", "onnx", name+".onnx"))
 		if err != nil {
@@ -297,7 +300,7 @@ func TestONNXRecurrentRefusals(t *testing.T) {
 			b.g.Node[0].Attribute[0] = aInts("perm", 0, 1, 2, 3) // x.view(1, T, C*F) of a [1,C,T,F] map
 		}, "", "reshape", "moves elements between axes; a GRU/LSTM input must be"},
 		{"Y_c used", "LSTM", 1, nil, "yc", "rnn", `output Y_c ("yc", the last cell state) is used`},
-		{"Y and Y_h used", "GRU", 1, nil, "both", "rnn", "outputs Y (\"y\") and Y_h (\"yh\") are both used"},
+		{"Y and Y_h used", "GRU", 1, nil, "both", "hsq", `input "yh" is the last h (Y_h) of gru "rnn", which nnq does not compute`},
 		{"first step", "GRU", 1, nil, "gather0", "ylast", "selects time step 0 of the 5"},
 		{"sequence into relu", "LSTM", 1, nil, "relu", "relu", `is "rnn" seen as a sequence`},
 	} {
@@ -375,5 +378,37 @@ func TestONNXRecurrentQuantizes(t *testing.T) {
 			}
 			t.Logf("%s q%d: output SQNR %.1f dB", name, bits, ev.Layers[len(ev.Layers)-1].SQNR)
 		}
+	}
+}
+
+// TestONNXRecurrentStackedFirstState selects h_n[0] of a 2-layer LSTM (the
+// first layer's Y_h, which nnq does not compute because the layer's
+// sequence feeds the second one).
+func TestONNXRecurrentStackedFirstState(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "onnx", "lstmstack.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil {
+		t.Fatal(err)
+	}
+	g := mp.Graph
+	g.Initializer = append(g.Initializer, &onnxpb.TensorProto{Name: proto.String("first"), DataType: proto.Int32(onnxInt64), Int64Data: []int64{0}})
+	found := false
+	for _, n := range g.Node {
+		if n.GetName() == "/Gather" {
+			n.Input[1], found = "first", true
+		}
+	}
+	if !found {
+		t.Fatal("no /Gather node")
+	}
+	if data, err = proto.Marshal(&mp); err != nil {
+		t.Fatal(err)
+	}
+	_, err = DecodeONNX(data, "first")
+	if err == nil || !strings.Contains(err.Error(), `node "Gather" (Gather): selects part 0, which is the last h (Y_h) of lstm "lstm/LSTM"`) {
+		t.Errorf("error %v", err)
 	}
 }

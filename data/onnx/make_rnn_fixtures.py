@@ -14,7 +14,8 @@ graphs are what torch.onnx.export writes around nn.GRU/nn.LSTM: the input
 reshaped by x.squeeze(1), x.view(...) or x.permute(0, 2, 1, 3).reshape(...),
 a Transpose to the sequence-first ONNX layout, initial states built from
 Shape/Expand of zeros, and the last step taken by Squeeze/Transpose/Gather
-(y[:, -1]), Slice (y[:, -1:]) or Gather on Y_h (h_n[-1]).
+(y[:, -1]), Slice (y[:, -1:]) or Gather on Y_h (h_n[-1], for stacked layers
+on the Concat of their Y_h).
 """
 
 import json
@@ -99,7 +100,23 @@ class LSTM2(nn.Module):
         return self.fc(y[:, -1])
 
 
-MODELS = {"gru": GRUNet, "lstmh": LSTMNet, "crnn": CRNN, "lstm2": LSTM2}
+class LSTMStack(nn.Module):
+    """[1,1,8,5] -> x.squeeze(1) -> 2-layer LSTM(5, 6) -> h_n[-1] (a Gather
+    from the Concat of both layers' Y_h) -> Linear(6, 3)."""
+
+    input_shape = [1, 1, 8, 5]
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 6, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x.squeeze(1))
+        return self.fc(h[-1])
+
+
+MODELS = {"gru": GRUNet, "lstmh": LSTMNet, "crnn": CRNN, "lstm2": LSTM2, "lstmstack": LSTMStack}
 
 
 def main():
