@@ -22,8 +22,9 @@ import (
 //	                       else a 1x1 depthwise convolution
 //	Pad (zeros) before a Conv → folded into the Conv's pads
 //	GRU, LSTM            → gru, lstm (PyTorch gate order; see onnx_rnn.go), with the
-//	                       Squeeze/Reshape/Transpose views around them and the last
-//	                       step taken by Gather/Slice on the time axis
+//	                       Squeeze/Reshape/Transpose views around them, the last
+//	                       step taken by Gather/Slice on the time axis, and h_n[-1]
+//	                       of stacked layers (Gather from a Concat of their Y_h)
 //	Dropout, Identity    → removed
 //	Constant, Shape, Gather, Cast, Concat, Slice, Transpose, ConstantOfShape, ... on constants → folded
 //

@@ -13,7 +13,7 @@ import (
 // What torch.onnx.export writes for nn.GRU/nn.LSTM(batch_first=True) on a
 // [1,C,T,F] feature map (opset 13):
 //
-//	x.squeeze(1) | x.view(1,T,F) | x.permute(0,2,1,3).reshape(1,T,C*F)   [1,T,I]
+//	x.squeeze(1) | x[:, 0] | x.view(1,T,F) | x.permute(0,2,1,3).reshape(1,T,C*F)   [1,T,I]
 //	Transpose(perm 1,0,2)                                               [T,1,I]
 //	GRU/LSTM(X, W, R, B, "", initial_h = Expand(zeros) [, initial_c])  Y [T,1,1,H], Y_h [1,1,H]
 //	Squeeze(1), Transpose(1,0,2), Gather(axis 1, -1)   (y[:, -1])      [1,H]
@@ -48,7 +48,7 @@ type oview struct {
 
 // rnnInputHint says which ONNX inputs a recurrent node can read.
 const rnnInputHint = "a GRU/LSTM input must be the [1,C,T,F] feature map read as T steps of C·F features " +
-	"(batch_first): x.squeeze(1) or x.view(1, T, F) of a [1,1,T,F] map, or x.permute(0, 2, 1, 3).reshape(1, T, C*F) of a [1,C,T,F] one"
+	"(batch_first): x.squeeze(1), x[:, 0] or x.view(1, T, F) of a [1,1,T,F] map, or x.permute(0, 2, 1, 3).reshape(1, T, C*F) of a [1,C,T,F] one"
 
 var rnnAttrs = []string{"activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "layout"}
 
@@ -164,7 +164,7 @@ func (b *onnxImporter) markRNNFeeds(g *onnxpb.GraphProto, live []bool) {
 				break
 			}
 			switch p.GetOpType() {
-			case "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Transpose", "Identity", "Dropout", "Cast":
+			case "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Transpose", "Identity", "Dropout", "Cast", "Gather", "Slice":
 				v = p.GetInput()[0]
 				continue
 			}

@@ -27,6 +27,8 @@ func TestONNXRecurrentFixtureStructure(t *testing.T) {
 		"lstm2": "lstm(7,seq) lstm(5) dense",
 		// h_n[-1] of a 2-layer LSTM: Gather from the Concat of both Y_h.
 		"lstmstack": "lstm(6,seq) lstm(6) dense",
+		// The KWS GRU example's x[:, 0] and h[0].
+		"gruidx": "gru(8) dense softmax",
 	} {
 		m, err := Load(filepath.Join("testdata", "onnx", name+".onnx"))
 		if err != nil {

@@ -17,7 +17,7 @@ func onnxFixture(name string) string {
 
 func TestImportWritesArrowTwin(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"cnn", "bn", "dsblock", "ops", "gru", "lstmh", "crnn", "lstm2", "lstmstack"} {
+	for _, name := range []string{"cnn", "bn", "dsblock", "ops", "gru", "lstmh", "crnn", "lstm2", "lstmstack", "gruidx"} {
 		out := filepath.Join(dir, name+".arrow")
 		var stdout, stderr bytes.Buffer
 		if code := run([]string{"import", onnxFixture(name), "-o", out}, &stdout, &stderr); code != 0 {

@@ -2,20 +2,20 @@
 
 Exports small recurrent PyTorch networks (batch_first, opset 13) into
 nnq/testdata/onnx/<name>.onnx and writes nnq/testdata/onnx/expected_rnn.json
-with the PyTorch outputs for three fixed inputs each, which
-nnq/onnx_rnn_test.go matches (through nnq.Load, ToCMSIS and the float pass)
-within 1e-4. Separate from make_fixtures.py so that the older fixtures stay
-byte-identical.
+with the PyTorch outputs for three fixed inputs each, which nnq/onnx_test.go
+matches (through nnq.Load, ToCMSIS and the float pass) within 1e-4;
+nnq/onnx_rnn_test.go checks their structure. Separate from make_fixtures.py
+so that the older fixtures stay byte-identical.
 
   /usr/bin/python3 data/onnx/make_rnn_fixtures.py        # from the repo root
 
 Uses Debian's python3-torch (1.13, CPU) and python3-onnx; deterministic. The
 graphs are what torch.onnx.export writes around nn.GRU/nn.LSTM: the input
-reshaped by x.squeeze(1), x.view(...) or x.permute(0, 2, 1, 3).reshape(...),
-a Transpose to the sequence-first ONNX layout, initial states built from
-Shape/Expand of zeros, and the last step taken by Squeeze/Transpose/Gather
-(y[:, -1]), Slice (y[:, -1:]) or Gather on Y_h (h_n[-1], for stacked layers
-on the Concat of their Y_h).
+reshaped by x.squeeze(1), x[:, 0], x.view(...) or x.permute(0, 2, 1, 3)
+.reshape(...), a Transpose to the sequence-first ONNX layout, initial states
+built from Shape/Expand of zeros, and the last step taken by
+Squeeze/Transpose/Gather (y[:, -1]), Slice (y[:, -1:]) or Gather on Y_h
+(h_n[-1]; for stacked layers on the Concat of their Y_h).
 """
 
 import json
@@ -116,7 +116,24 @@ class LSTMStack(nn.Module):
         return self.fc(h[-1])
 
 
-MODELS = {"gru": GRUNet, "lstmh": LSTMNet, "crnn": CRNN, "lstm2": LSTM2, "lstmstack": LSTMStack}
+class GRUIndex(nn.Module):
+    """The KWS GRU example's forward (data/train/kws_gru.py) at a small size:
+    [1,1,12,5] -> x[:, 0] (Gather on the input) -> GRU(5, 8) -> h[0] ->
+    Linear(8, 4) -> softmax."""
+
+    input_shape = [1, 1, 12, 5]
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(5, 8, batch_first=True)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        _, h = self.gru(x[:, 0])
+        return torch.softmax(self.fc(h[0]), dim=1)
+
+
+MODELS = {"gru": GRUNet, "lstmh": LSTMNet, "crnn": CRNN, "lstm2": LSTM2, "lstmstack": LSTMStack, "gruidx": GRUIndex}
 
 
 def main():
