@@ -13,11 +13,13 @@ import (
 // What torch.onnx.export writes for nn.GRU/nn.LSTM(batch_first=True) on a
 // [1,C,T,F] feature map (opset 13):
 //
-//	x.squeeze(1) | x[:, 0] | x.view(1,T,F) | x.permute(0,2,1,3).reshape(1,T,C*F)   [1,T,I]
-//	Transpose(perm 1,0,2)                                               [T,1,I]
+//	x.squeeze(1), x[:, 0], x.view(1,T,F) (C = 1)
+//	or x.permute(0,2,1,3).reshape(1,T,C*F)                             [1,T,I]
+//	Transpose(perm 1,0,2)                                              [T,1,I]
 //	GRU/LSTM(X, W, R, B, "", initial_h = Expand(zeros) [, initial_c])  Y [T,1,1,H], Y_h [1,1,H]
 //	Squeeze(1), Transpose(1,0,2), Gather(axis 1, -1)   (y[:, -1])      [1,H]
 //	or Gather(Y_h, axis 0, -1)                         (h_n[-1])       [1,H]
+//	num_layers=2: one node per layer, h_n = Concat(Y_h, Y_h') on axis 0
 //
 // nnq's gru/lstm read the map [T,W,C] (NCHW [C,T,W]) as T steps of W·C
 // features in C-major order c·W + w, which is exactly the ONNX X above, so
@@ -29,14 +31,18 @@ import (
 // is [T,1,C·W] with the factors in that order; its output is Y as a
 // sequence ([T,H,1] map, return_sequences) when Y is used, else Y_h as the
 // last h ([H]); a Gather/Slice of the last time step of Y turns the layer's
-// return_sequences off when nothing else reads the sequence.
+// return_sequences off when nothing else reads the sequence. When both Y
+// and Y_h are read, Y_h is a value nnq does not compute (missing), which
+// only a Concat may hold, as long as a Gather then selects another part
+// (ostack: h_n[-1] of stacked layers).
 //
 // The weights are reordered from ONNX's gate blocks (GRU z, r, h; LSTM i,
 // o, f, c) into PyTorch's (r, z, n; i, f, g, o), B [1, 2·G·H] is split into
 // bias_ih (Wb) and bias_hh (Rb). Refused: linear_before_reset=0, other
 // directions, non-default activations, clip, input_forget, layout=1,
 // sequence_lens shorter than the sequence, non-zero initial states or
-// peepholes, and the LSTM's Y_c.
+// peepholes, the LSTM's Y_c, and any other reading of the activations
+// around the node (each error names the node).
 
 // oview says how the axes of an ONNX value hold an activation: per axis,
 // the activation's factors in order, 't', 'w', 'c' of a map [T,W,C] or 'v'
