@@ -192,18 +192,7 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 // zero) and saturates to the word size, counting saturated values.
 func quantizeValues(v []float32, frac, bits int) (out []int16, saturated int) {
 	out = make([]int16, len(v))
-	lo, hi := -math.Exp2(float64(bits-1)), math.Exp2(float64(bits-1))-1
-	scale := math.Exp2(float64(frac))
-	for i, x := range v {
-		r := math.Round(float64(x) * scale)
-		if r > hi {
-			r, saturated = hi, saturated+1
-		} else if r < lo {
-			r, saturated = lo, saturated+1
-		}
-		out[i] = int16(r)
-	}
-	return out, saturated
+	return out, quantizeInto(v, frac, bits, out)
 }
 
 func absMax(v []float32) float64 {

@@ -431,3 +431,37 @@ func TestDSPPoolFallback(t *testing.T) {
 		}
 	}
 }
+
+// QuantizeInput reads an NCHW pattern straight into HWC order, without a
+// temporary buffer: it must equal converting first and quantizing after.
+func TestQuantizeInputNCHW(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	fw := testNet(r, NCHW)
+	m, _ := fw.Prepare()
+	cm, _ := m.ToCMSIS()
+	st, _ := Calibrate(cm, randPatterns(r, m, 10), nil)
+	q, err := Quantize(cm, st, QConfig{Bits: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randPatterns(r, m, 1).Input(0)
+	for i := range x {
+		x[i] *= 50 // some values saturate
+	}
+	hwc := make([]float32, len(x))
+	cm.InputToCMSIS(x, hwc)
+	want := make([]int16, len(x))
+	wantSat := quantizeInto(hwc, q.InputFrac, 8, want)
+	got := make([]int16, len(x))
+	if sat := q.QuantizeInput(x, got); sat != wantSat || wantSat == 0 {
+		t.Fatalf("saturated %d, want %d (> 0)", sat, wantSat)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("element %d: %d, want %d", i, got[i], want[i])
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() { q.QuantizeInput(x, got) }); n > 1 {
+		t.Errorf("QuantizeInput allocates %v times per call", n)
+	}
+}

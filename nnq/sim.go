@@ -196,27 +196,60 @@ func (s *Sim) Dequantized(k int, dst []float32) []float32 {
 
 // QuantizeInput converts a float pattern in the model's pattern layout into
 // the CMSIS-order integer input (round to nearest, saturate). It returns the
-// number of saturated values.
+// number of saturated values. It does not allocate: an NCHW pattern is
+// read in CHW order and written in HWC order directly.
 func (q *QModel) QuantizeInput(x []float32, dst []int16) int {
-	hwc := make([]float32, len(x))
-	q.Float.InputToCMSIS(x, hwc)
-	return quantizeInto(hwc, q.InputFrac, q.Bits, dst)
+	m := q.Float
+	if m.patternLayout() != NCHW || len(m.InputShape) != 3 {
+		return quantizeInto(x, q.InputFrac, q.Bits, dst)
+	}
+	s := m.InputShape // [H,W,C] (CMSIS model) or [C,H,W]
+	H, W, C := s[0], s[1], s[2]
+	if m.Layout == NCHW {
+		H, W, C = s[1], s[2], s[0]
+	}
+	qz := newQuantizer(q.InputFrac, q.Bits)
+	for c := 0; c < C; c++ {
+		for y := 0; y < H; y++ {
+			row := x[(c*H+y)*W:][:W]
+			for xx, v := range row {
+				dst[(y*W+xx)*C+c] = qz.value(v)
+			}
+		}
+	}
+	return qz.saturated
 }
 
-func quantizeInto(v []float32, frac, bits int, dst []int16) int {
-	lo, hi := -math.Exp2(float64(bits-1)), math.Exp2(float64(bits-1))-1
-	scale := math.Exp2(float64(frac))
-	sat := 0
-	for i, x := range v {
-		r := math.Round(float64(x) * scale)
-		if r > hi {
-			r, sat = hi, sat+1
-		} else if r < lo {
-			r, sat = lo, sat+1
-		}
-		dst[i] = int16(r)
+// quantizer rounds to nearest (ties away from zero) and saturates to a word.
+type quantizer struct {
+	lo, hi, scale float64
+	saturated     int
+}
+
+func newQuantizer(frac, bits int) *quantizer {
+	return &quantizer{lo: -math.Exp2(float64(bits - 1)), hi: math.Exp2(float64(bits-1)) - 1, scale: math.Exp2(float64(frac))}
+}
+
+func (z *quantizer) value(x float32) int16 {
+	r := math.Round(float64(x) * z.scale)
+	if r > z.hi {
+		r = z.hi
+		z.saturated++
+	} else if r < z.lo {
+		r = z.lo
+		z.saturated++
 	}
-	return sat
+	return int16(r)
+}
+
+// quantizeInto quantizes v into dst and returns the number of saturated
+// values.
+func quantizeInto(v []float32, frac, bits int, dst []int16) int {
+	z := newQuantizer(frac, bits)
+	for i, x := range v {
+		dst[i] = z.value(x)
+	}
+	return z.saturated
 }
 
 // Dequantize converts integers with frac fractional bits to floats.
