@@ -14,6 +14,7 @@ import (
 
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/plots"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/exports.json from the current exports")
@@ -51,7 +52,7 @@ func goldenCases() []goldenCase {
 }
 
 // TestGoldenExports converts every bundled network through the public API
-// (nnq.Convert, codegen.Export, nnq.WriteReport) with few patterns, for q7
+// (nnq.Convert, codegen.Export, nnq.WriteReport, plots.SavePlots) with few patterns, for q7
 // on cortex-m4 and q15 on cortex-m3, and compares the sha256 of every
 // written file (C project, stored patterns, report, plots) with
 // testdata/golden/exports.json.
@@ -142,7 +143,10 @@ func exportSums(t *testing.T, c goldenCase) map[string]string {
 	if _, err := codegen.Export(conv.Q, dir, codegen.Options{Patterns: conv.Test}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nnq.WriteReport(filepath.Join(dir, "report"), conv.Q, conv.Eval, conv.Stats); err != nil {
+	if _, err := nnq.WriteReport(filepath.Join(dir, "report"), conv.Q, conv.Eval); err != nil {
+		t.Fatal(err)
+	}
+	if err := plots.SavePlots(filepath.Join(dir, "report", "plots"), conv.Q, conv.Eval, conv.Stats); err != nil {
 		t.Fatal(err)
 	}
 	sums := map[string]string{}

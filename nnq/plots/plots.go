@@ -1,4 +1,10 @@
-package nnq
+// Package plots draws nnq's figures with gonum/plot: power-of-two
+// histograms of activation statistics, SQNR per layer and confusion
+// matrices, and writes them as PNG files next to an export's report.
+//
+// It lives outside package nnq so that the core (and every program that
+// only converts networks) does not compile the plotting library.
+package plots
 
 import (
 	"bytes"
@@ -13,6 +19,8 @@ import (
 	"gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/nnq-toolkit/nnq/nnq"
 )
 
 // HistogramPlot draws a tensor's power-of-two histogram like the guide's
@@ -20,15 +28,15 @@ import (
 // blue and negative ones in red, on a log scale. When frac is given, dashed
 // lines mark the format's range bound 2^(bits-1-frac) and its step
 // 2^-frac.
-func HistogramPlot(s *TensorStats, bits int, frac *int) (*plot.Plot, error) {
+func HistogramPlot(s *nnq.TensorStats, bits int, frac *int) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = s.Name
 	p.X.Label.Text = "k: 2^(k-1) <= |x| < 2^k"
 	p.Y.Label.Text = "log10(1 + count)"
-	lo, hi := Pow2Hi, Pow2Lo
+	lo, hi := nnq.Pow2Hi, nnq.Pow2Lo
 	for i := range s.Pos {
 		if s.Pos[i]+s.Neg[i] > 0 {
-			lo, hi = min(lo, i+Pow2Lo), max(hi, i+Pow2Lo)
+			lo, hi = min(lo, i+nnq.Pow2Lo), max(hi, i+nnq.Pow2Lo)
 		}
 	}
 	if frac != nil {
@@ -39,9 +47,9 @@ func HistogramPlot(s *TensorStats, bits int, frac *int) (*plot.Plot, error) {
 	}
 	var pos, neg plotter.XYs
 	for k := lo; k <= hi; k++ {
-		i := k - Pow2Lo
+		i := k - nnq.Pow2Lo
 		var pc, nc int64
-		if i >= 0 && i < nPow2 {
+		if i >= 0 && i < len(s.Pos) {
 			pc, nc = s.Pos[i], s.Neg[i]
 		}
 		pos = append(pos, plotter.XY{X: float64(k) - 0.2, Y: math.Log10(1 + float64(pc))})
@@ -83,7 +91,7 @@ func HistogramPlot(s *TensorStats, bits int, frac *int) (*plot.Plot, error) {
 			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 			p.Add(l)
 		}
-		p.Title.Text = fmt.Sprintf("%s: %s", s.Name, QFormat(bits, *frac))
+		p.Title.Text = fmt.Sprintf("%s: %s", s.Name, nnq.QFormat(bits, *frac))
 	}
 	// Small magnitudes (left) are rare, so the top left is free.
 	p.Legend.Top, p.Legend.Left = true, true
@@ -92,7 +100,7 @@ func HistogramPlot(s *TensorStats, bits int, frac *int) (*plot.Plot, error) {
 
 // SQNRPlot draws the per-layer SQNR of an evaluation as bars (exact layers
 // are drawn at the largest finite value).
-func SQNRPlot(ev *Evaluation) (*plot.Plot, error) {
+func SQNRPlot(ev *nnq.Evaluation) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "SQNR per layer"
 	p.Y.Label.Text = "dB"
@@ -175,7 +183,7 @@ func PNG(p *plot.Plot, w, h vg.Length) ([]byte, error) {
 
 // SavePlots writes hist_<tensor>.png for every tensor (with its chosen
 // format), sqnr.png and confusion.png into dir.
-func SavePlots(dir string, q *QModel, ev *Evaluation, stats *Stats) error {
+func SavePlots(dir string, q *nnq.QModel, ev *nnq.Evaluation, stats *nnq.Stats) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
