@@ -14,6 +14,7 @@ import (
 
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/nnq"
+	_ "github.com/nnq-toolkit/nnq/nnq/onnx" // kws-dscnn/model.onnx
 	"github.com/nnq-toolkit/nnq/nnq/plots"
 )
 

@@ -1,11 +1,11 @@
-package nnq
+package onnx
 
 import (
 	"encoding/binary"
 	"fmt"
 	"math"
 
-	"github.com/nnq-toolkit/nnq/nnq/internal/onnxpb"
+	"github.com/nnq-toolkit/nnq/nnq/onnx/internal/onnxpb"
 )
 
 // ONNX TensorProto data types the importer decodes.

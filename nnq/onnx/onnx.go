@@ -1,4 +1,4 @@
-package nnq
+package onnx
 
 import (
 	"encoding/json"
@@ -6,19 +6,21 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/nnq-toolkit/nnq/nnq/internal/onnxpb"
+	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/onnx/internal/onnxpb"
 )
 
 // The ONNX importer turns an ONNX model (the ai.onnx operator set, float32
 // activations, batch 1) into an nnq Model in NCHW layout. See onnx_ops.go
 // for the operators it maps and how.
 
-func init() { onnxLoader = ReadONNX }
+func init() { nnq.RegisterFormat("ONNX", ".onnx", Read) }
 
 // onnxMaxFile bounds the size of an .onnx file nnq reads.
 const onnxMaxFile = 1 << 30
@@ -27,7 +29,7 @@ const onnxMaxFile = 1 << 30
 // NCHW layout (not yet prepared: Load also folds batchnorm and drops
 // dropout). The model takes the graph's name, or the file's when the graph
 // has an exporter's default name.
-func ReadONNX(path string) (*Model, error) {
+func Read(path string) (*nnq.Model, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -40,7 +42,7 @@ func ReadONNX(path string) (*Model, error) {
 	if len(data) > onnxMaxFile {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, onnxMaxFile)
 	}
-	m, err := decodeONNX(data, "", strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
+	m, err := decode(data, "", strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -54,13 +56,13 @@ var exporterGraphNames = map[string]bool{"torch_jit": true, "torch-jit-export": 
 // DecodeONNX converts a serialized ONNX ModelProto into an nnq Model in
 // NCHW layout named name (the graph's name when name is empty). Every node that cannot be mapped onto CMSIS-NN is
 // reported in one *ONNXError.
-func DecodeONNX(data []byte, name string) (*Model, error) {
-	return decodeONNX(data, name, "")
+func Decode(data []byte, name string) (*nnq.Model, error) {
+	return decode(data, name, "")
 }
 
 // decodeONNX names the model name, else the graph's name unless it is an
 // exporter's default, else fallback.
-func decodeONNX(data []byte, name, fallback string) (*Model, error) {
+func decode(data []byte, name, fallback string) (*nnq.Model, error) {
 	var mp onnxpb.ModelProto
 	if err := proto.Unmarshal(data, &mp); err != nil {
 		return nil, fmt.Errorf("not an ONNX model: %v", err)
@@ -75,7 +77,7 @@ func decodeONNX(data []byte, name, fallback string) (*Model, error) {
 }
 
 // ONNXProblem is one node nnq cannot convert.
-type ONNXProblem struct {
+type Problem struct {
 	Node   string // node name (or its first output when unnamed)
 	OpType string
 	Reason string
@@ -83,12 +85,12 @@ type ONNXProblem struct {
 
 // ONNXError lists every node of a model that nnq cannot convert, with what
 // each could be rewritten as.
-type ONNXError struct {
+type Error struct {
 	Model    string
-	Problems []ONNXProblem
+	Problems []Problem
 }
 
-func (e *ONNXError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ONNX model %q: %d node(s) cannot be converted to CMSIS-NN:", e.Model, len(e.Problems))
 	for _, p := range e.Problems {
@@ -100,9 +102,9 @@ func (e *ONNXError) Error() string {
 // oact is an activation value of the ONNX graph: an nnq activation tensor
 // (the model input or a layer output) seen with its ONNX shape.
 type oact struct {
-	name string // nnq tensor name
-	dims []int  // ONNX shape with the batch: [1,C,H,W], [1,N] or [N]
-	act  Act    // nnq shape
+	name string  // nnq tensor name
+	dims []int   // ONNX shape with the batch: [1,C,H,W], [1,N] or [N]
+	act  nnq.Act // nnq shape
 	// pads is a pending ONNX Pad [top,left,bottom,right] that only a
 	// following Conv can absorb; padNode names the Pad node.
 	pads    []int
@@ -126,12 +128,12 @@ type oval struct {
 }
 
 type onnxImporter struct {
-	m        *Model
+	m        *nnq.Model
 	opset    int64
 	vals     map[string]*oval
 	uses     map[string]int // how many live node inputs (and graph outputs) read each value
 	names    map[string]bool
-	problems []ONNXProblem
+	problems []Problem
 	budget   int // constant elements the folding may still create
 	// rnnFeed holds the values that reach a GRU/LSTM input through
 	// reshapes and transposes only (onnx_rnn.go).
@@ -150,13 +152,13 @@ type onode struct {
 
 func (n *onode) failf(format string, a ...any) { n.why = append(n.why, fmt.Sprintf(format, a...)) }
 
-func importONNX(mp *onnxpb.ModelProto, name string) (*Model, error) {
+func importONNX(mp *onnxpb.ModelProto, name string) (*nnq.Model, error) {
 	g := mp.GetGraph()
 	if g == nil {
 		return nil, fmt.Errorf("ONNX model has no graph")
 	}
 	b := &onnxImporter{
-		m:      &Model{Name: name, Layout: NCHW, Tensors: map[string]*Tensor{}},
+		m:      &nnq.Model{Name: name, Layout: nnq.NCHW, Tensors: map[string]*nnq.Tensor{}},
 		vals:   map[string]*oval{},
 		uses:   map[string]int{},
 		names:  map[string]bool{},
@@ -215,7 +217,7 @@ func importONNX(mp *onnxpb.ModelProto, name string) (*Model, error) {
 		b.convert(i, np)
 	}
 	if len(b.problems) > 0 {
-		return nil, &ONNXError{Model: b.m.Name, Problems: b.problems}
+		return nil, &Error{Model: b.m.Name, Problems: b.problems}
 	}
 	out := b.vals[outName]
 	if out != nil && out.a != nil {
@@ -235,7 +237,7 @@ func importONNX(mp *onnxpb.ModelProto, name string) (*Model, error) {
 	case len(b.m.Layers) == 0 || out.a.name != b.m.Layers[len(b.m.Layers)-1].Name:
 		return nil, fmt.Errorf("ONNX graph output %q is not computed by any layer nnq keeps (it is the input or an alias of it)", outName)
 	}
-	b.m.compactInputs()
+	compactInputs(b.m)
 	if err := b.m.Check(); err != nil {
 		return nil, fmt.Errorf("converted ONNX model: %w", err)
 	}
@@ -254,7 +256,7 @@ func (b *onnxImporter) pruneLayers(out string) {
 			}
 		}
 	}
-	var keep []*Layer
+	var keep []*nnq.Layer
 	used := map[string]bool{}
 	for _, l := range b.m.Layers {
 		if need[l.Name] {
@@ -350,7 +352,7 @@ func (b *onnxImporter) input(g *onnxpb.GraphProto) error {
 		return fmt.Errorf("ONNX graph input %q: %v", name, err)
 	}
 	b.m.InputName, b.m.InputShape = name, append([]int(nil), shape...)
-	a, err := b.m.inputAct()
+	a, err := b.m.InputAct()
 	if err != nil {
 		return err
 	}
@@ -424,24 +426,19 @@ func (b *onnxImporter) tensor(hint, fallback string, shape []int, data []float32
 			name = fmt.Sprintf("%s_%d", fallback, k)
 		}
 	}
-	b.m.Tensors[name] = &Tensor{Name: name, Shape: append([]int(nil), shape...), Data: data}
+	b.m.Tensors[name] = &nnq.Tensor{Name: name, Shape: append([]int(nil), shape...), Data: data}
 	return name
 }
 
 // emit appends layer l reading ins, infers its output with nnq's own shape
 // rule and returns the new activation (nil after recording a failure).
-func (b *onnxImporter) emit(n *onode, l *Layer, ins ...*oact) *oact {
-	acts := make([]Act, len(ins))
+func (b *onnxImporter) emit(n *onode, l *nnq.Layer, ins ...*oact) *oact {
+	acts := make([]nnq.Act, len(ins))
 	for i, a := range ins {
 		l.Inputs = append(l.Inputs, a.name)
 		acts[i] = a.act
 	}
-	s := ops[l.Op]
-	err := b.m.checkParams(l, s)
-	var out Act
-	if err == nil {
-		out, err = s.shape(b.m, l, acts)
-	}
+	out, err := b.m.OutputOf(l, acts)
 	if err == nil && out.Size() <= 0 {
 		err = fmt.Errorf("output %v is empty", out.Shape)
 	}
@@ -521,7 +518,7 @@ func (b *onnxImporter) convert(i int, np *onnxpb.NodeProto) {
 		}
 	}
 	if len(n.why) > 0 {
-		b.problems = append(b.problems, ONNXProblem{Node: n.name, OpType: n.op, Reason: strings.Join(n.why, "; ")})
+		b.problems = append(b.problems, Problem{Node: n.name, OpType: n.op, Reason: strings.Join(n.why, "; ")})
 		outs = nil
 	}
 	// A node whose output is its input under another name (Identity, a
@@ -551,7 +548,7 @@ func (b *onnxImporter) convert(i int, np *onnxpb.NodeProto) {
 			v = &oval{bad: true}
 			if k > 0 && len(n.why) == 0 && ready && b.uses[o] > 0 {
 				// An optional output the converter does not compute.
-				b.problems = append(b.problems, ONNXProblem{Node: n.name, OpType: n.op,
+				b.problems = append(b.problems, Problem{Node: n.name, OpType: n.op,
 					Reason: fmt.Sprintf("output %d (%q) is used, but nnq computes only the first output", k, o)})
 			}
 		}
@@ -572,8 +569,8 @@ func contains(list []string, s string) bool {
 // to rewrite it as, reusing nnq's own advice for layer kinds it knows.
 func onnxUnsupportedHint(op string) string {
 	if kind, ok := onnxToNNQUnsupported[op]; ok {
-		hint, known := unsupported[kind]
-		if _, layer := ops[Op(kind)]; layer {
+		hint, known := nnq.UnsupportedHint(kind)
+		if slices.Contains(nnq.SupportedOps(), nnq.Op(kind)) {
 			// nnq has its own layer for it (e.g. lstm, gru), which the
 			// ONNX importer does not map yet.
 			msg := fmt.Sprintf("the ONNX importer does not map %s onto nnq's %s layer yet (build that layer in an nnq Arrow model instead)", op, kind)
@@ -599,6 +596,24 @@ func onnxUnsupportedHint(op string) string {
 	return fmt.Sprintf("operator not supported by nnq (supported: %s)", strings.Join(names, ", "))
 }
 
+// compactInputs drops the input lists that name the previous layer (or
+// the model input for the first layer), which nnq assumes anyway.
+func compactInputs(m *nnq.Model) {
+	prev := m.InputName
+	for _, l := range m.Layers {
+		if len(l.Inputs) == 1 && l.Inputs[0] == prev {
+			l.Inputs = nil
+		}
+		prev = l.Name
+	}
+}
+
+// hint is nnq's advice for a layer kind CMSIS-NN has no kernel for.
+func hint(kind string) string {
+	h, _ := nnq.UnsupportedHint(kind)
+	return h
+}
+
 // onnxToNNQUnsupported maps ONNX operators onto the layer kinds of nnq's
 // unsupported table (op.go).
 var onnxToNNQUnsupported = map[string]string{
@@ -612,14 +627,14 @@ var onnxToNNQUnsupported = map[string]string{
 }
 
 var onnxHints = map[string]string{
-	"ConvTranspose":         "no CMSIS-NN kernel (transposed convolution); " + "rewrite it as " + unsupported["upsample"],
+	"ConvTranspose":         "no CMSIS-NN kernel (transposed convolution); " + "rewrite it as " + hint("upsample"),
 	"Clip":                  "no CMSIS-NN kernel for a clipped activation (e.g. ReLU6); rewrite it as relu (retrain)",
 	"Elu":                   "no CMSIS-NN kernel; rewrite it as relu (retrain)",
 	"Selu":                  "no CMSIS-NN kernel; rewrite it as relu (retrain)",
 	"HardSigmoid":           "no CMSIS-NN kernel; rewrite it as sigmoid",
 	"HardSwish":             "no CMSIS-NN kernel; rewrite it as relu (retrain)",
 	"LogSoftmax":            "no CMSIS-NN kernel; rewrite it as softmax (the argmax is the same)",
-	"InstanceNormalization": "no CMSIS-NN kernel; rewrite it as " + unsupported["layernorm"],
+	"InstanceNormalization": "no CMSIS-NN kernel; rewrite it as " + hint("layernorm"),
 	"Split":                 "splitting activations has no CMSIS-NN equivalent; compute each branch from the whole tensor",
 	"Expand":                "broadcasting activations has no CMSIS-NN equivalent",
 	"Tile":                  "tiling activations has no CMSIS-NN equivalent",
@@ -630,7 +645,7 @@ var onnxHints = map[string]string{
 	"Sqrt":                  "no CMSIS-NN kernel for element-wise sqrt",
 	"Pow":                   "no CMSIS-NN kernel for element-wise pow",
 	"Neg":                   "no CMSIS-NN kernel; fold the negation into the preceding layer's weights",
-	"DepthToSpace":          "rewrite it as " + unsupported["upsample"],
+	"DepthToSpace":          "rewrite it as " + hint("upsample"),
 	"SpaceToDepth":          "no CMSIS-NN kernel; use a strided conv2d instead",
 	"If":                    "control flow has no CMSIS-NN equivalent; export one branch",
 	"Loop":                  "control flow has no CMSIS-NN equivalent; unroll it at export",
@@ -639,7 +654,7 @@ var onnxHints = map[string]string{
 	"DequantizeLinear":      "nnq quantizes float networks itself; export the float model",
 	"QLinearConv":           "nnq quantizes float networks itself; export the float model",
 	"QLinearMatMul":         "nnq quantizes float networks itself; export the float model",
-	"LpNormalization":       "no CMSIS-NN kernel; " + unsupported["layernorm"],
+	"LpNormalization":       "no CMSIS-NN kernel; " + hint("layernorm"),
 	"MaxRoiPool":            "no CMSIS-NN kernel",
 	"TopK":                  "no CMSIS-NN kernel; take the argmax of the output on the host",
 	"ArgMax":                "no CMSIS-NN kernel; take the argmax of the output on the host",

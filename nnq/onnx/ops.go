@@ -1,10 +1,12 @@
-package nnq
+package onnx
 
 import (
 	"fmt"
 	"math"
+	"slices"
 
-	"github.com/nnq-toolkit/nnq/nnq/internal/onnxpb"
+	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/onnx/internal/onnxpb"
 )
 
 // ONNX operators and how they map onto nnq layers (NCHW layout):
@@ -50,16 +52,16 @@ func init() {
 		"Conv":               {attrs: append(win, "group"), conv: onnxConv},
 		"MaxPool":            {attrs: append(win, "ceil_mode", "storage_order"), conv: onnxPool(true)},
 		"AveragePool":        {attrs: append(win, "ceil_mode", "count_include_pad"), conv: onnxPool(false)},
-		"GlobalAveragePool":  {conv: onnxGlobalPool(OpAvgPool2D)},
-		"GlobalMaxPool":      {conv: onnxGlobalPool(OpMaxPool2D)},
-		"ReduceMean":         {attrs: []string{"axes", "keepdims", "noop_with_empty_axes"}, conv: onnxReduce(OpAvgPool2D)},
-		"ReduceMax":          {attrs: []string{"axes", "keepdims", "noop_with_empty_axes"}, conv: onnxReduce(OpMaxPool2D)},
+		"GlobalAveragePool":  {conv: onnxGlobalPool(nnq.OpAvgPool2D)},
+		"GlobalMaxPool":      {conv: onnxGlobalPool(nnq.OpMaxPool2D)},
+		"ReduceMean":         {attrs: []string{"axes", "keepdims", "noop_with_empty_axes"}, conv: onnxReduce(nnq.OpAvgPool2D)},
+		"ReduceMax":          {attrs: []string{"axes", "keepdims", "noop_with_empty_axes"}, conv: onnxReduce(nnq.OpMaxPool2D)},
 		"Gemm":               {attrs: []string{"alpha", "beta", "transA", "transB", "broadcast"}, conv: onnxGemm},
 		"MatMul":             {conv: onnxMatMul},
 		"BatchNormalization": {attrs: []string{"epsilon", "momentum", "spatial", "training_mode", "is_test", "consumed_inputs"}, conv: onnxBatchNorm},
-		"Relu":               {attrs: []string{"consumed_inputs"}, conv: onnxUnary(OpReLU)},
-		"Sigmoid":            {attrs: []string{"consumed_inputs"}, conv: onnxUnary(OpSigmoid)},
-		"Tanh":               {attrs: []string{"consumed_inputs"}, conv: onnxUnary(OpTanh)},
+		"Relu":               {attrs: []string{"consumed_inputs"}, conv: onnxUnary(nnq.OpReLU)},
+		"Sigmoid":            {attrs: []string{"consumed_inputs"}, conv: onnxUnary(nnq.OpSigmoid)},
+		"Tanh":               {attrs: []string{"consumed_inputs"}, conv: onnxUnary(nnq.OpTanh)},
 		"Softmax":            {attrs: []string{"axis"}, conv: onnxSoftmax},
 		"Add":                {attrs: []string{"axis", "broadcast", "consumed_inputs"}, conv: onnxBinary("Add")},
 		"Sub":                {attrs: []string{"axis", "broadcast", "consumed_inputs"}, conv: onnxBinary("Sub")},
@@ -72,8 +74,8 @@ func init() {
 		"Dropout":            {attrs: []string{"ratio", "seed", "is_test", "consumed_inputs"}, conv: onnxDropout},
 		"Identity":           {conv: onnxIdentity},
 		"Pad":                {attrs: []string{"mode", "pads", "value"}, conv: onnxPad},
-		"GRU":                {attrs: append(rnnAttrs, "linear_before_reset"), conv: onnxRecurrent(OpGRU)},
-		"LSTM":               {attrs: append(rnnAttrs, "input_forget"), conv: onnxRecurrent(OpLSTM)},
+		"GRU":                {attrs: append(rnnAttrs, "linear_before_reset"), conv: onnxRecurrent(nnq.OpGRU)},
+		"LSTM":               {attrs: append(rnnAttrs, "input_forget"), conv: onnxRecurrent(nnq.OpLSTM)},
 
 		"Constant":        {attrs: []string{"value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings", "sparse_value"}, constOnly: true, conv: onnxConstant},
 		"Shape":           {attrs: []string{"start", "end"}, constOnly: true, conv: onnxShape},
@@ -297,7 +299,7 @@ func sameSplit(in, k, s int, upper bool) (head, tail int) {
 
 // padAttrs sets a layer's padding from the window attributes plus a
 // pending Pad on x; it also returns the total pads [top,left,bottom,right].
-func padAttrs(x *oact, kh, kw int, w onnxWindow) (Attrs, []int) {
+func padAttrs(x *oact, kh, kw int, w onnxWindow) (nnq.Attrs, []int) {
 	H, W := x.dims[2], x.dims[3] // after any pending Pad
 	p := []int{0, 0, 0, 0}
 	switch w.autoPad {
@@ -311,7 +313,7 @@ func padAttrs(x *oact, kh, kw int, w onnxWindow) (Attrs, []int) {
 			copy(p, w.pads)
 		}
 	}
-	a := Attrs{Kernel: []int{kh, kw}, Strides: append([]int(nil), w.strides...)}
+	a := nnq.Attrs{Kernel: []int{kh, kw}, Strides: append([]int(nil), w.strides...)}
 	if w.autoPad == "SAME_UPPER" && x.pads == nil {
 		a.Padding = "same"
 		return a, p
@@ -376,7 +378,7 @@ func onnxConv(b *onnxImporter, n *onode, ready bool) []*oval {
 	switch len(wt.dims) {
 	case 4:
 	case 3:
-		n.failf("1-D convolution: no CMSIS-NN kernel; rewrite it as %s", unsupported["conv1d"])
+		n.failf("1-D convolution: no CMSIS-NN kernel; rewrite it as %s", hint("conv1d"))
 		return nil
 	default:
 		n.failf("%d-D weights %v: only 2-D convolutions map onto CMSIS-NN", len(wt.dims), wt.dims)
@@ -391,23 +393,23 @@ func onnxConv(b *onnxImporter, n *onode, ready bool) []*oval {
 		return nil
 	}
 	C := x.dims[1]
-	op := OpConv2D
+	op := nnq.OpConv2D
 	switch {
 	case group == 1:
 	case int64(C) == group && cg == 1 && M == C:
-		op = OpDepthwiseConv2D
+		op = nnq.OpDepthwiseConv2D
 	case int64(C) == group && cg == 1 && M%C == 0:
 		n.failf("depthwise convolution with depth multiplier %d: legacy CMSIS-NN depthwise kernels need multiplier 1; rewrite it as a depthwise convolution followed by a 1x1 conv2d", M/C)
 		return nil
 	default:
-		n.failf("grouped convolution (group=%d): CMSIS-NN has plain (group=1) and depthwise (group=channels) convolutions only; rewrite it as %s", group, unsupported["separableconv2d"])
+		n.failf("grouped convolution (group=%d): CMSIS-NN has plain (group=1) and depthwise (group=channels) convolutions only; rewrite it as %s", group, hint("separableconv2d"))
 		return nil
 	}
 	attrs, _ := padAttrs(x, kh, kw, w)
-	if op == OpConv2D {
+	if op == nnq.OpConv2D {
 		attrs.Filters = M
 	}
-	l := &Layer{Name: b.layerName(n, ""), Op: op, Attrs: attrs, Params: map[string]string{}}
+	l := &nnq.Layer{Name: b.layerName(n, ""), Op: op, Attrs: attrs, Params: map[string]string{}}
 	l.Params["weight"] = b.tensor(n.inName(1), l.Name+".weight", wt.dims, wt.float32s())
 	if bias != nil {
 		l.Params["bias"] = b.tensor(n.inName(2), l.Name+".bias", bias.dims, bias.float32s())
@@ -452,15 +454,15 @@ func onnxPool(isMax bool) func(b *onnxImporter, n *onode, ready bool) []*oval {
 				return nil
 			}
 		}
-		op := OpAvgPool2D
+		op := nnq.OpAvgPool2D
 		if isMax {
-			op = OpMaxPool2D
+			op = nnq.OpMaxPool2D
 		}
-		return actVal(b.emit(n, &Layer{Name: b.layerName(n, ""), Op: op, Attrs: attrs}, x))
+		return actVal(b.emit(n, &nnq.Layer{Name: b.layerName(n, ""), Op: op, Attrs: attrs}, x))
 	}
 }
 
-func onnxGlobalPool(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
+func onnxGlobalPool(op nnq.Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 	return func(b *onnxImporter, n *onode, ready bool) []*oval {
 		if !ready {
 			return nil
@@ -469,13 +471,13 @@ func onnxGlobalPool(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 		if x == nil || !need4D(n, x) {
 			return nil
 		}
-		return actVal(b.emit(n, &Layer{Name: b.layerName(n, ""), Op: op, Attrs: Attrs{Global: true}}, x))
+		return actVal(b.emit(n, &nnq.Layer{Name: b.layerName(n, ""), Op: op, Attrs: nnq.Attrs{Global: true}}, x))
 	}
 }
 
 // onnxReduce maps a mean/max over the spatial axes onto a global pool (plus
 // a flatten when the axes are dropped).
-func onnxReduce(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
+func onnxReduce(op nnq.Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 	return func(b *onnxImporter, n *onode, ready bool) []*oval {
 		axes := n.attrInts("axes")
 		keep := n.attrInt("keepdims", 1)
@@ -508,11 +510,11 @@ func onnxReduce(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 			n.failf("reduction over axes %v of a %v tensor: only the spatial axes 2,3 of an [N,C,H,W] map (global pooling) map onto CMSIS-NN", axes, x.dims)
 			return nil
 		}
-		pool := b.emit(n, &Layer{Name: b.layerName(n, ""), Op: op, Attrs: Attrs{Global: true}}, x)
+		pool := b.emit(n, &nnq.Layer{Name: b.layerName(n, ""), Op: op, Attrs: nnq.Attrs{Global: true}}, x)
 		if pool == nil || keep != 0 {
 			return actVal(pool)
 		}
-		return actVal(b.emit(n, &Layer{Name: b.layerName(n, ".flatten"), Op: OpFlatten}, pool))
+		return actVal(b.emit(n, &nnq.Layer{Name: b.layerName(n, ".flatten"), Op: nnq.OpFlatten}, pool))
 	}
 }
 
@@ -588,7 +590,7 @@ func onnxGemm(b *onnxImporter, n *onode, ready bool) []*oval {
 			data[i] *= alpha
 		}
 	}
-	l := &Layer{Name: b.layerName(n, ""), Op: OpDense, Attrs: Attrs{Units: units}, Params: map[string]string{}}
+	l := &nnq.Layer{Name: b.layerName(n, ""), Op: nnq.OpDense, Attrs: nnq.Attrs{Units: units}, Params: map[string]string{}}
 	hint := n.inName(1)
 	if transB == 0 || alpha != 1 {
 		hint = ""
@@ -647,7 +649,7 @@ func onnxMatMul(b *onnxImporter, n *onode, ready bool) []*oval {
 		n.failf("%v", err)
 		return nil
 	}
-	l := &Layer{Name: b.layerName(n, ""), Op: OpDense, Attrs: Attrs{Units: w.dims[0]}, Params: map[string]string{}}
+	l := &nnq.Layer{Name: b.layerName(n, ""), Op: nnq.OpDense, Attrs: nnq.Attrs{Units: w.dims[0]}, Params: map[string]string{}}
 	l.Params["weight"] = b.tensor("", l.Name+".weight", w.dims, w.float32s())
 	out := b.emit(n, l, x)
 	if out != nil && len(x.dims) == 1 {
@@ -698,7 +700,7 @@ func onnxBatchNorm(b *onnxImporter, n *onode, ready bool) []*oval {
 		n.failf("input of shape %v: batch normalization maps onto [N,C,H,W] maps or [N,C] vectors", x.dims)
 		return nil
 	}
-	l := &Layer{Name: b.layerName(n, ""), Op: OpBatchNorm, Params: map[string]string{}}
+	l := &nnq.Layer{Name: b.layerName(n, ""), Op: nnq.OpBatchNorm, Params: map[string]string{}}
 	l.Attrs.Epsilon = float64(eps)
 	if eps <= 0 {
 		l.Attrs.Epsilon = math.SmallestNonzeroFloat64
@@ -716,7 +718,7 @@ func onnxBatchNorm(b *onnxImporter, n *onode, ready bool) []*oval {
 	return actVal(b.emit(n, l, x))
 }
 
-func onnxUnary(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
+func onnxUnary(op nnq.Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 	return func(b *onnxImporter, n *onode, ready bool) []*oval {
 		if !ready {
 			return nil
@@ -725,7 +727,7 @@ func onnxUnary(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 		if x == nil {
 			return nil
 		}
-		out := b.emit(n, &Layer{Name: b.layerName(n, ""), Op: op}, x)
+		out := b.emit(n, &nnq.Layer{Name: b.layerName(n, ""), Op: op}, x)
 		if out != nil {
 			out.dims = append([]int(nil), x.dims...)
 		}
@@ -763,7 +765,7 @@ func onnxSoftmax(b *onnxImporter, n *onode, ready bool) []*oval {
 			return nil
 		}
 	}
-	out := b.emit(n, &Layer{Name: b.layerName(n, ""), Op: OpSoftmax}, x)
+	out := b.emit(n, &nnq.Layer{Name: b.layerName(n, ""), Op: nnq.OpSoftmax}, x)
 	if out != nil {
 		out.dims = append([]int(nil), x.dims...)
 	}
@@ -841,21 +843,21 @@ func onnxBinary(kind string) func(b *onnxImporter, n *onode, ready bool) []*oval
 			if x == nil || y == nil {
 				return nil
 			}
-			var op Op
+			var op nnq.Op
 			switch kind {
 			case "Add":
-				op = OpAdd
+				op = nnq.OpAdd
 			case "Mul":
-				op = OpMul
+				op = nnq.OpMul
 			default:
 				n.failf("%s of two activations: CMSIS-NN has no element-wise %s; rewrite it with add/mul (e.g. add a branch whose last layer has negated weights)", kind, map[string]string{"Sub": "subtract", "Div": "division"}[kind])
 				return nil
 			}
-			if !equalInts(x.dims, y.dims) {
+			if !slices.Equal(x.dims, y.dims) {
 				n.failf("inputs have shapes %v and %v: nnq's %s takes two activations of the same shape (no broadcasting)", x.dims, y.dims, op)
 				return nil
 			}
-			out := b.emit(n, &Layer{Name: b.layerName(n, ""), Op: op}, x, y)
+			out := b.emit(n, &nnq.Layer{Name: b.layerName(n, ""), Op: op}, x, y)
 			if out != nil {
 				out.dims = append([]int(nil), x.dims...)
 			}
@@ -908,7 +910,7 @@ func onnxBinary(kind string) func(b *onnxImporter, n *onode, ready bool) []*oval
 func (b *onnxImporter) affine(n *onode, x *oact, s, a []float64) *oact {
 	if l := b.foldTarget(x); l != nil {
 		switch l.Op {
-		case OpBatchNorm:
+		case nnq.OpBatchNorm:
 			g, be := b.m.Param(l, "gamma"), b.m.Param(l, "beta")
 			for c := range s {
 				g.Data[c] = float32(float64(g.Data[c]) * s[c])
@@ -916,7 +918,7 @@ func (b *onnxImporter) affine(n *onode, x *oact, s, a []float64) *oact {
 			}
 		default:
 			w := b.m.Param(l, "weight")
-			scaleAxis(w.Data, w.Shape, 0, s)
+			scaleRows(w.Data, w.Shape[0], s)
 			bias := b.m.Param(l, "bias")
 			if bias == nil {
 				l.Params["bias"] = b.tensor("", l.Name+".bias", []int{len(s)}, make([]float32, len(s)))
@@ -937,7 +939,7 @@ func (b *onnxImporter) affine(n *onode, x *oact, s, a []float64) *oact {
 	for c := range s {
 		w[c], bias[c] = float32(s[c]), float32(a[c])
 	}
-	l := &Layer{Name: b.layerName(n, ""), Op: OpDepthwiseConv2D, Attrs: Attrs{Kernel: []int{1, 1}}, Params: map[string]string{}}
+	l := &nnq.Layer{Name: b.layerName(n, ""), Op: nnq.OpDepthwiseConv2D, Attrs: nnq.Attrs{Kernel: []int{1, 1}}, Params: map[string]string{}}
 	l.Params["weight"] = b.tensor("", l.Name+".weight", []int{C, 1, 1, 1}, w)
 	l.Params["bias"] = b.tensor("", l.Name+".bias", []int{C}, bias)
 	out := b.emit(n, l, x)
@@ -950,13 +952,13 @@ func (b *onnxImporter) affine(n *onode, x *oact, s, a []float64) *oact {
 // foldTarget returns the layer making x when a per-channel affine can be
 // folded into it: a conv, depthwise, dense or batchnorm layer whose output
 // only this node reads.
-func (b *onnxImporter) foldTarget(x *oact) *Layer {
+func (b *onnxImporter) foldTarget(x *oact) *nnq.Layer {
 	l := b.m.Layer(x.name)
 	if l == nil {
 		return nil
 	}
 	switch l.Op {
-	case OpConv2D, OpDepthwiseConv2D, OpDense, OpBatchNorm:
+	case nnq.OpConv2D, nnq.OpDepthwiseConv2D, nnq.OpDense, nnq.OpBatchNorm:
 	default:
 		return nil
 	}
@@ -972,7 +974,7 @@ func (b *onnxImporter) view(n *onode, x *oact, target []int) []*oval {
 	if b.seqViews(n, x) {
 		return actVal(b.reshapeView(n, x, target))
 	}
-	if equalInts(target, x.dims) {
+	if slices.Equal(target, x.dims) {
 		return actVal(x)
 	}
 	vector := len(target) >= 1
@@ -991,7 +993,7 @@ func (b *onnxImporter) view(n *onode, x *oact, target []int) []*oval {
 	if !x.act.Spatial() {
 		return actVal(alias(x, target))
 	}
-	out := b.emit(n, &Layer{Name: b.layerName(n, ""), Op: OpFlatten}, x)
+	out := b.emit(n, &nnq.Layer{Name: b.layerName(n, ""), Op: nnq.OpFlatten}, x)
 	if out != nil {
 		out.dims = append([]int(nil), target...)
 	}
@@ -1444,7 +1446,7 @@ func onnxConcat(b *onnxImporter, n *onode, ready bool) []*oval {
 		}
 		return []*oval{{stack: st}}
 	}
-	in := b.constInputs(n, "concatenating activations: no CMSIS-NN kernel; rewrite it as "+unsupported["concat"])
+	in := b.constInputs(n, "concatenating activations: no CMSIS-NN kernel; rewrite it as "+hint("concat"))
 	if in == nil {
 		return nil
 	}
@@ -1596,4 +1598,13 @@ func onnxExpand(b *onnxImporter, n *onode, ready bool) []*oval {
 		return nil
 	}
 	return b.spend(n, t)
+}
+
+// scaleRows multiplies row k of data (rows rows of equal length: the
+// output channels of a weight tensor) by s[k].
+func scaleRows(data []float32, rows int, s []float64) {
+	stride := len(data) / rows
+	for i := range data {
+		data[i] = float32(float64(data[i]) * s[i/stride])
+	}
 }

@@ -1,4 +1,4 @@
-package nnq
+package onnx
 
 import (
 	"math"
@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/nnq-toolkit/nnq/nnq/internal/onnxpb"
+	"github.com/nnq-toolkit/nnq/nnq/onnx/internal/onnxpb"
 )
 
 // The ONNX backend node tests (Debian package libonnx-testdata, ONNX
@@ -197,7 +197,7 @@ func runONNXNodeCase(t *testing.T, dir string, c onnxNodeCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := DecodeONNX(data, filepath.Base(dir))
+	m, err := Decode(data, filepath.Base(dir))
 	if err == nil {
 		m, err = m.Prepare()
 	}
@@ -233,7 +233,7 @@ func runONNXNodeCase(t *testing.T, dir string, c onnxNodeCase) {
 		}
 		if hwc != nil {
 			chw := make([]float32, len(y))
-			fromHWC(NCHW, hwc[0], hwc[1], hwc[2], y, chw)
+			hwcToCHW(hwc[0], hwc[1], hwc[2], y, chw)
 			y = chw
 		}
 		if len(y) != out {

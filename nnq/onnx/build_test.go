@@ -1,15 +1,17 @@
-package nnq
+package onnx
 
 import (
 	"errors"
 	"math/rand"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/nnq-toolkit/nnq/nnq/internal/onnxpb"
+	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/onnx/internal/onnxpb"
 )
 
 // onnxGraph builds small ONNX models in Go for unit tests and fuzz seeds.
@@ -159,16 +161,16 @@ func onnxSeedModels(t testing.TB) map[string][]byte {
 	return out
 }
 
-func decodeSeed(t *testing.T, name string) (*Model, error) {
+func decodeSeed(t *testing.T, name string) (*nnq.Model, error) {
 	t.Helper()
-	m, err := DecodeONNX(onnxSeedModels(t)[name], name)
+	m, err := Decode(onnxSeedModels(t)[name], name)
 	if err != nil {
 		return nil, err
 	}
 	return m.Prepare()
 }
 
-func layerSummary(m *Model) string {
+func layerSummary(m *nnq.Model) string {
 	var s []string
 	for _, l := range m.Layers {
 		x := string(l.Op)
@@ -196,7 +198,7 @@ func TestONNXPadConvAndConstants(t *testing.T) {
 	if got, want := layerSummary(m), "conv2d:explicit1,0,0,0 relu maxpool2d avgpool2d flatten softmax"; got != want {
 		t.Errorf("layers %q, want %q", got, want)
 	}
-	if !equalInts(m.InputShape, []int{2, 7, 6}) {
+	if !slices.Equal(m.InputShape, []int{2, 7, 6}) {
 		t.Errorf("input shape %v (symbolic batch)", m.InputShape)
 	}
 }
@@ -211,7 +213,7 @@ func TestONNXDepthwiseMatMul(t *testing.T) {
 		t.Errorf("layers %q, want %q", got, want)
 	}
 	d := m.Layers[2]
-	if m.Param(d, "bias") == nil || !equalInts(m.Param(d, "weight").Shape, []int{4, 27}) {
+	if m.Param(d, "bias") == nil || !slices.Equal(m.Param(d, "weight").Shape, []int{4, 27}) {
 		t.Errorf("dense %+v: want weight [4 27] and the Add's bias", d.Params)
 	}
 }
@@ -228,7 +230,7 @@ func TestONNXGemmBatchNormShapeFolding(t *testing.T) {
 
 func TestONNXEveryProblemListed(t *testing.T) {
 	_, err := decodeSeed(t, "problems")
-	var oe *ONNXError
+	var oe *Error
 	if !errors.As(err, &oe) {
 		t.Fatalf("error %v is not an *ONNXError", err)
 	}
@@ -261,28 +263,28 @@ func TestONNXGroupedConvAndWindowErrors(t *testing.T) {
 	b.init("w", nil, 4, 2, 3, 3)
 	b.init("w5", nil, 2, 4, 5, 5)
 	b.node("Conv", "grouped", []string{"x", "w"}, []string{"c"}, aInt("group", 2))
-	_, err := DecodeONNX(b.bytes(t, "c"), "g")
+	_, err := Decode(b.bytes(t, "c"), "g")
 	if err == nil || !strings.Contains(err.Error(), "grouped convolution (group=2)") {
 		t.Errorf("grouped conv: %v", err)
 	}
 	b = newONNXGraph("x", 1, 4, 6, 6)
 	b.init("w5", nil, 2, 4, 5, 5)
 	b.node("Conv", "bigpad", []string{"x", "w5"}, []string{"c"}, aInts("pads", 5, 0, 0, 0))
-	_, err = DecodeONNX(b.bytes(t, "c"), "p")
+	_, err = Decode(b.bytes(t, "c"), "p")
 	if err == nil || !strings.Contains(err.Error(), "smaller than the kernel") {
 		t.Errorf("pads >= kernel: %v", err)
 	}
 	b = newONNXGraph("x", 1, 4, 6, 6)
 	b.node("AveragePool", "avg", []string{"x"}, []string{"a"}, aInts("kernel_shape", 3, 3), aInts("pads", 1, 1, 1, 1), aInt("count_include_pad", 1))
 	b.node("Relu", "r", []string{"a"}, []string{"y"})
-	_, err = DecodeONNX(b.bytes(t, "y"), "p")
+	_, err = Decode(b.bytes(t, "y"), "p")
 	if err == nil || !strings.Contains(err.Error(), "count_include_pad=1") {
 		t.Errorf("count_include_pad: %v", err)
 	}
 	// count_include_pad=1 without padding is the same pool.
 	b = newONNXGraph("x", 1, 4, 6, 6)
 	b.node("AveragePool", "avg", []string{"x"}, []string{"y"}, aInts("kernel_shape", 2, 2), aInts("strides", 2, 2), aInt("count_include_pad", 1))
-	if _, err := DecodeONNX(b.bytes(t, "y"), "p"); err != nil {
+	if _, err := Decode(b.bytes(t, "y"), "p"); err != nil {
 		t.Errorf("count_include_pad without padding: %v", err)
 	}
 	// Pad feeding something other than a conv.
@@ -290,7 +292,7 @@ func TestONNXGroupedConvAndWindowErrors(t *testing.T) {
 	b.ints("pads", 0, 0, 1, 1, 0, 0, 1, 1)
 	b.node("Pad", "pad", []string{"x", "pads"}, []string{"p"})
 	b.node("MaxPool", "mp", []string{"p"}, []string{"y"}, aInts("kernel_shape", 2, 2))
-	_, err = DecodeONNX(b.bytes(t, "y"), "p")
+	_, err = Decode(b.bytes(t, "y"), "p")
 	if err == nil || !strings.Contains(err.Error(), `reads the output of Pad node "pad"`) {
 		t.Errorf("pad before maxpool: %v", err)
 	}
@@ -350,7 +352,7 @@ func TestONNXInputAndGraphErrors(t *testing.T) {
 			return b.bytes(t, "y")
 		}, "external file"},
 	} {
-		_, err := DecodeONNX(c.data(), c.name)
+		_, err := Decode(c.data(), c.name)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
@@ -361,7 +363,7 @@ func TestONNXInputAndGraphErrors(t *testing.T) {
 // returning the output in ONNX (CHW) order.
 func runONNXBytes(t *testing.T, data []byte, x []float32) []float32 {
 	t.Helper()
-	m, err := DecodeONNX(data, "t")
+	m, err := Decode(data, "t")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +381,7 @@ func runONNXBytes(t *testing.T, data []byte, x []float32) []float32 {
 	y := append([]float32(nil), run.Run(x)...)
 	if a := run.Act(len(cm.Layers) - 1); a.Spatial() {
 		chw := make([]float32, len(y))
-		fromHWC(NCHW, a.Shape[0], a.Shape[1], a.Shape[2], y, chw)
+		hwcToCHW(a.Shape[0], a.Shape[1], a.Shape[2], y, chw)
 		y = chw
 	}
 	return y
@@ -431,11 +433,11 @@ func TestONNXAffineFoldNumerics(t *testing.T) {
 			}
 		}
 	}
-	m, _ := DecodeONNX(build(true, true), "t")
+	m, _ := Decode(build(true, true), "t")
 	if got := layerSummary(m); got != "conv2d:explicit1,1,1,1 relu add depthwise_conv2d" {
 		t.Errorf("unfoldable affine: layers %q", got)
 	}
-	m, _ = DecodeONNX(build(true, false), "t")
+	m, _ = Decode(build(true, false), "t")
 	if got := layerSummary(m); got != "conv2d:explicit1,1,1,1" {
 		t.Errorf("foldable affine: layers %q", got)
 	}
@@ -454,7 +456,7 @@ func TestONNXShapeOnlyBranchIsPruned(t *testing.T) {
 	b.node("Gather", "channels", []string{"s", "idx"}, []string{"k"})
 	b.node("Cast", "cast", []string{"k"}, []string{"kf"}, aInt("to", int64(onnxFloat)))
 	b.node("Mul", "scale", []string{"a", "kf"}, []string{"y"})
-	m, err := DecodeONNX(b.bytes(t, "y"), "p")
+	m, err := Decode(b.bytes(t, "y"), "p")
 	if err != nil {
 		t.Fatal(err)
 	}

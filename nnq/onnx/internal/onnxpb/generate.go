@@ -5,7 +5,7 @@
 // To regenerate (needs protoc and protoc-gen-go v1.36.12 on PATH):
 //
 //	go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
-//	go generate ./nnq/internal/onnxpb
+//	go generate ./nnq/onnx/internal/onnxpb
 package onnxpb
 
 //go:generate protoc --go_out=. --go_opt=paths=source_relative onnx.proto

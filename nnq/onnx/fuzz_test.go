@@ -1,4 +1,4 @@
-package nnq
+package onnx
 
 import (
 	"bytes"
@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nnq-toolkit/nnq/nnq/internal/onnxpb"
+	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/onnx/internal/onnxpb"
 )
 
 // The seed corpus under testdata/fuzz/FuzzReadONNX runs in plain `go test`.
@@ -23,7 +24,7 @@ import (
 
 func onnxFuzzSeeds(t testing.TB) map[string][]byte {
 	seeds := onnxSeedModels(t)
-	files, err := filepath.Glob(filepath.Join("testdata", "onnx", "*.onnx"))
+	files, err := filepath.Glob(filepath.Join("testdata", "*.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,18 +56,17 @@ func TestONNXWriteFuzzSeeds(t *testing.T) {
 
 // onnxFuzzCheap reports whether running m's float pass is quick enough for
 // a fuzz iteration.
-func onnxFuzzCheap(m *Model) bool {
+func onnxFuzzCheap(m *nnq.Model) bool {
 	info, err := m.Info()
 	if err != nil || m.InputSize() > 1<<12 {
 		return false
 	}
 	var cost int64
-	acts, _ := m.Shapes()
 	for i, li := range info {
 		cost += li.MACs + int64(shapeSize(li.Out))
 		l := m.Layers[i]
-		if l.Op == OpMaxPool2D || l.Op == OpAvgPool2D {
-			g, err := m.windowOf(l, acts[m.inputsOf(i)[0]])
+		if l.Op == nnq.OpMaxPool2D || l.Op == nnq.OpAvgPool2D {
+			g, err := m.Window(l)
 			if err != nil {
 				return false
 			}
@@ -85,7 +85,7 @@ func FuzzReadONNX(f *testing.F) {
 
 // checkONNXBytes imports data and checks what the importer promises.
 func checkONNXBytes(t *testing.T, data []byte) {
-	m, err := DecodeONNX(data, "fuzz")
+	m, err := Decode(data, "fuzz")
 	if err != nil {
 		if err.Error() == "" {
 			t.Fatal("empty error message")
@@ -94,17 +94,17 @@ func checkONNXBytes(t *testing.T, data []byte) {
 	}
 	// What the importer returns is a checked NCHW model that nnq's
 	// Arrow format can hold (nnq import writes it).
-	if m.Layout != NCHW {
+	if m.Layout != nnq.NCHW {
 		t.Fatalf("layout %s", m.Layout)
 	}
 	if err := m.Check(); err != nil {
 		t.Fatalf("imported model fails Check: %v", err)
 	}
 	var buf bytes.Buffer
-	if err := EncodeModel(&buf, m); err != nil {
+	if err := nnq.EncodeModel(&buf, m); err != nil {
 		t.Fatalf("imported model does not encode: %v", err)
 	}
-	if _, err := DecodeModel(bytes.NewReader(buf.Bytes()), int64(buf.Len())); err != nil {
+	if _, err := nnq.DecodeModel(bytes.NewReader(buf.Bytes()), int64(buf.Len())); err != nil {
 		t.Fatalf("imported model does not decode from Arrow: %v", err)
 	}
 	p, err := m.Prepare()

@@ -1,4 +1,4 @@
-package nnq
+package onnx
 
 import (
 	"encoding/json"
@@ -6,8 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nnq-toolkit/nnq/nnq"
 )
 
 // The fixtures in testdata/onnx are made by data/onnx/make_fixtures.py
@@ -27,7 +30,7 @@ func readONNXFixtures(t *testing.T) map[string]onnxFixture {
 	t.Helper()
 	fx := map[string]onnxFixture{}
 	for _, file := range []string{"expected.json", "expected_rnn.json"} {
-		data, err := os.ReadFile(filepath.Join("testdata", "onnx", file))
+		data, err := os.ReadFile(filepath.Join("testdata", file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,9 +51,9 @@ func readONNXFixtures(t *testing.T) map[string]onnxFixture {
 // runCMSIS loads path through Load (prepare: batchnorm folding, dropout
 // removal), reorders it with ToCMSIS and runs the float pass on each NCHW
 // input.
-func runCMSIS(t *testing.T, path string, inputs [][]float32) (*Model, [][]float32) {
+func runCMSIS(t *testing.T, path string, inputs [][]float32) (*nnq.Model, [][]float32) {
 	t.Helper()
-	m, err := Load(path)
+	m, err := nnq.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,17 +70,16 @@ func runCMSIS(t *testing.T, path string, inputs [][]float32) (*Model, [][]float3
 		outs = append(outs, append([]float32(nil), run.Run(x)...))
 	}
 	// The framework-layout reference pass must agree with the CMSIS one.
-	ref, err := m.newReferenceRunner()
+	p := &nnq.Patterns{Shape: append([]int(nil), m.InputShape...), Layout: m.Layout}
+	for _, x := range inputs {
+		p.Append(x, 0, "")
+	}
+	rep, err := nnq.VerifyLayout(m, cm, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, x := range inputs {
-		y := ref.Run(x)
-		for j := range y {
-			if d := math.Abs(float64(y[j] - outs[i][j])); d > 1e-5 {
-				t.Fatalf("input %d output %d: NCHW reference %v, CMSIS pass %v", i, j, y[j], outs[i][j])
-			}
-		}
+	if d := rep.Layers[len(rep.Layers)-1].MaxAbs; d > 1e-5 {
+		t.Fatalf("NCHW reference and CMSIS pass differ by %g at the output:\n%s", d, rep)
 	}
 	return m, outs
 }
@@ -88,8 +90,8 @@ func TestONNXFixturesMatchPyTorch(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			m, outs := runCMSIS(t, filepath.Join("testdata", "onnx", fx.File), fx.Inputs)
-			if !equalInts(m.InputShape, fx.InputShape[1:]) || m.Layout != NCHW {
+			m, outs := runCMSIS(t, filepath.Join("testdata", fx.File), fx.Inputs)
+			if !slices.Equal(m.InputShape, fx.InputShape[1:]) || m.Layout != nnq.NCHW {
 				t.Fatalf("input shape %v layout %s, want %v NCHW", m.InputShape, m.Layout, fx.InputShape[1:])
 			}
 			worst := 0.0
@@ -113,7 +115,7 @@ func TestONNXFixturesMatchPyTorch(t *testing.T) {
 
 func TestONNXFixtureStructure(t *testing.T) {
 	ops := func(name string) string {
-		m, err := Load(filepath.Join("testdata", "onnx", name+".onnx"))
+		m, err := nnq.Load(filepath.Join("testdata", name+".onnx"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,14 +138,14 @@ func TestONNXFixtureStructure(t *testing.T) {
 }
 
 func TestONNXUnsupportedListsEveryNode(t *testing.T) {
-	_, err := Load(filepath.Join("testdata", "onnx", "lstm.onnx"))
-	var oe *ONNXError
+	_, err := nnq.Load(filepath.Join("testdata", "lstm.onnx"))
+	var oe *Error
 	if !errors.As(err, &oe) {
 		t.Fatalf("error %v is not an *ONNXError", err)
 	}
 	msg := err.Error()
 	t.Log(msg)
-	byOp := map[string]ONNXProblem{}
+	byOp := map[string]Problem{}
 	for _, p := range oe.Problems {
 		byOp[p.OpType] = p
 	}

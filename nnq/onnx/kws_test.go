@@ -1,10 +1,12 @@
-package nnq
+package onnx
 
 import (
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/nnq-toolkit/nnq/nnq"
 )
 
 // The bundled KWS DS-CNN exists twice: data/kws-dscnn/model.arrow (written
@@ -17,11 +19,11 @@ import (
 func kwsTwinPaths(t *testing.T) (arrowPath, onnxPath, patterns string) {
 	dir := os.Getenv("NNQ_KWS_TWIN_DIR")
 	if dir == "" {
-		dir = filepath.Join("..", "data", "kws-dscnn")
+		dir = filepath.Join("..", "..", "data", "kws-dscnn")
 	}
 	patterns = os.Getenv("NNQ_KWS_PATTERNS")
 	if patterns == "" {
-		patterns = filepath.Join("..", "data", "kws", "patterns.arrow")
+		patterns = filepath.Join("..", "..", "data", "kws", "patterns.arrow")
 	}
 	arrowPath, onnxPath = filepath.Join(dir, "model.arrow"), filepath.Join(dir, "model.onnx")
 	for _, p := range []string{arrowPath, onnxPath, patterns} {
@@ -34,9 +36,9 @@ func kwsTwinPaths(t *testing.T) (arrowPath, onnxPath, patterns string) {
 
 func TestONNXKWSTwinQuantizesLikeArrow(t *testing.T) {
 	arrowPath, onnxPath, patPath := kwsTwinPaths(t)
-	cms := map[string]*Model{}
+	cms := map[string]*nnq.Model{}
 	for kind, path := range map[string]string{"arrow": arrowPath, "onnx": onnxPath} {
-		m, err := Load(path)
+		m, err := nnq.Load(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,8 +57,8 @@ func TestONNXKWSTwinQuantizesLikeArrow(t *testing.T) {
 	// parameters (the same float32 weights, folded the same way).
 	for i, la := range a.Layers {
 		lo := o.Layers[i]
-		ga, gerr := a.windowIf(la)
-		gb, _ := o.windowIf(lo)
+		ga, gerr := windowIf(a, la)
+		gb, _ := windowIf(o, lo)
 		if la.Op != lo.Op || gerr != nil || ga != gb {
 			t.Fatalf("layer %d: Arrow %s %s %+v, ONNX %s %s %+v", i, la.Name, la.Op, ga, lo.Name, lo.Op, gb)
 		}
@@ -67,7 +69,7 @@ func TestONNXKWSTwinQuantizesLikeArrow(t *testing.T) {
 			}
 		}
 	}
-	pats, err := ReadPatterns(patPath)
+	pats, err := nnq.ReadPatterns(patPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,9 +83,9 @@ func TestONNXKWSTwinQuantizesLikeArrow(t *testing.T) {
 		test = pats.Split("test")
 	}
 	test = test.Head(100)
-	stats := map[string]*Stats{}
+	stats := map[string]*nnq.Stats{}
 	for kind, m := range cms {
-		if stats[kind], err = Calibrate(m, calib, nil); err != nil {
+		if stats[kind], err = nnq.Calibrate(m, calib, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,12 +96,12 @@ func TestONNXKWSTwinQuantizesLikeArrow(t *testing.T) {
 			t.Fatalf("layer %d: statistics differ (%v vs %v)", i, sa, so)
 		}
 	}
-	for k, cfg := range []QConfig{{Bits: 8, Scheme: MSE{}}, {Bits: 16, Scheme: MinMax{}}, {Bits: 8, Scheme: Percentile{P: 99.9}, Target: "cortex-m0"}} {
-		qa, err := Quantize(a, stats["arrow"], cfg)
+	for k, cfg := range []nnq.QConfig{{Bits: 8, Scheme: nnq.MSE{}}, {Bits: 16, Scheme: nnq.MinMax{}}, {Bits: 8, Scheme: nnq.Percentile{P: 99.9}, Target: "cortex-m0"}} {
+		qa, err := nnq.Quantize(a, stats["arrow"], cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		qo, err := Quantize(o, stats["onnx"], cfg)
+		qo, err := nnq.Quantize(o, stats["onnx"], cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,17 +126,7 @@ func TestONNXKWSTwinQuantizesLikeArrow(t *testing.T) {
 	}
 }
 
-// windowIf returns a layer's window, or the zero window for layers without
-// one.
-func (m *Model) windowIf(l *Layer) (w any, err error) {
-	switch l.Op {
-	case OpConv2D, OpDepthwiseConv2D, OpMaxPool2D, OpAvgPool2D:
-		return m.Window(l)
-	}
-	return nil, nil
-}
-
-func compareQModels(t *testing.T, a, b *QModel) {
+func compareQModels(t *testing.T, a, b *nnq.QModel) {
 	t.Helper()
 	if a.Bits != b.Bits || a.InputFrac != b.InputFrac || a.Path != b.Path || a.Rounding != b.Rounding || len(a.Layers) != len(b.Layers) {
 		t.Fatalf("models differ: q%d in %d path %v, %d layers vs q%d in %d path %v, %d layers", a.Bits, a.InputFrac, a.Path, len(a.Layers), b.Bits, b.InputFrac, b.Path, len(b.Layers))
@@ -142,9 +134,9 @@ func compareQModels(t *testing.T, a, b *QModel) {
 	for i, la := range a.Layers {
 		lb := b.Layers[i]
 		type q struct {
-			Op                                        Op
-			Out                                       Act
-			In                                        []Act
+			Op                                        nnq.Op
+			Out                                       nnq.Act
+			In                                        []nnq.Act
 			InFrac                                    []int
 			OutFrac, WantFrac                         int
 			WeightFrac, BiasFrac, BiasShift, OutShift int

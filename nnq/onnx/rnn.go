@@ -1,11 +1,13 @@
-package nnq
+package onnx
 
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
-	"github.com/nnq-toolkit/nnq/nnq/internal/onnxpb"
+	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/onnx/internal/onnxpb"
 )
 
 // ONNX GRU and LSTM nodes onto nnq's gru and lstm layers (recurrent.go).
@@ -107,7 +109,7 @@ func (x *oact) axes() [][]byte {
 		return nil
 	}
 	if x.act.Spatial() {
-		if !equalInts(x.dims, stdMapDims(x.act)) {
+		if !slices.Equal(x.dims, stdMapDims(x.act)) {
 			return nil
 		}
 		return [][]byte{nil, x.fac('c'), x.fac('t'), x.fac('w')}
@@ -126,7 +128,7 @@ func (x *oact) inMemoryOrder() bool {
 }
 
 // stdMapDims is the ONNX shape of an NCHW map [H,W,C].
-func stdMapDims(a Act) []int { return []int{1, a.Shape[2], a.Shape[0], a.Shape[1]} }
+func stdMapDims(a nnq.Act) []int { return []int{1, a.Shape[2], a.Shape[0], a.Shape[1]} }
 
 // vectorDims reports whether dims is [N] or [1,N].
 func vectorDims(dims []int) bool {
@@ -212,14 +214,14 @@ func (b *onnxImporter) settle(n *onode, x *oact, dims []int, axes [][]byte) *oac
 	o.dims = append([]int(nil), dims...)
 	o.view = nil
 	if bytes.Equal(bytes.Join(axes, nil), x.memOrder()) {
-		if x.act.Spatial() && equalInts(dims, stdMapDims(x.act)) {
+		if x.act.Spatial() && slices.Equal(dims, stdMapDims(x.act)) {
 			return &o
 		}
 		if vectorDims(dims) {
 			if !x.act.Spatial() {
 				return &o
 			}
-			out := b.emit(n, &Layer{Name: b.layerName(n, ""), Op: OpFlatten}, x)
+			out := b.emit(n, &nnq.Layer{Name: b.layerName(n, ""), Op: nnq.OpFlatten}, x)
 			if out != nil {
 				out.dims = o.dims
 			}
@@ -423,7 +425,7 @@ func (b *onnxImporter) pick(n *onode, x *oact, a, k int, keep bool) *oact {
 	}
 	l := b.m.Layer(x.name)
 	T := x.factorSize('t')
-	if !bytes.Equal(ax[a], []byte{'t'}) || l == nil || (l.Op != OpGRU && l.Op != OpLSTM) || !l.Attrs.ReturnSequences {
+	if !bytes.Equal(ax[a], []byte{'t'}) || l == nil || (l.Op != nnq.OpGRU && l.Op != nnq.OpLSTM) || !l.Attrs.ReturnSequences {
 		n.failf("selecting along axis %d of the activation %v: nnq selects nothing from activations but the last time step (y[:, -1]) of a GRU/LSTM output sequence (and indices of size-1 axes)", a, x.dims)
 		return nil
 	}
@@ -439,7 +441,7 @@ func (b *onnxImporter) pick(n *onode, x *oact, a, k int, keep bool) *oact {
 	// factor is h's v (T is the axis dropped, C is 1).
 	l.Attrs.ReturnSequences = false
 	h := *x
-	h.act = Act{Shape: []int{x.act.Shape[1]}}
+	h.act = nnq.Act{Shape: []int{x.act.Shape[1]}}
 	hv := h.fac('v')
 	return b.settle(n, &h, dims, axesWith(func(fs []byte) []byte {
 		if len(fs) > 0 {
@@ -449,9 +451,12 @@ func (b *onnxImporter) pick(n *onode, x *oact, a, k int, keep bool) *oact {
 	}))
 }
 
-func onnxRecurrent(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
+func onnxRecurrent(op nnq.Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 	return func(b *onnxImporter, n *onode, ready bool) []*oval {
-		G := rnnGates(op)
+		G := 3 // r, z, n
+		if op == nnq.OpLSTM {
+			G = 4 // i, f, g, o
+		}
 		hidden := n.attrInt("hidden_size", 0)
 		switch dir := n.attrString("direction", "forward"); dir {
 		case "forward":
@@ -467,7 +472,7 @@ func onnxRecurrent(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 			n.failf("clip=%g: nnq's %s does not clip the gate inputs (export without clip; PyTorch never sets it)", a.GetF(), op)
 		}
 		want := []string{"Sigmoid", "Tanh"}
-		if op == OpLSTM {
+		if op == nnq.OpLSTM {
 			want = append(want, "Tanh")
 		}
 		if a := n.attr("activations", onnxpb.AttributeProto_STRINGS); a != nil {
@@ -484,7 +489,7 @@ func onnxRecurrent(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 				n.failf("%s %v: nnq's %s uses the default activations, which take no parameters", name, a.GetFloats(), op)
 			}
 		}
-		if op == OpGRU {
+		if op == nnq.OpGRU {
 			if lbr := n.attrInt("linear_before_reset", 0); lbr != 1 {
 				n.failf("linear_before_reset=%d: this GRU applies the reset gate before the recurrent weights, n = tanh(W x + Wb + R (r ⊙ h) + Rb) (ONNX's default, Keras reset_after=False); nnq's gru is PyTorch's, n = tanh(W x + Wb + r ⊙ (R h + Rb)), "+
 					"which torch.onnx.export writes as linear_before_reset=1, and the two cannot be converted into each other (retrain with PyTorch's nn.GRU or Keras reset_after=True)", lbr)
@@ -552,7 +557,7 @@ func onnxRecurrent(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 			}
 		}
 		zero(5, "initial_h", fmt.Sprintf("nnq's %s starts from a zero state (pass no initial state)", op))
-		if op == OpLSTM {
+		if op == nnq.OpLSTM {
 			zero(6, "initial_c", "nnq's lstm starts from a zero state (pass no initial state)")
 			zero(7, "P (peephole weights)", "nnq's lstm has no peephole connections (PyTorch's nn.LSTM has none)")
 		}
@@ -568,24 +573,24 @@ func onnxRecurrent(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 			n.failf("hidden_size %d disagrees with R %v", hidden, R.dims)
 			return nil
 		}
-		if !equalInts(W.dims, []int{1, G * H, I}) {
+		if !slices.Equal(W.dims, []int{1, G * H, I}) {
 			n.failf("W has shape %v, want [1, %d, %d] (%d gates of hidden %d, %d features per step of X %v)", W.dims, G*H, I, G, H, I, x.dims)
 			return nil
 		}
-		if B != nil && !equalInts(B.dims, []int{1, 2 * G * H}) {
+		if B != nil && !slices.Equal(B.dims, []int{1, 2 * G * H}) {
 			n.failf("B has shape %v, want [1, %d] (Wb then Rb)", B.dims, 2*G*H)
 			return nil
 		}
 		outs := n.p.GetOutput()
 		used := func(k int) bool { return k < len(outs) && outs[k] != "" && b.uses[outs[k]] > 0 }
-		if op == OpLSTM && used(2) {
+		if op == nnq.OpLSTM && used(2) {
 			n.failf("output Y_c (%q, the last cell state) is used; nnq's lstm outputs h only", outs[2])
 			return nil
 		}
 		seq := used(0)
 		// ONNX gate blocks → PyTorch's: GRU z,r,h → r,z,n; LSTM i,o,f,c → i,f,g,o.
 		perm := []int{1, 0, 2}
-		if op == OpLSTM {
+		if op == nnq.OpLSTM {
 			perm = []int{0, 2, 3, 1}
 		}
 		gates := func(v []float64, cols int) []float32 {
@@ -598,7 +603,7 @@ func onnxRecurrent(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 			}
 			return out
 		}
-		l := &Layer{Name: b.layerName(n, ""), Op: op, Attrs: Attrs{Hidden: H, ReturnSequences: seq}, Params: map[string]string{}}
+		l := &nnq.Layer{Name: b.layerName(n, ""), Op: op, Attrs: nnq.Attrs{Hidden: H, ReturnSequences: seq}, Params: map[string]string{}}
 		l.Params["weight_ih"] = b.tensor("", l.Name+".weight_ih", []int{G * H, I}, gates(W.v, I))
 		l.Params["weight_hh"] = b.tensor("", l.Name+".weight_hh", []int{G * H, H}, gates(R.v, H))
 		if B != nil {
@@ -616,7 +621,7 @@ func onnxRecurrent(op Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
 			}
 			// Y_h too (a stacked PyTorch layer's h_n): only a Concat
 			// whose other part is selected may read it.
-			h := &oact{name: out.name + ".Y_h", dims: []int{1, 1, H}, act: Act{Shape: []int{H}}}
+			h := &oact{name: out.name + ".Y_h", dims: []int{1, 1, H}, act: nnq.Act{Shape: []int{H}}}
 			h.view = &oview{axes: [][]byte{nil, nil, h.fac('v')}, node: n.name}
 			h.missing = fmt.Sprintf("is the last h (Y_h) of %s %q, which nnq does not compute because the node's output sequence Y is used too: nnq's %s outputs either every step's h or the last one (take y[:, -1] of the last layer instead of h_n)", op, n.name, op)
 			return []*oval{y, {a: h}}
@@ -668,7 +673,7 @@ func (b *onnxImporter) stackActs(n *onode, axis int) (st *ostack, ok bool) {
 		return nil, true
 	}
 	for _, p := range parts {
-		if p.axes() == nil || !equalInts(p.dims, parts[0].dims) || p.dims[a] != 1 {
+		if p.axes() == nil || !slices.Equal(p.dims, parts[0].dims) || p.dims[a] != 1 {
 			n.failf("concatenating activations of shapes %v and %v along axis %d: nnq keeps a concatenation only to select one of its parts (h_n[-1] of stacked GRU/LSTM layers), along a size-1 axis", parts[0].dims, p.dims, a)
 			return nil, true
 		}

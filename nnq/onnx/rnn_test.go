@@ -1,4 +1,4 @@
-package nnq
+package onnx
 
 import (
 	"errors"
@@ -11,7 +11,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/nnq-toolkit/nnq/nnq/internal/onnxpb"
+	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/onnx/internal/onnxpb"
 )
 
 // The PyTorch GRU/LSTM fixtures (data/onnx/make_rnn_fixtures.py) are
@@ -30,7 +31,7 @@ func TestONNXRecurrentFixtureStructure(t *testing.T) {
 		// The KWS GRU example's x[:, 0] and h[0].
 		"gruidx": "gru(8) dense softmax",
 	} {
-		m, err := Load(filepath.Join("testdata", "onnx", name+".onnx"))
+		m, err := nnq.Load(filepath.Join("testdata", name+".onnx"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,11 +41,11 @@ func TestONNXRecurrentFixtureStructure(t *testing.T) {
 	}
 }
 
-func rnnSummary(m *Model) string {
+func rnnSummary(m *nnq.Model) string {
 	var s []string
 	for _, l := range m.Layers {
 		x := string(l.Op)
-		if l.Op == OpGRU || l.Op == OpLSTM {
+		if l.Op == nnq.OpGRU || l.Op == nnq.OpLSTM {
 			x += "(" + itoa(l.Attrs.Hidden)
 			if l.Attrs.ReturnSequences {
 				x += ",seq"
@@ -211,7 +212,7 @@ func TestONNXRecurrentMatchesONNXEquations(t *testing.T) {
 		b.init("fw", nil, 2, H)
 		b.node("Gemm", "fc", []string{"h", "fw"}, []string{"out"}, aInt("transB", 1))
 		data := b.bytes(t, "out")
-		m, err := DecodeONNX(data, "t")
+		m, err := Decode(data, "t")
 		if err != nil {
 			t.Fatalf("%s %s: %v", c.op, c.tail, err)
 		}
@@ -326,8 +327,8 @@ func TestONNXRecurrentRefusals(t *testing.T) {
 		case "relu":
 			b.node("Relu", "relu", []string{"y"}, []string{"h"})
 		}
-		_, err := DecodeONNX(b.bytes(t, out), c.name)
-		var oe *ONNXError
+		_, err := Decode(b.bytes(t, out), c.name)
+		var oe *Error
 		if !errors.As(err, &oe) {
 			t.Errorf("%s: error %v is not an *ONNXError", c.name, err)
 			continue
@@ -350,7 +351,7 @@ func TestONNXRecurrentRefusals(t *testing.T) {
 func TestONNXRecurrentQuantizes(t *testing.T) {
 	r := rand.New(rand.NewSource(11))
 	for _, name := range []string{"crnn", "lstm2"} {
-		m, err := Load(filepath.Join("testdata", "onnx", name+".onnx"))
+		m, err := nnq.Load(filepath.Join("testdata", name+".onnx"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,12 +360,12 @@ func TestONNXRecurrentQuantizes(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := randPatterns(r, m, 30)
-		st, err := Calibrate(cm, p, nil)
+		st, err := nnq.Calibrate(cm, p, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, bits := range []int{8, 16} {
-			q, err := Quantize(cm, st, QConfig{Bits: bits})
+			q, err := nnq.Quantize(cm, st, nnq.QConfig{Bits: bits})
 			if err != nil {
 				t.Fatalf("%s q%d: %v", name, bits, err)
 			}
@@ -387,7 +388,7 @@ func TestONNXRecurrentQuantizes(t *testing.T) {
 // first layer's Y_h, which nnq does not compute because the layer's
 // sequence feeds the second one).
 func TestONNXRecurrentStackedFirstState(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "onnx", "lstmstack.onnx"))
+	data, err := os.ReadFile(filepath.Join("testdata", "lstmstack.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +410,7 @@ func TestONNXRecurrentStackedFirstState(t *testing.T) {
 	if data, err = proto.Marshal(&mp); err != nil {
 		t.Fatal(err)
 	}
-	_, err = DecodeONNX(data, "first")
+	_, err = Decode(data, "first")
 	if err == nil || !strings.Contains(err.Error(), `node "Gather" (Gather): selects part 0, which is the last h (Y_h) of lstm "lstm/LSTM"`) {
 		t.Errorf("error %v", err)
 	}
