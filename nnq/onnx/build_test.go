@@ -232,7 +232,7 @@ func TestONNXEveryProblemListed(t *testing.T) {
 	_, err := decodeSeed(t, "problems")
 	var oe *Error
 	if !errors.As(err, &oe) {
-		t.Fatalf("error %v is not an *ONNXError", err)
+		t.Fatalf("error %v is not an *Error", err)
 	}
 	t.Log(err)
 	want := map[string][]string{
@@ -465,5 +465,22 @@ func TestONNXShapeOnlyBranchIsPruned(t *testing.T) {
 	}
 	if w := m.Tensors[m.Layers[0].Params["weight"]]; w.Data[0] != 5*b.g.Initializer[0].FloatData[0] {
 		t.Errorf("weight %v not scaled by 5", w.Data[0])
+	}
+}
+
+func TestONNXUnsupportedAttributesInNodeOrder(t *testing.T) {
+	b := newONNXGraph("x", 1, 8)
+	b.node("Relu", "r", []string{"x"}, []string{"y"}, aInt("zeta", 1), aInt("alpha", 2), aInt("mu", 3))
+	data := b.bytes(t, "y")
+	for range 20 { // a map walk would change the order between runs
+		_, err := Decode(data, "attrs")
+		var oe *Error
+		if !errors.As(err, &oe) || len(oe.Problems) != 1 {
+			t.Fatalf("error %v", err)
+		}
+		want := `attribute "zeta" is not supported; attribute "alpha" is not supported; attribute "mu" is not supported`
+		if got := oe.Problems[0].Reason; got != want {
+			t.Fatalf("reason %q, want %q", got, want)
+		}
 	}
 }

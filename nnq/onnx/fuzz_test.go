@@ -13,14 +13,14 @@ import (
 )
 
 // The seed corpus under testdata/fuzz/FuzzReadONNX runs in plain `go test`.
-// Regenerate it (the PyTorch fixtures of testdata/onnx plus the hand-built
-// graphs of onnx_build_test.go) with
+// Regenerate it (the PyTorch fixtures of testdata plus the hand-built
+// graphs of build_test.go) with
 //
-//	NNQ_WRITE_FUZZ_SEEDS=1 go test ./nnq -run TestONNXWriteFuzzSeeds
+//	NNQ_WRITE_FUZZ_SEEDS=1 go test ./nnq/onnx -run TestONNXWriteFuzzSeeds
 //
 // and fuzz with
 //
-//	go test ./nnq -run '^$' -fuzz FuzzReadONNX -fuzztime 60s
+//	go test ./nnq/onnx -run '^$' -fuzz FuzzReadONNX -fuzztime 60s
 
 func onnxFuzzSeeds(t testing.TB) map[string][]byte {
 	seeds := onnxSeedModels(t)

@@ -120,8 +120,8 @@ var onnxNodeCases = map[string]onnxNodeCase{
 	"test_flatten_negative_axis4": {split: true},
 	"test_flatten_axis2":          {split: true, wantErr: "only flattening everything after the batch"},
 
-	"test_add":      {skip: "both operands are graph inputs; nnq models have one input (two-activation add is covered by testdata/onnx/ops.onnx)"},
-	"test_mul":      {skip: "both operands are graph inputs; nnq models have one input (two-activation mul is covered by testdata/onnx/ops.onnx)"},
+	"test_add":      {skip: "both operands are graph inputs; nnq models have one input (two-activation add is covered by testdata/ops.onnx)"},
+	"test_mul":      {skip: "both operands are graph inputs; nnq models have one input (two-activation mul is covered by testdata/ops.onnx)"},
 	"test_identity": {wantErr: "not computed by any layer"},
 }
 

@@ -16,10 +16,6 @@ import (
 	"github.com/nnq-toolkit/nnq/nnq/onnx/internal/onnxpb"
 )
 
-// The ONNX importer turns an ONNX model (the ai.onnx operator set, float32
-// activations, batch 1) into an nnq Model in NCHW layout. See onnx_ops.go
-// for the operators it maps and how.
-
 func init() { nnq.RegisterFormat("ONNX", ".onnx", Read) }
 
 // onnxMaxFile bounds the size of an .onnx file nnq reads.
@@ -110,7 +106,7 @@ type oact struct {
 	pads    []int
 	padNode string
 	// view, when set, says how the ONNX axes hold the activation's
-	// factors: a sequence view for a recurrent layer (onnx_rnn.go).
+	// factors: a sequence view for a recurrent layer (rnn.go).
 	view *oview
 	// missing, when set, says why nnq does not compute this value (a
 	// recurrent layer's Y_h when its Y is used): only Concat and Shape
@@ -136,21 +132,9 @@ type onnxImporter struct {
 	problems []Problem
 	budget   int // constant elements the folding may still create
 	// rnnFeed holds the values that reach a GRU/LSTM input through
-	// reshapes and transposes only (onnx_rnn.go).
+	// reshapes and transposes only (rnn.go).
 	rnnFeed map[string]bool
 }
-
-// onode is one node being converted.
-type onode struct {
-	p     *onnxpb.NodeProto
-	name  string // display and layer name
-	op    string
-	attrs map[string]*onnxpb.AttributeProto
-	ins   []*oval // nil for an absent optional input
-	why   []string
-}
-
-func (n *onode) failf(format string, a ...any) { n.why = append(n.why, fmt.Sprintf(format, a...)) }
 
 func importONNX(mp *onnxpb.ModelProto, name string) (*nnq.Model, error) {
 	g := mp.GetGraph()
@@ -445,9 +429,7 @@ func (b *onnxImporter) emit(n *onode, l *nnq.Layer, ins ...*oact) *oact {
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), fmt.Sprintf("layer %q: ", l.Name))
 		n.failf("%s", msg)
-		for _, t := range l.Params {
-			delete(b.m.Tensors, t)
-		}
+		b.dropParams(l)
 		return nil
 	}
 	b.m.Layers = append(b.m.Layers, l)
@@ -474,7 +456,7 @@ func (b *onnxImporter) convert(i int, np *onnxpb.NodeProto) {
 	if n.name == "" {
 		n.name = fmt.Sprintf("%s_%d", n.op, i)
 	}
-	ready := true
+	n.ready = true
 	for _, in := range np.GetInput() {
 		if in == "" {
 			n.ins = append(n.ins, nil)
@@ -483,16 +465,16 @@ func (b *onnxImporter) convert(i int, np *onnxpb.NodeProto) {
 		v := b.vals[in]
 		if v == nil {
 			n.failf("input %q is not the graph input, an initializer or the output of an earlier node", in)
-			ready = false
+			n.ready = false
 			n.ins = append(n.ins, nil)
 			continue
 		}
 		if v.bad {
-			ready = false
+			n.ready = false
 		}
 		if why := v.unreadable(n.op); why != "" {
 			n.failf("input %q %s", in, why)
-			ready = false
+			n.ready = false
 		}
 		n.ins = append(n.ins, v)
 	}
@@ -508,13 +490,14 @@ func (b *onnxImporter) convert(i int, np *onnxpb.NodeProto) {
 	} else if def, ok := onnxOps[n.op]; !ok {
 		n.failf("%s", onnxUnsupportedHint(n.op))
 	} else {
-		for name := range n.attrs {
-			if !contains(def.attrs, name) {
+		// In the node's order, so the message is the same every run.
+		for _, a := range np.GetAttribute() {
+			if name := a.GetName(); !slices.Contains(def.attrs, name) && n.attrs[name] == a {
 				n.failf("attribute %q is not supported", name)
 			}
 		}
 		if len(n.why) == 0 {
-			outs = def.conv(b, n, ready)
+			outs = def.conv(b, n)
 		}
 	}
 	if len(n.why) > 0 {
@@ -546,7 +529,7 @@ func (b *onnxImporter) convert(i int, np *onnxpb.NodeProto) {
 		}
 		if v == nil {
 			v = &oval{bad: true}
-			if k > 0 && len(n.why) == 0 && ready && b.uses[o] > 0 {
+			if k > 0 && len(n.why) == 0 && n.ready && b.uses[o] > 0 {
 				// An optional output the converter does not compute.
 				b.problems = append(b.problems, Problem{Node: n.name, OpType: n.op,
 					Reason: fmt.Sprintf("output %d (%q) is used, but nnq computes only the first output", k, o)})
@@ -554,15 +537,6 @@ func (b *onnxImporter) convert(i int, np *onnxpb.NodeProto) {
 		}
 		b.vals[o] = v
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // onnxUnsupportedHint says why an ONNX operator has no nnq mapping and what

@@ -451,116 +451,32 @@ func (b *onnxImporter) pick(n *onode, x *oact, a, k int, keep bool) *oact {
 	}))
 }
 
-func onnxRecurrent(op nnq.Op) func(b *onnxImporter, n *onode, ready bool) []*oval {
-	return func(b *onnxImporter, n *onode, ready bool) []*oval {
+// onnxRecurrent maps GRU and LSTM (one direction, PyTorch's gate
+// semantics) onto nnq's gru and lstm layers.
+func onnxRecurrent(op nnq.Op) func(b *onnxImporter, n *onode) []*oval {
+	return func(b *onnxImporter, n *onode) []*oval {
 		G := 3 // r, z, n
 		if op == nnq.OpLSTM {
 			G = 4 // i, f, g, o
 		}
 		hidden := n.attrInt("hidden_size", 0)
-		switch dir := n.attrString("direction", "forward"); dir {
-		case "forward":
-		case "bidirectional", "reverse":
-			n.failf("direction %q: nnq's %s runs forward over the sequence only (export a unidirectional network, bidirectional=False)", dir, op)
-		default:
-			n.failf("direction %q is not forward, reverse or bidirectional", dir)
-		}
-		if n.attrInt("layout", 0) != 0 {
-			n.failf("layout=1 (batch-major X and Y): nnq maps the default layout 0 ([T,B,I], what torch.onnx.export writes)")
-		}
-		if a := n.attr("clip", onnxpb.AttributeProto_FLOAT); a != nil {
-			n.failf("clip=%g: nnq's %s does not clip the gate inputs (export without clip; PyTorch never sets it)", a.GetF(), op)
-		}
-		want := []string{"Sigmoid", "Tanh"}
-		if op == nnq.OpLSTM {
-			want = append(want, "Tanh")
-		}
-		if a := n.attr("activations", onnxpb.AttributeProto_STRINGS); a != nil {
-			var got []string
-			for _, s := range a.GetStrings() {
-				got = append(got, string(s))
-			}
-			if !strings.EqualFold(strings.Join(got, ","), strings.Join(want, ",")) {
-				n.failf("activations %q: nnq's %s uses the default (PyTorch's) %q", got, op, want)
-			}
-		}
-		for _, name := range []string{"activation_alpha", "activation_beta"} {
-			if a := n.attr(name, onnxpb.AttributeProto_FLOATS); a != nil && len(a.GetFloats()) > 0 {
-				n.failf("%s %v: nnq's %s uses the default activations, which take no parameters", name, a.GetFloats(), op)
-			}
-		}
-		if op == nnq.OpGRU {
-			if lbr := n.attrInt("linear_before_reset", 0); lbr != 1 {
-				n.failf("linear_before_reset=%d: this GRU applies the reset gate before the recurrent weights, n = tanh(W x + Wb + R (r ⊙ h) + Rb) (ONNX's default, Keras reset_after=False); nnq's gru is PyTorch's, n = tanh(W x + Wb + r ⊙ (R h + Rb)), "+
-					"which torch.onnx.export writes as linear_before_reset=1, and the two cannot be converted into each other (retrain with PyTorch's nn.GRU or Keras reset_after=True)", lbr)
-			}
-		} else if n.attrInt("input_forget", 0) != 0 {
-			n.failf("input_forget=1 (coupled input and forget gates): nnq's lstm is PyTorch's, with separate gates")
-		}
+		recurrentAttrs(n, op)
 		for i, what := range []string{"X", "W", "R"} {
 			if n.in(i) == nil {
 				n.failf("%s (input %d) is missing", what, i)
 			}
 		}
-		if !ready || len(n.why) > 0 {
+		if n.blocked() {
 			return nil
 		}
-		v := n.in(0)
-		if v.c != nil {
-			n.failf("X (input 0, %q) is a constant; nnq layers compute on activations", n.inName(0))
-			return nil
-		}
-		x := v.a
-		if x.pads != nil {
-			n.failf("reads the output of Pad node %q: only a Conv can absorb zero padding", x.padNode)
-			return nil
-		}
-		if !x.act.Spatial() {
-			n.failf("X (%q, shape %v) is a vector of %d values; nnq's %s reads a feature map as a sequence, and CMSIS-NN cannot reshape a vector into one: %s", n.inName(0), x.dims, x.act.Size(), op, rnnInputHint)
-			return nil
-		}
-		ax := x.axes()
-		if len(x.dims) != 3 || ax == nil || x.dims[1] != 1 || !bytes.Equal(ax[0], x.fac('t')) || len(ax[1]) != 0 || !bytes.Equal(ax[2], x.fac('c', 'w')) {
-			s := x.act.Shape
-			n.failf("X (%q, shape %v) is not the feature map [C,T,F] = %v read as %d steps of %d features; %s", n.inName(0), x.dims, []int{s[2], s[0], s[1]}, s[0], s[1]*s[2], rnnInputHint)
+		x := recurrentInput(n, op)
+		if x == nil {
 			return nil
 		}
 		T, I := x.act.Shape[0], x.act.Shape[1]*x.act.Shape[2]
 		W, R := b.constIn(n, 1, "W"), b.constIn(n, 2, "R")
-		var B *ctensor
-		if n.in(3) != nil {
-			B = b.constIn(n, 3, "B")
-		}
-		if n.in(4) != nil {
-			if t := b.constIn(n, 4, "sequence_lens"); t != nil {
-				for _, l := range t.v {
-					if int(l) != T {
-						n.failf("sequence_lens %v: nnq runs every sequence for all %d steps (export without packed sequences)", t.v, T)
-						break
-					}
-				}
-			}
-		}
-		zero := func(i int, what, why string) {
-			v := n.in(i)
-			switch {
-			case v == nil:
-			case v.a != nil:
-				n.failf("%s (input %d, %q) is computed by the network: %s", what, i, n.inName(i), why)
-			default:
-				for _, z := range v.c.v {
-					if z != 0 {
-						n.failf("%s (input %d) is not zero: %s", what, i, why)
-						return
-					}
-				}
-			}
-		}
-		zero(5, "initial_h", fmt.Sprintf("nnq's %s starts from a zero state (pass no initial state)", op))
-		if op == nnq.OpLSTM {
-			zero(6, "initial_c", "nnq's lstm starts from a zero state (pass no initial state)")
-			zero(7, "P (peephole weights)", "nnq's lstm has no peephole connections (PyTorch's nn.LSTM has none)")
-		}
+		B := b.optConstIn(n, 3, "B")
+		b.recurrentRuns(n, op, T)
 		if W == nil || R == nil || len(n.why) > 0 {
 			return nil
 		}
@@ -569,15 +485,14 @@ func onnxRecurrent(op nnq.Op) func(b *onnxImporter, n *onode, ready bool) []*ova
 			return nil
 		}
 		H := R.dims[2]
-		if hidden != 0 && hidden != int64(H) {
+		switch {
+		case hidden != 0 && hidden != int64(H):
 			n.failf("hidden_size %d disagrees with R %v", hidden, R.dims)
 			return nil
-		}
-		if !slices.Equal(W.dims, []int{1, G * H, I}) {
+		case !slices.Equal(W.dims, []int{1, G * H, I}):
 			n.failf("W has shape %v, want [1, %d, %d] (%d gates of hidden %d, %d features per step of X %v)", W.dims, G*H, I, G, H, I, x.dims)
 			return nil
-		}
-		if B != nil && !slices.Equal(B.dims, []int{1, 2 * G * H}) {
+		case B != nil && !slices.Equal(B.dims, []int{1, 2 * G * H}):
 			n.failf("B has shape %v, want [1, %d] (Wb then Rb)", B.dims, 2*G*H)
 			return nil
 		}
@@ -587,47 +502,160 @@ func onnxRecurrent(op nnq.Op) func(b *onnxImporter, n *onode, ready bool) []*ova
 			n.failf("output Y_c (%q, the last cell state) is used; nnq's lstm outputs h only", outs[2])
 			return nil
 		}
-		seq := used(0)
-		// ONNX gate blocks → PyTorch's: GRU z,r,h → r,z,n; LSTM i,o,f,c → i,f,g,o.
-		perm := []int{1, 0, 2}
-		if op == nnq.OpLSTM {
-			perm = []int{0, 2, 3, 1}
-		}
-		gates := func(v []float64, cols int) []float32 {
-			out := make([]float32, G*H*cols)
-			blk := H * cols
-			for k, src := range perm {
-				for j := 0; j < blk; j++ {
-					out[k*blk+j] = float32(v[src*blk+j])
-				}
-			}
-			return out
-		}
-		l := &nnq.Layer{Name: b.layerName(n, ""), Op: op, Attrs: nnq.Attrs{Hidden: H, ReturnSequences: seq}, Params: map[string]string{}}
-		l.Params["weight_ih"] = b.tensor("", l.Name+".weight_ih", []int{G * H, I}, gates(W.v, I))
-		l.Params["weight_hh"] = b.tensor("", l.Name+".weight_hh", []int{G * H, H}, gates(R.v, H))
+		l := b.layer(n, "", op, nnq.Attrs{Hidden: H, ReturnSequences: used(0)})
+		gates := gateOrder(op, H)
+		b.param(l, "weight_ih", "", []int{G * H, I}, gates(W.v, I))
+		b.param(l, "weight_hh", "", []int{G * H, H}, gates(R.v, H))
 		if B != nil {
-			l.Params["bias_ih"] = b.tensor("", l.Name+".bias_ih", []int{G * H}, gates(B.v[:G*H], 1))
-			l.Params["bias_hh"] = b.tensor("", l.Name+".bias_hh", []int{G * H}, gates(B.v[G*H:], 1))
+			b.param(l, "bias_ih", "", []int{G * H}, gates(B.v[:G*H], 1))
+			b.param(l, "bias_hh", "", []int{G * H}, gates(B.v[G*H:], 1))
 		}
 		out := b.emit(n, l, x)
 		if out == nil {
 			return nil
 		}
-		if seq {
-			y := &oval{a: b.settle(n, out, []int{T, 1, 1, H}, [][]byte{out.fac('t'), nil, nil, out.fac('w')})}
-			if !used(1) {
-				return []*oval{y}
-			}
-			// Y_h too (a stacked PyTorch layer's h_n): only a Concat
-			// whose other part is selected may read it.
-			h := &oact{name: out.name + ".Y_h", dims: []int{1, 1, H}, act: nnq.Act{Shape: []int{H}}}
-			h.view = &oview{axes: [][]byte{nil, nil, h.fac('v')}, node: n.name}
-			h.missing = fmt.Sprintf("is the last h (Y_h) of %s %q, which nnq does not compute because the node's output sequence Y is used too: nnq's %s outputs either every step's h or the last one (take y[:, -1] of the last layer instead of h_n)", op, n.name, op)
-			return []*oval{y, {a: h}}
+		return b.recurrentOutputs(n, op, out, T, H, used(0), used(1))
+	}
+}
+
+// recurrentAttrs checks the attributes of a GRU/LSTM node against what
+// nnq's layers compute.
+func recurrentAttrs(n *onode, op nnq.Op) {
+	switch dir := n.attrString("direction", "forward"); dir {
+	case "forward":
+	case "bidirectional", "reverse":
+		n.failf("direction %q: nnq's %s runs forward over the sequence only (export a unidirectional network, bidirectional=False)", dir, op)
+	default:
+		n.failf("direction %q is not forward, reverse or bidirectional", dir)
+	}
+	if n.attrInt("layout", 0) != 0 {
+		n.failf("layout=1 (batch-major X and Y): nnq maps the default layout 0 ([T,B,I], what torch.onnx.export writes)")
+	}
+	if a := n.attr("clip", onnxpb.AttributeProto_FLOAT); a != nil {
+		n.failf("clip=%g: nnq's %s does not clip the gate inputs (export without clip; PyTorch never sets it)", a.GetF(), op)
+	}
+	want := []string{"Sigmoid", "Tanh"}
+	if op == nnq.OpLSTM {
+		want = append(want, "Tanh")
+	}
+	if a := n.attr("activations", onnxpb.AttributeProto_STRINGS); a != nil {
+		var got []string
+		for _, s := range a.GetStrings() {
+			got = append(got, string(s))
 		}
+		if !strings.EqualFold(strings.Join(got, ","), strings.Join(want, ",")) {
+			n.failf("activations %q: nnq's %s uses the default (PyTorch's) %q", got, op, want)
+		}
+	}
+	for _, name := range []string{"activation_alpha", "activation_beta"} {
+		if a := n.attr(name, onnxpb.AttributeProto_FLOATS); a != nil && len(a.GetFloats()) > 0 {
+			n.failf("%s %v: nnq's %s uses the default activations, which take no parameters", name, a.GetFloats(), op)
+		}
+	}
+	if op == nnq.OpGRU {
+		if lbr := n.attrInt("linear_before_reset", 0); lbr != 1 {
+			n.failf("linear_before_reset=%d: this GRU applies the reset gate before the recurrent weights, n = tanh(W x + Wb + R (r ⊙ h) + Rb) (ONNX's default, Keras reset_after=False); nnq's gru is PyTorch's, n = tanh(W x + Wb + r ⊙ (R h + Rb)), "+
+				"which torch.onnx.export writes as linear_before_reset=1, and the two cannot be converted into each other (retrain with PyTorch's nn.GRU or Keras reset_after=True)", lbr)
+		}
+	} else if n.attrInt("input_forget", 0) != 0 {
+		n.failf("input_forget=1 (coupled input and forget gates): nnq's lstm is PyTorch's, with separate gates")
+	}
+}
+
+// recurrentInput returns X, which must be a feature map [C,T,F] read as T
+// steps of C·F features.
+func recurrentInput(n *onode, op nnq.Op) *oact {
+	v := n.in(0)
+	if v.c != nil {
+		n.failf("X (input 0, %q) is a constant; nnq layers compute on activations", n.inName(0))
+		return nil
+	}
+	x := v.a
+	if x.pads != nil {
+		n.failf("reads the output of Pad node %q: only a Conv can absorb zero padding", x.padNode)
+		return nil
+	}
+	if !x.act.Spatial() {
+		n.failf("X (%q, shape %v) is a vector of %d values; nnq's %s reads a feature map as a sequence, and CMSIS-NN cannot reshape a vector into one: %s", n.inName(0), x.dims, x.act.Size(), op, rnnInputHint)
+		return nil
+	}
+	ax := x.axes()
+	if len(x.dims) != 3 || ax == nil || x.dims[1] != 1 || !bytes.Equal(ax[0], x.fac('t')) || len(ax[1]) != 0 || !bytes.Equal(ax[2], x.fac('c', 'w')) {
+		s := x.act.Shape
+		n.failf("X (%q, shape %v) is not the feature map [C,T,F] = %v read as %d steps of %d features; %s", n.inName(0), x.dims, []int{s[2], s[0], s[1]}, s[0], s[1]*s[2], rnnInputHint)
+		return nil
+	}
+	return x
+}
+
+// recurrentRuns checks that every sequence runs all T steps from a zero
+// state (sequence_lens, initial_h, initial_c) without peepholes.
+func (b *onnxImporter) recurrentRuns(n *onode, op nnq.Op, T int) {
+	if n.in(4) != nil {
+		if t := b.constIn(n, 4, "sequence_lens"); t != nil {
+			for _, l := range t.v {
+				if int(l) != T {
+					n.failf("sequence_lens %v: nnq runs every sequence for all %d steps (export without packed sequences)", t.v, T)
+					break
+				}
+			}
+		}
+	}
+	zero := func(i int, what, why string) {
+		v := n.in(i)
+		switch {
+		case v == nil:
+		case v.a != nil:
+			n.failf("%s (input %d, %q) is computed by the network: %s", what, i, n.inName(i), why)
+		default:
+			if _, z := v.c.allZero(); !z {
+				n.failf("%s (input %d) is not zero: %s", what, i, why)
+			}
+		}
+	}
+	zero(5, "initial_h", fmt.Sprintf("nnq's %s starts from a zero state (pass no initial state)", op))
+	if op == nnq.OpLSTM {
+		zero(6, "initial_c", "nnq's lstm starts from a zero state (pass no initial state)")
+		zero(7, "P (peephole weights)", "nnq's lstm has no peephole connections (PyTorch's nn.LSTM has none)")
+	}
+}
+
+// gateOrder returns a function that reorders ONNX's gate blocks (each
+// H×cols) into PyTorch's: GRU z,r,h → r,z,n; LSTM i,o,f,c → i,f,g,o.
+func gateOrder(op nnq.Op, H int) func(v []float64, cols int) []float32 {
+	perm := []int{1, 0, 2}
+	if op == nnq.OpLSTM {
+		perm = []int{0, 2, 3, 1}
+	}
+	return func(v []float64, cols int) []float32 {
+		out := make([]float32, len(perm)*H*cols)
+		blk := H * cols
+		for k, src := range perm {
+			for j := 0; j < blk; j++ {
+				out[k*blk+j] = float32(v[src*blk+j])
+			}
+		}
+		return out
+	}
+}
+
+// recurrentOutputs are the values of a GRU/LSTM node's outputs: Y (every
+// step's h) when seq, else Y_h (the last h); with Y, a used Y_h is a
+// placeholder only a Concat may read.
+func (b *onnxImporter) recurrentOutputs(n *onode, op nnq.Op, out *oact, T, H int, seq, yh bool) []*oval {
+	if !seq {
 		return []*oval{nil, {a: b.settle(n, out, []int{1, 1, H}, [][]byte{nil, nil, out.fac('v')})}}
 	}
+	y := &oval{a: b.settle(n, out, []int{T, 1, 1, H}, [][]byte{out.fac('t'), nil, nil, out.fac('w')})}
+	if !yh {
+		return []*oval{y}
+	}
+	// Y_h too (a stacked PyTorch layer's h_n): only a Concat whose other
+	// part is selected may read it.
+	h := &oact{name: out.name + ".Y_h", dims: []int{1, 1, H}, act: nnq.Act{Shape: []int{H}}}
+	h.view = &oview{axes: [][]byte{nil, nil, h.fac('v')}, node: n.name}
+	h.missing = fmt.Sprintf("is the last h (Y_h) of %s %q, which nnq does not compute because the node's output sequence Y is used too: nnq's %s outputs either every step's h or the last one (take y[:, -1] of the last layer instead of h_n)", op, n.name, op)
+	return []*oval{y, {a: h}}
 }
 
 // ostack is a Concat of activations along a size-1 axis (PyTorch's h_n of

@@ -666,3 +666,14 @@ func expandConst(t *ctensor, shape []int) (*ctensor, error) {
 	out.dtype = t.dtype
 	return out, nil
 }
+
+// allZero reports whether every value of t is zero, else returns the
+// first one that is not.
+func (t *ctensor) allZero() (float64, bool) {
+	for _, v := range t.v {
+		if v != 0 {
+			return v, false
+		}
+	}
+	return 0, true
+}
