@@ -484,3 +484,22 @@ func TestONNXUnsupportedAttributesInNodeOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestONNXPadWithAxesInput(t *testing.T) {
+	// Opset 18 Pad: pads [h_begin, w_begin, h_end, w_end] for axes [2, 3]
+	// (input 3), folded into the following Conv.
+	b := newONNXGraph("x", 1, 2, 5, 5)
+	b.opset = 18
+	b.ints("pads", 1, 2, 0, 1)
+	b.ints("axes", 2, -1)
+	b.init("w", nil, 3, 2, 3, 3)
+	b.node("Pad", "pad", []string{"x", "pads", "", "axes"}, []string{"p"})
+	b.node("Conv", "conv", []string{"p", "w"}, []string{"y"})
+	m, err := Decode(b.bytes(t, "y"), "pad-axes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := layerSummary(m), "conv2d:explicit1,2,0,1"; got != want {
+		t.Fatalf("layers %q, want %q", got, want)
+	}
+}

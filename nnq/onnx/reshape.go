@@ -215,9 +215,10 @@ func onnxPad(b *onnxImporter, n *onode) []*oval {
 	return actVal(out)
 }
 
-// padAxes expands the pads of the axes Pad names (input 3) to all r axes.
+// padAxes expands the pads of the axes Pad names (input 3, opset 18) to
+// all r axes.
 func (b *onnxImporter) padAxes(n *onode, pads []int, r int) ([]int, bool) {
-	axes, ok := b.intsArg(n, nil, 1, "axes", false)
+	axes, ok := b.intsArg(n, nil, 3, "axes", false)
 	if !ok {
 		return nil, false
 	}
