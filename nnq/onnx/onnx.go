@@ -21,7 +21,7 @@ func init() { nnq.RegisterFormat("ONNX", ".onnx", Read) }
 // onnxMaxFile bounds the size of an .onnx file nnq reads.
 const onnxMaxFile = 1 << 30
 
-// ReadONNX reads an ONNX model file and converts it into an nnq Model in
+// Read reads an ONNX model file and converts it into an nnq Model in
 // NCHW layout (not yet prepared: Load also folds batchnorm and drops
 // dropout). The model takes the graph's name, or the file's when the graph
 // has an exporter's default name.
@@ -49,14 +49,14 @@ func Read(path string) (*nnq.Model, error) {
 // model with one of them is named after its file instead.
 var exporterGraphNames = map[string]bool{"torch_jit": true, "torch-jit-export": true, "main_graph": true, "tf2onnx": true, "test": true}
 
-// DecodeONNX converts a serialized ONNX ModelProto into an nnq Model in
-// NCHW layout named name (the graph's name when name is empty). Every node that cannot be mapped onto CMSIS-NN is
-// reported in one *ONNXError.
+// Decode converts a serialized ONNX ModelProto into an nnq Model in NCHW
+// layout named name (the graph's name when name is empty). Every node that
+// cannot be mapped onto CMSIS-NN is reported in one *Error.
 func Decode(data []byte, name string) (*nnq.Model, error) {
 	return decode(data, name, "")
 }
 
-// decodeONNX names the model name, else the graph's name unless it is an
+// decode names the model name, else the graph's name unless it is an
 // exporter's default, else fallback.
 func decode(data []byte, name, fallback string) (*nnq.Model, error) {
 	var mp onnxpb.ModelProto
@@ -72,14 +72,14 @@ func decode(data []byte, name, fallback string) (*nnq.Model, error) {
 	return importONNX(&mp, name)
 }
 
-// ONNXProblem is one node nnq cannot convert.
+// Problem is one node nnq cannot convert.
 type Problem struct {
 	Node   string // node name (or its first output when unnamed)
 	OpType string
 	Reason string
 }
 
-// ONNXError lists every node of a model that nnq cannot convert, with what
+// Error lists every node of a model that nnq cannot convert, with what
 // each could be rewritten as.
 type Error struct {
 	Model    string

@@ -141,7 +141,7 @@ func TestONNXUnsupportedListsEveryNode(t *testing.T) {
 	_, err := nnq.Load(filepath.Join("testdata", "lstm.onnx"))
 	var oe *Error
 	if !errors.As(err, &oe) {
-		t.Fatalf("error %v is not an *ONNXError", err)
+		t.Fatalf("error %v is not an *Error", err)
 	}
 	msg := err.Error()
 	t.Log(msg)

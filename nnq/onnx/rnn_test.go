@@ -330,7 +330,7 @@ func TestONNXRecurrentRefusals(t *testing.T) {
 		_, err := Decode(b.bytes(t, out), c.name)
 		var oe *Error
 		if !errors.As(err, &oe) {
-			t.Errorf("%s: error %v is not an *ONNXError", c.name, err)
+			t.Errorf("%s: error %v is not an *Error", c.name, err)
 			continue
 		}
 		found := false
