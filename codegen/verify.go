@@ -35,6 +35,11 @@ type VerifyOptions struct {
 	Seed           int64
 	// ExtraCFlags are passed to the compiler after the harness's flags.
 	ExtraCFlags []string
+	// Progress, when set, reports the steps "build" (0/1, 1/1), "run
+	// TARGET" (the host binary or QEMU running every pattern: 0/1, 1/1) and
+	// "compare" (patterns compared with the simulator); it fits
+	// nnq.ConvertOptions.Progress and progress.Reporter.Step.
+	Progress func(step string, done, total int)
 }
 
 // Mismatch locates the first differing value.
@@ -184,11 +189,18 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	}
 	flags = append(flags, opt.ExtraCFlags...)
 	res.CFlags = flags
+	step := func(name string, done, total int) {
+		if opt.Progress != nil {
+			opt.Progress(name, done, total)
+		}
+	}
+	step("build", 0, 1)
 	bin, err := harness.Build(ctx, tg, harness.BuildOptions{ProjectDir: dir, CMSISPath: opt.CMSISPath, Sanitize: opt.Sanitize, Trace: true, ExtraCFlags: flags})
 	if err != nil {
 		return nil, fmt.Errorf("codegen: building %s: %w", dir, err)
 	}
 	defer bin.Close()
+	step("build", 1, 1)
 	if bin.Info.InputSize != n || bin.Info.NumLayers != len(q.Layers) {
 		return nil, fmt.Errorf("codegen: %s: nn.h says %d inputs and %d layers, the model %d and %d (re-export the project)", dir, bin.Info.InputSize, bin.Info.NumLayers, n, len(q.Layers))
 	}
@@ -200,10 +212,12 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	for _, x := range inputs {
 		raw = appendWords(raw, x, eb)
 	}
+	step("run "+tg.Name, 0, 1)
 	run, err := bin.Run(ctx, raw, len(inputs))
 	if err != nil {
 		return nil, fmt.Errorf("codegen: running %s on %s: %w", dir, tg.Name, err)
 	}
+	step("run "+tg.Name, 1, 1)
 	if len(run.Instructions) > 0 {
 		var sum float64
 		for _, c := range run.Instructions {
@@ -219,6 +233,7 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	}
 	var want []byte
 	for p, x := range inputs {
+		step("compare", p, len(inputs))
 		y, err := sim.Run(x)
 		if err != nil {
 			return nil, fmt.Errorf("codegen: simulating pattern %d: %w", p, err)
@@ -245,6 +260,7 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 			}
 		}
 	}
+	step("compare", len(inputs), len(inputs))
 	res.BitExact = res.Mismatches == 0
 	js, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {

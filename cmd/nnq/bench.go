@@ -16,6 +16,7 @@ import (
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/codegen/harness"
 	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/progress"
 )
 
 // benchNet is one network of the benchmark.
@@ -150,7 +151,8 @@ func median(xs []float64) float64 {
 }
 
 func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log io.Writer) (*netResult, error) {
-	logf := func(f string, a ...any) { fmt.Fprintf(log, "bench: %s: "+f+"\n", append([]any{n.Name}, a...)...) }
+	pr := progress.New(log) // bars for calibration, search and evaluation on a terminal
+	logf := func(f string, a ...any) { pr.Log(fmt.Sprintf("bench: %s: "+f, append([]any{n.Name}, a...)...)) }
 	fw, err := nnq.Load(n.Model)
 	if err != nil {
 		return nil, err
@@ -180,7 +182,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	var times []float64
 	for i := 0; i < runs; i++ {
 		t0 := time.Now()
-		if st, err = nnq.Calibrate(cm, calib, nil); err != nil {
+		if st, err = nnq.Calibrate(cm, calib, pr.Bar(n.Name+" calibrate")); err != nil {
 			return nil, err
 		}
 		times = append(times, time.Since(t0).Seconds())
@@ -192,11 +194,12 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	for _, bits := range []int{8, 16} {
 		for _, sc := range schemes {
 			t0 := time.Now()
-			q, err := nnq.Quantize(cm, st, nnq.QConfig{Bits: bits, Scheme: sc, Target: "cortex-m4"})
+			q, err := nnq.Quantize(cm, st, nnq.QConfig{Bits: bits, Scheme: sc, Target: "cortex-m4",
+				Progress: pr.Bar(fmt.Sprintf("%s q%d search", n.Name, bits-1))})
 			if err != nil {
 				return nil, fmt.Errorf("q%d %s: %w", bits, sc.Name(), err)
 			}
-			ev, err := q.Evaluate(test, nil)
+			ev, err := q.Evaluate(test, pr.Bar(fmt.Sprintf("%s q%d %s", n.Name, bits-1, sc.Name())))
 			if err != nil {
 				return nil, err
 			}

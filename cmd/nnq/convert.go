@@ -5,11 +5,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/nnq"
 	"github.com/nnq-toolkit/nnq/nnq/plots"
+	"github.com/nnq-toolkit/nnq/nnq/progress"
 )
 
 func init() {
@@ -66,9 +66,10 @@ func init() {
 		if *inputFrac != -1000 {
 			opt.InputFrac = inputFrac
 		}
-		var mu sync.Mutex
 		if !*quiet {
-			opt.Log = func(s string) { mu.Lock(); fmt.Fprintln(stderr, s); mu.Unlock() }
+			// A bar per long step on a terminal, a line per step otherwise.
+			pr := progress.New(stderr)
+			opt.Log, opt.Progress = pr.Log, pr.Step
 		}
 		c, err := nnq.Convert(opt)
 		if err != nil {

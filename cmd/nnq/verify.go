@@ -12,6 +12,7 @@ import (
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/codegen/harness"
 	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/progress"
 )
 
 func init() {
@@ -47,7 +48,8 @@ func init() {
 				return err
 			}
 		}
-		res, err := codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: *target, Sanitize: *sanitize, CMSISPath: *cmsis, MaxPatterns: *maxPat})
+		res, err := codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: *target, Sanitize: *sanitize, CMSISPath: *cmsis, MaxPatterns: *maxPat,
+			Progress: progress.New(stderr).Step})
 		var mm *codegen.MismatchError
 		if err != nil && !errors.As(err, &mm) {
 			return err
