@@ -76,6 +76,14 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 	var parts []*evalPart
 	var done int64
 	var firstErr error
+	// Per pattern and layer signal and noise energies, summed in pattern
+	// order at the end: the SQNRs do not depend on how the patterns were
+	// spread over the workers (float sums are not associative).
+	nl := len(q.Layers)
+	var signal, noise []float64
+	if full {
+		signal, noise = make([]float64, n*nl), make([]float64, n*nl)
+	}
 	err := parallel(n, func() (func(int), error) {
 		sim, err := q.NewSim(full)
 		if err != nil {
@@ -126,12 +134,13 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 				for k := range q.Layers {
 					ref := fr.Output(k)
 					deq = sim.Dequantized(k, deq)
-					le := &part.layers[k]
+					var sg, ns float64
 					for j, v := range ref {
 						d := float64(v) - float64(deq[j])
-						le.signal += float64(v) * float64(v)
-						le.noise += d * d
+						sg += float64(v) * float64(v)
+						ns += d * d
 					}
+					signal[i*nl+k], noise[i*nl+k] = sg, ns
 				}
 			}
 			if progress != nil {
@@ -162,12 +171,14 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 			}
 		}
 		for k := range pt.layers {
-			ev.Layers[k].signal += pt.layers[k].signal
-			ev.Layers[k].noise += pt.layers[k].noise
 			if pt.sim.Stats != nil {
 				ev.Layers[k].Kernel.Add(pt.sim.Stats[k])
 			}
 		}
+	}
+	for i := range signal {
+		ev.Layers[i%nl].signal += signal[i]
+		ev.Layers[i%nl].noise += noise[i]
 	}
 	ev.Float, ev.Fixed, ev.Agreement = float64(fok)/float64(n), float64(qok)/float64(n), float64(agree)/float64(n)
 	for k, l := range q.Layers {
