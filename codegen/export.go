@@ -103,6 +103,9 @@ type manifest struct {
 }
 
 // tmplData is what the templates see.
+// MaxExamples is the bound on the demo's examples (for the templates).
+func (tmplData) MaxExamples() int { return MaxExamples }
+
 type tmplData struct {
 	Name, Type, ElemC   string
 	Bits                int
@@ -151,6 +154,7 @@ type formatRow struct {
 
 type example struct {
 	Count   int
+	Labels  []int      // per pattern, the expected class (-1: unlabelled)
 	Inputs  [][]string // per pattern, value rows
 	Outputs [][]string // per pattern, expected value rows (simulator)
 	Floats  [][]string // per pattern, float HWC value rows
@@ -285,20 +289,54 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 
 // makeExample quantizes the first patterns (at most 4) and runs them
 // through the simulator for the demo's self-check.
+// MaxExamples bounds the examples stored in demo/example.h.
+const MaxExamples = 12
+
+// ExamplePatterns picks the demo's examples among the stored patterns: the
+// first pattern of each class, in class order, up to MaxExamples; patterns
+// without labels: the first MaxExamples.
+func ExamplePatterns(p *nnq.Patterns) []int {
+	var idx []int
+	first := map[int]int{}
+	for i := 0; i < p.Len(); i++ {
+		if l := p.Label(i); l >= 0 {
+			if _, ok := first[l]; !ok {
+				first[l] = i
+			}
+		}
+	}
+	if len(first) == 0 {
+		for i := 0; i < min(p.Len(), MaxExamples); i++ {
+			idx = append(idx, i)
+		}
+		return idx
+	}
+	labels := make([]int, 0, len(first))
+	for l := range first {
+		labels = append(labels, l)
+	}
+	sort.Ints(labels)
+	for _, l := range labels[:min(len(labels), MaxExamples)] {
+		idx = append(idx, first[l])
+	}
+	return idx
+}
+
 func makeExample(q *nnq.QModel, p *nnq.Patterns) (*example, error) {
-	n := min(p.Len(), 4)
 	sim, err := q.NewSim(false)
 	if err != nil {
 		return nil, fmt.Errorf("codegen: simulator: %w", err)
 	}
-	ex := &example{Count: n}
+	picks := ExamplePatterns(p)
+	ex := &example{Count: len(picks)}
 	x := make([]int16, q.Float.InputSize())
-	for i := 0; i < n; i++ {
+	for _, i := range picks {
 		q.QuantizeInput(p.Input(i), x)
 		y, err := sim.Run(x)
 		if err != nil {
 			return nil, fmt.Errorf("codegen: simulating pattern %d: %w", i, err)
 		}
+		ex.Labels = append(ex.Labels, p.Label(i))
 		ex.Inputs = append(ex.Inputs, valueRows(x, 16))
 		hwc := make([]float32, len(x))
 		q.Float.InputToCMSIS(p.Input(i), hwc)
