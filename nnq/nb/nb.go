@@ -124,15 +124,29 @@ func Rel(path string) string {
 	return path
 }
 
+// Scrub makes text fit for a stored output: the checkout's root and the
+// session's scratch directory (WorkDir's parent) are cut from the paths
+// in it, so they read relative ("data/kws/…", "kws-dscnn-q7/nn.c").
+func Scrub(s string) string {
+	for _, d := range []string{workBase(), Root()} {
+		s = strings.ReplaceAll(s, d+string(filepath.Separator), "")
+		s = strings.ReplaceAll(s, d, ".")
+	}
+	return s
+}
+
+func workBase() string {
+	if base := os.Getenv("GONB_TMP_DIR"); base != "" {
+		return filepath.Clean(base)
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("nnq-nb-%d", os.Getuid()))
+}
+
 // WorkDir returns a scratch directory for this notebook session, created
 // if needed: under $GONB_TMP_DIR (GoNB's per-kernel directory) in a
 // notebook, else under the system's temporary directory.
 func WorkDir(name string) string {
-	base := os.Getenv("GONB_TMP_DIR")
-	if base == "" {
-		base = filepath.Join(os.TempDir(), fmt.Sprintf("nnq-nb-%d", os.Getuid()))
-	}
-	d := filepath.Join(base, name)
+	d := filepath.Join(workBase(), name)
 	Must(os.MkdirAll(d, 0o755))
 	return d
 }

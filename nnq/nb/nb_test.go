@@ -78,6 +78,10 @@ func TestFindRootAndData(t *testing.T) {
 	if r := Rel("/elsewhere/file"); r != "/elsewhere/file" {
 		t.Errorf("Rel outside = %q", r)
 	}
+	t.Setenv("GONB_TMP_DIR", "/tmp/gonb_1234")
+	if got := Scrub("export -> /tmp/gonb_1234/kws-q7; data " + root + "/data/kws and " + root); got != "export -> kws-q7; data data/kws and ." {
+		t.Errorf("Scrub gave %q", got)
+	}
 	t.Setenv("NNQ_DATA", dir)
 	if p := Data("x.arrow"); p != filepath.Join(dir, "x.arrow") || Rel(p) != "$NNQ_DATA/x.arrow" {
 		t.Errorf("with NNQ_DATA: Data = %q, Rel = %q", p, Rel(p))
