@@ -189,7 +189,7 @@ func SQNRPlot(ev *nnq.Evaluation) (*plot.Plot, error) {
 	}
 	b.Color = color.RGBA{G: 120, B: 200, A: 255}
 	p.Add(b)
-	if err := addValueLabels(p, lbl); err != nil {
+	if err := addValueLabels(p, lbl, 0); err != nil {
 		return nil, err
 	}
 	p.NominalX(names...)
@@ -200,8 +200,9 @@ func SQNRPlot(ev *nnq.Evaluation) (*plot.Plot, error) {
 	return p, nil
 }
 
-// addValueLabels writes small labels just above the given points (bar tops).
-func addValueLabels(p *plot.Plot, lbl plotter.XYLabels) error {
+// addValueLabels writes small labels centred just above the given points
+// (bar tops), shifted right by dx.
+func addValueLabels(p *plot.Plot, lbl plotter.XYLabels, dx vg.Length) error {
 	l, err := plotter.NewLabels(lbl)
 	if err != nil {
 		return err
@@ -210,20 +211,21 @@ func addValueLabels(p *plot.Plot, lbl plotter.XYLabels) error {
 		l.TextStyle[i].Font.Size = vg.Points(7)
 		l.TextStyle[i].XAlign = draw.XCenter
 	}
-	l.Offset = vg.Point{Y: vg.Points(2)}
+	l.Offset = vg.Point{X: dx, Y: vg.Points(2)}
 	p.Add(l)
 	return nil
 }
 
-// BarLabels labels bars (values at positions 0, 1, ... shifted by offset
-// in data units) with their values printed by format.
-func BarLabels(p *plot.Plot, vals []float64, offset float64, format string) error {
+// BarLabels labels the bars of a bar chart (values at x = 0, 1, ...; the
+// chart's Offset as offset) with their values printed by format; negative
+// bars get their label at 0.
+func BarLabels(p *plot.Plot, vals []float64, offset vg.Length, format string) error {
 	var lbl plotter.XYLabels
 	for i, v := range vals {
-		lbl.XYs = append(lbl.XYs, plotter.XY{X: float64(i) + offset, Y: math.Max(v, 0)})
+		lbl.XYs = append(lbl.XYs, plotter.XY{X: float64(i), Y: math.Max(v, 0)})
 		lbl.Labels = append(lbl.Labels, fmt.Sprintf(format, v))
 	}
-	return addValueLabels(p, lbl)
+	return addValueLabels(p, lbl, offset)
 }
 
 // SavePlots writes hist_<tensor>.png for every tensor (with its chosen
