@@ -22,8 +22,10 @@ demo: build
 bench: build
 	bin/nnq bench --out docs
 
+# Execute every notebook and store it with its outputs (commit them on
+# their own); notebooks/run.sh without --store checks them (CI).
 notebooks:
-	notebooks/run.sh
+	notebooks/run.sh --store
 
 # Regenerate the bundled data sets and networks from scratch (slow; not CI).
 data:
