@@ -82,6 +82,8 @@ cat > "$work/jupyter/kernels/gonb/kernel.json" <<EOF
  "display_name": "Go (gonb)", "language": "go", "interrupt_mode": "message", "env": {}}
 EOF
 export JUPYTER_PATH="$work/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
+# No person at the notebook: nb.Interactive() is false, widgets are skipped.
+export NNQ_HEADLESS=1
 
 failed=0
 start_all=$(date +%s)

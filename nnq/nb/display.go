@@ -73,6 +73,14 @@ func (t *text) markdown(s string)   { fmt.Fprintln(t.out(), strings.TrimRight(s,
 func (t *text) html(s string)       { fmt.Fprintln(t.out(), s) }
 func (t *text) update(id, s string) {}
 
+// Interactive reports whether a person may be at the notebook: false
+// outside a notebook and in a headless run (notebooks/run.sh sets
+// NNQ_HEADLESS=1), where widgets get no answer and their random element
+// ids would make the stored outputs differ from run to run.
+func Interactive() bool {
+	return inNotebook() && os.Getenv("NNQ_HEADLESS") != "1"
+}
+
 // Show draws a plot of w x h into the notebook (as a PNG at plots.DPI; the
 // legend, if any, stands to the right of the data, see plots.Draw).
 func Show(p *plot.Plot, w, h vg.Length) {

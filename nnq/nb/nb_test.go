@@ -155,6 +155,14 @@ func TestShowAndTables(t *testing.T) {
 
 func TestProgressBarsInANotebook(t *testing.T) {
 	r := record(t)
+	t.Setenv("NNQ_HEADLESS", "")
+	if !Interactive() {
+		t.Error("a notebook is not interactive")
+	}
+	t.Setenv("NNQ_HEADLESS", "1")
+	if Interactive() {
+		t.Error("a headless run is interactive")
+	}
 	bar := Progress("calibrate")
 	for i := 0; i <= 1000; i++ {
 		bar(i, 1000)
@@ -200,7 +208,7 @@ func TestTextOutputOutsideANotebook(t *testing.T) {
 	if !strings.HasPrefix(sb.String(), "**3** patterns\n[plot: ") || !strings.HasSuffix(sb.String(), "plot-1.png]\n") {
 		t.Errorf("text output %q", sb.String())
 	}
-	if inNotebook() {
+	if inNotebook() || Interactive() {
 		t.Error("text output taken for a notebook")
 	}
 }
