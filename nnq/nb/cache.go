@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,7 +33,7 @@ type File string
 // checkout, so editing nnq's code or a data file computes anew. T must be
 // gob-encodable (exported fields).
 func Cache[T any](name string, key any, fn func() T) T {
-	path := filepath.Join(WorkDir("cache"), fileSafe(name)+"-"+CacheKey(name, key)+".gob")
+	path := filepath.Join(WorkDir("cache"), url.PathEscape(name)+"-"+CacheKey(name, key)+".gob")
 	if b, err := os.ReadFile(path); err == nil {
 		var v T
 		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&v); err == nil {
@@ -205,12 +206,3 @@ var (
 	fileMu   sync.Mutex
 	fileSums = map[string]string{}
 )
-
-func fileSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ' ' || r == ':' {
-			return '_'
-		}
-		return r
-	}, s)
-}
