@@ -18,7 +18,9 @@ A committed notebook is fresh when its code cells hash to its stored
 code_sha256 (checked without Jupyter by notebooks/check_test.go) and when
 executing it again gives the same outputs (compare, run by run.sh).
 Normalizing drops what changes from run to run and says nothing: cell
-execution timings, the Go version in language_info, execution counts.
+execution timings, the Go version in language_info, execution counts; and
+compare joins each cell's stdout (and stderr) before comparing, since the
+order of prints and displays within a cell is not deterministic.
 """
 import hashlib
 import json
@@ -108,18 +110,23 @@ def normalize(nb):
 
 
 def outputs(cell):
-    """A cell's outputs as comparable (kind, content) pairs."""
-    out = []
+    """A cell's outputs as comparable (kind, content) pairs: all it printed
+    on stdout and on stderr (each joined: a program's prints and its
+    displays travel on different pipes, so their interleaving varies from
+    run to run), then the errors and the displays (tables, plots, progress
+    bars) in order."""
+    streams, rest = {}, []
     for o in cell.get("outputs", []):
         t = o.get("output_type")
         if t == "stream":
-            out.append(("stream " + o.get("name", ""), text(o.get("text"))))
+            name = "stream " + o.get("name", "")
+            streams[name] = streams.get(name, "") + text(o.get("text"))
         elif t == "error":
-            out.append(("error", o.get("ename", "") + ": " + o.get("evalue", "")))
+            rest.append(("error", o.get("ename", "") + ": " + o.get("evalue", "")))
         else:
             for mime in sorted(o.get("data", {})):
-                out.append((mime, text(o["data"][mime])))
-    return out
+                rest.append((mime, text(o["data"][mime])))
+    return sorted(streams.items()) + rest
 
 
 def compare(committed, executed):

@@ -64,8 +64,9 @@ var (
 	srcHash string
 )
 
-// SourceHash is a digest of every .go file of the checkout (outside
-// testdata, notebooks and .git): what a cached result was computed with.
+// SourceHash is a digest of go.mod and every non-test .go file of the
+// checkout (outside testdata, notebooks and .git): what a cached result was
+// computed with.
 func SourceHash() string {
 	srcOnce.Do(func() {
 		r, err := FindRoot()
@@ -82,7 +83,7 @@ func SourceHash() string {
 			if d.IsDir() && p != r && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "notebooks") {
 				return filepath.SkipDir
 			}
-			if !d.IsDir() && (strings.HasSuffix(p, ".go") || d.Name() == "go.mod") {
+			if !d.IsDir() && ((strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go")) || d.Name() == "go.mod") {
 				files = append(files, p)
 			}
 			return nil
