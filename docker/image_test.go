@@ -115,8 +115,11 @@ func TestDockerfileAgreesWithTheRepository(t *testing.T) {
 // docker/local-base.sh (Debian from its mirror plus the host's Go), for
 // machines that reach no container registry; NNQ_DOCKER_JUPYTERLAB=0 leaves
 // out JupyterLab (from PyPI), which the runner does not need.
-// NNQ_PODMAN overrides the podman command (default
-// "podman --storage-driver vfs"; builds use --isolation chroot).
+// NNQ_DOCKER_CA names a CA bundle for Go's downloads behind a TLS-inspecting
+// proxy. NNQ_PODMAN overrides the podman command (default "podman
+// --storage-driver vfs"; builds use --isolation chroot, and the notebooks
+// run in a buildah container with chroot isolation, which needs no
+// resource-limit rights).
 func TestImageBuildsAndRunsTheNotebooks(t *testing.T) {
 	if os.Getenv("NNQ_DOCKER_TEST") != "1" {
 		t.Skip("set NNQ_DOCKER_TEST=1 to build the image and run the notebooks in it (slow)")
@@ -149,19 +152,42 @@ func TestImageBuildsAndRunsTheNotebooks(t *testing.T) {
 	}
 	buildArgs := []string{}
 	if os.Getenv("NNQ_DOCKER_BASE") == "local" {
-		run("local base", "docker/local-base.sh", "localhost/nnq-go-base:bookworm")
+		exists := exec.CommandContext(ctx, podman[0], append(podman[1:], "image", "exists", "localhost/nnq-go-base:bookworm")...).Run() == nil
+		if !exists {
+			run("local base", "docker/local-base.sh", "localhost/nnq-go-base:bookworm")
+		}
 		buildArgs = append(buildArgs, "--build-arg", "BASE=localhost/nnq-go-base:bookworm")
 	}
 	if v := os.Getenv("NNQ_DOCKER_JUPYTERLAB"); v != "" {
 		buildArgs = append(buildArgs, "--build-arg", "JUPYTERLAB="+v)
 	}
+	// Behind a TLS-inspecting proxy, Go's downloads need its CA bundle.
+	var caMount []string
+	var caEnv []string
+	if ca := os.Getenv("NNQ_DOCKER_CA"); ca != "" {
+		caMount = []string{"-v", ca + ":/run/nnq-ca.crt:ro"}
+		caEnv = []string{"env", "SSL_CERT_FILE=/run/nnq-ca.crt"}
+		buildArgs = append(buildArgs, "--build-arg", "SSL_CERT_FILE=/run/nnq-ca.crt")
+	}
 	build := append(append([]string{}, podman...), "build", "--isolation", "chroot", "--network", "host",
 		"-f", "docker/Dockerfile", "--ignorefile", "docker/Dockerfile.dockerignore", "-t", "localhost/nnq-notebooks:test")
-	run("build", append(append(build, buildArgs...), ".")...)
-	vol := "nnq-docker-test-gomod"
-	runNB := append(append([]string{}, podman...), "run", "--rm", "--network", "host",
-		"-v", root+":/work/nnq", "-v", vol+":/go/pkg/mod", "localhost/nnq-notebooks:test", "/work/nnq/notebooks/run.sh")
-	run("notebooks in the image", runNB...)
+	build = append(append(build, caMount...), buildArgs...)
+	run("build", append(build, ".")...)
+
+	// Run the notebooks in a container of the image. buildah's chroot
+	// isolation runs where podman run cannot set resource limits.
+	buildah := append([]string{"buildah"}, podman[1:]...)
+	out, err := exec.CommandContext(ctx, buildah[0], append(buildah[1:], "from", "localhost/nnq-notebooks:test")...).Output()
+	if err != nil {
+		t.Fatalf("buildah from: %v", err)
+	}
+	ctr := strings.TrimSpace(string(out))
+	defer exec.Command(buildah[0], append(buildah[1:], "rm", ctr)...).Run()
+	mods := t.TempDir()
+	runNB := append(append([]string{}, buildah...), "run", "--isolation", "chroot", "--network", "host",
+		"-v", root+":/work/nnq", "-v", mods+":/go/pkg/mod")
+	runNB = append(append(append(runNB, caMount...), ctr, "--"), caEnv...)
+	run("notebooks in the image", append(runNB, "/work/nnq/notebooks/run.sh")...)
 }
 
 func tail(s string, n int) string {
