@@ -220,7 +220,9 @@ func DepthwiseConvWrapperS8Kernel(p DwConvParams, inDims, fDims Dims) string {
 }
 
 // DepthwiseConvWrapperS8 is arm_depthwise_conv_wrapper_s8. Scratch on the C
-// API: DepthwiseConvWrapperS8GetBufferSize.
+// API: DepthwiseConvWrapperS8GetBufferSize. Where the wrapper would run
+// arm_depthwise_conv_3x3_s8 on an output wider than that kernel can read
+// (see DepthwiseConv3x3S8) it returns ErrInvalid; call DepthwiseConvS8.
 func DepthwiseConvWrapperS8(o Opts, p DwConvParams, q PerChannelQuantParams, inDims Dims, in []int8, fDims Dims, filter []int8,
 	bias []int32, outDims Dims, out []int8) error {
 	switch DepthwiseConvWrapperS8Kernel(p, inDims, fDims) {
