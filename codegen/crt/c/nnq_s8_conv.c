@@ -16,6 +16,67 @@
 
 #if !defined(NNQ_USE_CMSIS_NN) && !defined(NNQ_USE_CMSIS)
 
+/* Requantises one value exactly, any shift (the general path). */
+static inline int32_t nnq_rq_any(int32_t a, int32_t m, int32_t sh)
+{
+    return nnq_requantize(a, m, sh);
+}
+
+/*
+ * The two-row requantisation loop with CLAMP(y) as the final clamp; the
+ * fast path needs |acc| < 2^30 (checked by the caller) and no left shift.
+ */
+#define NNQ_RQ2_LOOP(CLAMP)                                                                                        \
+    for (c = 0; c < nch; c++)                                                                                      \
+    {                                                                                                              \
+        const int32_t sh = shift[c], m = mult[c];                                                                  \
+        int32_t y0 = acc0[c], y1 = acc1[c];                                                                        \
+        if (sh <= 0)                                                                                               \
+        {                                                                                                          \
+            const int32_t right = -sh;                                                                             \
+            const int32_t rnd = (int32_t)((1u << right) >> 1), msk = right != 0 ? -1 : 0;                          \
+            y0 = nnq_dhm2(y0 * 2, m);                                                                              \
+            y1 = nnq_dhm2(y1 * 2, m);                                                                              \
+            y0 = (y0 + rnd + ((y0 >> 31) & msk)) >> right;                                                         \
+            y1 = (y1 + rnd + ((y1 >> 31) & msk)) >> right;                                                         \
+        }                                                                                                          \
+        else                                                                                                       \
+        {                                                                                                          \
+            y0 = nnq_rq_any(y0, m, sh);                                                                            \
+            y1 = nnq_rq_any(y1, m, sh);                                                                            \
+        }                                                                                                          \
+        out0[c] = (int8_t)CLAMP(y0 + off);                                                                         \
+        out1[c] = (int8_t)CLAMP(y1 + off);                                                                         \
+    }
+
+#define NNQ_CLAMP_ACT(y) NNQ_CLAMP((y), lo, hi)
+
+void nnq_rq_rows_s8(const int32_t *acc, int32_t nrow, int32_t acc_stride, int32_t nch, const int32_t *mult,
+                    const int32_t *shift, int32_t off, int32_t lo, int32_t hi, int8_t *out, int32_t out_stride,
+                    int32_t bound)
+{
+    /* With one row, row 1 repeats row 0 (same value stored twice). */
+    const int32_t *acc0 = acc, *acc1 = nrow == 2 ? acc + acc_stride : acc;
+    int8_t *out0 = out, *out1 = nrow == 2 ? out + out_stride : out;
+    int32_t c;
+    if (bound >= (1 << 30))
+    {
+        for (c = 0; c < nch; c++)
+        {
+            out0[c] = (int8_t)NNQ_CLAMP(nnq_rq_any(acc0[c], mult[c], shift[c]) + off, lo, hi);
+            out1[c] = (int8_t)NNQ_CLAMP(nnq_rq_any(acc1[c], mult[c], shift[c]) + off, lo, hi);
+        }
+    }
+    else if (lo == -128 && hi == 127)
+    {
+        NNQ_RQ2_LOOP(nnq_ssat8)
+    }
+    else
+    {
+        NNQ_RQ2_LOOP(NNQ_CLAMP_ACT)
+    }
+}
+
 /*
  * C path: the sum of one output element, taps of group channel range
  * [c0, c0+k_c), as uint32 (wrapping).
@@ -173,45 +234,62 @@ static void nnq_col_fill(uint8_t *col, const nnq_geom *g, const int8_t *in, int3
 }
 
 /*
- * 2 columns x 2 weight rows over k4 groups of 4: acc[0..3] += (c0.w0,
- * c0.w1, c1.w0, c1.w1). col must be 4-byte aligned.
+ * 2 columns x 2 weight rows over k4 >= 1 groups of 4: *a00 += c0.w0, *a01 +=
+ * c0.w1, *a10 += c1.w0, *a11 += c1.w1. col must be 4-byte aligned. Per group:
+ * 2 LDR + 2 LDRD + 4 SXTB16 + 8 SMLAD + loop = 18 instructions for 16 MACs.
  */
-static inline void nnq_mm2x2(const uint8_t *col, int32_t k4, const int8_t *w0, const int8_t *w1, int32_t *acc)
+static inline void nnq_mm2x2(const uint8_t *col, int32_t k4, const int8_t *w0, const int8_t *w1, int32_t *a00,
+                             int32_t *a01, int32_t *a10, int32_t *a11)
 {
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
+    int32_t r00 = *a00, r01 = *a01, r10 = *a10, r11 = *a11;
+    uint32_t xa, xb, wa, wb, t;
     const uint8_t *end = col + 16 * k4;
-    while (col != end)
+    __asm volatile("1:\n\t"
+                   "ldr %[wa], [%[w0]], #4\n\t"
+                   "ldr %[wb], [%[w1]], #4\n\t"
+                   "ldrd %[xa], %[xb], [%[c]], #8\n\t"
+                   "sxtb16 %[t], %[wa]\n\t"
+                   "smlad %[r00], %[xa], %[t], %[r00]\n\t"
+                   "smlad %[r10], %[xb], %[t], %[r10]\n\t"
+                   "sxtb16 %[t], %[wb]\n\t"
+                   "smlad %[r01], %[xa], %[t], %[r01]\n\t"
+                   "smlad %[r11], %[xb], %[t], %[r11]\n\t"
+                   "ldrd %[xa], %[xb], [%[c]], #8\n\t"
+                   "sxtb16 %[t], %[wa], ror #8\n\t"
+                   "smlad %[r00], %[xa], %[t], %[r00]\n\t"
+                   "smlad %[r10], %[xb], %[t], %[r10]\n\t"
+                   "sxtb16 %[t], %[wb], ror #8\n\t"
+                   "smlad %[r01], %[xa], %[t], %[r01]\n\t"
+                   "smlad %[r11], %[xb], %[t], %[r11]\n\t"
+                   "cmp %[c], %[end]\n\t"
+                   "bne 1b"
+                   : [r00] "+r"(r00), [r01] "+r"(r01), [r10] "+r"(r10), [r11] "+r"(r11), [c] "+r"(col), [w0] "+r"(w0),
+                     [w1] "+r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb), [wa] "=&r"(wa), [wb] "=&r"(wb), [t] "=&r"(t)
+                   : [end] "r"(end)
+                   : "cc", "memory");
+    *a00 = r00;
+    *a01 = r01;
+    *a10 = r10;
+    *a11 = r11;
+#else
+    int32_t j;
+    for (j = 0; j < k4; j++, col += 16, w0 += 4, w1 += 4)
     {
         const uint32_t wa = nnq_ld32(w0), wb = nnq_ld32(w1);
-        uint32_t xa = nnq_ld32(col), xb = nnq_ld32(col + 4);
-        int32_t t = nnq_sxtb16(wa);
-        a00 = nnq_smlad(xa, (uint32_t)t, a00);
-        a10 = nnq_smlad(xb, (uint32_t)t, a10);
-        t = nnq_sxtb16(wb);
-        a01 = nnq_smlad(xa, (uint32_t)t, a01);
-        a11 = nnq_smlad(xb, (uint32_t)t, a11);
-        xa = nnq_ld32(col + 8);
-        xb = nnq_ld32(col + 12);
-        t = nnq_sxtb16_ror8(wa);
-        a00 = nnq_smlad(xa, (uint32_t)t, a00);
-        a10 = nnq_smlad(xb, (uint32_t)t, a10);
-        t = nnq_sxtb16_ror8(wb);
-        a01 = nnq_smlad(xa, (uint32_t)t, a01);
-        a11 = nnq_smlad(xb, (uint32_t)t, a11);
-        col += 16;
-        w0 += 4;
-        w1 += 4;
+        const uint32_t x0l = nnq_ld32(col), x1l = nnq_ld32(col + 4), x0h = nnq_ld32(col + 8), x1h = nnq_ld32(col + 12);
+        *a00 = nnq_smlad(x0h, (uint32_t)nnq_sxtb16_ror8(wa), nnq_smlad(x0l, (uint32_t)nnq_sxtb16(wa), *a00));
+        *a10 = nnq_smlad(x1h, (uint32_t)nnq_sxtb16_ror8(wa), nnq_smlad(x1l, (uint32_t)nnq_sxtb16(wa), *a10));
+        *a01 = nnq_smlad(x0h, (uint32_t)nnq_sxtb16_ror8(wb), nnq_smlad(x0l, (uint32_t)nnq_sxtb16(wb), *a01));
+        *a11 = nnq_smlad(x1h, (uint32_t)nnq_sxtb16_ror8(wb), nnq_smlad(x1l, (uint32_t)nnq_sxtb16(wb), *a11));
     }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
+#endif
 }
 
-/* Column c (of 2) dot one weight row, groups of 4 then the tail. */
-static inline uint32_t nnq_mm_col(const uint8_t *col, int32_t k4, int32_t kt, int32_t c, const int8_t *w)
+/* Column c (of 2) dot one weight row, groups of 4 then the tail, from acc. */
+static inline int32_t nnq_mm_col(const uint8_t *col, int32_t k4, int32_t kt, int32_t c, const int8_t *w, int32_t a)
 {
-    int32_t a = 0, j;
+    int32_t j;
     const uint8_t *cc = col + 4 * c;
     for (j = 0; j < k4; j++, cc += 16, w += 4)
     {
@@ -225,8 +303,25 @@ static inline uint32_t nnq_mm_col(const uint8_t *col, int32_t k4, int32_t kt, in
         memcpy(&h, col + 2 * (8 * k4 + c * kt + j), 2);
         a = (int32_t)((uint32_t)a + (uint32_t)(h * w[j]));
     }
-    return (uint32_t)a;
+    return a;
 }
+
+/* Sum of the tail elements (k % 4) of column c with weight row w. */
+static inline uint32_t nnq_col_tail(const uint8_t *col, int32_t k4, int32_t kt, int32_t c, const int8_t *w)
+{
+    uint32_t a = 0;
+    int32_t j;
+    for (j = 0; j < kt; j++)
+    {
+        int16_t h;
+        memcpy(&h, col + 2 * (8 * k4 + c * kt + j), 2);
+        a += (uint32_t)(h * w[4 * k4 + j]);
+    }
+    return a;
+}
+
+/* Output channels per pass: accumulators of two pixels on the stack. */
+#define NNQ_OC_CHUNK 64
 
 /*
  * Runs the output channels of the columns in col: n = 1 or 2 columns,
@@ -234,44 +329,50 @@ static inline uint32_t nnq_mm_col(const uint8_t *col, int32_t k4, int32_t kt, in
  */
 static void nnq_conv_cols_s8(const uint8_t *col, int32_t n, int32_t k, const int8_t *w,
                              const cmsis_nn_conv_params *p, const cmsis_nn_per_channel_quant_params *q,
-                             const int32_t *bias, int32_t out_c, int8_t *out, int32_t out_stride)
+                             const int32_t *bias, int32_t out_c, int8_t *out, int32_t out_stride, int32_t bound)
 {
     const int32_t k4 = k >> 2, kt = k & 3;
-    const int32_t lo = p->activation.min, hi = p->activation.max, off = p->output_offset;
-    int32_t oc = 0;
-    if (n == 2)
+    int32_t acc[2 * NNQ_OC_CHUNK];
+    int32_t c0;
+    for (c0 = 0; c0 < out_c; c0 += NNQ_OC_CHUNK)
     {
-        for (; oc + 2 <= out_c; oc += 2)
+        const int32_t nc = NNQ_MIN(NNQ_OC_CHUNK, out_c - c0);
+        const int8_t *wc = w + (size_t)c0 * k;
+        int32_t oc = 0, c;
+        if (n == 2)
         {
-            const int8_t *w0 = w + (size_t)oc * k, *w1 = w0 + k;
-            int32_t acc[4] = {0, 0, 0, 0};
-            int32_t j;
-            nnq_mm2x2(col, k4, w0, w1, acc);
-            for (j = 0; j < kt; j++)
+            for (; oc + 2 <= nc; oc += 2)
             {
-                int16_t x0, x1;
-                memcpy(&x0, col + 2 * (8 * k4 + j), 2);
-                memcpy(&x1, col + 2 * (8 * k4 + kt + j), 2);
-                acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)(x0 * w0[4 * k4 + j]));
-                acc[1] = (int32_t)((uint32_t)acc[1] + (uint32_t)(x0 * w1[4 * k4 + j]));
-                acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(x1 * w0[4 * k4 + j]));
-                acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(x1 * w1[4 * k4 + j]));
+                const int8_t *w0 = wc + (size_t)oc * k, *w1 = w0 + k;
+                int32_t a00 = 0, a01 = 0, a10, a11;
+                if (bias != NULL)
+                {
+                    a00 = bias[c0 + oc];
+                    a01 = bias[c0 + oc + 1];
+                }
+                a10 = a00;
+                a11 = a01;
+                if (k4 > 0)
+                    nnq_mm2x2(col, k4, w0, w1, &a00, &a01, &a10, &a11);
+                if (kt > 0)
+                {
+                    a00 = (int32_t)((uint32_t)a00 + nnq_col_tail(col, k4, kt, 0, w0));
+                    a01 = (int32_t)((uint32_t)a01 + nnq_col_tail(col, k4, kt, 0, w1));
+                    a10 = (int32_t)((uint32_t)a10 + nnq_col_tail(col, k4, kt, 1, w0));
+                    a11 = (int32_t)((uint32_t)a11 + nnq_col_tail(col, k4, kt, 1, w1));
+                }
+                acc[oc] = a00;
+                acc[oc + 1] = a01;
+                acc[NNQ_OC_CHUNK + oc] = a10;
+                acc[NNQ_OC_CHUNK + oc + 1] = a11;
             }
-            out[oc] = nnq_out_s8((uint32_t)acc[0], bias, oc, q->multiplier[oc], q->shift[oc], off, lo, hi);
-            out[oc + 1] =
-                nnq_out_s8((uint32_t)acc[1], bias, oc + 1, q->multiplier[oc + 1], q->shift[oc + 1], off, lo, hi);
-            out[out_stride + oc] =
-                nnq_out_s8((uint32_t)acc[2], bias, oc, q->multiplier[oc], q->shift[oc], off, lo, hi);
-            out[out_stride + oc + 1] =
-                nnq_out_s8((uint32_t)acc[3], bias, oc + 1, q->multiplier[oc + 1], q->shift[oc + 1], off, lo, hi);
         }
-    }
-    for (; oc < out_c; oc++)
-    {
-        int32_t c;
-        for (c = 0; c < n; c++)
-            out[c * out_stride + oc] = nnq_out_s8(nnq_mm_col(col, k4, kt, c, w + (size_t)oc * k), bias, oc,
-                                                  q->multiplier[oc], q->shift[oc], off, lo, hi);
+        for (; oc < nc; oc++)
+            for (c = 0; c < n; c++)
+                acc[c * NNQ_OC_CHUNK + oc] =
+                    nnq_mm_col(col, k4, kt, c, wc + (size_t)oc * k, bias != NULL ? bias[c0 + oc] : 0);
+        nnq_rq_rows_s8(acc, n, NNQ_OC_CHUNK, nc, q->multiplier + c0, q->shift + c0,
+                       p->output_offset, p->activation.min, p->activation.max, out + c0, out_stride, bound);
     }
 }
 
@@ -281,6 +382,7 @@ static void nnq_conv_s8_dsp(const nnq_geom *g, const cmsis_nn_conv_params *p,
                             const int32_t *bias, int8_t *out, uint8_t *col)
 {
     const int32_t k = g->k_h * g->k_w * g->k_c;
+    const int32_t bound = nnq_acc_bound(k, bias, g->out_c);
     int32_t b, n = 0;
     for (b = 0; b < g->batches; b++, in += (size_t)g->in_h * g->in_w * g->in_c)
     {
@@ -291,14 +393,14 @@ static void nnq_conv_s8_dsp(const nnq_geom *g, const cmsis_nn_conv_params *p,
                 nnq_col_fill(col, g, in, p->input_offset, n, oy * g->stride_h - g->pad_h, ox * g->stride_w - g->pad_w);
                 if (++n == 2)
                 {
-                    nnq_conv_cols_s8(col, 2, k, w, p, q, bias, g->out_c, out, g->out_c);
+                    nnq_conv_cols_s8(col, 2, k, w, p, q, bias, g->out_c, out, g->out_c, bound);
                     out += 2 * g->out_c;
                     n = 0;
                 }
             }
         if (n == 1)
         {
-            nnq_conv_cols_s8(col, 1, k, w, p, q, bias, g->out_c, out, g->out_c);
+            nnq_conv_cols_s8(col, 1, k, w, p, q, bias, g->out_c, out, g->out_c, bound);
             out += g->out_c;
             n = 0;
         }

@@ -69,87 +69,151 @@ static void nnq_dw_s8_c(const nnq_geom *g, const cmsis_nn_dw_conv_params *p,
 }
 
 #if NNQ_S8_DSP
+/* Channels per pass; accumulators of two pixels on the stack. */
+#define NNQ_DW_CHUNK 64
+
 /*
- * ch_mult 1, one batch, dilation 1. For each output row, pixels are taken
- * in pairs (ox, ox+1) whose windows are both complete horizontally; the
- * others one at a time. Channels in groups of 4, leftovers one by one.
+ * One tap on channels c..c+3: the words at XP + XO (input) and WP + WO
+ * (weights) hold 4 int8 values each; off2 is the input offset pair. Ten
+ * instructions for 4 MACs (two loads, four widenings, four SMLAxy).
  */
-typedef struct
-{
-    int32_t a[8]; /* channels c..c+3 of pixel 0, then of pixel 1 */
-} nnq_dw_acc;
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
+#define NNQ_DW_TAP(XP, XO, WP, WO)                                                                                 \
+    do                                                                                                             \
+    {                                                                                                              \
+        uint32_t x_, w_, t_, u_;                                                                                   \
+        __asm volatile("ldr %[x], [%[xp], %[xo]]\n\t"                                                              \
+                       "ldr %[w], [%[wp], %[wo]]\n\t"                                                              \
+                       "sxtab16 %[t], %[o2], %[x]\n\t"                                                             \
+                       "sxtb16 %[u], %[w]\n\t"                                                                     \
+                       "smlabb %[a0], %[t], %[u], %[a0]\n\t"                                                       \
+                       "smlatt %[a2], %[t], %[u], %[a2]\n\t"                                                       \
+                       "sxtab16 %[t], %[o2], %[x], ror #8\n\t"                                                     \
+                       "sxtb16 %[u], %[w], ror #8\n\t"                                                             \
+                       "smlabb %[a1], %[t], %[u], %[a1]\n\t"                                                       \
+                       "smlatt %[a3], %[t], %[u], %[a3]"                                                           \
+                       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x_), [w] "=&r"(w_), \
+                         [t] "=&r"(t_), [u] "=&r"(u_)                                                              \
+                       : [xp] "r"(XP), [xo] "r"(XO), [wp] "r"(WP), [wo] "r"(WO), [o2] "r"(off2)                    \
+                       : "memory");                                                                                \
+    } while (0)
+#else
+#define NNQ_DW_TAP(XP, XO, WP, WO)                                                                                 \
+    do                                                                                                             \
+    {                                                                                                              \
+        const uint32_t x_ = nnq_ld32((XP) + (XO)), w_ = nnq_ld32((WP) + (WO));                                     \
+        const uint32_t t_ = (uint32_t)nnq_sxtab16(off2, x_), u_ = (uint32_t)nnq_sxtb16(w_);                        \
+        const uint32_t v_ = (uint32_t)nnq_sxtab16_ror8(off2, x_), z_ = (uint32_t)nnq_sxtb16_ror8(w_);              \
+        a0 = nnq_smlabb(t_, u_, a0);                                                                               \
+        a2 = nnq_smlatt(t_, u_, a2);                                                                               \
+        a1 = nnq_smlabb(v_, z_, a1);                                                                               \
+        a3 = nnq_smlatt(v_, z_, a3);                                                                               \
+    } while (0)
+#endif
 
-static inline void nnq_dw_tap4(nnq_dw_acc *acc, int32_t px, uint32_t x, int32_t w02, int32_t w13, uint32_t off2)
-{
-    int32_t x02, x13;
-    int32_t *a = acc->a + 4 * px;
-    nnq_ext4(x, off2, &x02, &x13);
-    a[0] = nnq_smlabb((uint32_t)x02, (uint32_t)w02, a[0]);
-    a[2] = nnq_smlatt((uint32_t)x02, (uint32_t)w02, a[2]);
-    a[1] = nnq_smlabb((uint32_t)x13, (uint32_t)w13, a[1]);
-    a[3] = nnq_smlatt((uint32_t)x13, (uint32_t)w13, a[3]);
-}
+/* Three taps of one kernel row (columns 0, 1, 2 at offsets 0, cn, 2cn). */
+#define NNQ_DW_ROW3(XP, WP)                                                                                        \
+    do                                                                                                             \
+    {                                                                                                              \
+        NNQ_DW_TAP(XP, zero, WP, zero);                                                                            \
+        NNQ_DW_TAP(XP, cn, WP, cn);                                                                                \
+        NNQ_DW_TAP(XP, cn2, WP, cn2);                                                                              \
+    } while (0)
 
-/* Output pixels ox .. ox+np-1 (np = 1 or 2) of row oy. */
-static void nnq_dw_s8_dsp_px(const nnq_geom *g, const cmsis_nn_dw_conv_params *p,
-                             const cmsis_nn_per_channel_quant_params *q, const int8_t *in, const int8_t *w,
-                             const int32_t *bias, int8_t *out, int32_t oy, int32_t ox, int32_t np)
+/*
+ * ngroups groups of 4 channels over a kh x kw block of in-bounds taps: px,
+ * pw point at the block's first tap of the first channel; rs and wrs are
+ * the input and weight row strides, cn the channel count. acc[4 * ngroups]
+ * receives bias (or 0) + the sums.
+ */
+static void nnq_dw_groups(const int8_t *px, const int8_t *pw, const int32_t *bias, int32_t ngroups, int32_t kh,
+                          int32_t kw, int32_t cn, int32_t rs, int32_t wrs, uint32_t off2, int32_t *acc)
 {
-    const int32_t c_n = g->in_c, iy0 = oy * g->stride_h - g->pad_h, ix0 = ox * g->stride_w - g->pad_w;
-    const int32_t ky0 = NNQ_MAX(0, -iy0), ky1 = NNQ_MIN(g->k_h, g->in_h - iy0);
-    const int32_t kx0 = NNQ_MAX(0, -ix0);
-    const int32_t kx1 = NNQ_MIN(g->k_w, g->in_w - ix0 - (np - 1) * g->stride_w);
-    const uint32_t off2 = nnq_dup16(p->input_offset);
-    const int32_t dx = g->stride_w * c_n;
-    int32_t c = 0, ky, kx, i;
-    for (; c + 4 <= c_n; c += 4)
+    const int32_t zero = 0, cn2 = 2 * cn;
+    int32_t gi, r, k;
+    for (gi = 0; gi < ngroups; gi++, px += 4, pw += 4, acc += 4)
     {
-        nnq_dw_acc acc = {{0, 0, 0, 0, 0, 0, 0, 0}};
-        for (ky = ky0; ky < ky1; ky++)
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        if (bias != NULL)
         {
-            const int8_t *x = in + ((size_t)(iy0 + ky) * g->in_w + ix0 + kx0) * c_n + c;
-            const int8_t *wp = w + ((size_t)ky * g->k_w + kx0) * c_n + c;
-            for (kx = kx0; kx < kx1; kx++, x += c_n, wp += c_n)
-            {
-                const uint32_t wv = nnq_ld32(wp);
-                const int32_t w02 = nnq_sxtb16(wv), w13 = nnq_sxtb16_ror8(wv);
-                nnq_dw_tap4(&acc, 0, nnq_ld32(x), w02, w13, off2);
-                if (np == 2)
-                    nnq_dw_tap4(&acc, 1, nnq_ld32(x + dx), w02, w13, off2);
-            }
+            a0 = bias[4 * gi];
+            a1 = bias[4 * gi + 1];
+            a2 = bias[4 * gi + 2];
+            a3 = bias[4 * gi + 3];
         }
-        for (i = 0; i < 4 * np; i++)
-            out[(i >> 2) * c_n + c + (i & 3)] =
-                nnq_dw_out_s8((uint32_t)acc.a[i], bias, c + (i & 3), q->multiplier, q->shift, p);
+        if (kh == 3 && kw == 3)
+        {
+            NNQ_DW_ROW3(px, pw);
+            NNQ_DW_ROW3(px + rs, pw + wrs);
+            NNQ_DW_ROW3(px + 2 * rs, pw + 2 * wrs);
+        }
+        else
+        {
+            const int8_t *x = px, *wp = pw;
+            for (r = 0; r < kh; r++, x += rs, wp += wrs)
+                for (k = 0; k < kw * cn; k += cn)
+                    NNQ_DW_TAP(x, k, wp, k);
+        }
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
     }
-    for (; c < c_n; c++)
-        for (i = 0; i < np; i++)
-            out[i * c_n + c] = nnq_dw_out_s8(nnq_dw_dot_s8(g, in, p->input_offset, w, 1, iy0, ix0 + i * g->stride_w, c),
-                                             bias, c, q->multiplier, q->shift, p);
 }
 
+/*
+ * Accumulators (bias included) of channels [c0, c0+nc) of the output pixel
+ * whose window starts at (iy0, ix0), into acc[0..nc).
+ */
+static void nnq_dw_px_acc(const nnq_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias, int32_t off,
+                          int32_t iy0, int32_t ix0, int32_t c0, int32_t nc, int32_t *acc)
+{
+    const int32_t cn = g->in_c;
+    const int32_t ky0 = NNQ_MAX(0, -iy0), ky1 = NNQ_MIN(g->k_h, g->in_h - iy0);
+    const int32_t kx0 = NNQ_MAX(0, -ix0), kx1 = NNQ_MIN(g->k_w, g->in_w - ix0);
+    const int32_t ng = nc >> 2;
+    int32_t c, ky, kx;
+    if (ky1 > ky0 && kx1 > kx0)
+        nnq_dw_groups(in + ((size_t)(iy0 + ky0) * g->in_w + ix0 + kx0) * cn + c0,
+                      w + ((size_t)ky0 * g->k_w + kx0) * cn + c0, bias != NULL ? bias + c0 : NULL, ng, ky1 - ky0,
+                      kx1 - kx0, cn, g->in_w * cn, g->k_w * cn, nnq_dup16(off), acc);
+    else
+        for (c = 0; c < 4 * ng; c++)
+            acc[c] = bias != NULL ? bias[c0 + c] : 0;
+    for (c = 4 * ng; c < nc; c++)
+    {
+        uint32_t a = bias != NULL ? (uint32_t)bias[c0 + c] : 0u;
+        for (ky = ky0; ky < ky1; ky++)
+            for (kx = kx0; kx < kx1; kx++)
+                a += (uint32_t)((in[((size_t)(iy0 + ky) * g->in_w + ix0 + kx) * cn + c0 + c] + off) *
+                                w[((size_t)ky * g->k_w + kx) * cn + c0 + c]);
+        acc[c] = (int32_t)a;
+    }
+}
+
+/* ch_mult 1, one batch, dilation 1: pixels in pairs, channels in chunks. */
 static void nnq_dw_s8_dsp(const nnq_geom *g, const cmsis_nn_dw_conv_params *p,
                           const cmsis_nn_per_channel_quant_params *q, const int8_t *in, const int8_t *w,
                           const int32_t *bias, int8_t *out)
 {
-    int32_t oy, ox;
-    for (oy = 0; oy < g->out_h; oy++)
+    const int32_t npx = g->out_h * g->out_w, cn = g->in_c;
+    const int32_t bound = nnq_acc_bound(g->k_h * g->k_w, bias, cn);
+    int32_t acc[2 * NNQ_DW_CHUNK];
+    int32_t px, c0, i;
+    for (px = 0; px < npx; px += 2)
     {
-        for (ox = 0; ox < g->out_w; ox++)
+        const int32_t n = px + 1 < npx ? 2 : 1;
+        for (c0 = 0; c0 < cn; c0 += NNQ_DW_CHUNK)
         {
-            const int32_t ix0 = ox * g->stride_w - g->pad_w;
-            /* Pair when both windows lie inside horizontally. */
-            if (ox + 1 < g->out_w && ix0 >= 0 && ix0 + g->stride_w + g->k_w <= g->in_w)
+            const int32_t nc = NNQ_MIN(NNQ_DW_CHUNK, cn - c0);
+            for (i = 0; i < n; i++)
             {
-                nnq_dw_s8_dsp_px(g, p, q, in, w, bias, out, oy, ox, 2);
-                out += 2 * g->out_c;
-                ox++;
+                const int32_t oy = (px + i) / g->out_w, ox = (px + i) % g->out_w;
+                nnq_dw_px_acc(g, in, w, bias, p->input_offset, oy * g->stride_h - g->pad_h,
+                              ox * g->stride_w - g->pad_w, c0, nc, acc + i * NNQ_DW_CHUNK);
             }
-            else
-            {
-                nnq_dw_s8_dsp_px(g, p, q, in, w, bias, out, oy, ox, 1);
-                out += g->out_c;
-            }
+            nnq_rq_rows_s8(acc, n, NNQ_DW_CHUNK, nc, q->multiplier + c0, q->shift + c0, p->output_offset,
+                           p->activation.min, p->activation.max, out + (size_t)px * cn + c0, cn, bound);
         }
     }
 }

@@ -15,6 +15,10 @@
 
 #include "nnq_cmsis_s8.h"
 
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
+#include <arm_acle.h>
+#endif
+
 #if (defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)) || defined(NNQ_S8_DSP_EMULATE)
 #define NNQ_S8_DSP 1
 #else
@@ -45,12 +49,120 @@ static inline int32_t nnq_div_pot(int32_t x, int32_t e)
     return q + (rem > thr ? 1 : 0);
 }
 
-/* The library's arm_nn_requantize (TFLite double rounding): shift in [-31, 30]. */
+/*
+ * Requantisation constants of one channel: shift in [-31, 30] split into a
+ * left and a right shift.
+ */
+typedef struct
+{
+    int32_t mult, left, right;
+} nnq_rq;
+
+static inline nnq_rq nnq_rq_of(int32_t mult, int32_t shift)
+{
+    nnq_rq q;
+    q.mult = mult;
+    q.left = shift > 0 ? shift : 0;
+    q.right = shift > 0 ? 0 : -shift;
+    return q;
+}
+
+/* Doubling high multiply: (x * m + 2^30) >> 31, exact (one SMLAL on Arm). */
+static inline int32_t nnq_dhm(int32_t x, int32_t m)
+{
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
+    uint32_t lo = 0x40000000u;
+    int32_t hi = 0;
+    __asm("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(x), "r"(m));
+    return (int32_t)((lo >> 31) | ((uint32_t)hi << 1));
+#else
+    return (int32_t)(((int64_t)x * m + ((int64_t)1 << 30)) >> 31);
+#endif
+}
+
+/*
+ * h / 2^right rounded half away from zero (gemmlowp RoundingDivideByPOT),
+ * computed as (h + 2^(right-1) - (h < 0)) >> right in 32 bits: unsigned for
+ * h >= 0 (the sum may pass 2^31 there), signed for h < 0 (where it cannot
+ * overflow). rnd = 2^(right-1) and nm = 1, or both 0 for right == 0. Same
+ * result as nnq_div_pot(h, right) for every h.
+ */
+static inline int32_t nnq_round_shift(int32_t h, int32_t right, uint32_t rnd, uint32_t nm)
+{
+    const uint32_t s = (uint32_t)h + rnd + ((uint32_t)(h >> 31) & (0u - nm));
+    return h >= 0 ? (int32_t)(s >> right) : (int32_t)s >> right;
+}
+
+/* The library's arm_nn_requantize (TFLite double rounding). */
+static inline int32_t nnq_rq_apply(int32_t val, nnq_rq q)
+{
+    const int32_t h = nnq_dhm(nnq_shl(val, q.left), q.mult);
+    return q.right == 0 ? h : nnq_round_shift(h, q.right, 1u << (q.right - 1), 1u);
+}
+
 static inline int32_t nnq_requantize(int32_t val, int32_t mult, int32_t shift)
 {
-    const int32_t x = nnq_shl(val, shift > 0 ? shift : 0);
-    const int64_t p = (int64_t)x * mult + ((int64_t)1 << 30);
-    return nnq_div_pot((int32_t)(p >> 31), shift > 0 ? 0 : -shift);
+    return nnq_rq_apply(val, nnq_rq_of(mult, shift));
+}
+
+/* Saturation to [-128, 127] (one SSAT on Arm). */
+static inline int32_t nnq_ssat8(int32_t y)
+{
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
+    return __ssat(y, 8);
+#else
+    return NNQ_CLAMP(y, -128, 127);
+#endif
+}
+
+/* Requantised s8 output: + offset, clamp. */
+static inline int8_t nnq_out8(int32_t acc, nnq_rq q, int32_t off, int32_t lo, int32_t hi)
+{
+    const int32_t y = nnq_rq_apply(acc, q) + off;
+    return (int8_t)NNQ_CLAMP(y, lo, hi);
+}
+
+/*
+ * (2x * m + 2^31) >> 32, which is the doubling high multiply (x * m + 2^30)
+ * >> 31 when 2x fits in int32 (one SMMULR on Arm).
+ */
+static inline int32_t nnq_dhm2(int32_t x2, int32_t m)
+{
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
+    int32_t h;
+    __asm("smmulr %0, %1, %2" : "=r"(h) : "r"(x2), "r"(m));
+    return h;
+#else
+    return (int32_t)(((int64_t)x2 * m + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
+/*
+ * Requantises nrow (1 or 2) rows of nch accumulators (bias included):
+ * channel c of row r is acc[r * acc_stride + c], the s8 result (+ off,
+ * clamped to [lo, hi]) goes to out[r * out_stride + c]. bound >= |acc| for
+ * every value (INT32_MAX if unknown): channels without a left shift take a
+ * short exact path when bound < 2^30 (SMMULR, and a rounding shift that
+ * cannot overflow). Defined in nnq_s8_conv.c.
+ */
+void nnq_rq_rows_s8(const int32_t *acc, int32_t nrow, int32_t acc_stride, int32_t nch, const int32_t *mult,
+                    const int32_t *shift, int32_t off, int32_t lo, int32_t hi, int8_t *out, int32_t out_stride,
+                    int32_t bound);
+
+/* An upper bound of |acc + bias| for k products of (x + offset) * w, |x +
+ * offset| <= 255 and |w| <= 128, and the largest |bias|; INT32_MAX if it
+ * does not fit. */
+static inline int32_t nnq_acc_bound(int32_t k, const int32_t *bias, int32_t n)
+{
+    int64_t bmax = 0, bnd;
+    int32_t i;
+    for (i = 0; bias != NULL && i < n; i++)
+    {
+        const int64_t v = bias[i] < 0 ? -(int64_t)bias[i] : bias[i];
+        bmax = v > bmax ? v : bmax;
+    }
+    bnd = bmax + (int64_t)k * 255 * 128;
+    return bnd < INT32_MAX ? (int32_t)bnd : INT32_MAX;
 }
 
 /* REDUCE_MULTIPLIER: the 16-bit multiplier of the s16 layers. */
@@ -126,7 +238,6 @@ static inline int32_t nnq_ceil4(int32_t n)
  * kernels can be tested on any host (also under sanitizers).
  */
 #if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
-#include <arm_acle.h>
 #define nnq_smlad(a, b, acc) __smlad((a), (b), (acc))
 #define nnq_smlabb(a, b, acc) __smlabb((a), (b), (acc))
 #define nnq_smlatt(a, b, acc) __smlatt((a), (b), (acc))
