@@ -95,17 +95,23 @@ func TestS8VectorsQEMU(t *testing.T) {
 	}
 	rt := runtimeDir(t)
 	cases, full := s8Vectors(t)
-	for _, tg := range []cmTarget{cortexM3, cortexM4} {
-		t.Run(tg.cpu, func(t *testing.T) {
+	// The DSP kernels' inline assembly is also checked at -Os and -O0
+	// (other register allocations).
+	for _, run := range []struct {
+		tg  cmTarget
+		opt string
+	}{{cortexM3, "-O2"}, {cortexM4, "-O2"}, {cortexM4, "-Os"}, {cortexM4, "-O0"}} {
+		tg := run.tg
+		t.Run(tg.cpu+run.opt, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			srcs := []string{filepath.Join("c", "testdriver", "driver_s8.c")}
 			for _, f := range s8Sources {
 				srcs = append(srcs, filepath.Join(rt, f))
 			}
-			elf := cmBuild(t, tg, dir, []string{rt}, nil, srcs)
+			elf := cmBuild(t, tg, dir, []string{rt}, []string{run.opt}, srcs)
 			start := time.Now()
-			pass := s8RunCases(t, tg.cpu, cases, tg.dsp, func(dcs []dCase) []dResult { return cmRun(t, tg, dir, elf, dcs) })
+			pass := s8RunCases(t, tg.cpu+run.opt, cases, tg.dsp, func(dcs []dCase) []dResult { return cmRun(t, tg, dir, elf, dcs) })
 			if full && len(pass) != len(s8Specs) {
 				t.Errorf("%d functions pass, want %d", len(pass), len(s8Specs))
 			}

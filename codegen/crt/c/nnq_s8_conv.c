@@ -203,12 +203,44 @@ static void nnq_col_put(uint8_t *col, int32_t k4, int32_t kt, int32_t c, int32_t
         nnq_col_set(col, nnq_col_idx(k4, kt, c, e + i), src != NULL ? src[i] + off : 0);
 }
 
+/*
+ * Fast im2col of one kernel row whose flat start e and length row are
+ * multiples of 4 (e + row <= 4 * k4), dilation 1: taps outside the input
+ * row (kx < kx0 or kx >= kx1) are built from the byte -off, which widens
+ * to exactly 0 (input_offset is in [-127, 128]).
+ */
+static void nnq_col_row4(uint8_t *col, int32_t c, int32_t e, int32_t row, const int8_t *valid, int32_t kc,
+                         int32_t kx0, int32_t kx1, uint32_t off2, int32_t off)
+{
+    uint8_t *dst = col + 16 * (e >> 2) + 4 * c;
+    const int32_t v0 = kx0 * kc, v1 = kx1 * kc; /* valid element range of the row, valid[0] is element v0 */
+    int32_t i, j;
+    for (i = 0; i < row; i += 4, dst += 16)
+    {
+        uint32_t word;
+        int32_t lo, hi;
+        if (i >= v0 && i + 4 <= v1)
+            word = nnq_ld32(valid + (i - v0));
+        else
+        {
+            word = 0;
+            for (j = 0; j < 4; j++)
+                word |= (uint32_t)(uint8_t)(i + j >= v0 && i + j < v1 ? valid[i + j - v0] : (int8_t)-off) << (8 * j);
+        }
+        nnq_ext4(word, off2, &lo, &hi);
+        nnq_st32(dst, (uint32_t)lo);
+        nnq_st32(dst + 8, (uint32_t)hi);
+    }
+}
+
 /* im2col of output pixel (iy0, ix0) into column c. */
 static void nnq_col_fill(uint8_t *col, const nnq_geom *g, const int8_t *in, int32_t off, int32_t c, int32_t iy0,
                          int32_t ix0)
 {
     const int32_t k = g->k_h * g->k_w * g->k_c, k4 = k >> 2, kt = k & 3;
     const int32_t row = g->k_w * g->k_c;
+    const int32_t kx0 = NNQ_MAX(0, -ix0), kx1 = NNQ_MIN(g->k_w, g->in_w - ix0);
+    const uint32_t off2 = nnq_dup16(off);
     int32_t ky, kx, e = 0;
     for (ky = 0; ky < g->k_h; ky++, e += row)
     {
@@ -218,10 +250,10 @@ static void nnq_col_fill(uint8_t *col, const nnq_geom *g, const int8_t *in, int3
             nnq_col_put(col, k4, kt, c, e, NULL, row, off);
             continue;
         }
-        if (g->dil_w == 1 && ix0 >= 0 && ix0 + g->k_w <= g->in_w)
+        if (g->dil_w == 1 && ((e | row) & 3) == 0 && e + row <= 4 * k4 && kx1 > kx0 && off >= -127 && off <= 128)
         {
-            /* One contiguous run of the input row. */
-            nnq_col_put(col, k4, kt, c, e, in + ((size_t)iy * g->in_w + ix0) * g->in_c, row, off);
+            nnq_col_row4(col, c, e, row, in + ((size_t)iy * g->in_w + kx0 + ix0) * g->in_c, g->k_c, kx0, kx1, off2,
+                         off);
             continue;
         }
         for (kx = 0; kx < g->k_w; kx++)
@@ -371,8 +403,7 @@ static void nnq_conv_cols_s8(const uint8_t *col, int32_t n, int32_t k, const int
             for (c = 0; c < n; c++)
                 acc[c * NNQ_OC_CHUNK + oc] =
                     nnq_mm_col(col, k4, kt, c, wc + (size_t)oc * k, bias != NULL ? bias[c0 + oc] : 0);
-        nnq_rq_rows_s8(acc, n, NNQ_OC_CHUNK, nc, q->multiplier + c0, q->shift + c0,
-                       p->output_offset, p->activation.min, p->activation.max, out + c0, out_stride, bound);
+        nnq_rq_rows_s8(acc, n, NNQ_OC_CHUNK, nc, q->multiplier + c0, q->shift + c0, p->output_offset, p->activation.min, p->activation.max, out + c0, out_stride, bound);
     }
 }
 
