@@ -22,10 +22,7 @@ func SoftmaxS8(o Opts, in []int8, numRows, rowSize int, mult, shift, diffMin int
 	if len(out) < numRows*rowSize {
 		return short(fn, "output", len(out), numRows*rowSize)
 	}
-	st := o.Stats
-	for r := 0; r < numRows; r++ {
-		x := in[r*rowSize : (r+1)*rowSize]
-		y := out[r*rowSize : (r+1)*rowSize]
+	rowSum := func(x []int8) (int8, int32) {
 		m := x[0]
 		for _, v := range x {
 			m = max(m, v)
@@ -36,6 +33,23 @@ func SoftmaxS8(o Opts, in []int8, numRows, rowSize int, mult, shift, diffMin int
 				sum += divPOT(expOnNegativeValues(srdhm(d<<uint(shift), mult)), 12)
 			}
 		}
+		return m, sum
+	}
+	if rowSize > 511 {
+		// A sum of 2^28 or more (512 or more elements near the maximum)
+		// would need a right shift by 32 or more, which the library leaves
+		// to the target's shifter. Refuse such rows before writing.
+		for r := 0; r < numRows; r++ {
+			if _, sum := rowSum(in[r*rowSize : (r+1)*rowSize]); clz32(sum) < 4 {
+				return invalid(fn, "row %d: more than 511 elements within the input range of the maximum", r)
+			}
+		}
+	}
+	st := o.Stats
+	for r := 0; r < numRows; r++ {
+		x := in[r*rowSize : (r+1)*rowSize]
+		y := out[r*rowSize : (r+1)*rowSize]
+		m, sum := rowSum(x)
 		hr := clz32(sum)
 		scale := oneOverOnePlusX(int32(uint32(sum)<<uint(hr) - 1<<31))
 		bitsOverUnit := int32(12 - hr + 23)
