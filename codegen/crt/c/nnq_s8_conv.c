@@ -265,10 +265,35 @@ static void nnq_col_fill(uint8_t *col, const nnq_geom *g, const int8_t *in, int3
     }
 }
 
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
+/* One group of 4 of nnq_mm2x2: weights widened by SXTB16, 8 SMLAD. */
+#define NNQ_MM2X2_GROUP                                                                                            \
+    "ldr %[wa], [%[w0]], #4\n\t"                                                                                   \
+    "ldr %[wb], [%[w1]], #4\n\t"                                                                                   \
+    "ldrd %[xa], %[xb], [%[c]], #8\n\t"                                                                            \
+    "sxtb16 %[t], %[wa]\n\t"                                                                                       \
+    "smlad %[r00], %[xa], %[t], %[r00]\n\t"                                                                        \
+    "smlad %[r10], %[xb], %[t], %[r10]\n\t"                                                                        \
+    "sxtb16 %[t], %[wb]\n\t"                                                                                       \
+    "smlad %[r01], %[xa], %[t], %[r01]\n\t"                                                                        \
+    "smlad %[r11], %[xb], %[t], %[r11]\n\t"                                                                        \
+    "ldrd %[xa], %[xb], [%[c]], #8\n\t"                                                                            \
+    "sxtb16 %[t], %[wa], ror #8\n\t"                                                                               \
+    "smlad %[r00], %[xa], %[t], %[r00]\n\t"                                                                        \
+    "smlad %[r10], %[xb], %[t], %[r10]\n\t"                                                                        \
+    "sxtb16 %[t], %[wb], ror #8\n\t"                                                                               \
+    "smlad %[r01], %[xa], %[t], %[r01]\n\t"                                                                        \
+    "smlad %[r11], %[xb], %[t], %[r11]\n\t"
+#define NNQ_MM2X2_OUTPUTS                                                                                          \
+    [r00] "+r"(r00), [r01] "+r"(r01), [r10] "+r"(r10), [r11] "+r"(r11), [c] "+r"(col), [w0] "+r"(w0), [w1] "+r"(w1), \
+        [xa] "=&r"(xa), [xb] "=&r"(xb), [wa] "=&r"(wa), [wb] "=&r"(wb), [t] "=&r"(t)
+#endif
+
 /*
  * 2 columns x 2 weight rows over k4 >= 1 groups of 4: *a00 += c0.w0, *a01 +=
  * c0.w1, *a10 += c1.w0, *a11 += c1.w1. col must be 4-byte aligned. Per group:
- * 2 LDR + 2 LDRD + 4 SXTB16 + 8 SMLAD + loop = 18 instructions for 16 MACs.
+ * 2 LDR + 2 LDRD + 4 SXTB16 + 8 SMLAD = 16 instructions for 16 MACs, plus
+ * the loop branch every second group.
  */
 static inline void nnq_mm2x2(const uint8_t *col, int32_t k4, const int8_t *w0, const int8_t *w1, int32_t *a00,
                              int32_t *a01, int32_t *a10, int32_t *a11)
@@ -277,29 +302,18 @@ static inline void nnq_mm2x2(const uint8_t *col, int32_t k4, const int8_t *w0, c
     int32_t r00 = *a00, r01 = *a01, r10 = *a10, r11 = *a11;
     uint32_t xa, xb, wa, wb, t;
     const uint8_t *end = col + 16 * k4;
-    __asm volatile("1:\n\t"
-                   "ldr %[wa], [%[w0]], #4\n\t"
-                   "ldr %[wb], [%[w1]], #4\n\t"
-                   "ldrd %[xa], %[xb], [%[c]], #8\n\t"
-                   "sxtb16 %[t], %[wa]\n\t"
-                   "smlad %[r00], %[xa], %[t], %[r00]\n\t"
-                   "smlad %[r10], %[xb], %[t], %[r10]\n\t"
-                   "sxtb16 %[t], %[wb]\n\t"
-                   "smlad %[r01], %[xa], %[t], %[r01]\n\t"
-                   "smlad %[r11], %[xb], %[t], %[r11]\n\t"
-                   "ldrd %[xa], %[xb], [%[c]], #8\n\t"
-                   "sxtb16 %[t], %[wa], ror #8\n\t"
-                   "smlad %[r00], %[xa], %[t], %[r00]\n\t"
-                   "smlad %[r10], %[xb], %[t], %[r10]\n\t"
-                   "sxtb16 %[t], %[wb], ror #8\n\t"
-                   "smlad %[r01], %[xa], %[t], %[r01]\n\t"
-                   "smlad %[r11], %[xb], %[t], %[r11]\n\t"
-                   "cmp %[c], %[end]\n\t"
-                   "bne 1b"
-                   : [r00] "+r"(r00), [r01] "+r"(r01), [r10] "+r"(r10), [r11] "+r"(r11), [c] "+r"(col), [w0] "+r"(w0),
-                     [w1] "+r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb), [wa] "=&r"(wa), [wb] "=&r"(wb), [t] "=&r"(t)
-                   : [end] "r"(end)
-                   : "cc", "memory");
+    /* An odd group first, then two groups per iteration. */
+    if (k4 & 1)
+        __asm volatile(NNQ_MM2X2_GROUP
+                       : NNQ_MM2X2_OUTPUTS
+                       :
+                       : "memory");
+    if (k4 > 1)
+        __asm volatile("1:\n\t" NNQ_MM2X2_GROUP NNQ_MM2X2_GROUP "cmp %[c], %[end]\n\t"
+                       "bne 1b"
+                       : NNQ_MM2X2_OUTPUTS
+                       : [end] "r"(end)
+                       : "cc", "memory");
     *a00 = r00;
     *a01 = r01;
     *a10 = r10;
@@ -352,6 +366,42 @@ static inline uint32_t nnq_col_tail(const uint8_t *col, int32_t k4, int32_t kt, 
     return a;
 }
 
+/*
+ * npair pairs of output channels (weight rows of k from w, bias b or NULL)
+ * on the two columns in col: accumulators to acc0[0..2*npair) (column 0)
+ * and acc1[...] (column 1).
+ */
+static void nnq_conv_pairs(const uint8_t *col, int32_t k, const int8_t *w, const int32_t *b, int32_t npair,
+                           int32_t *acc0, int32_t *acc1)
+{
+    const int32_t k4 = k >> 2, kt = k & 3;
+    int32_t i;
+    for (i = 0; i < npair; i++, w += 2 * k, acc0 += 2, acc1 += 2)
+    {
+        int32_t a00 = 0, a01 = 0, a10, a11;
+        if (b != NULL)
+        {
+            a00 = b[2 * i];
+            a01 = b[2 * i + 1];
+        }
+        a10 = a00;
+        a11 = a01;
+        if (k4 > 0)
+            nnq_mm2x2(col, k4, w, w + k, &a00, &a01, &a10, &a11);
+        if (kt > 0)
+        {
+            a00 = (int32_t)((uint32_t)a00 + nnq_col_tail(col, k4, kt, 0, w));
+            a01 = (int32_t)((uint32_t)a01 + nnq_col_tail(col, k4, kt, 0, w + k));
+            a10 = (int32_t)((uint32_t)a10 + nnq_col_tail(col, k4, kt, 1, w));
+            a11 = (int32_t)((uint32_t)a11 + nnq_col_tail(col, k4, kt, 1, w + k));
+        }
+        acc0[0] = a00;
+        acc0[1] = a01;
+        acc1[0] = a10;
+        acc1[1] = a11;
+    }
+}
+
 /* Output channels per pass: accumulators of two pixels on the stack. */
 #define NNQ_OC_CHUNK 64
 
@@ -373,31 +423,8 @@ static void nnq_conv_cols_s8(const uint8_t *col, int32_t n, int32_t k, const int
         int32_t oc = 0, c;
         if (n == 2)
         {
-            for (; oc + 2 <= nc; oc += 2)
-            {
-                const int8_t *w0 = wc + (size_t)oc * k, *w1 = w0 + k;
-                int32_t a00 = 0, a01 = 0, a10, a11;
-                if (bias != NULL)
-                {
-                    a00 = bias[c0 + oc];
-                    a01 = bias[c0 + oc + 1];
-                }
-                a10 = a00;
-                a11 = a01;
-                if (k4 > 0)
-                    nnq_mm2x2(col, k4, w0, w1, &a00, &a01, &a10, &a11);
-                if (kt > 0)
-                {
-                    a00 = (int32_t)((uint32_t)a00 + nnq_col_tail(col, k4, kt, 0, w0));
-                    a01 = (int32_t)((uint32_t)a01 + nnq_col_tail(col, k4, kt, 0, w1));
-                    a10 = (int32_t)((uint32_t)a10 + nnq_col_tail(col, k4, kt, 1, w0));
-                    a11 = (int32_t)((uint32_t)a11 + nnq_col_tail(col, k4, kt, 1, w1));
-                }
-                acc[oc] = a00;
-                acc[oc + 1] = a01;
-                acc[NNQ_OC_CHUNK + oc] = a10;
-                acc[NNQ_OC_CHUNK + oc + 1] = a11;
-            }
+            oc = nc & ~1;
+            nnq_conv_pairs(col, k, wc, bias != NULL ? bias + c0 : NULL, oc >> 1, acc, acc + NNQ_OC_CHUNK);
         }
         for (; oc < nc; oc++)
             for (c = 0; c < n; c++)
