@@ -371,7 +371,7 @@ static inline uint32_t nnq_col_tail(const uint8_t *col, int32_t k4, int32_t kt, 
  * on the two columns in col: accumulators to acc0[0..2*npair) (column 0)
  * and acc1[...] (column 1).
  */
-static void nnq_conv_pairs(const uint8_t *col, int32_t k, const int8_t *w, const int32_t *b, int32_t npair,
+NNQ_NOINLINE static void nnq_conv_pairs(const uint8_t *col, int32_t k, const int8_t *w, const int32_t *b, int32_t npair,
                            int32_t *acc0, int32_t *acc1)
 {
     const int32_t k4 = k >> 2, kt = k & 3;

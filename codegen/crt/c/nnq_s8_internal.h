@@ -29,6 +29,13 @@
 #define NNQ_S8_STACK_BYTES 1024
 #endif
 
+/* Keeps a hot loop in its own function (own register allocation). */
+#if defined(__GNUC__)
+#define NNQ_NOINLINE __attribute__((noinline))
+#else
+#define NNQ_NOINLINE
+#endif
+
 #define NNQ_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NNQ_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define NNQ_CLAMP(v, lo, hi) NNQ_MIN(NNQ_MAX((v), (lo)), (hi))
