@@ -157,6 +157,17 @@ func TestS8Softmax(t *testing.T) {
 	if err := SoftmaxS16(Opts{}, []int16{5}, 1, 1, 1<<30, 0, SoftmaxLUTS16{}, out); !errors.Is(err, ErrArg) {
 		t.Errorf("missing LUT: %v, want ErrArg", err)
 	}
+	// 600 equal elements: the exp sum reaches 2^28 and the library's final
+	// shift would be 32 or more; refused before any output is written.
+	big := make([]int8, 600)
+	bigOut := make([]int8, 600)
+	if err := SoftmaxS8(Opts{}, big, 1, 600, 1<<30, 20, -3968, bigOut); !errors.Is(err, ErrInvalid) {
+		t.Errorf("600 equal elements: %v, want ErrInvalid", err)
+	}
+	big[0] = 127 // a clear maximum: the sum stays small
+	if err := SoftmaxS8(Opts{}, big, 1, 600, 1<<30, 20, -3968, bigOut); err != nil || bigOut[0] == 0 {
+		t.Errorf("600 elements with one maximum: %v, out[0] %d", err, bigOut[0])
+	}
 }
 
 // quantizeMultiplier is TFLite's QuantizeMultiplier for x > 0.

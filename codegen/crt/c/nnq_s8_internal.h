@@ -15,6 +15,9 @@
 
 #include "nnq_cmsis_s8.h"
 
+/* Nothing here is needed when the real library provides the functions. */
+#if !defined(NNQ_USE_CMSIS_NN) && !defined(NNQ_USE_CMSIS)
+
 #if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
 #include <arm_acle.h>
 #endif
@@ -336,5 +339,7 @@ static inline int32_t nnq_reorder_idx(int32_t k)
     static const int8_t perm[4] = {0, 2, 1, 3};
     return (k & ~3) | perm[k & 3];
 }
+
+#endif /* !NNQ_USE_CMSIS_NN */
 
 #endif /* NNQ_S8_INTERNAL_H */

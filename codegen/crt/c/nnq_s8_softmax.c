@@ -100,7 +100,9 @@ void arm_softmax_s8(const int8_t *input, const int32_t num_rows, const int32_t r
         }
         hr = nnq_clz32(sum);
         scale = nnq_one_over_one_plus_x((int32_t)((sum << hr) - 0x80000000u));
-        bits = 12 - hr + 23;
+        /* 35 - clz(sum) exceeds 31 only for rows of 512 or more elements near
+         * the maximum, where the library's shift is undefined; kept finite. */
+        bits = NNQ_MIN(12 - hr + 23, 31);
         for (i = 0; i < row_size; i++)
         {
             const int32_t d = input[i] - m;
