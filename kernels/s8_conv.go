@@ -27,24 +27,7 @@ type convGeom struct {
 func checkConvArgs(fn string, p ConvParams, q PerChannelQuantParams, inDims Dims, nIn int, fDims Dims, nF int,
 	nBias int, outDims Dims, nOut int, tmin, tmax int32) (convGeom, error) {
 	var g convGeom
-	for _, d := range []struct {
-		name string
-		d    Dims
-	}{{"input_dims", inDims}, {"filter_dims", fDims}, {"output_dims", outDims}} {
-		if err := checkDims(fn, d.name, d.d); err != nil {
-			return g, err
-		}
-	}
-	if err := checkTile(fn, "stride", p.Stride, 1); err != nil {
-		return g, err
-	}
-	if err := checkTile(fn, "dilation", p.Dilation, 1); err != nil {
-		return g, err
-	}
-	if err := checkTile(fn, "padding", p.Padding, 0); err != nil {
-		return g, err
-	}
-	if err := checkAct(fn, p.Activation, tmin, tmax); err != nil {
+	if err := checkWindowArgs(fn, inDims, fDims, outDims, p.Stride, p.Padding, p.Dilation, p.Activation, tmin, tmax); err != nil {
 		return g, err
 	}
 	if outDims.N != inDims.N {
@@ -133,7 +116,7 @@ func convCoreS8[T int8 | int16](g *convGeom, in []T, inOff int32, filter []int8,
 					oc := grp * ocPerGroup
 					end := oc + ocPerGroup
 					for ; oc+4 <= end; oc += 4 {
-						acc[oc], acc[oc+1], acc[oc+2], acc[oc+3] = dot4s8(col, filter[oc*k:(oc+4)*k])
+						acc[oc], acc[oc+1], acc[oc+2], acc[oc+3] = dot4(col, filter[oc*k:(oc+4)*k])
 					}
 					for ; oc < end; oc++ {
 						acc[oc] = dots8(col, filter[oc*k:(oc+1)*k])
@@ -159,20 +142,6 @@ func dots8(col []int32, w []int8) int64 {
 		s0 += int64(col[i]) * int64(w[i])
 	}
 	return s0 + s1
-}
-
-// dot4s8 returns the dot products of col with four consecutive rows.
-func dot4s8(col []int32, w []int8) (a0, a1, a2, a3 int64) {
-	n := len(col)
-	w0, w1, w2, w3 := w[:n], w[n:2*n], w[2*n:3*n], w[3*n:4*n]
-	for i, x := range col {
-		xi := int64(x)
-		a0 += xi * int64(w0[i])
-		a1 += xi * int64(w1[i])
-		a2 += xi * int64(w2[i])
-		a3 += xi * int64(w3[i])
-	}
-	return
 }
 
 // finishS8 requantises one s8 conv/depthwise output: int32 accumulator

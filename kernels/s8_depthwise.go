@@ -16,24 +16,7 @@ type dwGeom struct {
 func checkDwArgs(fn string, p DwConvParams, q PerChannelQuantParams, inDims Dims, nIn int, fDims Dims, nF int,
 	nBias int, outDims Dims, nOut int, tmin, tmax int32) (dwGeom, error) {
 	var g dwGeom
-	for _, d := range []struct {
-		name string
-		d    Dims
-	}{{"input_dims", inDims}, {"filter_dims", fDims}, {"output_dims", outDims}} {
-		if err := checkDims(fn, d.name, d.d); err != nil {
-			return g, err
-		}
-	}
-	if err := checkTile(fn, "stride", p.Stride, 1); err != nil {
-		return g, err
-	}
-	if err := checkTile(fn, "dilation", p.Dilation, 1); err != nil {
-		return g, err
-	}
-	if err := checkTile(fn, "padding", p.Padding, 0); err != nil {
-		return g, err
-	}
-	if err := checkAct(fn, p.Activation, tmin, tmax); err != nil {
+	if err := checkWindowArgs(fn, inDims, fDims, outDims, p.Stride, p.Padding, p.Dilation, p.Activation, tmin, tmax); err != nil {
 		return g, err
 	}
 	if p.ChMult < 1 || outDims.C != inDims.C*p.ChMult {
@@ -364,10 +347,7 @@ func DepthwiseConvWrapperS16(o Opts, p DwConvParams, q PerChannelQuantParams, in
 // arm_depthwise_conv_fast_s16_get_buffer_size: 0 on the C path, 2·C_IN·KH·KW
 // bytes on the DSP path.
 func DepthwiseConvFastS16GetBufferSize(t Target, inDims, fDims Dims) int {
-	if t == DSPPath {
-		return 2 * inDims.C * fDims.H * fDims.W
-	}
-	return 0
+	return DepthwiseConvS8OptGetBufferSize(t, inDims, fDims) // same formula
 }
 
 // DepthwiseConvWrapperS16GetBufferSize is

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/nnq-toolkit/nnq/internal/testvec"
@@ -24,7 +25,7 @@ func TestS8ConvS16Random(t *testing.T) {
 		oD := Dims{N: inD.N, H: oH, W: oW, C: fD.N}
 		p.Activation = randAct(r, -32768, 32767)
 		q := randQuant(r, oD.C, 22)
-		in, w := randI16(r, inD.Size()), randI8(r, fD.Size())
+		in, w := testvec.RandS16(r, inD.Size()), testvec.RandS8(r, fD.Size())
 		var b BiasS16
 		b.IsInt32Bias = r.Intn(2) == 0
 		if r.Intn(4) != 0 {
@@ -45,44 +46,31 @@ func TestS8ConvS16Random(t *testing.T) {
 			t.Fatalf("case %d: %v", it, err)
 		}
 		i := 0
-		for bt := 0; bt < oD.N; bt++ {
-			for oy := 0; oy < oH; oy++ {
-				for ox := 0; ox < oW; ox++ {
-					for oc := 0; oc < oD.C; oc++ {
-						var acc int32
-						for ky := 0; ky < fD.H; ky++ {
-							for kx := 0; kx < fD.W; kx++ {
-								iy := oy*p.Stride.H - p.Padding.H + ky*p.Dilation.H
-								ix := ox*p.Stride.W - p.Padding.W + kx*p.Dilation.W
-								if iy < 0 || iy >= inD.H || ix < 0 || ix >= inD.W {
-									continue
-								}
-								for c := 0; c < inD.C; c++ {
-									acc += int32(in[((bt*inD.H+iy)*inD.W+ix)*inD.C+c]) * int32(w[((oc*fD.H+ky)*fD.W+kx)*fD.C+c])
-								}
-							}
-						}
-						var y int32
-						if b.IsInt32Bias {
-							if b.Int32 != nil {
-								acc += b.Int32[oc]
-							}
-							y = Requantize(acc, q.Multiplier[oc], q.Shift[oc])
-						} else {
-							a64 := int64(acc)
-							if b.Int64 != nil {
-								a64 += b.Int64[oc]
-							}
-							y = RequantizeS64(a64, ReduceMultiplier(q.Multiplier[oc]), q.Shift[oc])
-						}
-						if want := int16(min(max(y, p.Activation.Min), p.Activation.Max)); out[i] != want {
-							t.Fatalf("case %d: out[%d] = %d, want %d", it, i, out[i], want)
-						}
-						i++
-					}
-				}
+		var acc int32
+		refTaps(inD, fD, oD, p.Stride, p.Padding, p.Dilation, func(bt, oc, ky, kx, iy, ix int) {
+			for c := 0; c < inD.C; c++ {
+				acc += int32(in[((bt*inD.H+iy)*inD.W+ix)*inD.C+c]) * int32(w[((oc*fD.H+ky)*fD.W+kx)*fD.C+c])
 			}
-		}
+		}, func(oc int) {
+			var y int32
+			if b.IsInt32Bias {
+				if b.Int32 != nil {
+					acc += b.Int32[oc]
+				}
+				y = Requantize(acc, q.Multiplier[oc], q.Shift[oc])
+			} else {
+				a64 := int64(acc)
+				if b.Int64 != nil {
+					a64 += b.Int64[oc]
+				}
+				y = RequantizeS64(a64, ReduceMultiplier(q.Multiplier[oc]), q.Shift[oc])
+			}
+			if want := int16(min(max(y, p.Activation.Min), p.Activation.Max)); out[i] != want {
+				t.Fatalf("case %d: out[%d] = %d, want %d", it, i, out[i], want)
+			}
+			i++
+			acc = 0
+		})
 	}
 }
 
@@ -96,7 +84,7 @@ func TestS8Softmax(t *testing.T) {
 	var lut SoftmaxLUTS16
 	for _, c := range cases {
 		if c.Function == "arm_softmax_s16" {
-			lut = SoftmaxLUTS16{ExpLUT: vI16(c.Inputs["softmax_params.exp_lut"]), OneByOneLUT: vI16(c.Inputs["softmax_params.one_by_one_lut"])}
+			lut = SoftmaxLUTS16{ExpLUT: vIs[int16](c.Inputs["softmax_params.exp_lut"]), OneByOneLUT: vIs[int16](c.Inputs["softmax_params.one_by_one_lut"])}
 			break
 		}
 	}
@@ -108,7 +96,7 @@ func TestS8Softmax(t *testing.T) {
 		realMult := math.Min(scale*(1<<(31-5)), float64(1<<31-1))
 		mult, shift := quantizeMultiplier(realMult)
 		diffMin := -int32(math.Floor(float64((1<<5-1)<<(31-5)) / float64(int64(1)<<shift)))
-		in := randI8(r, n)
+		in := testvec.RandS8(r, n)
 		out := make([]int8, n)
 		st := &Stats{}
 		if err := SoftmaxS8(Opts{Stats: st}, in, 1, n, mult, int32(shift), diffMin, out); err != nil {
@@ -130,7 +118,7 @@ func TestS8Softmax(t *testing.T) {
 			t.Fatalf("stats %v", st)
 		}
 		// s16: input scale s, mult/shift quantise s·beta/(10/65535).
-		in16 := randI16(r, n)
+		in16 := testvec.RandS16(r, n)
 		s16 := 0.0002 + r.Float64()*0.0005
 		m16, sh16 := quantizeMultiplier(s16 / (10.0 / 65535))
 		out16 := make([]int16, n)
@@ -219,7 +207,7 @@ func TestS8Elementwise(t *testing.T) {
 	r := rand.New(rand.NewSource(8))
 	for it := 0; it < 200; it++ {
 		n := r.Intn(40)
-		a, b := randI8(r, n), randI8(r, n)
+		a, b := testvec.RandS8(r, n), testvec.RandS8(r, n)
 		s1, s2, so := 0.01+r.Float64()*0.05, 0.01+r.Float64()*0.05, 0.02+r.Float64()*0.08
 		// TFLite ADD preparation with left_shift 20.
 		twice := 2 * math.Max(s1, s2)
@@ -286,7 +274,7 @@ func TestS8StatsAndErrors(t *testing.T) {
 	if err := ConvolveWrapperS8(Opts{Stats: st}, p, q, inD, in, fD, w, nil, oD, out); err != nil {
 		t.Fatal(err)
 	}
-	if want := []int8{127, -100, -100, 127}; !eqI8(out, want) {
+	if want := []int8{127, -100, -100, 127}; !slices.Equal(out, want) {
 		t.Fatalf("out %v, want %v", out, want)
 	}
 	if st.SatHigh != 1 || st.ClampLow != 1 || st.SatLow != 1 || st.ClampHigh != 0 || st.Values != 4 {
@@ -329,7 +317,7 @@ func TestS8StatsAndErrors(t *testing.T) {
 		if !errors.Is(c.err, c.want) {
 			t.Errorf("%s: error %v, want %v", c.name, c.err, c.want)
 		}
-		if !eqI8(c.out, sentinel()) {
+		if !slices.Equal(c.out, sentinel()) {
 			t.Errorf("%s: output modified: %v", c.name, c.out)
 		}
 		if s, ok := NNStatusOf(c.err); c.want == ErrArg && (!ok || s != NNArgError) {

@@ -135,6 +135,25 @@ func maxpool[T int8 | int16](o *Opts, g *poolGeom, act Activation, in, out []T, 
 	}
 }
 
+// runPool checks a pooling call and runs avg (average) or max pooling.
+func runPool[T int8 | int16](o *Opts, fn string, avg bool, p PoolParams, inDims Dims, in []T, fDims, outDims Dims, out []T) error {
+	tmin, tmax := int32(s8Min), int32(s8Max)
+	var zero T
+	if any(zero) == any(int16(0)) {
+		tmin, tmax = s16Min, s16Max
+	}
+	g, err := checkPoolArgs(fn, p, inDims, len(in), fDims, outDims, len(out), tmin, tmax)
+	if err != nil {
+		return err
+	}
+	if avg {
+		avgpool(o, &g, p.Activation, in, out, tmin, tmax)
+	} else {
+		maxpool(o, &g, p.Activation, in, out, tmin, tmax)
+	}
+	return nil
+}
+
 // AvgpoolS8 is arm_avgpool_s8: per window sum (int32) and count of the
 // in-bounds positions, avg = (sum ± count/2) / count (C division, i.e.
 // rounding half away from zero), clamp to the activation range. Only
@@ -142,43 +161,23 @@ func maxpool[T int8 | int16](o *Opts, g *poolGeom, act Activation, in, out []T, 
 // input returns ErrArg (the library's status). Scratch on the C API:
 // AvgpoolS8GetBufferSize.
 func AvgpoolS8(o Opts, p PoolParams, inDims Dims, in []int8, fDims, outDims Dims, out []int8) error {
-	g, err := checkPoolArgs("arm_avgpool_s8", p, inDims, len(in), fDims, outDims, len(out), s8Min, s8Max)
-	if err != nil {
-		return err
-	}
-	avgpool(&o, &g, p.Activation, in, out, s8Min, s8Max)
-	return nil
+	return runPool(&o, "arm_avgpool_s8", true, p, inDims, in, fDims, outDims, out)
 }
 
 // AvgpoolS16 is arm_avgpool_s16 (as AvgpoolS8 on int16 data).
 func AvgpoolS16(o Opts, p PoolParams, inDims Dims, in []int16, fDims, outDims Dims, out []int16) error {
-	g, err := checkPoolArgs("arm_avgpool_s16", p, inDims, len(in), fDims, outDims, len(out), s16Min, s16Max)
-	if err != nil {
-		return err
-	}
-	avgpool(&o, &g, p.Activation, in, out, s16Min, s16Max)
-	return nil
+	return runPool(&o, "arm_avgpool_s16", true, p, inDims, in, fDims, outDims, out)
 }
 
 // MaxPoolS8 is arm_max_pool_s8: maximum over the in-bounds window, then
 // clamp. No scratch.
 func MaxPoolS8(o Opts, p PoolParams, inDims Dims, in []int8, fDims, outDims Dims, out []int8) error {
-	g, err := checkPoolArgs("arm_max_pool_s8", p, inDims, len(in), fDims, outDims, len(out), s8Min, s8Max)
-	if err != nil {
-		return err
-	}
-	maxpool(&o, &g, p.Activation, in, out, s8Min, s8Max)
-	return nil
+	return runPool(&o, "arm_max_pool_s8", false, p, inDims, in, fDims, outDims, out)
 }
 
 // MaxPoolS16 is arm_max_pool_s16.
 func MaxPoolS16(o Opts, p PoolParams, inDims Dims, in []int16, fDims, outDims Dims, out []int16) error {
-	g, err := checkPoolArgs("arm_max_pool_s16", p, inDims, len(in), fDims, outDims, len(out), s16Min, s16Max)
-	if err != nil {
-		return err
-	}
-	maxpool(&o, &g, p.Activation, in, out, s16Min, s16Max)
-	return nil
+	return runPool(&o, "arm_max_pool_s16", false, p, inDims, in, fDims, outDims, out)
 }
 
 // AvgpoolS8GetBufferSize is arm_avgpool_s8_get_buffer_size(dim_dst_width,

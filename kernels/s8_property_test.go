@@ -5,7 +5,10 @@ import (
 	"math"
 	"math/big"
 	"math/rand"
+	"slices"
 	"testing"
+
+	"github.com/nnq-toolkit/nnq/internal/testvec"
 )
 
 // Property tests of the s8/s16 kernels against naive references written
@@ -14,22 +17,6 @@ import (
 // leftovers, padding on every side (top/left by the padding argument,
 // bottom/right by an output larger than the VALID size), strides 1 and 2,
 // dilation, groups, batches.
-
-func randI8(r *rand.Rand, n int) []int8 {
-	x := make([]int8, n)
-	for i := range x {
-		x[i] = int8(r.Intn(256) - 128)
-	}
-	return x
-}
-
-func randI16(r *rand.Rand, n int) []int16 {
-	x := make([]int16, n)
-	for i := range x {
-		x[i] = int16(r.Intn(65536) - 32768)
-	}
-	return x
-}
 
 // randQuant makes per-channel multipliers in [2^30, 2^31) and shifts that
 // keep outputs in a useful range for accumulators of about 2^accBits.
@@ -80,39 +67,44 @@ func refRequantClamp(acc, mult, shift, off int32, act Activation) int32 {
 	return min(max(Requantize(acc, mult, shift)+off, act.Min), act.Max)
 }
 
-func refConvS8(p ConvParams, q PerChannelQuantParams, inD Dims, in []int8, fD Dims, w []int8, bias []int32, oD Dims) []int8 {
-	out := make([]int8, oD.Size())
-	groups := inD.C / fD.C
-	perG := oD.C / groups
-	i := 0
+// refTaps visits the output elements of a convolution-like call in output
+// order: tap(b, oc, ky, kx, iy, ix) for each in-bounds tap, then done(oc).
+func refTaps(inD, fD, oD Dims, stride, pad, dil Tile, tap func(b, oc, ky, kx, iy, ix int), done func(oc int)) {
 	for b := 0; b < oD.N; b++ {
 		for oy := 0; oy < oD.H; oy++ {
 			for ox := 0; ox < oD.W; ox++ {
 				for oc := 0; oc < oD.C; oc++ {
-					var acc int32
-					g := oc / perG
 					for ky := 0; ky < fD.H; ky++ {
 						for kx := 0; kx < fD.W; kx++ {
-							iy := oy*p.Stride.H - p.Padding.H + ky*p.Dilation.H
-							ix := ox*p.Stride.W - p.Padding.W + kx*p.Dilation.W
-							if iy < 0 || iy >= inD.H || ix < 0 || ix >= inD.W {
-								continue
-							}
-							for c := 0; c < fD.C; c++ {
-								x := int32(in[((b*inD.H+iy)*inD.W+ix)*inD.C+g*fD.C+c])
-								acc += (x + p.InputOffset) * int32(w[((oc*fD.H+ky)*fD.W+kx)*fD.C+c])
+							iy, ix := oy*stride.H-pad.H+ky*dil.H, ox*stride.W-pad.W+kx*dil.W
+							if iy >= 0 && iy < inD.H && ix >= 0 && ix < inD.W {
+								tap(b, oc, ky, kx, iy, ix)
 							}
 						}
 					}
-					if bias != nil {
-						acc += bias[oc]
-					}
-					out[i] = int8(refRequantClamp(acc, q.Multiplier[oc], q.Shift[oc], p.OutputOffset, p.Activation))
-					i++
+					done(oc)
 				}
 			}
 		}
 	}
+}
+
+func refConvS8(p ConvParams, q PerChannelQuantParams, inD Dims, in []int8, fD Dims, w []int8, bias []int32, oD Dims) []int8 {
+	out := make([]int8, 0, oD.Size())
+	perGroup := oD.C / (inD.C / fD.C)
+	var acc int32
+	refTaps(inD, fD, oD, p.Stride, p.Padding, p.Dilation, func(b, oc, ky, kx, iy, ix int) {
+		for c := 0; c < fD.C; c++ {
+			x := int32(in[((b*inD.H+iy)*inD.W+ix)*inD.C+(oc/perGroup)*fD.C+c])
+			acc += (x + p.InputOffset) * int32(w[((oc*fD.H+ky)*fD.W+kx)*fD.C+c])
+		}
+	}, func(oc int) {
+		if bias != nil {
+			acc += bias[oc]
+		}
+		out = append(out, int8(refRequantClamp(acc, q.Multiplier[oc], q.Shift[oc], p.OutputOffset, p.Activation)))
+		acc = 0
+	})
 	return out
 }
 
@@ -125,30 +117,6 @@ func randAct(r *rand.Rand, lo, hi int32) Activation {
 	}
 	a := lo + int32(r.Int63n(int64(hi-lo)/2))
 	return Activation{a, a + int32(r.Int63n(int64(hi-a)))}
-}
-
-func eqI8(a, b []int8) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func eqI16(a, b []int16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 var leftoverChannels = []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17}
@@ -182,7 +150,7 @@ func TestS8PropertyConv(t *testing.T) {
 		p.OutputOffset = int32(r.Intn(256) - 128)
 		p.Activation = randAct(r, -128, 127)
 		q := randQuant(r, oD.C, 14+r.Intn(4))
-		in, w, bias := randI8(r, inD.Size()), randI8(r, fD.Size()), randBias(r, oD.C)
+		in, w, bias := testvec.RandS8(r, inD.Size()), testvec.RandS8(r, fD.Size()), randBias(r, oD.C)
 		want := refConvS8(p, q, inD, in, fD, w, bias, oD)
 		kernels := map[string]func(Opts, ConvParams, PerChannelQuantParams, Dims, []int8, Dims, []int8, []int32, Dims, []int8) error{
 			"ConvolveS8": ConvolveS8, "Convolve1x1S8": Convolve1x1S8, "Convolve1x1S8Fast": Convolve1x1S8Fast,
@@ -200,7 +168,7 @@ func TestS8PropertyConv(t *testing.T) {
 				continue
 			}
 			variants++
-			if !eqI8(out, want) {
+			if !slices.Equal(out, want) {
 				t.Fatalf("case %d %s differs from the reference (dims %+v %+v %+v, params %+v)", it, name, inD, fD, oD, p)
 			}
 			if st.Values != int64(oD.Size()) || st.Calls != 1 {
@@ -212,33 +180,18 @@ func TestS8PropertyConv(t *testing.T) {
 }
 
 func refDwS8(p DwConvParams, q PerChannelQuantParams, inD Dims, in []int8, fD Dims, w []int8, bias []int32, oD Dims) []int8 {
-	out := make([]int8, oD.Size())
-	i := 0
-	for b := 0; b < oD.N; b++ {
-		for oy := 0; oy < oD.H; oy++ {
-			for ox := 0; ox < oD.W; ox++ {
-				for oc := 0; oc < oD.C; oc++ {
-					var acc int32
-					for ky := 0; ky < fD.H; ky++ {
-						for kx := 0; kx < fD.W; kx++ {
-							iy := oy*p.Stride.H - p.Padding.H + ky*p.Dilation.H
-							ix := ox*p.Stride.W - p.Padding.W + kx*p.Dilation.W
-							if iy < 0 || iy >= inD.H || ix < 0 || ix >= inD.W {
-								continue
-							}
-							x := int32(in[((b*inD.H+iy)*inD.W+ix)*inD.C+oc/p.ChMult])
-							acc += (x + p.InputOffset) * int32(w[(ky*fD.W+kx)*oD.C+oc])
-						}
-					}
-					if bias != nil {
-						acc += bias[oc]
-					}
-					out[i] = int8(refRequantClamp(acc, q.Multiplier[oc], q.Shift[oc], p.OutputOffset, p.Activation))
-					i++
-				}
-			}
+	out := make([]int8, 0, oD.Size())
+	var acc int32
+	refTaps(inD, fD, oD, p.Stride, p.Padding, p.Dilation, func(b, oc, ky, kx, iy, ix int) {
+		x := int32(in[((b*inD.H+iy)*inD.W+ix)*inD.C+oc/p.ChMult])
+		acc += (x + p.InputOffset) * int32(w[(ky*fD.W+kx)*oD.C+oc])
+	}, func(oc int) {
+		if bias != nil {
+			acc += bias[oc]
 		}
-	}
+		out = append(out, int8(refRequantClamp(acc, q.Multiplier[oc], q.Shift[oc], p.OutputOffset, p.Activation)))
+		acc = 0
+	})
 	return out
 }
 
@@ -270,7 +223,7 @@ func TestS8PropertyDepthwise(t *testing.T) {
 		p.OutputOffset = int32(r.Intn(256) - 128)
 		p.Activation = randAct(r, -128, 127)
 		q := randQuant(r, oD.C, 12)
-		in, w, bias := randI8(r, inD.Size()), randI8(r, fD.H*fD.W*fD.C), randBias(r, oD.C)
+		in, w, bias := testvec.RandS8(r, inD.Size()), testvec.RandS8(r, fD.H*fD.W*fD.C), randBias(r, oD.C)
 		want := refDwS8(p, q, inD, in, fD, w, bias, oD)
 		for name, k := range map[string]func(Opts, DwConvParams, PerChannelQuantParams, Dims, []int8, Dims, []int8, []int32, Dims, []int8) error{
 			"DepthwiseConvS8": DepthwiseConvS8, "DepthwiseConvS8Opt": DepthwiseConvS8Opt, "DepthwiseConv3x3S8": DepthwiseConv3x3S8,
@@ -283,7 +236,7 @@ func TestS8PropertyDepthwise(t *testing.T) {
 				continue
 			}
 			runs[name]++
-			if !eqI8(out, want) {
+			if !slices.Equal(out, want) {
 				t.Fatalf("case %d %s differs from the reference (dims %+v %+v %+v, params %+v)", it, name, inD, fD, oD, p)
 			}
 		}
@@ -291,7 +244,7 @@ func TestS8PropertyDepthwise(t *testing.T) {
 		p16 := p
 		p16.InputOffset, p16.OutputOffset = 0, 0
 		p16.Activation = randAct(r, -32768, 32767)
-		in16 := randI16(r, inD.Size())
+		in16 := testvec.RandS16(r, inD.Size())
 		q16 := randQuant(r, oD.C, 22)
 		var b64 []int64
 		if bias != nil {
@@ -312,7 +265,7 @@ func TestS8PropertyDepthwise(t *testing.T) {
 					continue
 				}
 				runs[name]++
-				if !eqI16(out, want16) {
+				if !slices.Equal(out, want16) {
 					t.Fatalf("case %d %s/%v differs from the reference", it, name, tg)
 				}
 			}
@@ -322,32 +275,18 @@ func TestS8PropertyDepthwise(t *testing.T) {
 }
 
 func refDwS16(p DwConvParams, q PerChannelQuantParams, inD Dims, in []int16, fD Dims, w []int8, bias []int64, oD Dims) []int16 {
-	out := make([]int16, oD.Size())
-	i := 0
-	for b := 0; b < oD.N; b++ {
-		for oy := 0; oy < oD.H; oy++ {
-			for ox := 0; ox < oD.W; ox++ {
-				for oc := 0; oc < oD.C; oc++ {
-					var acc int64
-					for ky := 0; ky < fD.H; ky++ {
-						for kx := 0; kx < fD.W; kx++ {
-							iy := oy*p.Stride.H - p.Padding.H + ky*p.Dilation.H
-							ix := ox*p.Stride.W - p.Padding.W + kx*p.Dilation.W
-							if iy >= 0 && iy < inD.H && ix >= 0 && ix < inD.W {
-								acc += int64(in[((b*inD.H+iy)*inD.W+ix)*inD.C+oc/p.ChMult]) * int64(w[(ky*fD.W+kx)*oD.C+oc])
-							}
-						}
-					}
-					if bias != nil {
-						acc += bias[oc]
-					}
-					y := RequantizeS64(acc, ReduceMultiplier(q.Multiplier[oc]), q.Shift[oc])
-					out[i] = int16(min(max(y, p.Activation.Min), p.Activation.Max))
-					i++
-				}
-			}
+	out := make([]int16, 0, oD.Size())
+	var acc int64
+	refTaps(inD, fD, oD, p.Stride, p.Padding, p.Dilation, func(b, oc, ky, kx, iy, ix int) {
+		acc += int64(in[((b*inD.H+iy)*inD.W+ix)*inD.C+oc/p.ChMult]) * int64(w[(ky*fD.W+kx)*oD.C+oc])
+	}, func(oc int) {
+		if bias != nil {
+			acc += bias[oc]
 		}
-	}
+		y := RequantizeS64(acc, ReduceMultiplier(q.Multiplier[oc]), q.Shift[oc])
+		out = append(out, int16(min(max(y, p.Activation.Min), p.Activation.Max)))
+		acc = 0
+	})
 	return out
 }
 
@@ -364,7 +303,7 @@ func TestS8PropertyFC(t *testing.T) {
 		}
 		q := PerTensorQuantParams{Multiplier: int32(1<<30 + r.Int63n(1<<30)), Shift: int32(-6 - r.Intn(6))}
 		inD, fD, oD := Dims{batches, 1, 1, depth}, Dims{depth, 1, 1, rows}, Dims{batches, 1, 1, rows}
-		in, w, bias := randI8(r, batches*depth), randI8(r, depth*rows), randBias(r, rows)
+		in, w, bias := testvec.RandS8(r, batches*depth), testvec.RandS8(r, depth*rows), randBias(r, rows)
 		out := make([]int8, batches*rows)
 		if err := FullyConnectedS8(Opts{}, p, q, inD, in, fD, w, bias, oD, out); err != nil {
 			t.Fatal(err)
@@ -430,7 +369,7 @@ func TestS8PropertyPool(t *testing.T) {
 		}
 		oD := Dims{N: inD.N, H: oH, W: oW, C: inD.C}
 		p.Activation = randAct(r, -128, 127)
-		in := randI8(r, inD.Size())
+		in := testvec.RandS8(r, inD.Size())
 		avg, mx := make([]int8, oD.Size()), make([]int8, oD.Size())
 		if err := AvgpoolS8(Opts{}, p, inD, in, fD, oD, avg); err != nil {
 			t.Fatalf("case %d: %v", it, err)

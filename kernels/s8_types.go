@@ -172,6 +172,26 @@ func checkTile(fn, name string, t Tile, lo int) error {
 	return nil
 }
 
+// checkWindowArgs checks the dims, stride, padding, dilation and activation
+// of a convolution-like call.
+func checkWindowArgs(fn string, inDims, fDims, outDims Dims, stride, pad, dil Tile, act Activation, tmin, tmax int32) error {
+	for i, d := range []Dims{inDims, fDims, outDims} {
+		if err := checkDims(fn, [...]string{"input_dims", "filter_dims", "output_dims"}[i], d); err != nil {
+			return err
+		}
+	}
+	if err := checkTile(fn, "stride", stride, 1); err != nil {
+		return err
+	}
+	if err := checkTile(fn, "dilation", dil, 1); err != nil {
+		return err
+	}
+	if err := checkTile(fn, "padding", pad, 0); err != nil {
+		return err
+	}
+	return checkAct(fn, act, tmin, tmax)
+}
+
 // checkAct checks an activation range against the element type's range.
 func checkAct(fn string, a Activation, tmin, tmax int32) error {
 	if a.Min > a.Max || a.Min < tmin || a.Max > tmax {

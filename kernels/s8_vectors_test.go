@@ -79,35 +79,14 @@ func vPoolParams(c *testvec.Case) PoolParams {
 	return PoolParams{Stride: vTile(c, p+".stride"), Padding: vTile(c, p+".padding"), Activation: vAct(c, p+".activation")}
 }
 
-func vI8(x []int64) []int8 {
+// vIs converts record values (nil stays nil, i.e. NULL).
+func vIs[T int8 | int16 | int32](x []int64) []T {
 	if x == nil {
 		return nil
 	}
-	r := make([]int8, len(x))
+	r := make([]T, len(x))
 	for i, v := range x {
-		r[i] = int8(v)
-	}
-	return r
-}
-
-func vI16(x []int64) []int16 {
-	if x == nil {
-		return nil
-	}
-	r := make([]int16, len(x))
-	for i, v := range x {
-		r[i] = int16(v)
-	}
-	return r
-}
-
-func vI32(x []int64) []int32 {
-	if x == nil {
-		return nil
-	}
-	r := make([]int32, len(x))
-	for i, v := range x {
-		r[i] = int32(v)
+		r[i] = T(v)
 	}
 	return r
 }
@@ -121,7 +100,7 @@ func vI64s[T int8 | int16 | int32](x []T) []int64 {
 }
 
 func vQuant(c *testvec.Case) PerChannelQuantParams {
-	return PerChannelQuantParams{Multiplier: vI32(c.Inputs["output_mult"]), Shift: vI32(c.Inputs["output_shift"])}
+	return PerChannelQuantParams{Multiplier: vIs[int32](c.Inputs["output_mult"]), Shift: vIs[int32](c.Inputs["output_shift"])}
 }
 
 // s8Run runs one case through the Go kernel with target t. It returns the
@@ -151,7 +130,7 @@ func s8Run(c *testvec.Case, o Opts) (status *int, outs map[string][]int64, scrat
 		if kern == nil {
 			return nil, nil, 0, fmt.Errorf("no Go kernel for %s", fn)
 		}
-		status, err = st(kern(o, p, q, inD, vI8(in["input_data"]), fD, vI8(in["filter_data"]), vI32(in["bias_data"]), oD, out))
+		status, err = st(kern(o, p, q, inD, vIs[int8](in["input_data"]), fD, vIs[int8](in["filter_data"]), vIs[int32](in["bias_data"]), oD, out))
 		outs["output_data"] = vI64s(out)
 		switch fn {
 		case "arm_convolve_s8":
@@ -173,7 +152,7 @@ func s8Run(c *testvec.Case, o Opts) (status *int, outs map[string][]int64, scrat
 		if kern == nil {
 			return nil, nil, 0, fmt.Errorf("no Go kernel for %s", fn)
 		}
-		status, err = st(kern(o, p, q, inD, vI8(in["input_data"]), fD, vI8(in["filter_data"]), vI32(in["bias_data"]), oD, out))
+		status, err = st(kern(o, p, q, inD, vIs[int8](in["input_data"]), fD, vIs[int8](in["filter_data"]), vIs[int32](in["bias_data"]), oD, out))
 		outs["output_data"] = vI64s(out)
 		switch fn {
 		case "arm_depthwise_conv_s8_opt":
@@ -188,7 +167,7 @@ func s8Run(c *testvec.Case, o Opts) (status *int, outs map[string][]int64, scrat
 		var b BiasS16
 		b.IsInt32Bias = c.MustInt("bias_data.is_int32_bias") != 0
 		if b.IsInt32Bias {
-			b.Int32 = vI32(in["bias_data"])
+			b.Int32 = vIs[int32](in["bias_data"])
 		} else {
 			b.Int64 = in["bias_data"]
 		}
@@ -198,7 +177,7 @@ func s8Run(c *testvec.Case, o Opts) (status *int, outs map[string][]int64, scrat
 			kern = ConvolveWrapperS16
 			scratch = ConvolveWrapperS16GetBufferSize(t, p, inD, fD, oD)
 		}
-		status, err = st(kern(o, p, q, inD, vI16(in["input_data"]), fD, vI8(in["filter_data"]), b, oD, out))
+		status, err = st(kern(o, p, q, inD, vIs[int16](in["input_data"]), fD, vIs[int8](in["filter_data"]), b, oD, out))
 		outs["output_data"] = vI64s(out)
 	case fn == "arm_depthwise_conv_s16" || fn == "arm_depthwise_conv_wrapper_s16":
 		p, q := vDwParams(c), vQuant(c)
@@ -209,7 +188,7 @@ func s8Run(c *testvec.Case, o Opts) (status *int, outs map[string][]int64, scrat
 			kern = DepthwiseConvWrapperS16
 			scratch = DepthwiseConvWrapperS16GetBufferSize(t, p, inD, fD, oD)
 		}
-		status, err = st(kern(o, p, q, inD, vI16(in["input_data"]), fD, vI8(in["filter_data"]), in["bias_data"], oD, out))
+		status, err = st(kern(o, p, q, inD, vIs[int16](in["input_data"]), fD, vIs[int8](in["filter_data"]), in["bias_data"], oD, out))
 		outs["output_data"] = vI64s(out)
 	case fn == "arm_fully_connected_s8" || fn == "arm_fully_connected_s16":
 		p := vFCParams(c)
@@ -217,12 +196,12 @@ func s8Run(c *testvec.Case, o Opts) (status *int, outs map[string][]int64, scrat
 		inD, fD, oD := vDims(c, "input_dims"), vDims(c, "filter_dims"), vDims(c, "output_dims")
 		if fn == "arm_fully_connected_s8" {
 			out := make([]int8, oD.Size())
-			status, err = st(FullyConnectedS8(o, p, q, inD, vI8(in["input_data"]), fD, vI8(in["filter_data"]), vI32(in["bias_data"]), oD, out))
+			status, err = st(FullyConnectedS8(o, p, q, inD, vIs[int8](in["input_data"]), fD, vIs[int8](in["filter_data"]), vIs[int32](in["bias_data"]), oD, out))
 			outs["output_data"] = vI64s(out)
 			scratch = FullyConnectedS8GetBufferSize(t, fD)
 		} else {
 			out := make([]int16, oD.Size())
-			status, err = st(FullyConnectedS16(o, p, q, inD, vI16(in["input_data"]), fD, vI8(in["filter_data"]), in["bias_data"], oD, out))
+			status, err = st(FullyConnectedS16(o, p, q, inD, vIs[int16](in["input_data"]), fD, vIs[int8](in["filter_data"]), in["bias_data"], oD, out))
 			outs["output_data"] = vI64s(out)
 			scratch = FullyConnectedS16GetBufferSize(t, fD)
 		}
@@ -236,7 +215,7 @@ func s8Run(c *testvec.Case, o Opts) (status *int, outs map[string][]int64, scrat
 				kern = AvgpoolS8
 				scratch = AvgpoolS8GetBufferSize(t, oD.W, inD.C)
 			}
-			status, err = st(kern(o, p, inD, vI8(in["input_data"]), fD, oD, out))
+			status, err = st(kern(o, p, inD, vIs[int8](in["input_data"]), fD, oD, out))
 			outs["output_data"] = vI64s(out)
 		} else {
 			out := make([]int16, oD.Size())
@@ -245,20 +224,20 @@ func s8Run(c *testvec.Case, o Opts) (status *int, outs map[string][]int64, scrat
 				kern = AvgpoolS16
 				scratch = AvgpoolS16GetBufferSize(t, oD.W, inD.C)
 			}
-			status, err = st(kern(o, p, inD, vI16(in["input_data"]), fD, oD, out))
+			status, err = st(kern(o, p, inD, vIs[int16](in["input_data"]), fD, oD, out))
 			outs["output_data"] = vI64s(out)
 		}
 	case fn == "arm_softmax_s8":
 		rows, size := int(c.MustInt("num_rows")), int(c.MustInt("row_size"))
 		out := make([]int8, rows*size)
-		err = SoftmaxS8(o, vI8(in["input"]), rows, size, int32(c.MustInt("mult")), int32(c.MustInt("shift")), int32(c.MustInt("diff_min")), out)
+		err = SoftmaxS8(o, vIs[int8](in["input"]), rows, size, int32(c.MustInt("mult")), int32(c.MustInt("shift")), int32(c.MustInt("diff_min")), out)
 		outs["output"] = vI64s(out)
 		scratch = -1
 	case fn == "arm_softmax_s16":
 		rows, size := int(c.MustInt("num_rows")), int(c.MustInt("row_size"))
 		out := make([]int16, rows*size)
-		lut := SoftmaxLUTS16{ExpLUT: vI16(in["softmax_params.exp_lut"]), OneByOneLUT: vI16(in["softmax_params.one_by_one_lut"])}
-		status, err = st(SoftmaxS16(o, vI16(in["input"]), rows, size, int32(c.MustInt("mult")), int32(c.MustInt("shift")), lut, out))
+		lut := SoftmaxLUTS16{ExpLUT: vIs[int16](in["softmax_params.exp_lut"]), OneByOneLUT: vIs[int16](in["softmax_params.one_by_one_lut"])}
+		status, err = st(SoftmaxS16(o, vIs[int16](in["input"]), rows, size, int32(c.MustInt("mult")), int32(c.MustInt("shift")), lut, out))
 		outs["output"] = vI64s(out)
 		scratch = -1
 	case fn == "arm_elementwise_add_s8":
@@ -269,7 +248,7 @@ func s8Run(c *testvec.Case, o Opts) (status *int, outs map[string][]int64, scrat
 			OutActivationMin: a("out_activation_min"), OutActivationMax: a("out_activation_max")}
 		n := int(a("block_size"))
 		out := make([]int8, n)
-		status, err = st(ElementwiseAddS8(o, vI8(in["input_1_vect"]), vI8(in["input_2_vect"]), p, out, n))
+		status, err = st(ElementwiseAddS8(o, vIs[int8](in["input_1_vect"]), vIs[int8](in["input_2_vect"]), p, out, n))
 		outs["output"] = vI64s(out)
 		scratch = -1
 	case fn == "arm_elementwise_mul_s8":
@@ -278,7 +257,7 @@ func s8Run(c *testvec.Case, o Opts) (status *int, outs map[string][]int64, scrat
 			OutMult: a("out_mult"), OutShift: a("out_shift"), OutActivationMin: a("out_activation_min"), OutActivationMax: a("out_activation_max")}
 		n := int(a("block_size"))
 		out := make([]int8, n)
-		status, err = st(ElementwiseMulS8(o, vI8(in["input_1_vect"]), vI8(in["input_2_vect"]), p, out, n))
+		status, err = st(ElementwiseMulS8(o, vIs[int8](in["input_1_vect"]), vIs[int8](in["input_2_vect"]), p, out, n))
 		outs["output"] = vI64s(out)
 		scratch = -1
 	case fn == "arm_nn_requantize":

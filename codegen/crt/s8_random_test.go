@@ -38,22 +38,6 @@ func ints[T int8 | int16 | int32 | int64](x []T) []int64 {
 	return r
 }
 
-func rndI8(r *rand.Rand, n int) []int8 {
-	x := make([]int8, n)
-	for i := range x {
-		x[i] = int8(r.Intn(256) - 128)
-	}
-	return x
-}
-
-func rndI16(r *rand.Rand, n int) []int16 {
-	x := make([]int16, n)
-	for i := range x {
-		x[i] = int16(r.Intn(65536) - 32768)
-	}
-	return x
-}
-
 var rndChannels = []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24}
 
 // rndAxis: kernel, stride, padding, dilation and output size on one axis;
@@ -154,12 +138,12 @@ func rndConv(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	}
 	out := kernels.Dims{N: in.N, H: oh, W: ow, C: f.N}
 	q := rndQuant(r, out.C, 14+r.Intn(4))
-	filter := rndI8(r, f.Size())
+	filter := testvec.RandS8(r, f.Size())
 	if s16 {
 		fn = []string{"arm_convolve_s16", "arm_convolve_wrapper_s16"}[r.Intn(2)]
 		p.Activation = rndAct(r, -32768, 32767)
 		q = rndQuant(r, out.C, 22)
-		input := rndI16(r, in.Size())
+		input := testvec.RandS16(r, in.Size())
 		b := kernels.BiasS16{IsInt32Bias: r.Intn(2) == 0}
 		btype := "s64"
 		if b.IsInt32Bias {
@@ -193,7 +177,7 @@ func rndConv(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	}
 	p.InputOffset, p.OutputOffset = int32(r.Intn(256)-127), int32(r.Intn(256)-128)
 	p.Activation = rndAct(r, -128, 127)
-	input := rndI8(r, in.Size())
+	input := testvec.RandS8(r, in.Size())
 	var bias []int32
 	// CMSIS-NN v7.0.0 reads bias_data + group offset even when bias_data is
 	// NULL (a crash on the host, garbage on Cortex-M): grouped cases always
@@ -261,7 +245,7 @@ func rndDw(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	}
 	out := kernels.Dims{N: in.N, H: oh, W: ow, C: in.C * p.ChMult}
 	f.N, f.C = 1, out.C
-	filter := rndI8(r, f.H*f.W*f.C)
+	filter := testvec.RandS8(r, f.H*f.W*f.C)
 	dp := map[string]any{"ch_mult": f64(p.ChMult), "stride": tileArg(p.Stride), "padding": tileArg(p.Padding), "dilation": tileArg(p.Dilation)}
 	args := map[string]any{"dw_conv_params": dp, "input_dims": dimsArg(in), "filter_dims": dimsArg(f),
 		"bias_dims": dimsArg(kernels.Dims{N: 1, H: 1, W: 1, C: out.C}), "output_dims": dimsArg(out)}
@@ -269,7 +253,7 @@ func rndDw(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 		p.Activation = rndAct(r, -32768, 32767)
 		dp["input_offset"], dp["output_offset"], dp["activation"] = 0.0, 0.0, actArg(p.Activation)
 		q := rndQuant(r, out.C, 20)
-		input := rndI16(r, in.Size())
+		input := testvec.RandS16(r, in.Size())
 		bias := make([]int64, out.C)
 		for i := range bias {
 			bias[i] = r.Int63n(1<<30) - 1<<29
@@ -293,7 +277,7 @@ func rndDw(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	p.Activation = rndAct(r, -128, 127)
 	dp["input_offset"], dp["output_offset"], dp["activation"] = float64(p.InputOffset), float64(p.OutputOffset), actArg(p.Activation)
 	q := rndQuant(r, out.C, 12)
-	input := rndI8(r, in.Size())
+	input := testvec.RandS8(r, in.Size())
 	bias := make([]int32, out.C)
 	for i := range bias {
 		bias[i] = int32(r.Intn(4001) - 2000)
@@ -327,7 +311,7 @@ func rndFC(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	}
 	in, f, out := kernels.Dims{N: batches, H: 1, W: 1, C: depth}, kernels.Dims{N: depth, H: 1, W: 1, C: rows}, kernels.Dims{N: batches, H: 1, W: 1, C: rows}
 	q := kernels.PerTensorQuantParams{Multiplier: int32(1<<30 + r.Int63n(1<<30)), Shift: int32(-7 - r.Intn(5))}
-	filter := rndI8(r, depth*rows)
+	filter := testvec.RandS8(r, depth*rows)
 	var p kernels.FCParams
 	args := map[string]any{"input_dims": dimsArg(in), "filter_dims": dimsArg(f), "bias_dims": dimsArg(kernels.Dims{N: 1, H: 1, W: 1, C: rows}),
 		"output_dims": dimsArg(out), "quant_params": map[string]any{"multiplier": float64(q.Multiplier), "shift": float64(q.Shift)}}
@@ -337,7 +321,7 @@ func rndFC(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 		q.Shift -= 8
 		args["quant_params"] = map[string]any{"multiplier": float64(q.Multiplier), "shift": float64(q.Shift)}
 		args["fc_params"] = map[string]any{"input_offset": 0.0, "filter_offset": 0.0, "output_offset": 0.0, "activation": actArg(p.Activation)}
-		input := rndI16(r, batches*depth)
+		input := testvec.RandS16(r, batches*depth)
 		bias := make([]int64, rows)
 		for i := range bias {
 			bias[i] = r.Int63n(1<<34) - 1<<33
@@ -356,7 +340,7 @@ func rndFC(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	}
 	args["fc_params"] = map[string]any{"input_offset": float64(p.InputOffset), "filter_offset": float64(p.FilterOffset),
 		"output_offset": float64(p.OutputOffset), "activation": actArg(p.Activation)}
-	input := rndI8(r, batches*depth)
+	input := testvec.RandS8(r, batches*depth)
 	bias := make([]int32, rows)
 	for i := range bias {
 		bias[i] = int32(r.Intn(20001) - 10000)
@@ -402,7 +386,7 @@ func rndPool(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 		return 0
 	}
 	if s16 {
-		input := rndI16(r, in.Size())
+		input := testvec.RandS16(r, in.Size())
 		return synthCase(fn, args, types, map[string][]int64{"input_data": ints(input)}, scratch, func(t kernels.Target) (map[string][]int64, error) {
 			o := make([]int16, out.Size())
 			k := kernels.MaxPoolS16
@@ -413,7 +397,7 @@ func rndPool(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 			return map[string][]int64{"output_data": ints(o)}, err
 		})
 	}
-	input := rndI8(r, in.Size())
+	input := testvec.RandS8(r, in.Size())
 	return synthCase(fn, args, types, map[string][]int64{"input_data": ints(input)}, scratch, func(t kernels.Target) (map[string][]int64, error) {
 		o := make([]int8, out.Size())
 		k := kernels.MaxPoolS8
@@ -427,7 +411,7 @@ func rndPool(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 
 func rndElementwise(r *rand.Rand) (*testvec.Case, error) {
 	n := r.Intn(70)
-	a, b := rndI8(r, n), rndI8(r, n)
+	a, b := testvec.RandS8(r, n), testvec.RandS8(r, n)
 	args := map[string]any{"block_size": f64(n), "input_1_offset": float64(r.Intn(256) - 127), "input_2_offset": float64(r.Intn(256) - 127),
 		"out_offset": float64(r.Intn(256) - 128), "out_mult": float64(1<<30 + r.Int63n(1<<30)), "out_activation_min": -128.0, "out_activation_max": 127.0}
 	inputs := map[string][]int64{"input_1_vect": ints(a), "input_2_vect": ints(b)}
@@ -458,7 +442,7 @@ func rndElementwise(r *rand.Rand) (*testvec.Case, error) {
 
 func rndSoftmax(r *rand.Rand) (*testvec.Case, error) {
 	rows, size := 1+r.Intn(3), 1+r.Intn(60)
-	in := rndI8(r, rows*size)
+	in := testvec.RandS8(r, rows*size)
 	shift := int32(18 + r.Intn(6))
 	mult := int32(1<<30 + r.Int63n(1<<30))
 	diffMin := -int32(int64(31<<26) >> uint(shift))

@@ -298,23 +298,12 @@ var s8Flavours = map[string][]string{
 	"s8-dsp-san": append(append([]string{}, sanFlags...), "-DNNQ_S8_DSP_EMULATE"),
 }
 
-var (
-	s8BuildMu sync.Mutex
-	s8Builds  = map[string]*driverBuild{}
-)
-
 // s8HostDriver builds driver_s8.c with the s8 runtime for a flavour (once).
 func s8HostDriver(t *testing.T, flavour string) string {
 	t.Helper()
 	cc := requireCC(t)
 	rt := runtimeDir(t)
-	s8BuildMu.Lock()
-	b := s8Builds[flavour]
-	if b == nil {
-		b = &driverBuild{}
-		s8Builds[flavour] = b
-	}
-	s8BuildMu.Unlock()
+	b := driverBuildFor(flavour)
 	b.once.Do(func() {
 		if strings.HasSuffix(flavour, "-san") {
 			if reason := sanitizerUnavailable(cc); reason != "" {
@@ -333,13 +322,7 @@ func s8HostDriver(t *testing.T, flavour string) string {
 		}
 		b.path = out
 	})
-	if b.skip != "" {
-		t.Skip(b.skip)
-	}
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.path
+	return b.result(t)
 }
 
 func s8HostVectors(t *testing.T, flavour string, dsp bool) {

@@ -45,9 +45,13 @@ type Case struct {
 	Equal    bool                `json:"host_equals_m4"`
 }
 
-// Int returns the integer argument at a dotted path ("conv_params.stride.w");
-// ok is false if it is missing or not a number.
+// Int returns the integer argument at a dotted path ("conv_params.stride.w";
+// booleans give 0 or 1); ok is false if it is missing or not a number. A
+// key that itself contains a dot ("bias_data.is_int32_bias") is found too.
 func (c *Case) Int(path string) (int64, bool) {
+	if v, ok := c.Args[path]; ok {
+		return argInt(v)
+	}
 	var v any = c.Args
 	for _, k := range strings.Split(path, ".") {
 		m, ok := v.(map[string]any)
@@ -55,24 +59,14 @@ func (c *Case) Int(path string) (int64, bool) {
 			return 0, false
 		}
 		if v, ok = m[k]; !ok {
-			// Keys like "bias_data.is_int32_bias" contain a dot.
-			return c.flat(path)
+			return 0, false
 		}
 	}
-	switch x := v.(type) {
-	case float64:
-		return int64(x), true
-	case bool:
-		if x {
-			return 1, true
-		}
-		return 0, true
-	}
-	return 0, false
+	return argInt(v)
 }
 
-func (c *Case) flat(path string) (int64, bool) {
-	switch x := c.Args[path].(type) {
+func argInt(v any) (int64, bool) {
+	switch x := v.(type) {
 	case float64:
 		return int64(x), true
 	case bool:

@@ -143,12 +143,18 @@ typedef struct
     const int16_t *one_by_one_lut;
 } cmsis_nn_softmax_lut_s16;
 
-/* The argument list shared by the s8 convolutions. */
+/* The argument lists shared by the convolutions. */
 #define NNQ_S8_CONV_ARGS                                                                                           \
     const cmsis_nn_context *ctx, const cmsis_nn_conv_params *conv_params,                                          \
         const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,                    \
         const int8_t *input_data, const cmsis_nn_dims *filter_dims, const int8_t *filter_data,                     \
         const cmsis_nn_dims *bias_dims, const int32_t *bias_data
+#define NNQ_S16_CONV_ARGS                                                                                          \
+    const cmsis_nn_context *ctx, const cmsis_nn_conv_params *conv_params,                                          \
+        const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,                    \
+        const int16_t *input_data, const cmsis_nn_dims *filter_dims, const int8_t *filter_data,                    \
+        const cmsis_nn_dims *bias_dims, const cmsis_nn_bias_data *bias_data, const cmsis_nn_dims *output_dims,     \
+        int16_t *output_data
 #define NNQ_S8_DW_ARGS                                                                                             \
     const cmsis_nn_context *ctx, const cmsis_nn_dw_conv_params *dw_conv_params,                                    \
         const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,                    \
@@ -191,18 +197,8 @@ int32_t arm_convolve_wrapper_s8_get_buffer_size_dsp(const cmsis_nn_conv_params *
                                                     const cmsis_nn_dims *output_dims);
 
 /* int16 activations, int8 weights; offsets must be 0. */
-arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx, const cmsis_nn_conv_params *conv_params,
-                                     const cmsis_nn_per_channel_quant_params *quant_params,
-                                     const cmsis_nn_dims *input_dims, const int16_t *input_data,
-                                     const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
-                                     const cmsis_nn_dims *bias_dims, const cmsis_nn_bias_data *bias_data,
-                                     const cmsis_nn_dims *output_dims, int16_t *output_data);
-arm_cmsis_nn_status arm_convolve_wrapper_s16(const cmsis_nn_context *ctx, const cmsis_nn_conv_params *conv_params,
-                                             const cmsis_nn_per_channel_quant_params *quant_params,
-                                             const cmsis_nn_dims *input_dims, const int16_t *input_data,
-                                             const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
-                                             const cmsis_nn_dims *bias_dims, const cmsis_nn_bias_data *bias_data,
-                                             const cmsis_nn_dims *output_dims, int16_t *output_data);
+arm_cmsis_nn_status arm_convolve_s16(NNQ_S16_CONV_ARGS);
+arm_cmsis_nn_status arm_convolve_wrapper_s16(NNQ_S16_CONV_ARGS);
 int32_t arm_convolve_s16_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims);
 int32_t arm_convolve_wrapper_s16_get_buffer_size(const cmsis_nn_conv_params *conv_params,
                                                  const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims,

@@ -608,12 +608,7 @@ int32_t arm_convolve_wrapper_s8_get_buffer_size(const cmsis_nn_conv_params *conv
 
 /* ---- s16 ----------------------------------------------------------------- */
 
-arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx, const cmsis_nn_conv_params *conv_params,
-                                     const cmsis_nn_per_channel_quant_params *quant_params,
-                                     const cmsis_nn_dims *input_dims, const int16_t *input_data,
-                                     const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
-                                     const cmsis_nn_dims *bias_dims, const cmsis_nn_bias_data *bias_data,
-                                     const cmsis_nn_dims *output_dims, int16_t *output_data)
+arm_cmsis_nn_status arm_convolve_s16(NNQ_S16_CONV_ARGS)
 {
     const nnq_geom g = nnq_geom_make(input_dims, filter_dims, output_dims, &conv_params->stride,
                                      &conv_params->padding, &conv_params->dilation);
@@ -636,12 +631,7 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx, const cmsis_nn
     return ARM_CMSIS_NN_SUCCESS;
 }
 
-arm_cmsis_nn_status arm_convolve_wrapper_s16(const cmsis_nn_context *ctx, const cmsis_nn_conv_params *conv_params,
-                                             const cmsis_nn_per_channel_quant_params *quant_params,
-                                             const cmsis_nn_dims *input_dims, const int16_t *input_data,
-                                             const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
-                                             const cmsis_nn_dims *bias_dims, const cmsis_nn_bias_data *bias_data,
-                                             const cmsis_nn_dims *output_dims, int16_t *output_data)
+arm_cmsis_nn_status arm_convolve_wrapper_s16(NNQ_S16_CONV_ARGS)
 {
     return arm_convolve_s16(ctx, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
                             bias_dims, bias_data, output_dims, output_data);

@@ -283,15 +283,15 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(NNQ_S8_DW_ARGS)
                                  bias_data, output_dims, output_data);
 }
 
+/* DSP path: an int16 per input channel and tap; C path: none. */
+static int32_t nnq_dw_dsp_scratch(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
+{
+    return NNQ_S8_DSP ? 2 * input_dims->c * filter_dims->w * filter_dims->h : 0;
+}
+
 int32_t arm_depthwise_conv_s8_opt_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
 {
-#if NNQ_S8_DSP
-    return 2 * input_dims->c * filter_dims->w * filter_dims->h;
-#else
-    (void)input_dims;
-    (void)filter_dims;
-    return 0;
-#endif
+    return nnq_dw_dsp_scratch(input_dims, filter_dims);
 }
 
 int32_t arm_depthwise_conv_wrapper_s8_get_buffer_size_dsp(const cmsis_nn_dw_conv_params *dw_conv_params,
@@ -386,13 +386,7 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s16(NNQ_S16_DW_ARGS)
 
 int32_t arm_depthwise_conv_fast_s16_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
 {
-#if NNQ_S8_DSP
-    return 2 * input_dims->c * filter_dims->w * filter_dims->h;
-#else
-    (void)input_dims;
-    (void)filter_dims;
-    return 0;
-#endif
+    return nnq_dw_dsp_scratch(input_dims, filter_dims);
 }
 
 int32_t arm_depthwise_conv_wrapper_s16_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,

@@ -217,42 +217,20 @@ static arm_cmsis_nn_status nnq_pool(const cmsis_nn_pool_params *p, const cmsis_n
     return ARM_CMSIS_NN_SUCCESS;
 }
 
-arm_cmsis_nn_status arm_avgpool_s8(const cmsis_nn_context *ctx, const cmsis_nn_pool_params *pool_params,
-                                   const cmsis_nn_dims *input_dims, const int8_t *input_data,
-                                   const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims,
-                                   int8_t *output_data)
-{
-    (void)ctx;
-    return nnq_pool(pool_params, input_dims, input_data, filter_dims, output_dims, output_data, 1, nnq_avg_px_s8);
-}
-
-arm_cmsis_nn_status arm_avgpool_s16(const cmsis_nn_context *ctx, const cmsis_nn_pool_params *pool_params,
-                                    const cmsis_nn_dims *input_dims, const int16_t *input_data,
-                                    const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims,
-                                    int16_t *output_data)
-{
-    (void)ctx;
-    return nnq_pool(pool_params, input_dims, input_data, filter_dims, output_dims, output_data, 2, nnq_avg_px_s16);
-}
-
+/* The four pooling entry points: element type T, element bytes, pixel function. */
+#define NNQ_DEFINE_POOL(NAME, T, PX)                                                                               \
+    arm_cmsis_nn_status NAME(const cmsis_nn_context *ctx, const cmsis_nn_pool_params *pool_params,                 \
+                             const cmsis_nn_dims *input_dims, const T *input_data, const cmsis_nn_dims *filter_dims, \
+                             const cmsis_nn_dims *output_dims, T *output_data)                                     \
+    {                                                                                                              \
+        (void)ctx;                                                                                                 \
+        return nnq_pool(pool_params, input_dims, input_data, filter_dims, output_dims, output_data, sizeof(T), PX); \
+    }
+NNQ_DEFINE_POOL(arm_avgpool_s8, int8_t, nnq_avg_px_s8)
+NNQ_DEFINE_POOL(arm_avgpool_s16, int16_t, nnq_avg_px_s16)
 /* Max pooling with an empty window is refused too (the library's result is undefined). */
-arm_cmsis_nn_status arm_max_pool_s8(const cmsis_nn_context *ctx, const cmsis_nn_pool_params *pool_params,
-                                    const cmsis_nn_dims *input_dims, const int8_t *input_data,
-                                    const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims,
-                                    int8_t *output_data)
-{
-    (void)ctx;
-    return nnq_pool(pool_params, input_dims, input_data, filter_dims, output_dims, output_data, 1, nnq_max_px_s8);
-}
-
-arm_cmsis_nn_status arm_max_pool_s16(const cmsis_nn_context *ctx, const cmsis_nn_pool_params *pool_params,
-                                     const cmsis_nn_dims *input_dims, const int16_t *src,
-                                     const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims,
-                                     int16_t *dst)
-{
-    (void)ctx;
-    return nnq_pool(pool_params, input_dims, src, filter_dims, output_dims, dst, 2, nnq_max_px_s16);
-}
+NNQ_DEFINE_POOL(arm_max_pool_s8, int8_t, nnq_max_px_s8)
+NNQ_DEFINE_POOL(arm_max_pool_s16, int16_t, nnq_max_px_s16)
 
 int32_t arm_avgpool_s8_get_buffer_size(const int dim_dst_width, const int ch_src)
 {

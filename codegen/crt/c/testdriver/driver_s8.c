@@ -35,19 +35,21 @@
 #define MAX_SCALARS 40
 #define MAX_ARRAYS 12
 
+/* One array argument: element bits (8/16/32/64), mode, length, storage. */
 typedef struct
 {
-    int bits;
-    int mode;
+    int bits, mode;
     size_t len;
     void *p;
 } s8_arr;
 
-static FILE *g_in;
+static FILE *g_in; /* case input */
 
 static void die(const char *msg)
 {
-    fprintf(stderr, "driver_s8: %s\n", msg);
+    fputs("driver_s8: ", stderr);
+    fputs(msg, stderr);
+    fputc('\n', stderr);
     exit(2);
 }
 
@@ -343,74 +345,90 @@ static int call_other(const char *fn, const long long *S, s8_arr *A, int *status
     return 1;
 }
 
+/* Reads a count in [0, max]. */
+static long long read_count(long long max, const char *what)
+{
+    const long long n = next_ll();
+    if (n < 0 || n > max)
+        die(what);
+    return n;
+}
+
+/* Reads one array header (and its values for inputs) into a. */
+static void read_array(s8_arr *a)
+{
+    size_t bytes, j;
+    a->bits = (int)next_ll();
+    a->mode = (int)next_ll();
+    a->len = (size_t)next_ll();
+    if (a->bits != 8 && a->bits != 16 && a->bits != 32 && a->bits != 64)
+        die("bad element size");
+    if (a->mode == 0)
+        return;
+    bytes = a->len * (size_t)(a->bits / 8);
+    a->p = malloc(bytes > 0 ? bytes : 1u); /* exactly sized: sanitizers see overruns */
+    if (a->p == NULL)
+        die("out of memory");
+    if (a->mode != 1)
+    {
+        memset(a->p, 0x55, bytes);
+        return;
+    }
+    for (j = 0; j < a->len; j++)
+        put(a, j, next_ll());
+}
+
+/* Prints the status line and every array after the call, and frees them. */
+static void report(int status, s8_arr *A, long long na)
+{
+    long long i;
+    if (status == 1000)
+        fputs("S v\n", stdout);
+    else
+        printf("S %d\n", status);
+    for (i = 0; i < na; i++)
+    {
+        size_t j;
+        printf("A %lu", (unsigned long)A[i].len);
+        for (j = 0; A[i].p != NULL && j < A[i].len; j++)
+            print_ll(get(&A[i], j));
+        putchar('\n');
+        free(A[i].p);
+    }
+}
+
 int main(void)
 {
     char fn[128];
 #if defined(NNQ_DRIVER_IN) && defined(NNQ_DRIVER_OUT)
-    static char inbuf[1 << 16], outbuf[1 << 16];
-    g_in = fopen(NNQ_DRIVER_IN, "rb");
-    if (g_in == NULL || freopen(NNQ_DRIVER_OUT, "w", stdout) == NULL)
+    /* Semihosted Cortex-M runs: case and result files. */
+    static char bufs[2][1 << 16];
+    if ((g_in = fopen(NNQ_DRIVER_IN, "rb")) == NULL || freopen(NNQ_DRIVER_OUT, "w", stdout) == NULL)
         die("cannot open case/result files");
-    setvbuf(g_in, inbuf, _IOFBF, sizeof inbuf);
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    setvbuf(g_in, bufs[0], _IOFBF, sizeof bufs[0]);
+    setvbuf(stdout, bufs[1], _IOFBF, sizeof bufs[1]);
 #else
     g_in = stdin;
 #endif
     while (next_token(fn, sizeof fn))
     {
-        long long S[MAX_SCALARS];
+        long long S[MAX_SCALARS] = {0};
         s8_arr A[MAX_ARRAYS];
         long long ns, na, i;
         int status = 1000;
         memset(A, 0, sizeof A);
-        memset(S, 0, sizeof S);
-        ns = next_ll();
-        if (ns < 0 || ns > MAX_SCALARS)
-            die("bad scalar count");
+        ns = read_count(MAX_SCALARS, "bad scalar count");
         for (i = 0; i < ns; i++)
             S[i] = next_ll();
-        na = next_ll();
-        if (na < 0 || na > MAX_ARRAYS)
-            die("bad array count");
+        na = read_count(MAX_ARRAYS, "bad array count");
         for (i = 0; i < na; i++)
-        {
-            s8_arr *a = &A[i];
-            size_t esz, j;
-            a->bits = (int)next_ll();
-            a->mode = (int)next_ll();
-            a->len = (size_t)next_ll();
-            if (a->bits != 8 && a->bits != 16 && a->bits != 32 && a->bits != 64)
-                die("bad element size");
-            esz = (size_t)a->bits / 8;
-            if (a->mode == 0)
-                continue;
-            a->p = malloc(a->len * esz > 0 ? a->len * esz : 1u);
-            if (a->p == NULL)
-                die("out of memory");
-            if (a->mode == 1)
-                for (j = 0; j < a->len; j++)
-                    put(a, j, next_ll());
-            else
-                memset(a->p, 0x55, a->len * esz);
-        }
+            read_array(&A[i]);
         if (!call_conv(fn, S, A, &status) && !call_other(fn, S, A, &status))
         {
             fprintf(stderr, "driver_s8: unknown function %s\n", fn);
             return 2;
         }
-        if (status == 1000)
-            printf("S v\n");
-        else
-            printf("S %d\n", status);
-        for (i = 0; i < na; i++)
-        {
-            size_t j;
-            printf("A %lu", (unsigned long)A[i].len);
-            for (j = 0; A[i].p != NULL && j < A[i].len; j++)
-                print_ll(get(&A[i], j));
-            printf("\n");
-            free(A[i].p);
-        }
+        report(status, A, na);
     }
     fflush(stdout);
     return 0;
