@@ -91,7 +91,9 @@
 //     bits.
 //   - Wrappers: ConvolveWrapperS8Kernel, DepthwiseConvWrapperS8Kernel and
 //     DepthwiseConvWrapperS16Kernel name the kernel the C wrapper runs.
-//   - Scratch: the Go kernels need none; the *GetBufferSize functions
+//   - Scratch: the Go kernels need none (per call they allocate at most a
+//     closure, plus buffers for im2col columns above 4096 taps or more than
+//     512 channels); the *GetBufferSize functions
 //     return the library's ctx.buf sizes for a Target (CPath = host/M0/M3,
 //     DSPPath = M4/M7/M33). Like the library,
 //     ConvolveWrapperS8GetBufferSize does not account for grouped 1×1

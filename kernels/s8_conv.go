@@ -69,7 +69,7 @@ func checkConvArgs(fn string, p ConvParams, q PerChannelQuantParams, inDims Dims
 }
 
 // convColMaxS8 bounds the im2col column kept on the stack; larger columns
-// are allocated per call.
+// (and more than dwAccMax output channels) are allocated per call.
 const convColMaxS8 = 4096
 
 // convCoreS8 computes the exact accumulators (bias excluded) of every
@@ -84,7 +84,13 @@ func convCoreS8[T int8 | int16](g *convGeom, in []T, inOff int32, filter []int8,
 	} else {
 		col = make([]int32, k)
 	}
-	acc := make([]int64, g.outC)
+	var accBuf [dwAccMax]int64
+	acc := accBuf[:0]
+	if g.outC <= dwAccMax {
+		acc = accBuf[:g.outC]
+	} else {
+		acc = make([]int64, g.outC)
+	}
 	ocPerGroup := g.outC / g.groups
 	pix := 0
 	for b := 0; b < g.batches; b++ {
