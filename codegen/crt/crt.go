@@ -23,7 +23,8 @@ const srcDir = "c"
 // Files returns the names of the runtime files, sorted, as WriteTo writes
 // them into the destination directory: nnq_cmsis.h (the public header),
 // nnq_dsp.c, nnq_internal.h, nnq_kernels.c, nnq_legacy.c, nnq_recurrent.c
-// and nnq_tables.c.
+// and nnq_tables.c, and the s8/s16 API runtime nnq_cmsis_s8.h (its public
+// header), nnq_s8_internal.h and nnq_s8_{conv,dw,fc,pool,softmax}.c.
 func Files() []string {
 	entries, err := fs.ReadDir(sources, srcDir)
 	if err != nil {

@@ -11,7 +11,8 @@ import (
 	"testing"
 )
 
-var wantFiles = []string{"nnq_cmsis.h", "nnq_dsp.c", "nnq_internal.h", "nnq_kernels.c", "nnq_legacy.c", "nnq_recurrent.c", "nnq_tables.c"}
+var wantFiles = []string{"nnq_cmsis.h", "nnq_cmsis_s8.h", "nnq_dsp.c", "nnq_internal.h", "nnq_kernels.c", "nnq_legacy.c", "nnq_recurrent.c",
+	"nnq_s8_conv.c", "nnq_s8_dw.c", "nnq_s8_fc.c", "nnq_s8_internal.h", "nnq_s8_pool.c", "nnq_s8_softmax.c", "nnq_tables.c"}
 
 func TestFiles(t *testing.T) {
 	if got := Files(); !reflect.DeepEqual(got, wantFiles) {
