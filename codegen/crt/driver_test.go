@@ -77,13 +77,17 @@ func requireCC(t *testing.T) string {
 	return cc
 }
 
-// runtimeDir writes the runtime once (through WriteTo) and returns its directory.
+// runtimeDir writes both runtimes once (through WriteTo and
+// WriteRuntimeTo) and returns their directory.
 func runtimeDir(t *testing.T) string {
 	t.Helper()
 	buildRootOnce.Do(func() {
 		buildRoot, buildRootErr = os.MkdirTemp("", "nnq-crt-test-")
 		if buildRootErr == nil {
 			buildRootErr = WriteTo(filepath.Join(buildRoot, "rt"))
+		}
+		if buildRootErr == nil {
+			buildRootErr = WriteRuntimeTo(filepath.Join(buildRoot, "rt"), S8)
 		}
 	})
 	if buildRootErr != nil {
