@@ -4,7 +4,7 @@
 # Idempotent; used by scripts/test.sh and docker/Dockerfile alike.
 set -euo pipefail
 
-PKGS=(gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+PKGS=(gcc libc6-dev make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
       jupyter-nbconvert jupyter-client python3-ipykernel jupyter-core libonnx-testdata)
 [ "${NNQ_WITH_TRAINING:-0}" = 1 ] && PKGS+=(espeak-ng sox python3-torch python3-numpy python3-onnx)
 
