@@ -30,16 +30,11 @@ type QConfig struct {
 // DefaultTarget is the core most users deploy on.
 const DefaultTarget = "cortex-m4"
 
-// TargetPath maps a target name to the CMSIS-NN code path it compiles.
+// TargetPath maps a target name (one of kernels.CoreNames) to the
+// CMSIS-NN code path it compiles.
 func TargetPath(target string) (kernels.Target, error) {
-	if target == "host" {
-		return kernels.CPath, nil
-	}
-	t, ok := kernels.TargetForCore(target)
-	if !ok {
-		return 0, fmt.Errorf("unknown target %q (host, cortex-m0, cortex-m0plus, cortex-m3, cortex-m4, cortex-m7, cortex-m33, cortex-m55)", target)
-	}
-	return t, nil
+	c, err := kernels.CoreByName(target)
+	return c.Path, err
 }
 
 // qctx carries what the per-op Q-format rules need.
@@ -120,10 +115,12 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	if cfg.Target == "" {
 		cfg.Target = DefaultTarget
 	}
-	path, err := TargetPath(cfg.Target)
+	core, err := kernels.CoreByName(cfg.Target)
 	if err != nil {
 		return nil, err
 	}
+	cfg.Target = core.Name
+	path := core.Path
 	if stats == nil || stats.Tensor(cm.inputName()) == nil {
 		return nil, fmt.Errorf("quantize %q: no calibration statistics for its input", cm.Name)
 	}

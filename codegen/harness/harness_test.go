@@ -6,9 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nnq-toolkit/nnq/kernels"
 )
 
 const toyDir = "testdata/toy"
@@ -117,6 +120,10 @@ func build(t *testing.T, tg Target, opts BuildOptions) *Binary {
 }
 
 func TestTargets(t *testing.T) {
+	// Every target of the one list has a board, in the same order.
+	if got, want := TargetNames(), kernels.CoreNames(); !slices.Equal(got, want) {
+		t.Errorf("TargetNames() = %v; kernels.CoreNames() = %v", got, want)
+	}
 	for _, name := range []string{"host", "cortex-m0", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33"} {
 		tg := mustTarget(t, name)
 		wantDSP := name == "cortex-m4" || name == "cortex-m7" || name == "cortex-m33"
