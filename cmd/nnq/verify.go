@@ -15,11 +15,11 @@ import (
 )
 
 func init() {
-	c := &command{name: "verify", usage: "verify DIR [--target host|cortex-m0|cortex-m3|cortex-m4|cortex-m7|cortex-m33] [--sanitize] [--cmsis PATH] [--max-patterns N]",
+	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--max-patterns N]",
 		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
-		target := fs.String("target", "host", "where to run: host, or a Cortex-M core under QEMU")
+		target := fs.String("target", "host", targetHelp("where to run (the Cortex-M cores under QEMU)"))
 		sanitize := fs.Bool("sanitize", false, "host build with -fsanitize=address,undefined")
 		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime")
 		maxPat := fs.Int("max-patterns", 0, "verify at most this many stored patterns (0: all)")
@@ -41,11 +41,22 @@ func init() {
 		if dir == "" {
 			return errUsage
 		}
+		err := checkOptions(
+			exportDir("DIR", &dir),
+			targetRule("--target", target),
+			inputDir("--cmsis", cmsis),
+			atLeast("--max-patterns", maxPat, 0, " (0: all)"),
+		)
+		if err != nil {
+			return err
+		}
 		ctx := context.Background()
-		if t, err := harness.TargetByName(*target); err == nil {
-			if err := harness.CheckTools(ctx, t); err != nil {
-				return err
-			}
+		t, err := harness.TargetByName(*target)
+		if err != nil {
+			return err
+		}
+		if err := harness.CheckTools(ctx, t); err != nil {
+			return err
 		}
 		res, err := codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: *target, Sanitize: *sanitize, CMSISPath: *cmsis, MaxPatterns: *maxPat})
 		var mm *codegen.MismatchError
