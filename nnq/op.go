@@ -330,8 +330,14 @@ func (m *Model) Check() error {
 	if len(m.Layers) == 0 {
 		return fmt.Errorf("model %q has no layers", m.Name)
 	}
-	_, err := m.Shapes()
-	return err
+	acts, err := m.Shapes()
+	if err != nil {
+		return err
+	}
+	if out := acts[m.Output()]; len(m.Classes) > 0 && len(m.Classes) != out.Size() {
+		return fmt.Errorf("model %q: classes lists %d names, but the output %q has %d values %v", m.Name, len(m.Classes), m.Output(), out.Size(), out.Shape)
+	}
+	return nil
 }
 
 func wantShape(l *Layer, role string, t *Tensor, want ...int) error {
