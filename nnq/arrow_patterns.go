@@ -211,8 +211,8 @@ type PatternFile struct {
 	size     int
 	rows     []int    // rows per record batch
 	codec    []string // compression codec per record batch ("" if none)
-	start    []int // global index of each batch's first row
-	limit    []int // allocation limit per batch
+	start    []int    // global index of each batch's first row
+	limit    []int    // allocation limit per batch
 	total    int
 	inCol    int
 	labelCol int
