@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/kernels"
 )
 
@@ -91,7 +92,7 @@ func requireTools(t *testing.T, tg Target) {
 	if err := CheckTools(context.Background(), tg); err != nil {
 		var me *MissingToolError
 		if errors.As(err, &me) {
-			t.Skipf("skipping %s: %v", tg.Name, err)
+			testenv.Missing(t, "%s: %v", tg.Name, err)
 		}
 		t.Fatal(err)
 	}
