@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/kernels"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
@@ -211,5 +213,26 @@ func TestBinaryUnlabelledPatterns(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(out, "report.json"))
 	if err := json.Unmarshal(b, &rep); err != nil || rep.Unlabelled != n || rep.FloatAccuracy != 1 {
 		t.Errorf("report: %d unlabelled (want %d), float accuracy %v, %v", rep.Unlabelled, n, rep.FloatAccuracy, err)
+	}
+}
+
+// verify on a Cortex-M target adds its figures to report.json: a broken
+// report is refused before anything is built or run.
+func TestBinaryVerifyRefusesBadReport(t *testing.T) {
+	dir := t.TempDir()
+	model, patterns := writeToyNet(t, dir)
+	out := filepath.Join(dir, "out")
+	if r := nnqRun(t, "convert", "--model", model, "--patterns", patterns, "--max-test", "5", "--out", out, "-q"); r.code != 0 {
+		t.Fatal(r)
+	}
+	report := filepath.Join(out, "report.json")
+	b, _ := os.ReadFile(report)
+	os.WriteFile(report, bytes.Replace(b, []byte(`"bits": 8`), []byte(`"bits": 9`), 1), 0o644)
+	r := nnqRun(t, "verify", out, "--target", "cortex-m4")
+	if strings.Contains(r.stderr, "not found; install the Debian package") {
+		testenv.Missing(t, "%s", r.stderr)
+	}
+	if r.code != 1 || !strings.Contains(r.stderr, report+": bad report: bits 9 is not 8 or 16") || strings.Contains(r.stdout, "bit-exact") {
+		t.Errorf("%s", r)
 	}
 }

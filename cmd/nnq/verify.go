@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +57,13 @@ func init() {
 		if err := harness.CheckTools(ctx, t); err != nil {
 			return err
 		}
+		// A Cortex-M run adds its figures to the report: read it first.
+		var rep *nnq.Report
+		if !t.IsHost() {
+			if rep, err = readReportIfAny(dir); err != nil {
+				return err
+			}
+		}
 		res, err := codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: *target, Sanitize: *sanitize, CMSISPath: *cmsis, MaxPatterns: *maxPat})
 		var mm *codegen.MismatchError
 		if err != nil && !errors.As(err, &mm) {
@@ -98,25 +104,25 @@ func init() {
 		for _, l := range prof.Layers {
 			fmt.Fprintf(stdout, "  %-22s %-44s %10d\n", l.Name, l.Kernel, l.Instructions)
 		}
-		return updateReport(dir, prof)
+		return updateReport(dir, rep, prof)
 	}
 	register(c)
 }
 
+// readReportIfAny reads DIR/report.json (nil when there is none).
+func readReportIfAny(dir string) (*nnq.Report, error) {
+	path := filepath.Join(dir, "report.json")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return nnq.ReadReport(path)
+}
+
 // updateReport writes the Cortex-M figures into DIR/report.json (and
 // report.md) when the project has a report.
-func updateReport(dir string, prof *cortexProfile) error {
-	path := filepath.Join(dir, "report.json")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+func updateReport(dir string, rep *nnq.Report, prof *cortexProfile) error {
+	if rep == nil {
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var rep nnq.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	rep.Target = prof.Target
 	rep.InstructionsPerInference, rep.FlashBytes, rep.RAMBytes = prof.InstructionsPerInference, prof.Flash(), prof.RAM()
@@ -125,7 +131,7 @@ func updateReport(dir string, prof *cortexProfile) error {
 			rep.Layers[i].Instructions = prof.Layers[i].Instructions
 		}
 	}
-	if err := rep.WriteJSON(path); err != nil {
+	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(rep.Markdown()), 0o644)
