@@ -331,10 +331,13 @@ func fbTableAt(b []byte, pos int) (fbTable, bool) {
 	return fbTable{buf: b, pos: pos, vt: vt, vtSize: vtSize}, true
 }
 
-// field returns the absolute position of field i, if present.
+// field returns the absolute position of field i, if present. A field is
+// present when its vtable slot starts inside the vtable's declared size,
+// as the flatbuffers runtime arrow-go uses decides it (an odd size makes a
+// slot straddle the end: arrow-go reads it, so this does too).
 func (t fbTable) field(i int) (int, bool) {
 	o := 4 + 2*i
-	if o+2 > t.vtSize {
+	if o >= t.vtSize || t.vt+o+2 > len(t.buf) {
 		return 0, false
 	}
 	off := int(binary.LittleEndian.Uint16(t.buf[t.vt+o:]))
