@@ -190,8 +190,9 @@ func TestVerifyHostAndCortexM(t *testing.T) {
 	if code := run([]string{"verify", out, "--target", "cortex-m4"}, &so, &se); code != 0 || so.String() != so2 {
 		t.Errorf("second Cortex-M run differs:\n%s\n%s", so2, so.String())
 	}
-	// A directory that is not an export is refused clearly.
-	if code := run([]string{"verify", dir}, &so, &se); code != 1 || !strings.Contains(se.String(), "not an nnq export") {
+	// A directory that is not an export is refused clearly (a bad DIR
+	// argument: exit 2).
+	if code := run([]string{"verify", dir}, &so, &se); code != 2 || !strings.Contains(se.String(), "not an nnq export") {
 		t.Errorf("non-export dir: %s", se.String())
 	}
 	// A wrong target for the model's code path is refused.
