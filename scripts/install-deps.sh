@@ -8,6 +8,8 @@ set -euo pipefail
 PKGS=(gcc libc6-dev make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
       jupyter-nbconvert jupyter-client python3-ipykernel jupyter-core libonnx-testdata)
 [ "${NNQ_WITH_TRAINING:-0}" = 1 ] && PKGS+=(espeak-ng sox python3-torch python3-numpy python3-onnx)
+# The image test's builders (scripts/test.sh; not inside the image itself).
+[ "${NNQ_WITH_IMAGE:-0}" = 1 ] && PKGS+=(podman buildah debootstrap)
 
 # quietly runs a command, showing its output only when it fails.
 quietly() {
