@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
 
@@ -40,9 +41,7 @@ func TestExamplePatternsOnePerClass(t *testing.T) {
 // with its expected class.
 func TestMakeRunPrintsOneLinePerClass(t *testing.T) {
 	needCC(t)
-	if _, err := exec.LookPath("make"); err != nil {
-		t.Skip("no make")
-	}
+	testenv.Tool(t, "make", "make")
 	c, err := nnq.Convert(nnq.ConvertOptions{Model: "../data/mnist-cnn/model.arrow", Patterns: "../data/mnist/patterns.arrow",
 		MaxCalib: 200, MaxTest: 300, Scheme: nnq.MSE{}, Target: "cortex-m3"})
 	if err != nil {
