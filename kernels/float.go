@@ -201,10 +201,12 @@ func AvgPoolHWCFloat(g Window2D, in, out []float32) {
 
 // ReLUFloat sets negative values to zero, in place.
 func ReLUFloat(x []float32) {
+	// Branch-free: clear every value whose sign bit is set (half the
+	// values of a typical pre-activation are negative, which a branch
+	// mispredicts). -0 becomes +0, which compares equal.
 	for i, v := range x {
-		if v < 0 {
-			x[i] = 0
-		}
+		b := math.Float32bits(v)
+		x[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
 	}
 }
 

@@ -110,3 +110,13 @@ func TestFloatConvBlockedEqualsNaive(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkReLUFloatKWS(b *testing.B) {
+	r := rand.New(rand.NewSource(1))
+	x := bkFloats(r, bkPW.OutSize())
+	y := make([]float32, len(x))
+	for b.Loop() {
+		copy(y, x)
+		ReLUFloat(y)
+	}
+}
