@@ -1,5 +1,7 @@
 package kernels
 
+import "fmt"
+
 // Pooling (facts sheet §5) and nnq's own non-square / q15 pools.
 //
 // Buffer ownership: the CMSIS pools mirror the library exactly, including
@@ -73,14 +75,24 @@ func NNQMaxpoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8) error {
 }
 
 // NNQAvepoolQ7HWCNonsquare is the Go twin of nnq_avepool_q7_HWC_nonsquare:
-// int32 sum over the in-range window positions divided by their count, C
-// division truncating toward zero. An empty window gives 0. imIn is not
-// modified.
-func NNQAvepoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8) error {
+// int32 sum over the in-range window positions, shifted left by shift
+// bits (in 64 bits), divided by their count (C division, truncating toward
+// zero) and saturated to q7. The shift gives the output shift more
+// fractional bits than the input: the mean of many values is known more
+// finely than any one of them. shift 0 is the plain average pool (which
+// never saturates). An empty window gives 0. imIn is not modified.
+func NNQAvepoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8, shift int) error {
 	if err := checkPool(VarNNQAvepoolQ7HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
 		return err
 	}
-	poolCore(g, imIn, imOut, true, 0, 0)
+	if err := checkPoolShift(shift); err != nil {
+		return err
+	}
+	if shift == 0 {
+		poolCore(g, imIn, imOut, true, 0, 0)
+	} else {
+		poolShiftCore(&o, g, imIn, imOut, shift, q7Min, q7Max)
+	}
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }
@@ -98,13 +110,80 @@ func NNQMaxpoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16) error {
 
 // NNQAvepoolQ15HWCNonsquare is the q15 twin of NNQAvepoolQ7HWCNonsquare
 // (nnq_avepool_q15_HWC_nonsquare).
-func NNQAvepoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16) error {
+func NNQAvepoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16, shift int) error {
 	if err := checkPool(VarNNQAvepoolQ15HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
 		return err
 	}
-	poolCore(g, imIn, imOut, true, 0, 0)
+	if err := checkPoolShift(shift); err != nil {
+		return err
+	}
+	if shift == 0 {
+		poolCore(g, imIn, imOut, true, 0, 0)
+	} else {
+		poolShiftCore(&o, g, imIn, imOut, shift, q15Min, q15Max)
+	}
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
+}
+
+// MaxPoolShift bounds the output left shift of the nnq average pools.
+const MaxPoolShift = 16
+
+func checkPoolShift(shift int) error {
+	if shift < 0 || shift > MaxPoolShift {
+		return fmt.Errorf("average pool output shift %d is outside 0..%d", shift, MaxPoolShift)
+	}
+	return nil
+}
+
+// poolShiftCore is poolCore's average with the output left shift:
+// sat(trunc(int64(int32 sum) << shift / count)), counting saturations; an
+// empty window gives 0. With shift 0 it equals poolCore's average.
+func poolShiftCore[T qint](o *Opts, g ConvGeom, in, out []T, shift int, lo, hi int32) {
+	ch := g.InC
+	var accBuf [poolChunk]int32
+	for oy := 0; oy < g.OutY; oy++ {
+		iy0 := oy*g.StrideY - g.PadY
+		ky0, ky1 := axisRange(iy0, g.KY, g.InY)
+		for ox := 0; ox < g.OutX; ox++ {
+			ix0 := ox*g.StrideX - g.PadX
+			kx0, kx1 := axisRange(ix0, g.KX, g.InX)
+			count := int64(max(0, ky1-ky0) * max(0, kx1-kx0))
+			ob := out[(oy*g.OutX+ox)*ch : (oy*g.OutX+ox+1)*ch]
+			if count == 0 {
+				clear(ob)
+				continue
+			}
+			for cb := 0; cb < ch; cb += poolChunk {
+				acc := accBuf[:min(poolChunk, ch-cb)]
+				clear(acc)
+				for ky := ky0; ky < ky1; ky++ {
+					for kx := kx0; kx < kx1; kx++ {
+						ib := ((iy0+ky)*g.InX+ix0+kx)*ch + cb
+						for c, x := range in[ib : ib+len(acc)] {
+							acc[c] += int32(x)
+						}
+					}
+				}
+				for c, a := range acc {
+					v := (int64(a) << shift) / count
+					switch {
+					case v > int64(hi):
+						v = int64(hi)
+						if o.Stats != nil {
+							o.Stats.SatHigh++
+						}
+					case v < int64(lo):
+						v = int64(lo)
+						if o.Stats != nil {
+							o.Stats.SatLow++
+						}
+					}
+					ob[cb+c] = T(v)
+				}
+			}
+		}
+	}
 }
 
 // countValues adds n computed values and one call (nil-safe).

@@ -48,6 +48,10 @@ type QLayer struct {
 	Shifts []int
 	// IntWidth is the integer bits of a sigmoid/tanh input (0..3).
 	IntWidth int
+	// PoolShift is the output left shift of an average pool (nnq's
+	// kernel: sum << PoolShift / count, saturated): its output has
+	// PoolShift more fractional bits than its input. 0 is the plain mean.
+	PoolShift int
 
 	// Geom is the kernel geometry of a conv, depthwise or pool layer.
 	Geom kernels.ConvGeom

@@ -33,6 +33,7 @@ type jsonQLayer struct {
 	Bias       []int16        `json:"bias,omitempty"`
 	Shifts     []int          `json:"shifts,omitempty"`
 	IntWidth   int            `json:"int_width"`
+	PoolShift  int            `json:"pool_shift,omitempty"`
 	Sub        []QParam       `json:"sub,omitempty"`
 	Internal   map[string]int `json:"internal,omitempty"`
 	Kernel     string         `json:"kernel"`
@@ -81,7 +82,7 @@ func (q *QModel) Save(path string) error {
 		}
 		j.Layers = append(j.Layers, jsonQLayer{Name: l.Name, Op: l.Op, Inputs: l.Inputs, InFrac: l.InFrac, OutFrac: l.OutFrac, WantFrac: l.WantFrac,
 			WeightFrac: l.WeightFrac, BiasFrac: l.BiasFrac, BiasShift: l.BiasShift, OutShift: l.OutShift, Weights: l.Weights, Bias: l.Bias,
-			Shifts: l.Shifts, IntWidth: l.IntWidth, Sub: l.Sub, Internal: l.Internal, Kernel: k, Rejected: l.Rejected, Notes: l.Notes})
+			Shifts: l.Shifts, IntWidth: l.IntWidth, PoolShift: l.PoolShift, Sub: l.Sub, Internal: l.Internal, Kernel: k, Rejected: l.Rejected, Notes: l.Notes})
 	}
 	b, err := json.Marshal(j)
 	if err != nil {
@@ -138,9 +139,12 @@ func LoadQModel(path string) (*QModel, error) {
 		}
 		l := &QLayer{Name: jl.Name, Op: jl.Op, Inputs: m.inputsOf(i), Out: acts[jl.Name], InFrac: jl.InFrac, OutFrac: jl.OutFrac, WantFrac: jl.WantFrac,
 			WeightFrac: jl.WeightFrac, BiasFrac: jl.BiasFrac, BiasShift: jl.BiasShift, OutShift: jl.OutShift, Weights: jl.Weights, Bias: jl.Bias,
-			Shifts: jl.Shifts, IntWidth: jl.IntWidth, Sub: jl.Sub, Internal: jl.Internal, Rejected: jl.Rejected, Notes: jl.Notes}
+			Shifts: jl.Shifts, IntWidth: jl.IntWidth, PoolShift: jl.PoolShift, Sub: jl.Sub, Internal: jl.Internal, Rejected: jl.Rejected, Notes: jl.Notes}
 		for _, n := range l.Inputs {
 			l.In = append(l.In, acts[n])
+		}
+		if l.PoolShift != 0 && (l.Op != OpAvgPool2D || l.PoolShift < 0 || l.PoolShift > kernels.MaxPoolShift || l.OutFrac != l.InFrac[0]+l.PoolShift) {
+			return nil, fmt.Errorf("%s: layer %q: pool_shift %d needs an avgpool2d layer, 0..%d, and out_frac = in_frac + pool_shift", path, l.Name, l.PoolShift, kernels.MaxPoolShift)
 		}
 		if len(l.InFrac) != len(l.Inputs) {
 			return nil, fmt.Errorf("%s: layer %q has %d input formats for %d inputs", path, l.Name, len(l.InFrac), len(l.Inputs))

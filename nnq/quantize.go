@@ -23,6 +23,10 @@ type QConfig struct {
 	// InputFrac, when set, fixes the network input format (e.g. the format
 	// the sensor front end produces); it then propagates.
 	InputFrac *int
+	// NoPoolShift keeps every average pool at its input format (the
+	// legacy pools' behaviour) instead of letting nnq's pool shift its
+	// output to the format the statistics want.
+	NoPoolShift bool
 	// Progress reports long steps (the accuracy search).
 	Progress Progress
 }
@@ -54,6 +58,8 @@ type qctx struct {
 	readers map[string][]*Layer
 	// delta shifts the scheme's choice per tensor (the accuracy search).
 	delta map[string]int
+	// noPoolShift is QConfig.NoPoolShift.
+	noPoolShift bool
 }
 
 // want is the format the scheme asks for tensor name, looking through a
@@ -141,7 +147,7 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	if cfg.Truncate {
 		q.Rounding = kernels.Truncate
 	}
-	c := &qctx{q: q, m: cm, stats: stats, scheme: cfg.Scheme, bits: cfg.Bits, acts: acts, readers: map[string][]*Layer{}, delta: delta}
+	c := &qctx{q: q, m: cm, stats: stats, scheme: cfg.Scheme, bits: cfg.Bits, acts: acts, readers: map[string][]*Layer{}, delta: delta, noPoolShift: cfg.NoPoolShift}
 	for i, l := range cm.Layers {
 		for _, n := range cm.inputsOf(i) {
 			c.readers[n] = append(c.readers[n], l)
@@ -262,12 +268,34 @@ func qformatWeighted(c *qctx, l *Layer, ql *QLayer) error {
 	return nil
 }
 
-// qformatKeep is the rule of layers that cannot rescale (relu, pools,
+// qformatKeep is the rule of layers that cannot rescale (relu, max pool,
 // flatten, reshape): the output keeps the input format.
 func qformatKeep(c *qctx, l *Layer, ql *QLayer) error {
 	ql.OutFrac = ql.InFrac[0]
-	if l.Op == OpAvgPool2D && ql.WantFrac != ql.OutFrac {
-		ql.Notes = append(ql.Notes, fmt.Sprintf("average pooling cannot shift: the output keeps the input format %s (the statistics wanted %s)", QFormat(c.bits, ql.OutFrac), QFormat(c.bits, ql.WantFrac)))
+	return nil
+}
+
+// qformatAvgPool: nnq's average pool shifts the window sum left by k bits
+// before dividing, so its output may have k more fractional bits than its
+// input: the mean of many values is known more finely than any one of
+// them. k is what the statistics want for the output (never negative: the
+// pool cannot drop bits), limited by the readers and kernels.MaxPoolShift.
+func qformatAvgPool(c *qctx, l *Layer, ql *QLayer) error {
+	B, fi := c.bits, ql.InFrac[0]
+	ql.OutFrac, ql.PoolShift = fi, 0
+	lo, hi := c.allowed(l.Name)
+	want := min(max(ql.WantFrac, lo), hi)
+	k := min(max(want-fi, 0), kernels.MaxPoolShift)
+	switch {
+	case c.noPoolShift:
+		if ql.WantFrac > fi {
+			ql.Notes = append(ql.Notes, fmt.Sprintf("pool shift disabled: the output keeps the input format %s (the statistics wanted %s)", QFormat(B, fi), QFormat(B, ql.WantFrac)))
+		}
+	case k > 0:
+		ql.OutFrac, ql.PoolShift = fi+k, k
+		ql.Notes = append(ql.Notes, fmt.Sprintf("the average pool shifts its sum left by %d bit(s) before dividing: output %s from input %s", k, QFormat(B, fi+k), QFormat(B, fi)))
+	case ql.WantFrac < fi:
+		ql.Notes = append(ql.Notes, fmt.Sprintf("the statistics wanted %s, coarser than the input %s; a pool cannot drop bits, so the output keeps the input format", QFormat(B, ql.WantFrac), QFormat(B, fi)))
 	}
 	return nil
 }

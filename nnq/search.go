@@ -70,7 +70,7 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 	}
 	for _, l := range q.Layers {
 		switch l.Op {
-		case OpConv2D, OpDepthwiseConv2D, OpDense, OpAdd, OpMul:
+		case OpConv2D, OpDepthwiseConv2D, OpDense, OpAdd, OpMul, OpAvgPool2D:
 			free = append(free, l.Name)
 		case OpGRU:
 			free = append(free, l.Name+"/gates")

@@ -323,11 +323,11 @@ func fixedPool(s *Sim, k int, x []qbuf, y qbuf) error {
 	case kernels.VarNNQMaxpoolQ7HWCNonsquare:
 		return kernels.NNQMaxpoolQ7HWCNonsquare(o, g, x[0].b8, y.b8)
 	case kernels.VarNNQAvepoolQ7HWCNonsquare:
-		return kernels.NNQAvepoolQ7HWCNonsquare(o, g, x[0].b8, y.b8)
+		return kernels.NNQAvepoolQ7HWCNonsquare(o, g, x[0].b8, y.b8, l.PoolShift)
 	case kernels.VarNNQMaxpoolQ15HWCNonsquare:
 		return kernels.NNQMaxpoolQ15HWCNonsquare(o, g, x[0].b16, y.b16)
 	case kernels.VarNNQAvepoolQ15HWCNonsquare:
-		return kernels.NNQAvepoolQ15HWCNonsquare(o, g, x[0].b16, y.b16)
+		return kernels.NNQAvepoolQ15HWCNonsquare(o, g, x[0].b16, y.b16, l.PoolShift)
 	}
 	return fmt.Errorf("no simulation for kernel %s", l.Kernel)
 }
