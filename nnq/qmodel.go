@@ -105,6 +105,9 @@ type QModel struct {
 	Frac   map[string]int
 	Layers []*QLayer
 	Notes  []string
+	// Search holds the rounds of the accuracy search (scheme search only;
+	// not saved).
+	Search []SearchRound
 }
 
 // Layer returns the quantized layer named name, or nil.

@@ -11,7 +11,7 @@ import (
 type QConfig struct {
 	// Bits is the word size of the whole network: 8 (q7) or 16 (q15).
 	Bits int
-	// Scheme picks activation formats from statistics (default MSE).
+	// Scheme picks activation formats (default Auto).
 	Scheme Scheme
 	// Target is the core the code will run on: "cortex-m0", "cortex-m3",
 	// "cortex-m4" (default), "cortex-m7", "cortex-m33", or "host" (the C
@@ -99,14 +99,23 @@ func (c *qctx) allowed(name string) (lo, hi int) {
 // the parameters and chooses each layer's kernel for the target. cm must be
 // the CMSIS-layout model the statistics were collected on.
 func Quantize(cm *Model, stats *Stats, cfg QConfig) (*QModel, error) {
+	if cfg.Scheme == nil {
+		cfg.Scheme = Auto{}
+	}
 	q, err := quantize(cm, stats, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	if srch, ok := cfg.Scheme.(Search); ok {
-		return srch.refine(q, cm, stats, cfg)
+	if r, ok := cfg.Scheme.(refiner); ok {
+		return r.refine(q, cm, stats, cfg)
 	}
 	return q, nil
+}
+
+// A refiner is a scheme that improves its statistics choice by simulating
+// candidate formats (Auto, Search).
+type refiner interface {
+	refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, error)
 }
 
 // quantize is Quantize with per-tensor format offsets (used by Search).
@@ -121,7 +130,7 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 		return nil, fmt.Errorf("quantize %q: word size %d bits is not 8 (q7) or 16 (q15)", cm.Name, cfg.Bits)
 	}
 	if cfg.Scheme == nil {
-		cfg.Scheme = MSE{}
+		cfg.Scheme = Auto{}
 	}
 	if cfg.Target == "" {
 		cfg.Target = DefaultTarget

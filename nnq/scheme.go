@@ -100,17 +100,20 @@ func (s *TensorStats) QuantError(frac, bits int) float64 {
 	return sum / float64(s.Count)
 }
 
-// ParseScheme reads a scheme name as the CLI takes it: "minmax",
-// "percentile:P" (e.g. percentile:99.9), "mse", or "search" (the accuracy
-// search, started from mse; see Search).
+// ParseScheme reads a scheme name as the CLI takes it: "auto" (the
+// default), "minmax", "percentile:P" (e.g. percentile:99.9), "mse", or
+// "search" (the accuracy search, started from auto; "search:BASE" starts
+// from another scheme).
 func ParseScheme(s string) (Scheme, error) {
 	switch {
+	case s == "auto":
+		return Auto{}, nil
 	case s == "minmax":
 		return MinMax{}, nil
 	case s == "mse":
 		return MSE{}, nil
 	case s == "search":
-		return Search{Base: MSE{}}, nil
+		return Search{Base: Auto{}}, nil
 	case strings.HasPrefix(s, "search:"):
 		base, err := ParseScheme(strings.TrimPrefix(s, "search:"))
 		if err != nil {
@@ -124,5 +127,5 @@ func ParseScheme(s string) (Scheme, error) {
 		}
 		return Percentile{P: p}, nil
 	}
-	return nil, fmt.Errorf("unknown scheme %q (minmax, percentile:P, mse, search)", s)
+	return nil, fmt.Errorf("unknown scheme %q (auto, minmax, percentile:P, mse, search)", s)
 }

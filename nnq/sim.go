@@ -167,18 +167,7 @@ func (s *Sim) Run(x []int16) ([]int16, error) {
 	return s.wide, nil
 }
 
-func (s *Sim) run() error {
-	for k, l := range s.q.Layers {
-		args := s.args[:len(s.inIdx[k])]
-		for j, i := range s.inIdx[k] {
-			args[j] = s.bufs[i]
-		}
-		if err := ops[l.Op].fixed(s, k, args, s.bufs[k+1]); err != nil {
-			return fmt.Errorf("layer %q (%s): %w", l.Name, l.Kernel, err)
-		}
-	}
-	return nil
-}
+func (s *Sim) run() error { return s.runRange(0, len(s.q.Layers)) }
 
 // Output returns layer k's output from the last Run, widened to int16.
 func (s *Sim) Output(k int) []int16 {

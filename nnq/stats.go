@@ -24,8 +24,12 @@ const (
 type TensorStats struct {
 	Name     string
 	Min, Max float64
-	Count    int64
-	Zeros    int64
+	// MinCount and MaxCount count the values exactly equal to Min and Max:
+	// a constant block (the MFCC floor of digital silence, a padding
+	// value) shows up as a large count at an extreme.
+	MinCount, MaxCount int64
+	Count              int64
+	Zeros              int64
 	// NonFinite counts NaN and ±Inf values (an error for calibration).
 	NonFinite int64
 	// Pos[k-Pow2Lo] and Neg[k-Pow2Lo] count positive and negative values
@@ -46,6 +50,7 @@ func newTensorStats(name string) *TensorStats {
 // against the exact bin edge in mantissa space.
 func (s *TensorStats) Add(xs []float32) {
 	mn, mx := float32(math.Inf(1)), float32(math.Inf(-1))
+	nmn, nmx := s.MinCount, s.MaxCount
 	if s.Count > 0 {
 		mn, mx = float32(s.Min), float32(s.Max)
 	}
@@ -57,7 +62,18 @@ func (s *TensorStats) Add(xs []float32) {
 			continue
 		}
 		s.Count++
-		mn, mx = min(mn, v), max(mx, v)
+		if v <= mn {
+			if v < mn {
+				mn, nmn = v, 0
+			}
+			nmn++
+		}
+		if v >= mx {
+			if v > mx {
+				mx, nmx = v, 0
+			}
+			nmx++
+		}
 		if b<<1 == 0 {
 			s.Zeros++
 			continue
@@ -80,6 +96,7 @@ func (s *TensorStats) Add(xs []float32) {
 	}
 	if s.Count > 0 {
 		s.Min, s.Max = float64(mn), float64(mx)
+		s.MinCount, s.MaxCount = nmn, nmx
 	}
 }
 
@@ -119,6 +136,20 @@ func init() {
 
 // Merge adds o's counts into s.
 func (s *TensorStats) Merge(o *TensorStats) {
+	switch {
+	case o.Count == 0:
+	case s.Count == 0 || o.Min < s.Min:
+		s.MinCount = o.MinCount
+	case o.Min == s.Min:
+		s.MinCount += o.MinCount
+	}
+	switch {
+	case o.Count == 0:
+	case s.Count == 0 || o.Max > s.Max:
+		s.MaxCount = o.MaxCount
+	case o.Max == s.Max:
+		s.MaxCount += o.MaxCount
+	}
 	s.Min, s.Max = math.Min(s.Min, o.Min), math.Max(s.Max, o.Max)
 	s.Count += o.Count
 	s.Zeros += o.Zeros

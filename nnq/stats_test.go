@@ -16,7 +16,19 @@ func addSlow(s *TensorStats, xs []float32) {
 			continue
 		}
 		s.Count++
+		if x < s.Min {
+			s.MinCount = 0
+		}
+		if x > s.Max {
+			s.MaxCount = 0
+		}
 		s.Min, s.Max = math.Min(s.Min, x), math.Max(s.Max, x)
+		if x == s.Min {
+			s.MinCount++
+		}
+		if x == s.Max {
+			s.MaxCount++
+		}
 		if x == 0 {
 			s.Zeros++
 			continue
@@ -48,6 +60,9 @@ func TestStatsAddMatchesDefinition(t *testing.T) {
 	}
 	xs = append(xs, 0, float32(math.Copysign(0, -1)), 1e-45, -1e-40, math.MaxFloat32, -math.MaxFloat32,
 		float32(math.Inf(1)), float32(math.NaN()), 1, -1, 0.5, 2)
+	for i := 0; i < 7; i++ { // a constant block at the minimum
+		xs = append(xs, -math.MaxFloat32)
+	}
 	fast, slow := newTensorStats("x"), newTensorStats("x")
 	fast.Add(xs[:1000])
 	fast.Add(xs[1000:])
@@ -55,6 +70,9 @@ func TestStatsAddMatchesDefinition(t *testing.T) {
 	if fast.Count != slow.Count || fast.Zeros != slow.Zeros || fast.NonFinite != slow.NonFinite || fast.Min != slow.Min || fast.Max != slow.Max {
 		t.Fatalf("fast %d/%d/%d [%g,%g], slow %d/%d/%d [%g,%g]", fast.Count, fast.Zeros, fast.NonFinite, fast.Min, fast.Max,
 			slow.Count, slow.Zeros, slow.NonFinite, slow.Min, slow.Max)
+	}
+	if fast.MinCount != 8 || fast.MinCount != slow.MinCount || fast.MaxCount != slow.MaxCount {
+		t.Fatalf("extreme counts: fast %d/%d, slow %d/%d", fast.MinCount, fast.MaxCount, slow.MinCount, slow.MaxCount)
 	}
 	if fast.Pos != slow.Pos || fast.Neg != slow.Neg {
 		t.Fatal("power-of-two histograms differ")
