@@ -30,6 +30,8 @@ type ConvertOptions struct {
 	Target    string
 	Truncate  bool
 	InputFrac *int
+	// NoPoolShift keeps average pools at their input format.
+	NoPoolShift bool
 	// MaxCalib and MaxTest cap how many patterns are used (0 = all).
 	MaxCalib, MaxTest int
 	// Progress and Log report the long steps.
@@ -168,7 +170,7 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 		}
 		scheme = s
 	}
-	cfg := QConfig{Bits: o.Bits, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, Progress: prog("search")}
+	cfg := QConfig{Bits: o.Bits, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, NoPoolShift: o.NoPoolShift, Progress: prog(scheme.Name())}
 	if c.Q, err = Quantize(c.CMSIS, c.Stats, cfg); err != nil {
 		return nil, err
 	}

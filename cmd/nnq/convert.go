@@ -34,7 +34,7 @@ func init() {
 	}
 	register(c)
 
-	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme minmax|percentile:P|mse|search] [--target T] --out DIR",
+	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme auto|minmax|percentile:P|mse|search] [--no-pool-shift] [--target T] --out DIR",
 		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
@@ -42,7 +42,8 @@ func init() {
 		patterns := fs.String("patterns", "", "pattern file; its test split measures accuracy")
 		calib := fs.String("calib", "", "calibration pattern file (default: the train/val splits of --patterns)")
 		bits := fs.Int("bits", 8, "word size: 8 (q7) or 16 (q15)")
-		scheme := fs.String("scheme", "mse", "quantization scheme: minmax, percentile:P, mse, search")
+		scheme := fs.String("scheme", "auto", "quantization scheme: auto (default), minmax, percentile:P, mse, search")
+		noPoolShift := fs.Bool("no-pool-shift", false, "keep average pools at their input format (no output shift)")
 		target := fs.String("target", nnq.DefaultTarget, "target core: host, cortex-m0, cortex-m3, cortex-m4, cortex-m7, cortex-m33")
 		truncate := fs.Bool("truncate", false, "model a library built with ARM_NN_TRUNCATE (floor instead of round-half-up)")
 		inputFrac := fs.Int("input-frac", -1000, "fix the input format's fractional bits (the sensor format); default: from statistics")
@@ -61,13 +62,15 @@ func init() {
 			return err
 		}
 		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Bits: *bits, Scheme: sc, Target: *target,
-			Truncate: *truncate, MaxCalib: *maxCalib, MaxTest: *maxTest}
+			Truncate: *truncate, NoPoolShift: *noPoolShift, MaxCalib: *maxCalib, MaxTest: *maxTest}
 		if *inputFrac != -1000 {
 			opt.InputFrac = inputFrac
 		}
 		var mu sync.Mutex
 		if !*quiet {
-			opt.Log = func(s string) { mu.Lock(); fmt.Fprintln(stderr, s); mu.Unlock() }
+			bar := &progressBar{w: stderr}
+			opt.Log = func(s string) { mu.Lock(); bar.clear(); fmt.Fprintln(stderr, s); mu.Unlock() }
+			opt.Progress = func(step string, done, total int) { mu.Lock(); bar.draw(step, done, total); mu.Unlock() }
 		}
 		c, err := nnq.Convert(opt)
 		if err != nil {
