@@ -85,10 +85,12 @@ type benchReport struct {
 	GoVer    string      `json:"go"`
 	Runs     int         `json:"runs"`
 	Networks []netResult `json:"networks"`
+	// Calib is the calibration section (bench_calib.go).
+	Calib *calibBench `json:"calibration,omitempty"`
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -97,6 +99,8 @@ func init() {
 		runs := fs.Int("runs", 3, "repetitions of each timing (the median is reported)")
 		noM := fs.Bool("no-cortex-m", false, "skip the emulated Cortex-M4 measurements")
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
+		section := fs.String("section", "", "run only this section: calib (schemes on every bundled network, conversion vs PyTorch times)")
+		dataDir := fs.String("data", "data", "bundled data directory (calib section)")
 		searchVal := fs.Int("search-val", 1000, "held-out calibration patterns (the val split) for the auto scheme's refinement and the search's fit/validation halves")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -118,6 +122,19 @@ func init() {
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}
+		if *section != "" && *section != "calib" {
+			return fmt.Errorf("--section %q: the only section is calib", *section)
+		}
+		if *section == "calib" {
+			list = nil
+		}
+		if *section == "calib" || *nets == "" {
+			c, err := runCalibBench(*dataDir, *runs, stderr)
+			if err != nil {
+				return fmt.Errorf("calib section: %w", err)
+			}
+			rep.Calib = c
+		}
 		for _, n := range list {
 			fmt.Fprintf(stderr, "bench: %s\n", n.Name)
 			r, err := benchOne(n, *runs, !*noM, *maxCalib, *searchVal, stderr)
@@ -129,12 +146,20 @@ func init() {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
+		// A single section writes its own files, never the full report's.
+		jsonName, mdName := "benchmarks.json", "BENCHMARKS.md"
+		if *section != "" {
+			jsonName, mdName = "benchmarks-"+*section+".json", "BENCHMARKS-"+*section+".md"
+		}
 		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(filepath.Join(*out, "benchmarks.json"), append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(*out, jsonName), append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 		md := benchMarkdown(&rep)
-		if err := os.WriteFile(filepath.Join(*out, "BENCHMARKS.md"), []byte(md), 0o644); err != nil {
+		if rep.Calib != nil {
+			md += calibMarkdown(rep.Calib)
+		}
+		if err := os.WriteFile(filepath.Join(*out, mdName), []byte(md), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprint(stdout, md)
