@@ -34,7 +34,7 @@ func MaxpoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if o.Target == DSPPath {
 		poolDSP(g, imIn, imOut, false)
 	} else {
-		poolCore(g, imIn, imOut, false, 127, q7Min)
+		poolCore(g, imIn, imOut, false, 127, q7Min, poolShift{})
 	}
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
@@ -55,7 +55,7 @@ func AvepoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if o.Target == DSPPath {
 		poolDSP(g, imIn, imOut, true)
 	} else {
-		poolCore(g, imIn, imOut, true, 0, 0)
+		poolCore(g, imIn, imOut, true, 0, 0, poolShift{})
 	}
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
@@ -69,7 +69,7 @@ func NNQMaxpoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if err := checkPool(VarNNQMaxpoolQ7HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
 		return err
 	}
-	poolCore(g, imIn, imOut, false, 0, q7Min)
+	poolCore(g, imIn, imOut, false, 0, q7Min, poolShift{})
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }
@@ -88,11 +88,7 @@ func NNQAvepoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8, shift int)
 	if err := checkPoolShift(shift); err != nil {
 		return err
 	}
-	if shift == 0 {
-		poolCore(g, imIn, imOut, true, 0, 0)
-	} else {
-		poolShiftCore(&o, g, imIn, imOut, shift, q7Min, q7Max)
-	}
+	poolCore(g, imIn, imOut, true, 0, 0, poolShift{shift, q7Min, q7Max, o.Stats})
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }
@@ -103,7 +99,7 @@ func NNQMaxpoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16) error {
 	if err := checkPool(VarNNQMaxpoolQ15HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
 		return err
 	}
-	poolCore(g, imIn, imOut, false, 0, q15Min)
+	poolCore(g, imIn, imOut, false, 0, q15Min, poolShift{})
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }
@@ -117,11 +113,7 @@ func NNQAvepoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16, shift in
 	if err := checkPoolShift(shift); err != nil {
 		return err
 	}
-	if shift == 0 {
-		poolCore(g, imIn, imOut, true, 0, 0)
-	} else {
-		poolShiftCore(&o, g, imIn, imOut, shift, q15Min, q15Max)
-	}
+	poolCore(g, imIn, imOut, true, 0, 0, poolShift{shift, q15Min, q15Max, o.Stats})
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }
@@ -136,56 +128,6 @@ func checkPoolShift(shift int) error {
 	return nil
 }
 
-// poolShiftCore is poolCore's average with the output left shift:
-// sat(trunc(int64(int32 sum) << shift / count)), counting saturations; an
-// empty window gives 0. With shift 0 it equals poolCore's average.
-func poolShiftCore[T qint](o *Opts, g ConvGeom, in, out []T, shift int, lo, hi int32) {
-	ch := g.InC
-	var accBuf [poolChunk]int32
-	for oy := 0; oy < g.OutY; oy++ {
-		iy0 := oy*g.StrideY - g.PadY
-		ky0, ky1 := axisRange(iy0, g.KY, g.InY)
-		for ox := 0; ox < g.OutX; ox++ {
-			ix0 := ox*g.StrideX - g.PadX
-			kx0, kx1 := axisRange(ix0, g.KX, g.InX)
-			count := int64(max(0, ky1-ky0) * max(0, kx1-kx0))
-			ob := out[(oy*g.OutX+ox)*ch : (oy*g.OutX+ox+1)*ch]
-			if count == 0 {
-				clear(ob)
-				continue
-			}
-			for cb := 0; cb < ch; cb += poolChunk {
-				acc := accBuf[:min(poolChunk, ch-cb)]
-				clear(acc)
-				for ky := ky0; ky < ky1; ky++ {
-					for kx := kx0; kx < kx1; kx++ {
-						ib := ((iy0+ky)*g.InX+ix0+kx)*ch + cb
-						for c, x := range in[ib : ib+len(acc)] {
-							acc[c] += int32(x)
-						}
-					}
-				}
-				for c, a := range acc {
-					v := (int64(a) << shift) / count
-					switch {
-					case v > int64(hi):
-						v = int64(hi)
-						if o.Stats != nil {
-							o.Stats.SatHigh++
-						}
-					case v < int64(lo):
-						v = int64(lo)
-						if o.Stats != nil {
-							o.Stats.SatLow++
-						}
-					}
-					ob[cb+c] = T(v)
-				}
-			}
-		}
-	}
-}
-
 // countValues adds n computed values and one call (nil-safe).
 func (st *Stats) countValues(n int) {
 	if st != nil {
@@ -197,11 +139,20 @@ func (st *Stats) countValues(n int) {
 // poolChunk channels are accumulated at once, on the stack.
 const poolChunk = 64
 
+// poolShift is the output left shift of nnq's average pools (k 0: the plain
+// mean) with the word's bounds and the counters for its saturations.
+type poolShift struct {
+	k      int
+	lo, hi int32
+	st     *Stats
+}
+
 // poolCore is the bounds-checked single-pass pool (the library's C path and
-// nnq's kernels). Max starts from maxStart (the type's minimum; the
+// nnq's kernels). An average with sh.k > 0 is sat(trunc((sum << k) /
+// count)) in 64 bits. Max starts from maxStart (the type's minimum; the
 // library's -129 start only matters for an empty window, where its int8
 // wrap gives 127); a window without in-range positions outputs empty.
-func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32) {
+func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32, sh poolShift) {
 	ch := g.InC
 	var accBuf [poolChunk]int32
 	for oy := 0; oy < g.OutY; oy++ {
@@ -244,11 +195,25 @@ func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32
 					}
 				}
 				o := ob[cb : cb+n]
-				if ave {
+				switch {
+				case ave && sh.k > 0:
+					for c, a := range acc {
+						v := (int64(a) << sh.k) / int64(count)
+						if v > int64(sh.hi) || v < int64(sh.lo) {
+							v = min(max(v, int64(sh.lo)), int64(sh.hi))
+							if sh.st != nil && v > 0 {
+								sh.st.SatHigh++
+							} else if sh.st != nil {
+								sh.st.SatLow++
+							}
+						}
+						o[c] = T(v)
+					}
+				case ave:
 					for c := range acc {
 						o[c] = T(acc[c] / count) // Go's / truncates toward zero like C
 					}
-				} else {
+				default:
 					for c := range acc {
 						o[c] = T(acc[c])
 					}
