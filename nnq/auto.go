@@ -1,36 +1,60 @@
 package nnq
 
 import (
+	"cmp"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 )
 
-// Auto is the default scheme. It starts from the MSE choice computed
-// without any constant block at an extreme of the tensor (floorless, see
-// FloorBlock: the MFCC floor of digital silence must not widen the input
-// format), then refines the formats one free tensor at a time, in network
-// order: it moves the tensor's format one bit at a time, finer or coarser,
-// and keeps a move while it lowers the divergence between the fixed and
-// the float network's output distributions (mean KL of the softmax of the
-// layer before the final softmax) on held-out calibration patterns
-// (Probe). What counts is the error at the network output, not per-tensor
-// MSE: a floor that saturates harmlessly is saturated, an outlier that
-// matters is kept. Each trial re-simulates only from the layer it changes,
+// Auto is the default scheme. It chooses the activation formats by what
+// they do to the network output on held-out calibration patterns (Probe),
+// never by a per-tensor error alone, and it leaves the widest reasonable
+// choice only when patterns it did not tune on confirm the gain.
+//
+// The probe patterns are split: the first Fit patterns (by default 256, at
+// most half of them) tune, the rest (at most Check, default 768) confirm.
+// Both are scored by the held-out loss (probeScore.Loss): the divergence
+// of the fixed network's output distribution from the float network's
+// where the float network is right, and the cross-entropy of the label
+// where it is wrong (the float network is the teacher only where it
+// deserves to be).
+//
+//  1. Start. The statistics schemes each propose a complete set of formats:
+//     minmax, percentile 99.99 and 99.9, mse, and mse without constant
+//     blocks at the extremes of a tensor (floorless, see FloorBlock: the
+//     MFCC floor of digital silence must not widen the input format). The
+//     start is the widest proposal (fewest fractional bits in total) whose
+//     loss on the tuning patterns is within Confidence standard errors of
+//     the best proposal's (a paired test over the patterns).
+//  2. Refinement. One free tensor at a time, in network order, the format
+//     moves one bit at a time, finer (or, when that does not help,
+//     coarser), up to MaxSteps bits, while the tuning loss falls.
+//  3. Confirmation. The refined formats replace the start only if their
+//     loss on the confirmation patterns is lower by more than Confidence
+//     standard errors.
+//
+// A floor that saturates harmlessly is saturated, an outlier that matters
+// is kept, and when the held-out data cannot tell two choices apart the
+// wider one stays: it cannot clip values the calibration data did not
+// show. Each refinement trial re-simulates only from the layer it changes,
 // from cached integer activations.
 //
-// Without probe patterns Auto uses its statistics choice alone (and says so
-// in the model's notes).
+// Without probe patterns Auto uses the floorless mse choice alone (and says
+// so in the model's notes).
 type Auto struct {
 	// Probe holds held-out calibration patterns (never test patterns).
 	// Convert sets it from the calibration data.
 	Probe *Patterns
-	// MaxProbes caps the probe patterns used (default 256).
-	MaxProbes int
+	// Fit is how many probe patterns tune (default 256, at most half);
+	// Check caps the rest, which confirm (default 768).
+	Fit, Check int
 	// MaxSteps bounds the moves of one format away from its start
 	// (default 3).
 	MaxSteps int
+	// Confidence is the paired z statistic a held-out difference must
+	// exceed to count (default 2).
+	Confidence float64
 	// Log receives one line per decision.
 	Log func(string)
 }
@@ -38,61 +62,17 @@ type Auto struct {
 // Name implements Scheme.
 func (Auto) Name() string { return "auto" }
 
-// Frac implements Scheme: the floorless MSE choice (the refinement's start).
-func (Auto) Frac(s *TensorStats, bits int) int {
-	if f, _ := FloorBlock(s); f != nil {
-		return MSE{}.Frac(f, bits)
-	}
-	return MSE{}.Frac(s, bits)
-}
+// Frac implements Scheme: the floorless MSE choice (used without probe
+// patterns).
+func (Auto) Frac(s *TensorStats, bits int) int { return floorlessMSE{}.Frac(s, bits) }
 
-// FloorBlock detects a constant block at an extreme of the tensor: at
-// least 0.1% of the values (and 2) exactly equal to the minimum or the
-// maximum, with every other value at most half as large in magnitude (the
-// MFCC floor of digital silence, a padding constant). It returns the
-// statistics without the block (the bulk; nil when there is no block) and
-// a description.
-func FloorBlock(s *TensorStats) (*TensorStats, string) {
-	if s == nil || s.Count == 0 {
-		return nil, ""
-	}
-	need := max(2, s.Count/1000)
-	type side struct {
-		v     float64
-		count int64
-	}
-	for _, b := range []side{{s.Min, s.MinCount}, {s.Max, s.MaxCount}} {
-		if b.v == 0 || b.count < need || b.count == s.Count {
-			continue
-		}
-		r := *s
-		r.Count -= b.count
-		a := math.Abs(b.v)
-		k := min(max(int(math.Floor(math.Log2(a)*FineSub))-(Pow2Lo-1)*FineSub, 0), nFine-1)
-		r.Fine[k] = max(r.Fine[k]-b.count, 0)
-		top := -1
-		for i := nFine - 1; i >= 0; i-- {
-			if r.Fine[i] > 0 {
-				top = i
-				break
-			}
-		}
-		bulk := 0.0
-		if top >= 0 {
-			bulk = fineEdge(top)
-		}
-		if bulk > a/2 {
-			continue // the block is not separated from the rest
-		}
-		if b.v < 0 {
-			r.Min, r.MinCount = math.Max(-bulk, math.Min(s.Max, 0)), 0
-		} else {
-			r.Max, r.MaxCount = math.Min(bulk, math.Max(s.Min, 0)), 0
-		}
-		r.Min, r.Max = math.Max(r.Min, -bulk), math.Min(r.Max, bulk)
-		return &r, fmt.Sprintf("a constant block of %.2f%% of the values at %.4g, with the rest within ±%.3g", 100*float64(b.count)/float64(s.Count), b.v, bulk)
-	}
-	return nil, ""
+// Why implements explainer (for the choice without probe patterns).
+func (Auto) Why(s *TensorStats, bits int) string { return floorlessMSE{}.Why(s, bits) }
+
+// autoStarts are the statistics schemes whose choices Auto's first step
+// compares.
+func autoStarts() []Scheme {
+	return []Scheme{MinMax{}, Percentile{P: 99.99}, Percentile{P: 99.9}, MSE{}, floorlessMSE{}}
 }
 
 // freeTensor is a tensor whose format a scheme may move: the network input
@@ -133,95 +113,242 @@ func noteFor(q *QModel, t freeTensor, note string) {
 	q.Layers[t.Layer].Notes = append(q.Layers[t.Layer].Notes, note)
 }
 
+// autoStart is one proposed set of formats.
+type autoStart struct {
+	names []string // the schemes that proposed it
+	q     *QModel
+	sc    probeScore
+	width int // total fractional bits of the free tensors
+}
+
 func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, error) {
-	if a.Probe == nil || a.Probe.Len() == 0 {
-		q.Notes = append(q.Notes, "auto: no held-out calibration patterns were given, so the formats are the statistics' choice (floorless mse) without the output-error refinement")
+	if a.Probe == nil || a.Probe.Len() < 2 {
+		q.Notes = append(q.Notes, "auto: fewer than 2 held-out calibration patterns were given, so the formats are the statistics' choice (floorless mse) without the output-error selection")
 		return q, nil
 	}
-	if a.MaxProbes == 0 {
-		a.MaxProbes = 256
-	}
-	if a.MaxSteps == 0 {
-		a.MaxSteps = 3
-	}
+	a.Fit = min(cmp.Or(a.Fit, 256), a.Probe.Len()/2)
+	a.Check = min(cmp.Or(a.Check, 768), a.Probe.Len()-a.Fit)
+	a.MaxSteps = cmp.Or(a.MaxSteps, 3)
+	a.Confidence = cmp.Or(a.Confidence, 2)
 	logf := func(format string, args ...any) {
 		if a.Log != nil {
 			a.Log(fmt.Sprintf(format, args...))
 		}
 	}
-	pr, err := newProbe(cm, a.Probe.Head(a.MaxProbes))
+	fit, err := newProbe(cm, a.Probe.Head(a.Fit))
 	if err != nil {
 		return nil, err
 	}
-	cur, err := pr.score(q)
-	if err != nil {
-		return nil, err
-	}
-	start := cur
 	free := freeTensors(cm, q, cfg)
+	schemes := autoStarts()
+	total, done := len(schemes)+len(free)+1, 0
+	tick := func() {
+		done++
+		if cfg.Progress != nil {
+			cfg.Progress(done, total)
+		}
+	}
+	// 1. The start: the widest proposal within noise of the best.
+	var starts []*autoStart
+	var firstErr error
+	for _, s := range schemes {
+		c := cfg
+		c.Scheme = s
+		sq, err := quantize(cm, stats, c, nil)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("%s: %w", s.Name(), err))
+			tick()
+			continue
+		}
+		st := &autoStart{names: []string{s.Name()}, q: sq}
+		for _, t := range free {
+			st.width += sq.Frac[t.Name]
+		}
+		dup := false
+		for _, o := range starts {
+			if sameFormats(o.q, sq, free) {
+				o.names, dup = append(o.names, s.Name()), true
+				break
+			}
+		}
+		if !dup {
+			if st.sc, err = fit.score(sq); err != nil {
+				return nil, err
+			}
+			starts = append(starts, st)
+		}
+		tick()
+	}
+	if len(starts) == 0 {
+		return nil, firstErr
+	}
+	best := starts[0]
+	for _, s := range starts {
+		if s.sc.Loss < best.sc.Loss {
+			best = s
+		}
+	}
+	sort.SliceStable(starts, func(i, j int) bool { return starts[i].width < starts[j].width })
+	start := best
+	var seen []string
+	for _, s := range starts {
+		z := pairedZ(s.sc, best.sc)
+		seen = append(seen, fmt.Sprintf("%s %.4g (z %+.1f)", strings.Join(s.names, " = "), s.sc.Loss, z))
+		if start == best && z <= a.Confidence && s.width < best.width {
+			start = s
+		}
+	}
+	startName := strings.Join(start.names, " = ")
+	logf("auto: start from %s; tuning loss of each proposal on %d patterns: %s", startName, fit.p.Len(), strings.Join(seen, ", "))
+	// 2. Refinement on the tuning patterns, relative to the start.
+	cfg.Scheme = fixedFormats{name: "auto", frac: start.q.Frac, bits: q.Bits, base: floorlessMSE{}}
+	q, cur := start.q, start.sc
 	delta := map[string]int{}
-	why := map[string]string{}
-	trials, done := 0, 0
+	tried := map[string][]string{}
+	trials := 0
 	for _, t := range free {
-		if err := pr.advance(q, max(t.Layer, 0)); err != nil {
+		if err := fit.advance(q, max(t.Layer, 0)); err != nil {
 			return nil, err
 		}
 		f0 := q.Frac[t.Name]
-		tried := []string{fmt.Sprintf("%s %.4g", QFormat(q.Bits, f0), cur.KL)}
-		best, bestQ, bestD := cur, q, 0
+		tried[t.Name] = []string{fmt.Sprintf("%s %.4g", QFormat(q.Bits, f0), cur.Loss)}
+		bestSc, bestQ, bestD := cur, q, 0
 		for _, dir := range []int{+1, -1} {
 			for step := 1; step <= a.MaxSteps; step++ {
 				trial := copyDelta(delta)
 				trial[t.Name] += dir * step
 				cand, err := quantize(cm, stats, cfg, trial)
-				if err != nil || cand.Frac[t.Name] == bestQ.Frac[t.Name] || cand.Frac[t.Name] != f0+dir*step {
+				if err != nil || cand.Frac[t.Name] != f0+dir*step {
 					break // a constraint stops the move here
 				}
 				trials++
-				sc, err := pr.score(cand)
+				sc, err := fit.score(cand)
 				if err != nil {
 					return nil, err
 				}
-				tried = append(tried, fmt.Sprintf("%s %.4g", QFormat(q.Bits, cand.Frac[t.Name]), sc.KL))
-				if sc.KL >= best.KL*(1-1e-3) {
+				tried[t.Name] = append(tried[t.Name], fmt.Sprintf("%s %.4g", QFormat(q.Bits, cand.Frac[t.Name]), sc.Loss))
+				if sc.Loss >= bestSc.Loss*(1-1e-3) {
 					break
 				}
-				best, bestQ, bestD = sc, cand, dir*step
+				bestSc, bestQ, bestD = sc, cand, dir*step
 			}
 			if bestD != 0 {
 				break // improving one way: no need to look the other way
 			}
 		}
-		done++
-		if cfg.Progress != nil {
-			cfg.Progress(done, len(free))
-		}
-		verdict := "kept"
 		if bestD != 0 {
-			delta[t.Name] += bestD
-			q, cur = bestQ, best
-			verdict = fmt.Sprintf("moved %+d bit(s) from the statistics' choice", bestD)
+			delta[t.Name] = bestD
+			q, cur = bestQ, bestSc
 		}
-		why[t.Name] = fmt.Sprintf("auto: %s %s: output divergence (KL) on %d held-out calibration patterns: %s", QFormat(q.Bits, q.Frac[t.Name]), verdict, pr.p.Len(), strings.Join(tried, ", "))
-		logf("auto: %s -> %s (%s), KL %.4g", t.Name, QFormat(q.Bits, q.Frac[t.Name]), verdict, cur.KL)
+		tick()
+		logf("auto: %s -> %s, tuning loss %.4g", t.Name, QFormat(q.Bits, q.Frac[t.Name]), cur.Loss)
 	}
-	out, err := quantize(cm, stats, cfg, delta)
-	if err != nil {
+	// 3. Confirmation on patterns the refinement never saw.
+	out := start.q
+	var verdict string
+	var check *probe
+	if moved := movedNames(delta); len(moved) == 0 {
+		verdict = "the refinement moved no format"
+	} else if check, err = newProbe(cm, a.Probe.Tail(a.Probe.Len()-a.Fit).Head(a.Check)); err != nil {
+		return nil, err
+	} else {
+		s0, err := check.score(start.q)
+		if err != nil {
+			return nil, err
+		}
+		s1, err := check.score(q)
+		if err != nil {
+			return nil, err
+		}
+		z := pairedZ(s1, s0)
+		verdict = fmt.Sprintf("the refinement (%s) moved the confirmation loss on %d other patterns from %.4g to %.4g (z %+.1f)", strings.Join(moved, ", "), s0.N, s0.Loss, s1.Loss, z)
+		if z < -a.Confidence {
+			out = q
+			verdict += ": confirmed, kept"
+		} else {
+			delta = nil
+			verdict += fmt.Sprintf(": not beyond noise (|z| <= %.1f), the start is kept", a.Confidence)
+		}
+	}
+	tick()
+	logf("auto: %s", verdict)
+	// The result, with the start scheme's and the refinement's reasons.
+	if out, err = quantize(cm, stats, cfg, delta); err != nil {
 		return nil, err
 	}
 	for _, t := range free {
-		noteFor(out, t, why[t.Name])
+		d := delta[t.Name]
+		short := fmt.Sprintf("auto: the %s choice", startName)
+		if r := reasonOf(start.q, t); r != "" && d == 0 {
+			short += " (" + r + ")"
+		}
+		note := fmt.Sprintf("auto: %s, the %s choice", QFormat(q.Bits, out.Frac[t.Name]), startName)
+		if d != 0 {
+			short = fmt.Sprintf("auto: %+d bit(s) from the %s choice, confirmed on held-out data", d, startName)
+			note = fmt.Sprintf("auto: %s, %+d bit(s) from the %s choice", QFormat(q.Bits, out.Frac[t.Name]), d, startName)
+		}
+		noteFor(out, t, fmt.Sprintf("%s; tuning loss on %d held-out calibration patterns: %s", note, fit.p.Len(), strings.Join(tried[t.Name], ", ")))
+		setReason(out, t, short)
 	}
-	moved := 0
-	names := make([]string, 0, len(delta))
+	out.Notes = append(out.Notes,
+		fmt.Sprintf("auto: start from the %s formats, the widest proposal within noise of the best (z <= %.1f); tuning loss of each on %d held-out patterns: %s", startName, a.Confidence, fit.p.Len(), strings.Join(seen, ", ")),
+		fmt.Sprintf("auto: %d refinement trials; %s", trials, verdict))
+	return out, nil
+}
+
+// movedNames lists the tensors a refinement moved, sorted.
+func movedNames(delta map[string]int) []string {
+	var out []string
 	for k, d := range delta {
 		if d != 0 {
-			moved++
-			names = append(names, k)
+			out = append(out, fmt.Sprintf("%s %+d", k, d))
 		}
 	}
-	sort.Strings(names)
-	out.Notes = append(out.Notes, fmt.Sprintf("auto: %d of %d formats moved from the statistics' choice (%s) after %d trials; held-out output KL %.4g -> %.4g, agreement with float %.2f%% -> %.2f%% on %d calibration patterns not used for statistics",
-		moved, len(free), strings.Join(names, ", "), trials, start.KL, cur.KL, 100*(1-float64(start.Disagree)/float64(start.N)), 100*(1-float64(cur.Disagree)/float64(cur.N)), cur.N))
-	return out, nil
+	sort.Strings(out)
+	return out
+}
+
+// reasonOf returns the reason recorded for tensor t's format.
+// A pool's or an internal tensor's reason covers more than the format,
+// so it is left out.
+func reasonOf(q *QModel, t freeTensor) string {
+	if t.Layer < 0 {
+		return q.InputReason
+	}
+	if l := q.Layers[t.Layer]; t.Name == l.Name && l.Op != OpAvgPool2D && l.OutFrac == l.WantFrac {
+		return l.Reason
+	}
+	return ""
+}
+
+// setReason records why a refinement chose tensor t's format, keeping a
+// layer rule's own reason in front when the rule had its say (a
+// constraint, the pool shift, a recurrent layer's fixed output).
+func setReason(q *QModel, t freeTensor, r string) {
+	if t.Layer < 0 {
+		if q.InputFrac == q.Frac[t.Name] && !strings.HasPrefix(q.InputReason, "limited") {
+			q.InputReason = r
+		}
+		return
+	}
+	l := q.Layers[t.Layer]
+	switch {
+	case t.Name != l.Name:
+		l.Reason += "; " + strings.TrimPrefix(t.Name, l.Name+"/") + ": " + r
+	case l.Op == OpAvgPool2D || l.OutFrac != l.WantFrac:
+		l.Reason += " (" + r + ")"
+	default:
+		l.Reason = r
+	}
+}
+
+// sameFormats reports whether a and b give every free tensor the same
+// format.
+func sameFormats(a, b *QModel, free []freeTensor) bool {
+	for _, t := range free {
+		if a.Frac[t.Name] != b.Frac[t.Name] {
+			return false
+		}
+	}
+	return true
 }

@@ -165,6 +165,11 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 			h := c.HeldOut.Len() / 2
 			s.Fit, s.Val = c.HeldOut.Head(h), c.HeldOut.Tail(h)
 		}
+		// Start exactly where the default scheme ends.
+		if a, ok := s.base().(Auto); ok && a.Probe == nil {
+			a.Probe = c.HeldOut
+			s.Base = a
+		}
 		if s.Log == nil {
 			s.Log = o.Log
 		}

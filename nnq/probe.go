@@ -35,12 +35,23 @@ type probe struct {
 
 // probeScore is what one candidate scores on the probe patterns.
 type probeScore struct {
-	// KL is the mean Kullback-Leibler divergence of the fixed network's
-	// softmax (of the dequantized scored layer) from the float network's.
+	// Loss is the mean of the per-pattern losses in PerLoss: the
+	// Kullback-Leibler divergence of the fixed network's softmax (of the
+	// dequantized scored layer) from the float network's, except on a
+	// labelled pattern the float network gets wrong, where it is the
+	// cross-entropy of the label under the fixed network. The float
+	// network teaches where it is right; copying its mistakes earns
+	// nothing (digital silence that the float network misreads, but that a
+	// saturated floor reads right, is the case in point).
+	Loss    float64
+	PerLoss []float64
+	// KL is the mean divergence alone.
 	KL float64
-	// Errors counts patterns whose fixed arg-max differs from the label;
-	// Disagree those whose arg-max differs from the float network's.
+	// Errors counts patterns whose fixed arg-max differs from the label
+	// (PerWrong marks them); Disagree those whose arg-max differs from the
+	// float network's.
 	Errors, Disagree int64
+	PerWrong         []bool
 	N                int
 }
 
@@ -210,6 +221,7 @@ func (pr *probe) advance(q *QModel, b int) error {
 func (pr *probe) score(q *QModel) (probeScore, error) {
 	n := pr.p.Len()
 	kl := make([]float64, n)
+	loss := make([]float64, n)
 	wrong := make([]bool, n)
 	dis := make([]bool, n)
 	frac := q.Frac[q.Layers[pr.logit].Name]
@@ -235,7 +247,10 @@ func (pr *probe) score(q *QModel) (probeScore, error) {
 				d += math.Exp(r) * (r - lp[j])
 			}
 		}
-		kl[i] = d
+		kl[i], loss[i] = d, d
+		if l := pr.p.Label(i); l >= 0 && l < len(lp) && l != pr.refTop[i] {
+			loss[i] = -lp[l] // the float network is wrong: the label teaches
+		}
 		// The prediction is the arg-max of the network output, as deployed.
 		best := predictQbuf(s.bufs[len(s.bufs)-1])
 		wrong[i] = best != pr.p.Label(i)
@@ -244,9 +259,10 @@ func (pr *probe) score(q *QModel) (probeScore, error) {
 	if err != nil {
 		return probeScore{}, err
 	}
-	sc := probeScore{N: n}
+	sc := probeScore{N: n, PerLoss: loss, PerWrong: wrong}
 	for i := 0; i < n; i++ {
 		sc.KL += kl[i]
+		sc.Loss += loss[i]
 		if wrong[i] {
 			sc.Errors++
 		}
@@ -255,6 +271,7 @@ func (pr *probe) score(q *QModel) (probeScore, error) {
 		}
 	}
 	sc.KL /= float64(n)
+	sc.Loss /= float64(n)
 	return sc, nil
 }
 
@@ -275,4 +292,51 @@ func predictQbuf(b qbuf) int {
 		}
 	}
 	return best
+}
+
+// pairedZ is the z statistic of the mean per-pattern loss difference a - b
+// (paired: both scored on the same patterns): negative when a is better.
+// Zero when the two are identical on every pattern.
+func pairedZ(a, b probeScore) float64 {
+	n := len(a.PerLoss)
+	if n == 0 || n != len(b.PerLoss) {
+		return 0
+	}
+	var s, ss float64
+	for i, x := range a.PerLoss {
+		d := x - b.PerLoss[i]
+		s += d
+		ss += d * d
+	}
+	m := s / float64(n)
+	v := (ss - s*m) / float64(max(n-1, 1))
+	if v <= 0 {
+		switch {
+		case m < 0:
+			return math.Inf(-1)
+		case m > 0:
+			return math.Inf(1)
+		}
+		return 0
+	}
+	return m / math.Sqrt(v/float64(n))
+}
+
+// mcNemarZ is McNemar's z statistic for a's errors against b's on the same
+// patterns: (patterns only b gets wrong - patterns only a gets wrong) /
+// sqrt(their sum); positive when a makes fewer errors.
+func mcNemarZ(a, b probeScore) float64 {
+	var fixed, broken int
+	for i, w := range a.PerWrong {
+		switch {
+		case w && !b.PerWrong[i]:
+			broken++
+		case !w && b.PerWrong[i]:
+			fixed++
+		}
+	}
+	if fixed+broken == 0 {
+		return 0
+	}
+	return float64(fixed-broken) / math.Sqrt(float64(fixed+broken))
 }

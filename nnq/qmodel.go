@@ -64,6 +64,9 @@ type QLayer struct {
 	// Notes records constraint adjustments (e.g. a format forced by the
 	// layer, a bias format lowered to keep the shift non-negative).
 	Notes []string
+	// Reason says in a few words why the output has its format (the
+	// report's reason column; Notes hold the details).
+	Reason string
 }
 
 // QParam is one weight set of a layer that runs several FC kernels. The
@@ -101,6 +104,8 @@ type QModel struct {
 
 	InputName string
 	InputFrac int
+	// InputReason says in a few words why the input has its format.
+	InputReason string
 	// Frac maps every activation tensor name to its fractional bits.
 	Frac   map[string]int
 	Layers []*QLayer

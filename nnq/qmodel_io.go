@@ -39,6 +39,7 @@ type jsonQLayer struct {
 	Kernel     string         `json:"kernel"`
 	Rejected   []string       `json:"rejected,omitempty"`
 	Notes      []string       `json:"notes,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
 }
 
 type jsonQModel struct {
@@ -49,6 +50,7 @@ type jsonQModel struct {
 	Target    string                `json:"target"`
 	Truncate  bool                  `json:"truncate"`
 	InputFrac int                   `json:"input_frac"`
+	InputWhy  string                `json:"input_reason,omitempty"`
 	Notes     []string              `json:"notes,omitempty"`
 	Float     jsonGraph             `json:"float"`
 	Tensors   map[string]jsonTensor `json:"tensors"`
@@ -69,7 +71,7 @@ type jsonGraph struct {
 // Save writes the quantized model to path as JSON.
 func (q *QModel) Save(path string) error {
 	j := jsonQModel{Version: 1, Name: q.Name, Bits: q.Bits, Scheme: q.Scheme, Target: q.Target, Truncate: q.Rounding == kernels.Truncate,
-		InputFrac: q.InputFrac, Notes: q.Notes, Tensors: map[string]jsonTensor{},
+		InputFrac: q.InputFrac, InputWhy: q.InputReason, Notes: q.Notes, Tensors: map[string]jsonTensor{},
 		Float: jsonGraph{Name: q.Float.Name, Layout: q.Float.Layout, Source: q.Float.Source, InputName: q.Float.inputName(),
 			InputShape: q.Float.InputShape, Classes: q.Float.Classes, Layers: q.Float.Layers, Notes: q.Float.Notes}}
 	for n, t := range q.Float.Tensors {
@@ -82,7 +84,7 @@ func (q *QModel) Save(path string) error {
 		}
 		j.Layers = append(j.Layers, jsonQLayer{Name: l.Name, Op: l.Op, Inputs: l.Inputs, InFrac: l.InFrac, OutFrac: l.OutFrac, WantFrac: l.WantFrac,
 			WeightFrac: l.WeightFrac, BiasFrac: l.BiasFrac, BiasShift: l.BiasShift, OutShift: l.OutShift, Weights: l.Weights, Bias: l.Bias,
-			Shifts: l.Shifts, IntWidth: l.IntWidth, PoolShift: l.PoolShift, Sub: l.Sub, Internal: l.Internal, Kernel: k, Rejected: l.Rejected, Notes: l.Notes})
+			Shifts: l.Shifts, IntWidth: l.IntWidth, PoolShift: l.PoolShift, Sub: l.Sub, Internal: l.Internal, Kernel: k, Rejected: l.Rejected, Notes: l.Notes, Reason: l.Reason})
 	}
 	b, err := json.Marshal(j)
 	if err != nil {
@@ -128,7 +130,7 @@ func LoadQModel(path string) (*QModel, error) {
 	}
 	acts, _ := m.Shapes()
 	q := &QModel{Name: j.Name, Float: m, Bits: j.Bits, Scheme: j.Scheme, Target: j.Target, Path: tp, InputName: m.inputName(),
-		InputFrac: j.InputFrac, Notes: j.Notes, Frac: map[string]int{m.inputName(): j.InputFrac}}
+		InputFrac: j.InputFrac, InputReason: j.InputWhy, Notes: j.Notes, Frac: map[string]int{m.inputName(): j.InputFrac}}
 	if j.Truncate {
 		q.Rounding = kernels.Truncate
 	}
@@ -139,7 +141,7 @@ func LoadQModel(path string) (*QModel, error) {
 		}
 		l := &QLayer{Name: jl.Name, Op: jl.Op, Inputs: m.inputsOf(i), Out: acts[jl.Name], InFrac: jl.InFrac, OutFrac: jl.OutFrac, WantFrac: jl.WantFrac,
 			WeightFrac: jl.WeightFrac, BiasFrac: jl.BiasFrac, BiasShift: jl.BiasShift, OutShift: jl.OutShift, Weights: jl.Weights, Bias: jl.Bias,
-			Shifts: jl.Shifts, IntWidth: jl.IntWidth, PoolShift: jl.PoolShift, Sub: jl.Sub, Internal: jl.Internal, Rejected: jl.Rejected, Notes: jl.Notes}
+			Shifts: jl.Shifts, IntWidth: jl.IntWidth, PoolShift: jl.PoolShift, Sub: jl.Sub, Internal: jl.Internal, Rejected: jl.Rejected, Notes: jl.Notes, Reason: jl.Reason}
 		for _, n := range l.Inputs {
 			l.In = append(l.In, acts[n])
 		}

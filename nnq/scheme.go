@@ -18,6 +18,12 @@ type Scheme interface {
 	Frac(s *TensorStats, bits int) int
 }
 
+// An explainer is a scheme that can say in a few words why it chose the
+// format it returns for a tensor (the report's reason column).
+type explainer interface {
+	Why(s *TensorStats, bits int) string
+}
+
 // FracForRange returns the fractional bits that make the range [-r, r] fit a
 // signed word of the given size: the integer part gets ceil(log2 r) bits.
 // A zero range gets the most fractional bits the word has (bits-1).
@@ -38,6 +44,11 @@ func (MinMax) Name() string { return "minmax" }
 // Frac implements Scheme.
 func (MinMax) Frac(s *TensorStats, bits int) int { return FracForRange(s.AbsMax(), bits) }
 
+// Why implements explainer.
+func (MinMax) Why(s *TensorStats, bits int) string {
+	return fmt.Sprintf("minmax: the whole range ±%.3g fits", s.AbsMax())
+}
+
 // Percentile uses the range holding P percent of the values (by magnitude),
 // the guide's "range of values making 80% of the histogram". Values beyond
 // it saturate.
@@ -49,6 +60,11 @@ func (p Percentile) Name() string { return "percentile:" + strconv.FormatFloat(p
 // Frac implements Scheme.
 func (p Percentile) Frac(s *TensorStats, bits int) int {
 	return FracForRange(s.AbsPercentile(p.P), bits)
+}
+
+// Why implements explainer.
+func (p Percentile) Why(s *TensorStats, bits int) string {
+	return fmt.Sprintf("%s: %g%% of the values lie within ±%.3g", p.Name(), p.P, s.AbsPercentile(p.P))
 }
 
 // MSE picks, per tensor, the format that minimises the expected squared
@@ -75,6 +91,11 @@ func (MSE) Frac(s *TensorStats, bits int) int {
 		}
 	}
 	return best
+}
+
+// Why implements explainer.
+func (MSE) Why(s *TensorStats, bits int) string {
+	return fmt.Sprintf("mse: least squared error over the calibration values (range ±%.3g)", s.AbsMax())
 }
 
 // QuantError is the expected squared error per value of representing the

@@ -7,29 +7,38 @@ import (
 )
 
 // Search is the accuracy-driven scheme. It starts from the formats Base
-// chooses (default Auto, refined on the first Auto.MaxProbes fit
-// patterns), then, round after round, tries moving each free format (see
-// Auto) by ±1..MaxDelta fractional bits and keeps the move that most
-// lowers the errors on the Fit patterns (ties: the output divergence).
-// After every round it measures the Val patterns, which no move was chosen
-// on; it stops when a round no longer improves validation accuracy
-// (Patience rounds in a row) or improves nothing on Fit, and returns the
-// formats of the round with the best validation accuracy (the start
-// included), so validation can only confirm a move, never be fitted.
-// Both Fit and Val must be calibration patterns, never test patterns. Each
-// trial re-simulates only from the layer it changes. Every step is logged.
+// chooses (default Auto; an Auto without probe patterns gets the Fit
+// patterns; Convert gives it the same held-out patterns as the default
+// scheme, so the search starts exactly where a default conversion ends).
+// Then, round after round, it tries moving each free format (see Auto) by
+// ±1..MaxDelta fractional bits and takes the move that most lowers the
+// errors on the Fit patterns (ties: the held-out loss). After every round
+// it measures the Val patterns, which no move was chosen on. A round
+// replaces the best so far only when validation confirms it beyond noise:
+// fewer errors by McNemar's test at Confidence (without a significantly
+// worse loss), or a loss lower by more than Confidence standard errors
+// (without more errors). The search stops when Patience rounds in a row
+// bring no confirmed gain or nothing improves on Fit, and returns the best
+// confirmed round (the start included): validation can only confirm a
+// move, never be fitted, and a move it cannot tell from noise is not
+// taken. Both Fit and Val must be calibration patterns, never test
+// patterns. Each trial re-simulates only from the layer it changes. Every
+// step is logged.
 type Search struct {
 	Base Scheme
 	// Fit holds the patterns moves are chosen on; Val the patterns that
 	// decide when to stop and which round to keep. Both are required.
 	Fit, Val *Patterns
-	// MaxDelta bounds the move of one format in one trial (default 2).
+	// MaxDelta bounds the move of one format in one trial (default 1).
 	MaxDelta int
 	// MaxRounds bounds the number of rounds (default 4).
 	MaxRounds int
 	// Patience is how many rounds without a validation gain are tolerated
 	// (default 1).
 	Patience int
+	// Confidence is the z statistic a validation gain must reach
+	// (default 2).
+	Confidence float64
 	// Log receives one line per step.
 	Log func(string)
 }
@@ -50,14 +59,15 @@ func (s Search) Frac(t *TensorStats, bits int) int { return s.base().Frac(t, bit
 // SearchRound is one round of the search: the accepted move and the
 // accuracies after it.
 type SearchRound struct {
-	Tensor        string
-	Delta         int
-	Fit, Val      float64
-	FitKL, ValKL  float64
-	Trials        int
-	ValImproved   bool
-	LayersRerun   int64
-	PatternsSimed int64
+	Tensor   string
+	Delta    int
+	Fit, Val float64
+	// FitLoss and ValLoss are the held-out losses (probeScore.Loss).
+	FitLoss, ValLoss float64
+	Trials           int
+	ValImproved      bool
+	LayersRerun      int64
+	PatternsSimed    int64
 }
 
 func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, error) {
@@ -65,13 +75,16 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 		return nil, fmt.Errorf("scheme %s needs fit and validation patterns from the calibration data (Search.Fit, Search.Val)", s.Name())
 	}
 	if s.MaxDelta == 0 {
-		s.MaxDelta = 2
+		s.MaxDelta = 1
 	}
 	if s.MaxRounds == 0 {
 		s.MaxRounds = 4
 	}
 	if s.Patience == 0 {
 		s.Patience = 1
+	}
+	if s.Confidence == 0 {
+		s.Confidence = 2
 	}
 	logf := func(format string, a ...any) {
 		if s.Log != nil {
@@ -154,7 +167,7 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 				if err != nil {
 					return nil, err
 				}
-				if sc.Errors < pickSc.Errors || sc.Errors == pickSc.Errors && sc.KL < pickSc.KL*(1-1e-3) {
+				if sc.Errors < pickSc.Errors || sc.Errors == pickSc.Errors && sc.Loss < pickSc.Loss*(1-1e-3) {
 					pick, pickD, pickSc, pickQ = t, d, sc, cand
 				}
 			}
@@ -169,9 +182,9 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 		if valSc, err = val.score(cur); err != nil {
 			return nil, err
 		}
-		r := SearchRound{Tensor: pick.Name, Delta: pickD, Fit: fitSc.Accuracy(), Val: valSc.Accuracy(), FitKL: fitSc.KL, ValKL: valSc.KL, Trials: trials,
+		r := SearchRound{Tensor: pick.Name, Delta: pickD, Fit: fitSc.Accuracy(), Val: valSc.Accuracy(), FitLoss: fitSc.Loss, ValLoss: valSc.Loss, Trials: trials,
 			LayersRerun: fit.Layers, PatternsSimed: fit.Sims}
-		if valSc.Errors < bestVal.Errors || valSc.Errors == bestVal.Errors && valSc.KL < bestVal.KL*(1-1e-3) {
+		if confirmed(valSc, bestVal, s.Confidence) {
 			bestDelta, bestVal, bestFit, bestRound = copyDelta(delta), valSc, fitSc, round
 			r.ValImproved = true
 			stale = 0
@@ -217,6 +230,14 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 		bestRound, len(rounds), strings.Join(moved, ", "), bestVal.Accuracy(), bestVal.N, bestFit.Accuracy(), bestFit.N, evals))
 	out.Search = rounds
 	return out, nil
+}
+
+// confirmed reports whether a beats b beyond noise on the same patterns:
+// fewer errors by McNemar's test without a significantly worse loss, or a
+// significantly lower loss without more errors.
+func confirmed(a, b probeScore, z float64) bool {
+	lz := pairedZ(a, b)
+	return mcNemarZ(a, b) >= z && lz < z || lz < -z && a.Errors <= b.Errors
 }
 
 // fixedFormats is a scheme that returns given formats (the search's start)
