@@ -222,7 +222,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 			if err != nil {
 				return nil, fmt.Errorf("q%d %s: %w", bits, sc.Name(), err)
 			}
-			ev, err := q.Evaluate(test, nil)
+			ev, err := q.EvaluateWith(test, nnq.EvalOptions{SensitivityPatterns: -1})
 			if err != nil {
 				return nil, err
 			}

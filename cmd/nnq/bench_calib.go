@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/nnq-toolkit/nnq/nnq"
-	"github.com/nnq-toolkit/nnq/nnq/audio"
+	"github.com/nnq-toolkit/nnq/nnq/playground"
 )
 
 // The calibration section of nnq bench: q7 test accuracy of every scheme
@@ -48,51 +47,14 @@ type calibBench struct {
 // in the silence-heavy variant (an always-on recording is mostly quiet).
 const silenceFraction = 0.15
 
-// silenceClip returns the MFCC features of one second of digital silence
-// (near false) or of near-silence: a 16-bit recording of a few LSB of
-// noise, sometimes with a DC offset.
-func silenceClip(r *rand.Rand, near bool) []float32 {
-	x := make([]float32, 16000)
-	if near {
-		rms, dc := 0.3+3*r.Float64(), 0.0
-		if r.Intn(3) == 0 {
-			dc = float64(r.Intn(5) - 2)
-		}
-		for i := range x {
-			x[i] = float32(math.Round(r.NormFloat64()*rms+dc) / 32768)
-		}
-	}
-	return audio.Features(x)
-}
-
-// silenceHeavy returns p with silence clips (label 0, alternately digital
-// silence and near-silence) interleaved so they make frac of the result,
-// in every split.
-func silenceHeavy(p *nnq.Patterns, frac float64, seed int64) *nnq.Patterns {
-	r := rand.New(rand.NewSource(seed))
-	out := &nnq.Patterns{Shape: p.Shape, Layout: p.Layout}
-	n := p.Len()
-	k := int(math.Ceil(frac * float64(n) / (1 - frac)))
-	j := 0
-	for i := 0; i < n; i++ {
-		split := ""
-		if len(p.Splits) > 0 {
-			split = p.Splits[i]
-		}
-		out.Append(p.Input(i), p.Label(i), split)
-		for j < k && (j+1)*n <= (i+1)*k {
-			out.Append(silenceClip(r, j%2 == 1), 0, split)
-			j++
-		}
-	}
-	return out
-}
-
-// calibSchemes are the schemes the table compares (q7).
+// calibSchemes are the schemes the table compares (q7), set up as
+// nnq.Convert sets them up: auto scores on the held-out patterns, the
+// search starts from that auto and splits them into fit and validation
+// halves.
 func calibSchemes(held *nnq.Patterns) []nnq.Scheme {
 	h := held.Len() / 2
 	return []nnq.Scheme{nnq.MinMax{}, nnq.Percentile{P: 99.9}, nnq.Percentile{P: 99.99}, nnq.MSE{}, nnq.Auto{Probe: held},
-		nnq.Search{Fit: held.Head(h), Val: held.Tail(h)}}
+		nnq.Search{Base: nnq.Auto{Probe: held}, Fit: held.Head(h), Val: held.Tail(h)}}
 }
 
 func benchCalibNet(name, model string, train, held, test *nnq.Patterns, log io.Writer) (*calibNet, error) {
@@ -109,19 +71,17 @@ func benchCalibNet(name, model string, train, held, test *nnq.Patterns, log io.W
 		return nil, err
 	}
 	r := &calibNet{Name: name, Test: test.Len()}
-	if r.Float, err = cm.Accuracy(test); err != nil {
-		return nil, err
-	}
 	for _, sc := range calibSchemes(held) {
 		t0 := time.Now()
 		q, err := nnq.Quantize(cm, st, nnq.QConfig{Bits: 8, Scheme: sc})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sc.Name(), err)
 		}
-		ev, err := q.Evaluate(test, nil)
+		ev, err := q.EvaluateWith(test, nnq.EvalOptions{SensitivityPatterns: -1})
 		if err != nil {
 			return nil, err
 		}
+		r.Float = ev.Float
 		r.Schemes = append(r.Schemes, schemeResult{Bits: 8, Scheme: sc.Name(), Accuracy: ev.Fixed, DropPts: 100 * (ev.Float - ev.Fixed),
 			Agreement: ev.Agreement, Seconds: time.Since(t0).Seconds()})
 		fmt.Fprintf(log, "bench: calib: %s q7 %-16s %.2f%% (float %.2f%%)\n", name, sc.Name(), 100*ev.Fixed, 100*ev.Float)
@@ -148,7 +108,7 @@ func runCalibBench(dataDir string, runs int, log io.Writer) (*calibBench, error)
 		frac := 0.0
 		if strings.Contains(s.name, "silence") {
 			frac = silenceFraction
-			train, held, test = silenceHeavy(train, frac, 1), silenceHeavy(held, frac, 2), silenceHeavy(test, frac, 3)
+			train, held, test = playground.SilenceHeavy(train, frac, 1), playground.SilenceHeavy(held, frac, 2), playground.SilenceHeavy(test, frac, 3)
 		}
 		r, err := benchCalibNet(s.name, filepath.Join(dataDir, s.model, "model.arrow"), train, held, test, log)
 		if err != nil {
