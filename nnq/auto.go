@@ -3,42 +3,40 @@ package nnq
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // Auto is the default scheme. It chooses the activation formats by what
 // they do to the network output on held-out calibration patterns (Probe),
-// never by a per-tensor error alone, and it leaves the widest reasonable
-// choice only when patterns it did not tune on confirm the gain.
+// never by a per-tensor error alone:
 //
-// The probe patterns are split: the first Fit patterns (by default 256, at
-// most half of them) tune, the rest (at most Check, default 768) confirm.
-// Both are scored by the held-out loss (probeScore.Loss): the divergence
-// of the fixed network's output distribution from the float network's
-// where the float network is right, and the cross-entropy of the label
-// where it is wrong (the float network is the teacher only where it
-// deserves to be).
-//
-//  1. Start. The statistics schemes each propose a complete set of formats:
-//     minmax, percentile 99.99 and 99.9, mse, and mse without constant
-//     blocks at the extremes of a tensor (floorless, see FloorBlock: the
-//     MFCC floor of digital silence must not widen the input format). The
-//     start is the widest proposal (fewest fractional bits in total) whose
-//     loss on the tuning patterns is within Confidence standard errors of
-//     the best proposal's (a paired test over the patterns).
-//  2. Refinement. One free tensor at a time, in network order, the format
-//     moves one bit at a time, finer (or, when that does not help,
-//     coarser), up to MaxSteps bits, while the tuning loss falls.
-//  3. Confirmation. The refined formats replace the start only if their
-//     loss on the confirmation patterns is lower by more than Confidence
-//     standard errors.
+//  1. Start: mse computed without constant blocks at the extremes of a
+//     tensor (floorless, see FloorBlock: the MFCC floor of digital
+//     silence must not widen the input format).
+//  2. Refinement, on the first Fit probe patterns (the tuning patterns):
+//     one free tensor at a time, in network order, the format moves one
+//     bit at a time, finer (or, when that does not help, coarser), up to
+//     MaxSteps bits, while the divergence of the fixed network's output
+//     distribution from the float network's keeps falling by 0.1% or more.
+//     Each trial re-simulates only from the layer it changes, from cached
+//     integer activations.
+//  3. Choice, on the other probe patterns (at most Check, the
+//     confirmation patterns, never tuned on): the candidates are the
+//     refined formats and the statistics schemes' own choices (minmax,
+//     percentile 99.99 and 99.9, mse, floorless mse), scored by the
+//     held-out loss (probeScore.Loss: the divergence from the float
+//     network where it is right, the label's cross-entropy where it is
+//     wrong). The candidate with the lowest loss wins if it beats minmax
+//     beyond noise (see beats: a paired test at Confidence standard errors,
+//     and at least one held-out decision better); otherwise minmax wins:
+//     with nothing the calibration data showed saturating, it is the
+//     choice that needs no evidence.
 //
 // A floor that saturates harmlessly is saturated, an outlier that matters
-// is kept, and when the held-out data cannot tell two choices apart the
-// wider one stays: it cannot clip values the calibration data did not
-// show. Each refinement trial re-simulates only from the layer it changes,
-// from cached integer activations.
+// is kept, and a gain the held-out data cannot tell from noise is not
+// taken.
 //
 // Without probe patterns Auto uses the floorless mse choice alone (and says
 // so in the model's notes).
@@ -47,7 +45,7 @@ type Auto struct {
 	// Convert sets it from the calibration data.
 	Probe *Patterns
 	// Fit is how many probe patterns tune (default 256, at most half);
-	// Check caps the rest, which confirm (default 768).
+	// Check caps the rest, which choose (default 768).
 	Fit, Check int
 	// MaxSteps bounds the moves of one format away from its start
 	// (default 3).
@@ -113,12 +111,11 @@ func noteFor(q *QModel, t freeTensor, note string) {
 	q.Layers[t.Layer].Notes = append(q.Layers[t.Layer].Notes, note)
 }
 
-// autoStart is one proposed set of formats.
-type autoStart struct {
-	names []string // the schemes that proposed it
+// autoCandidate is one set of formats Auto's last step weighs.
+type autoCandidate struct {
+	names []string // the schemes (or "refined") that chose it
 	q     *QModel
 	sc    probeScore
-	width int // total fractional bits of the free tensors
 }
 
 func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, error) {
@@ -141,68 +138,21 @@ func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, 
 	}
 	free := freeTensors(cm, q, cfg)
 	schemes := autoStarts()
-	total, done := len(schemes)+len(free)+1, 0
+	total, done := len(free)+len(schemes)+1, 0
 	tick := func() {
 		done++
 		if cfg.Progress != nil {
 			cfg.Progress(done, total)
 		}
 	}
-	// 1. The start: the widest proposal within noise of the best.
-	var starts []*autoStart
-	var firstErr error
-	for _, s := range schemes {
-		c := cfg
-		c.Scheme = s
-		sq, err := quantize(cm, stats, c, nil)
-		if err != nil {
-			firstErr = cmp.Or(firstErr, fmt.Errorf("%s: %w", s.Name(), err))
-			tick()
-			continue
-		}
-		st := &autoStart{names: []string{s.Name()}, q: sq}
-		for _, t := range free {
-			st.width += sq.Frac[t.Name]
-		}
-		dup := false
-		for _, o := range starts {
-			if sameFormats(o.q, sq, free) {
-				o.names, dup = append(o.names, s.Name()), true
-				break
-			}
-		}
-		if !dup {
-			if st.sc, err = fit.score(sq); err != nil {
-				return nil, err
-			}
-			starts = append(starts, st)
-		}
-		tick()
+	// 1. The start: floorless mse (q, quantized with Auto's Frac).
+	start := q
+	cfg.Scheme = fixedFormats{name: "auto", frac: start.Frac, bits: q.Bits, base: floorlessMSE{}}
+	// 2. Refinement on the tuning patterns.
+	cur, err := fit.score(q)
+	if err != nil {
+		return nil, err
 	}
-	if len(starts) == 0 {
-		return nil, firstErr
-	}
-	best := starts[0]
-	for _, s := range starts {
-		if s.sc.Loss < best.sc.Loss {
-			best = s
-		}
-	}
-	sort.SliceStable(starts, func(i, j int) bool { return starts[i].width < starts[j].width })
-	start := best
-	var seen []string
-	for _, s := range starts {
-		z := pairedZ(s.sc, best.sc)
-		seen = append(seen, fmt.Sprintf("%s %.4g (z %+.1f)", strings.Join(s.names, " = "), s.sc.Loss, z))
-		if start == best && z <= a.Confidence && s.width < best.width {
-			start = s
-		}
-	}
-	startName := strings.Join(start.names, " = ")
-	logf("auto: start from %s; tuning loss of each proposal on %d patterns: %s", startName, fit.p.Len(), strings.Join(seen, ", "))
-	// 2. Refinement on the tuning patterns, relative to the start.
-	cfg.Scheme = fixedFormats{name: "auto", frac: start.q.Frac, bits: q.Bits, base: floorlessMSE{}}
-	q, cur := start.q, start.sc
 	delta := map[string]int{}
 	tried := map[string][]string{}
 	trials := 0
@@ -211,7 +161,7 @@ func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, 
 			return nil, err
 		}
 		f0 := q.Frac[t.Name]
-		tried[t.Name] = []string{fmt.Sprintf("%s %.4g", QFormat(q.Bits, f0), cur.Loss)}
+		tried[t.Name] = []string{fmt.Sprintf("%s %.4g", QFormat(q.Bits, f0), cur.KL)}
 		bestSc, bestQ, bestD := cur, q, 0
 		for _, dir := range []int{+1, -1} {
 			for step := 1; step <= a.MaxSteps; step++ {
@@ -226,8 +176,8 @@ func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, 
 				if err != nil {
 					return nil, err
 				}
-				tried[t.Name] = append(tried[t.Name], fmt.Sprintf("%s %.4g", QFormat(q.Bits, cand.Frac[t.Name]), sc.Loss))
-				if sc.Loss >= bestSc.Loss*(1-1e-3) {
+				tried[t.Name] = append(tried[t.Name], fmt.Sprintf("%s %.4g", QFormat(q.Bits, cand.Frac[t.Name]), sc.KL))
+				if sc.KL >= bestSc.KL*(1-1e-3) {
 					break
 				}
 				bestSc, bestQ, bestD = sc, cand, dir*step
@@ -241,58 +191,101 @@ func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, 
 			q, cur = bestQ, bestSc
 		}
 		tick()
-		logf("auto: %s -> %s, tuning loss %.4g", t.Name, QFormat(q.Bits, q.Frac[t.Name]), cur.Loss)
+		logf("auto: %s -> %s, divergence on the tuning patterns %.4g", t.Name, QFormat(q.Bits, q.Frac[t.Name]), cur.KL)
 	}
-	// 3. Confirmation on patterns the refinement never saw.
-	out := start.q
-	var verdict string
-	var check *probe
-	if moved := movedNames(delta); len(moved) == 0 {
-		verdict = "the refinement moved no format"
-	} else if check, err = newProbe(cm, a.Probe.Tail(a.Probe.Len()-a.Fit).Head(a.Check)); err != nil {
+	// 3. The choice, on patterns the refinement never saw.
+	check, err := newProbe(cm, a.Probe.Tail(a.Probe.Len()-a.Fit).Head(a.Check))
+	if err != nil {
 		return nil, err
-	} else {
-		s0, err := check.score(start.q)
+	}
+	refined := &autoCandidate{names: []string{"refined"}, q: q}
+	if moved := movedNames(delta); len(moved) > 0 {
+		refined.names[0] = "refined (" + strings.Join(moved, ", ") + ")"
+	}
+	cands := []*autoCandidate{refined}
+	var firstErr error
+	for _, s := range schemes {
+		c := cfg
+		c.Scheme = s
+		sq, err := quantize(cm, stats, c, nil)
+		tick()
 		if err != nil {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("%s: %w", s.Name(), err))
+			continue
+		}
+		dup := false
+		for _, o := range cands {
+			if sameFormats(o.q, sq, free) {
+				o.names, dup = append(o.names, s.Name()), true
+				break
+			}
+		}
+		if !dup {
+			cands = append(cands, &autoCandidate{names: []string{s.Name()}, q: sq})
+		}
+	}
+	var widest *autoCandidate
+	for _, c := range cands {
+		if c.sc, err = check.score(c.q); err != nil {
 			return nil, err
 		}
-		s1, err := check.score(q)
-		if err != nil {
-			return nil, err
+		if slices.Contains(c.names, MinMax{}.Name()) {
+			widest = c
 		}
-		z := pairedZ(s1, s0)
-		verdict = fmt.Sprintf("the refinement (%s) moved the confirmation loss on %d other patterns from %.4g to %.4g (z %+.1f)", strings.Join(moved, ", "), s0.N, s0.Loss, s1.Loss, z)
-		if z < -a.Confidence {
-			out = q
-			verdict += ": confirmed, kept"
+	}
+	if widest == nil {
+		return nil, fmt.Errorf("auto: the minmax formats break a layer constraint: %w", firstErr)
+	}
+	var chosen *autoCandidate
+	var seen []string
+	for _, c := range cands {
+		ok, why := beats(c.sc, widest.sc, a.Confidence)
+		if c == widest {
+			why = "the widest"
+		} else if ok {
+			why = "beats minmax: " + why
 		} else {
-			delta = nil
-			verdict += fmt.Sprintf(": not beyond noise (|z| <= %.1f), the start is kept", a.Confidence)
+			why = "within noise of minmax: " + why
 		}
+		seen = append(seen, fmt.Sprintf("%s %.4g (%s)", strings.Join(c.names, " = "), c.sc.Loss, why))
+		if ok && (chosen == nil || c.sc.Loss < chosen.sc.Loss) {
+			chosen = c
+		}
+	}
+	if chosen == nil {
+		chosen = widest
 	}
 	tick()
-	logf("auto: %s", verdict)
-	// The result, with the start scheme's and the refinement's reasons.
-	if out, err = quantize(cm, stats, cfg, delta); err != nil {
-		return nil, err
+	name := chosen.names[0]
+	verdict := fmt.Sprintf("auto: chose %s; held-out loss on %d confirmation patterns: %s", strings.Join(chosen.names, " = "), check.p.Len(), strings.Join(seen, "; "))
+	logf("%s", verdict)
+	// The result, with the reasons of the scheme that chose it.
+	var out *QModel
+	if chosen == refined {
+		if out, err = quantize(cm, stats, cfg, delta); err != nil {
+			return nil, err
+		}
+	} else {
+		out = chosen.q
+		delta = nil
+	}
+	src := chosen.q
+	if chosen == refined {
+		src = start
 	}
 	for _, t := range free {
-		d := delta[t.Name]
-		short := fmt.Sprintf("auto: the %s choice", startName)
-		if r := reasonOf(start.q, t); r != "" && d == 0 {
-			short += " (" + r + ")"
+		short := "auto: the " + name + " choice"
+		if r := reasonOf(src, t); r != "" {
+			short = "auto: " + r
 		}
-		note := fmt.Sprintf("auto: %s, the %s choice", QFormat(q.Bits, out.Frac[t.Name]), startName)
-		if d != 0 {
-			short = fmt.Sprintf("auto: %+d bit(s) from the %s choice, confirmed on held-out data", d, startName)
-			note = fmt.Sprintf("auto: %s, %+d bit(s) from the %s choice", QFormat(q.Bits, out.Frac[t.Name]), d, startName)
+		if d := delta[t.Name]; d != 0 {
+			short = fmt.Sprintf("auto: %+d bit(s) from floorless mse, lower output divergence", d)
 		}
-		noteFor(out, t, fmt.Sprintf("%s; tuning loss on %d held-out calibration patterns: %s", note, fit.p.Len(), strings.Join(tried[t.Name], ", ")))
+		noteFor(out, t, fmt.Sprintf("auto's refinement, divergence on %d tuning patterns: %s (start), %s", fit.p.Len(), tried[t.Name][0], strings.Join(tried[t.Name][1:], ", ")))
 		setReason(out, t, short)
 	}
-	out.Notes = append(out.Notes,
-		fmt.Sprintf("auto: start from the %s formats, the widest proposal within noise of the best (z <= %.1f); tuning loss of each on %d held-out patterns: %s", startName, a.Confidence, fit.p.Len(), strings.Join(seen, ", ")),
-		fmt.Sprintf("auto: %d refinement trials; %s", trials, verdict))
+	out.Scheme = Auto{}.Name()
+	out.Notes = append(out.Notes, fmt.Sprintf("auto: %d refinement trials on %d tuning patterns", trials, fit.p.Len()), verdict)
 	return out, nil
 }
 

@@ -45,8 +45,10 @@ type probeScore struct {
 	// saturated floor reads right, is the case in point).
 	Loss    float64
 	PerLoss []float64
-	// KL is the mean divergence alone.
-	KL float64
+	// KL is the mean divergence from the float network on every pattern
+	// (PerKL per pattern).
+	KL    float64
+	PerKL []float64
 	// Errors counts patterns whose fixed arg-max differs from the label
 	// (PerWrong marks them); Disagree those whose arg-max differs from the
 	// float network's.
@@ -259,7 +261,7 @@ func (pr *probe) score(q *QModel) (probeScore, error) {
 	if err != nil {
 		return probeScore{}, err
 	}
-	sc := probeScore{N: n, PerLoss: loss, PerWrong: wrong}
+	sc := probeScore{N: n, PerLoss: loss, PerKL: kl, PerWrong: wrong}
 	for i := 0; i < n; i++ {
 		sc.KL += kl[i]
 		sc.Loss += loss[i]
@@ -294,17 +296,17 @@ func predictQbuf(b qbuf) int {
 	return best
 }
 
-// pairedZ is the z statistic of the mean per-pattern loss difference a - b
-// (paired: both scored on the same patterns): negative when a is better.
+// pairedZ is the z statistic of the mean per-pattern difference a - b
+// (paired: both measured on the same patterns): negative when a is lower.
 // Zero when the two are identical on every pattern.
-func pairedZ(a, b probeScore) float64 {
-	n := len(a.PerLoss)
-	if n == 0 || n != len(b.PerLoss) {
+func pairedZ(a, b []float64) float64 {
+	n := len(a)
+	if n == 0 || n != len(b) {
 		return 0
 	}
 	var s, ss float64
-	for i, x := range a.PerLoss {
-		d := x - b.PerLoss[i]
+	for i, x := range a {
+		d := x - b[i]
 		s += d
 		ss += d * d
 	}
@@ -320,6 +322,24 @@ func pairedZ(a, b probeScore) float64 {
 		return 0
 	}
 	return m / math.Sqrt(v/float64(n))
+}
+
+// beats reports whether candidate a is better than b beyond noise on the
+// same patterns, and says why in a few words. Both must hold:
+//   - a's loss is lower by more than conf standard errors (a paired test),
+//     or its divergence from the float network is, without a loss higher
+//     by more than conf standard errors (the divergence alone is the
+//     quieter measure where the float network is right);
+//   - a decides at least one pattern better: fewer errors against the
+//     labels or fewer disagreements with the float network. A change that
+//     moves no decision on the held-out patterns cannot show that it
+//     moves accuracy, however consistent its effect on the loss.
+func beats(a, b probeScore, conf float64) (bool, string) {
+	zl, zk := pairedZ(a.PerLoss, b.PerLoss), pairedZ(a.PerKL, b.PerKL)
+	why := fmt.Sprintf("loss z %+.1f, divergence z %+.1f, errors %d vs %d, disagreements %d vs %d", zl, zk, a.Errors, b.Errors, a.Disagree, b.Disagree)
+	lower := zl < -conf || zk < -conf && zl <= conf
+	decides := a.Errors < b.Errors || a.Disagree < b.Disagree
+	return lower && decides, why
 }
 
 // mcNemarZ is McNemar's z statistic for a's errors against b's on the same

@@ -2,6 +2,7 @@ package nnq
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -110,7 +111,7 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 			return nil, err
 		}
 	}
-	baseNotes := q.Notes
+	baseQ, baseNotes := q, q.Notes
 	// The search moves formats relative to the base's result.
 	startFrac := q.Frac
 	cfg.Scheme = fixedFormats{name: base.Name(), frac: startFrac, bits: q.Bits, base: base}
@@ -207,6 +208,13 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 	}
 	out.Scheme = s.Name()
 	out.Notes = append(append([]string(nil), baseNotes...), out.Notes...)
+	// Layers the search left alone keep the base's notes and reasons.
+	out.InputReason = baseQ.InputReason
+	for i, l := range out.Layers {
+		if b := baseQ.Layers[i]; l.OutFrac == b.OutFrac && slices.Equal(l.InFrac, b.InFrac) {
+			l.Notes, l.Reason = b.Notes, b.Reason
+		}
+	}
 	names := make([]string, 0, len(bestDelta))
 	for k := range bestDelta {
 		names = append(names, k)
@@ -219,6 +227,7 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 			for _, t := range free {
 				if t.Name == k {
 					noteFor(out, t, fmt.Sprintf("search moved this format %+d fractional bits from %s (kept for its validation accuracy)", d, base.Name()))
+					setReason(out, t, fmt.Sprintf("search: %+d bit(s) from %s, confirmed on validation patterns", d, base.Name()))
 				}
 			}
 		}
@@ -233,11 +242,11 @@ func (s Search) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel
 }
 
 // confirmed reports whether a beats b beyond noise on the same patterns:
-// fewer errors by McNemar's test without a significantly worse loss, or a
-// significantly lower loss without more errors.
+// fewer errors by McNemar's test without a significantly worse loss, or
+// better by beats without more errors.
 func confirmed(a, b probeScore, z float64) bool {
-	lz := pairedZ(a, b)
-	return mcNemarZ(a, b) >= z && lz < z || lz < -z && a.Errors <= b.Errors
+	ok, _ := beats(a, b, z)
+	return mcNemarZ(a, b) >= z && pairedZ(a.PerLoss, b.PerLoss) < z || ok && a.Errors <= b.Errors
 }
 
 // fixedFormats is a scheme that returns given formats (the search's start)
