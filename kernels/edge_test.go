@@ -461,3 +461,27 @@ func TestVariantNames(t *testing.T) {
 func nnqAvepoolQ7NoShift(o Opts, g ConvGeom, in, out []int8) error {
 	return NNQAvepoolQ7HWCNonsquare(o, g, in, out, 0)
 }
+
+// TestReluEveryWord checks the branch-free relus on every q7 and q15 word.
+func TestReluEveryWord(t *testing.T) {
+	b := make([]int8, 256)
+	for i := range b {
+		b[i] = int8(i - 128)
+	}
+	ReluQ7(Opts{}, b)
+	for i, v := range b {
+		if want := max(int8(i-128), 0); v != want {
+			t.Fatalf("ReluQ7(%d) = %d", i-128, v)
+		}
+	}
+	w := make([]int16, 65536)
+	for i := range w {
+		w[i] = int16(i - 32768)
+	}
+	ReluQ15(Opts{}, w)
+	for i, v := range w {
+		if want := max(int16(i-32768), 0); v != want {
+			t.Fatalf("ReluQ15(%d) = %d", i-32768, v)
+		}
+	}
+}
