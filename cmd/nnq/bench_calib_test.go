@@ -13,11 +13,16 @@ import (
 
 // TestTorchFloatPass runs the PyTorch side of the calib section on the toy
 // network: it must rebuild the same float network (same accuracy as
-// nnq's float pass). It needs python3 with torch (a benchmark-only
-// dependency) and is skipped without it.
+// nnq's float pass). It needs python3 with torch and numpy
+// (scripts/install-deps.sh installs python3-torch); without them it skips,
+// and fails in CI (CI=true).
 func TestTorchFloatPass(t *testing.T) {
-	if exec.Command("/usr/bin/python3", "-c", "import torch").Run() != nil {
-		t.Skip("python3-torch not installed (only nnq bench needs it)")
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import torch, numpy").CombinedOutput(); err != nil {
+		msg := fmt.Sprintf("python3 with torch and numpy is needed (scripts/install-deps.sh installs python3-torch): %v: %s", err, out)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	dir := t.TempDir()
 	model, patterns := writeToyNet(t, dir)
