@@ -45,7 +45,7 @@ type Auto struct {
 	// Convert sets it from the calibration data.
 	Probe *Patterns
 	// Fit is how many probe patterns tune (default 256, at most half);
-	// Check caps the rest, which choose (default 768).
+	// Check caps the rest, which choose (default 512).
 	Fit, Check int
 	// MaxSteps bounds the moves of one format away from its start
 	// (default 3).
@@ -124,7 +124,7 @@ func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, 
 		return q, nil
 	}
 	a.Fit = min(cmp.Or(a.Fit, 256), a.Probe.Len()/2)
-	a.Check = min(cmp.Or(a.Check, 768), a.Probe.Len()-a.Fit)
+	a.Check = min(cmp.Or(a.Check, 512), a.Probe.Len()-a.Fit)
 	a.MaxSteps = cmp.Or(a.MaxSteps, 3)
 	a.Confidence = cmp.Or(a.Confidence, 2)
 	logf := func(format string, args ...any) {
@@ -281,7 +281,11 @@ func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, 
 		if d := delta[t.Name]; d != 0 {
 			short = fmt.Sprintf("auto: %+d bit(s) from floorless mse, lower output divergence", d)
 		}
-		noteFor(out, t, fmt.Sprintf("auto's refinement, divergence on %d tuning patterns: %s (start), %s", fit.p.Len(), tried[t.Name][0], strings.Join(tried[t.Name][1:], ", ")))
+		kept := ""
+		if chosen != refined {
+			kept = " (not chosen)"
+		}
+		noteFor(out, t, fmt.Sprintf("auto's refinement%s, divergence on %d tuning patterns: %s (start), %s", kept, fit.p.Len(), tried[t.Name][0], strings.Join(tried[t.Name][1:], ", ")))
 		setReason(out, t, short)
 	}
 	out.Scheme = Auto{}.Name()

@@ -330,15 +330,16 @@ func pairedZ(a, b []float64) float64 {
 //     or its divergence from the float network is, without a loss higher
 //     by more than conf standard errors (the divergence alone is the
 //     quieter measure where the float network is right);
-//   - a decides at least one pattern better: fewer errors against the
-//     labels or fewer disagreements with the float network. A change that
-//     moves no decision on the held-out patterns cannot show that it
-//     moves accuracy, however consistent its effect on the loss.
+//   - a decides better: fewer wrong decisions, counting a pattern's
+//     arg-max against the label (errors) and against the float network
+//     (disagreements). A change that moves no decision on the held-out
+//     patterns cannot show that it moves accuracy, however consistent its
+//     effect on the loss.
 func beats(a, b probeScore, conf float64) (bool, string) {
 	zl, zk := pairedZ(a.PerLoss, b.PerLoss), pairedZ(a.PerKL, b.PerKL)
 	why := fmt.Sprintf("loss z %+.1f, divergence z %+.1f, errors %d vs %d, disagreements %d vs %d", zl, zk, a.Errors, b.Errors, a.Disagree, b.Disagree)
 	lower := zl < -conf || zk < -conf && zl <= conf
-	decides := a.Errors < b.Errors || a.Disagree < b.Disagree
+	decides := a.Errors+a.Disagree < b.Errors+b.Disagree
 	return lower && decides, why
 }
 

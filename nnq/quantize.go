@@ -327,7 +327,7 @@ func qformatAvgPool(c *qctx, l *Layer, ql *QLayer) error {
 		}
 	case k > 0:
 		ql.OutFrac, ql.PoolShift = fi+k, k
-		ql.Reason = fmt.Sprintf("input + %d bit(s) by the pool shift; %s", k, ql.Reason)
+		ql.Reason = fmt.Sprintf("input + %d bit(s) by the pool shift", k)
 		ql.Notes = append(ql.Notes, fmt.Sprintf("the average pool shifts its sum left by %d bit(s) before dividing: output %s from input %s", k, QFormat(B, fi+k), QFormat(B, fi)))
 	case ql.WantFrac < fi:
 		ql.Notes = append(ql.Notes, fmt.Sprintf("the statistics wanted %s, coarser than the input %s; a pool cannot drop bits, so the output keeps the input format", QFormat(B, ql.WantFrac), QFormat(B, fi)))
