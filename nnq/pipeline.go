@@ -9,13 +9,17 @@ import (
 type ConvertOptions struct {
 	// Model is a model file (Arrow; .onnx when supported).
 	Model string
-	// Patterns is the pattern file; its "test" split measures accuracy. A
-	// file without a split column is split by position: the first two
-	// thirds calibrate, the last third is the test set.
+	// Patterns is the pattern file; its "test" rows measure accuracy.
+	// Without Calib, its "train" and "val" rows calibrate; a file with a
+	// split column but no test rows is refused, and a file without a split
+	// column is split by position (the first two thirds calibrate, the
+	// last third is the test set; Conversion.SplitNote says so).
 	Patterns string
-	// Calib optionally names another pattern file for calibration;
-	// otherwise the "train" and "val" splits of Patterns are used. Test
-	// rows never calibrate, and no scheme ever sees them.
+	// Calib optionally names another pattern file for calibration: its
+	// "train" and "val" rows (all rows if it has no split column). Patterns
+	// then measures accuracy on its test rows, or on all its rows when it
+	// has none (SplitNote says so). Test rows never calibrate, and no
+	// scheme ever sees them.
 	Calib string
 	// Bits is 8 (q7, default) or 16 (q15).
 	Bits int
@@ -55,7 +59,11 @@ type Conversion struct {
 	Calib   *Patterns
 	HeldOut *Patterns
 	Test    *Patterns
-	Timings map[string]time.Duration
+	// SplitNote says how the patterns were divided when no test split
+	// decided it (no split column, or Calib with a file without test
+	// rows); empty otherwise.
+	SplitNote string
+	Timings   map[string]time.Duration
 }
 
 // Convert loads, reorders (and verifies the reordering), calibrates,
@@ -102,11 +110,16 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 		n := all.Len() - all.Len()/3
 		c.Test = &Patterns{Shape: all.Shape, Layout: all.Layout, Inputs: all.Inputs[n*all.Size():], Labels: all.Labels[n:]}
 		calibFile = all.Head(n)
-		logf("%s has no split column: patterns 0..%d calibrate, %d..%d are the test set", o.Patterns, n-1, n, all.Len()-1)
+		c.SplitNote = fmt.Sprintf("%s has no split column: its first %d patterns calibrate, the last %d (the last third) are the test set", o.Patterns, n, all.Len()-n)
 	case o.Calib != "":
-		c.Test = all // calibration comes from another file
+		// Calibration comes from another file: every row of this one tests.
+		c.Test = all
+		c.SplitNote = fmt.Sprintf("%s has no test rows: with a separate calibration file (%s), all its %d patterns are the test set", o.Patterns, o.Calib, all.Len())
 	default:
-		return nil, fmt.Errorf("%s: no test rows (its splits are train/val only): give a file with a test split, or the test patterns with --calib for calibration", o.Patterns)
+		return nil, fmt.Errorf("%s has train/val rows but no test rows, so accuracy could only be measured on the calibration data: add rows with split \"test\", or give this file as --calib and a test file as --patterns", o.Patterns)
+	}
+	if c.SplitNote != "" {
+		logf("%s", c.SplitNote)
 	}
 	if o.MaxTest > 0 {
 		c.Test = c.Test.Head(o.MaxTest)

@@ -136,6 +136,9 @@ func printSummary(w io.Writer, c *nnq.Conversion, rep *nnq.Report, files int, ou
 		fmt.Fprintf(w, "warning: %.1f%% of the test input values saturate in the input format %s\n",
 			100*float64(c.Eval.InputSaturated)/float64(n), nnq.QFormat(c.Q.Bits, c.Q.InputFrac))
 	}
+	if c.SplitNote != "" {
+		fmt.Fprintf(w, "note: %s\n", c.SplitNote)
+	}
 	fmt.Fprintf(w, "memory: arena %d B (lower bound %d B, naive %d B), weights %d B\n", rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes)
 	fmt.Fprintf(w, "wrote the C project (%d files) and report.md, report.json, plots/ to %s\n", files, out)
 }
@@ -176,6 +179,9 @@ func exportTo(c *nnq.Conversion, st *stagedDir) (*nnq.Report, *codegen.Project, 
 		return nil, nil, err
 	}
 	rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes = proj.Mem.ArenaBytes, proj.Mem.LowerBound, proj.Mem.Naive, proj.WeightBytes
+	if c.SplitNote != "" {
+		rep.Notes = append([]string{c.SplitNote}, rep.Notes...)
+	}
 	if err := rep.WriteJSON(filepath.Join(tmp, "report.json")); err != nil {
 		return nil, nil, err
 	}
