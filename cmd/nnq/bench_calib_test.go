@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
 
@@ -18,11 +19,7 @@ import (
 // and fails in CI (CI=true).
 func TestTorchFloatPass(t *testing.T) {
 	if out, err := exec.Command("/usr/bin/python3", "-c", "import torch, numpy").CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("python3 with torch and numpy is needed (scripts/install-deps.sh installs python3-torch): %v: %s", err, out)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Missing(t, "python3 with torch and numpy is needed (Debian packages python3-torch, python3-numpy): %v: %s", err, out)
 	}
 	dir := t.TempDir()
 	model, patterns := writeToyNet(t, dir)
