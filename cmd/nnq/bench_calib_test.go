@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nnq-toolkit/nnq/internal/testenv"
@@ -61,3 +62,19 @@ func TestTorchFloatPass(t *testing.T) {
 }
 
 func formatAcc(a float64) string { return fmt.Sprintf("accuracy %.4f", a) }
+
+// The calib section alone writes its own header and no empty per-network
+// accuracy table.
+func TestCalibSectionMarkdown(t *testing.T) {
+	c := &calibBench{Runs: 2, ConvertSeconds: 30, SearchSeconds: 45, TorchSeconds: 15, TorchPatterns: 7224,
+		Nets: []calibNet{{Name: "net", Float: 0.9, Schemes: []schemeResult{{Bits: 8, Scheme: "auto", Accuracy: 0.89}}}}}
+	md := benchMarkdown(&benchReport{Runs: 2, Calib: c}) + calibMarkdown(c)
+	for _, want := range []string{"`nnq bench --section calib`", "best of 2 runs", "| net | 90.00% | 89.00% |", "search 45.0 s (1.50x)", "takes 2.00x its time"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "## Accuracy") {
+		t.Errorf("empty accuracy table:\n%s", md)
+	}
+}
