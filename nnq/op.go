@@ -330,8 +330,10 @@ func (m *Model) Check() error {
 	if len(m.Layers) == 0 {
 		return fmt.Errorf("model %q has no layers", m.Name)
 	}
-	_, err := m.Shapes()
-	return err
+	if _, err := m.Shapes(); err != nil {
+		return err
+	}
+	return m.CheckFrontend()
 }
 
 func wantShape(l *Layer, role string, t *Tensor, want ...int) error {
