@@ -11,11 +11,17 @@ import (
 	"testing"
 )
 
-var wantFiles = []string{"nnq_cmsis.h", "nnq_dsp.c", "nnq_internal.h", "nnq_kernels.c", "nnq_legacy.c", "nnq_recurrent.c", "nnq_tables.c"}
+var wantFiles = []string{"nnq_cmsis.h", "nnq_dsp.c", "nnq_internal.h", "nnq_kernels.c", "nnq_legacy.c", "nnq_recurrent.c",
+	"nnq_tables.c"}
+
+var wantS8Files = []string{"nnq_cmsis_s8.h", "nnq_s8_conv.c", "nnq_s8_dw.c", "nnq_s8_fc.c", "nnq_s8_internal.h", "nnq_s8_pool.c", "nnq_s8_softmax.c"}
 
 func TestFiles(t *testing.T) {
 	if got := Files(); !reflect.DeepEqual(got, wantFiles) {
 		t.Fatalf("Files() = %v, want %v", got, wantFiles)
+	}
+	if got := RuntimeFiles(S8); !reflect.DeepEqual(got, wantS8Files) {
+		t.Fatalf("RuntimeFiles(S8) = %v, want %v", got, wantS8Files)
 	}
 }
 
