@@ -15,6 +15,9 @@ type feTable struct {
 	ident, ctype, comment string
 	values                []float64 // written as C literals of ctype
 	elemBytes             int
+	// fft marks the tables of nnq's own FFT: not compiled when the float
+	// path uses CMSIS-DSP's (FE_USE_CMSIS_DSP).
+	fft bool
 }
 
 func (t feTable) bytes() int { return len(t.values) * t.elemBytes }
@@ -49,7 +52,7 @@ func makeFETables(m *audio.MFCC, g feGeometry) feTables {
 	for n := range rev {
 		rev[n] = float64(bitReverse(uint32(n), g.log2Half))
 	}
-	t.shared = append(t.shared, feTable{ident: "fe_bitrev", ctype: "uint16_t", elemBytes: 2, values: rev,
+	t.shared = append(t.shared, feTable{ident: "fe_bitrev", ctype: "uint16_t", elemBytes: 2, values: rev, fft: true,
 		comment: fmt.Sprintf("bit reversal of the first %d of %d complex points (where the loader writes pair n)", half/2, half)})
 	nb := g.binEnd - g.binStart + 1
 	count := make([]float64, cfg.NumMel+1)
@@ -90,8 +93,8 @@ func makeFETables(m *audio.MFCC, g feGeometry) feTables {
 	}
 	t.float = []feTable{
 		{ident: "fe_window_f32", ctype: "float", elemBytes: 4, values: win, comment: "periodic Hann window / 32768 (16-bit PCM to [-1, 1))"},
-		{ident: "fe_twiddle_f32", ctype: "float", elemBytes: 4, values: tw, comment: fmt.Sprintf("W = exp(-2 pi i j / %d), j < %d: (re, im) pairs", half, g.twiddles)},
-		{ident: "fe_split_f32", ctype: "float", elemBytes: 4, values: split, comment: fmt.Sprintf("exp(-2 pi i k / %d) for the bins k = %d..%d", cfg.FFTSize, g.binStart, g.binEnd)},
+		{ident: "fe_twiddle_f32", ctype: "float", elemBytes: 4, values: tw, fft: true, comment: fmt.Sprintf("W = exp(-2 pi i j / %d), j < %d: (re, im) pairs", half, g.twiddles)},
+		{ident: "fe_split_f32", ctype: "float", elemBytes: 4, values: split, fft: true, comment: fmt.Sprintf("exp(-2 pi i k / %d) for the bins k = %d..%d", cfg.FFTSize, g.binStart, g.binEnd)},
 		{ident: "fe_mel_w_f32", ctype: "float", elemBytes: 4, values: w0, comment: "per bin: the weight in the band it rises in (1 - weight in the next)"},
 		{ident: "fe_dct_f32", ctype: "float", elemBytes: 4, values: dct, comment: fmt.Sprintf("DCT-II, transposed: [band %d][coefficient %d], sqrt(2/%d) scale", cfg.NumMel, cfg.NumCoeffs, cfg.NumMel)},
 	}
@@ -135,6 +138,10 @@ func q31(v float64) float64 {
 
 // writeFETable renders one table as a C array definition.
 func writeFETable(b *strings.Builder, t feTable) {
+	if t.fft {
+		b.WriteString("#if FE_FIXED_POINT || !defined(FE_USE_CMSIS_DSP)\n")
+		defer b.WriteString("#endif\n\n")
+	}
 	fmt.Fprintf(b, "/* %s (%d bytes) */\n", t.comment, t.bytes())
 	fmt.Fprintf(b, "static const %s %s[%d] = {\n", t.ctype, t.ident, len(t.values))
 	per := 12

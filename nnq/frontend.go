@@ -178,3 +178,39 @@ func (f *Frontend) Features(samples []float32) ([]float32, error) {
 	}
 	return x.Features(samples), nil
 }
+
+// Front end choices of SetFrontend (and nnq convert/import --frontend).
+const (
+	FrontendAuto = "auto" // keep what the model records ("" too)
+	FrontendNone = "none" // no front end
+)
+
+// CheckFrontendChoice reports a front end choice SetFrontend does not know.
+func CheckFrontendChoice(choice string) error {
+	switch choice {
+	case "", FrontendAuto, FrontendNone, FrontendMFCC:
+		return nil
+	}
+	return fmt.Errorf("front end %q: want %s, %s or %s", choice, FrontendMFCC, FrontendNone, FrontendAuto)
+}
+
+// SetFrontend applies a front end choice to m: "" or "auto" keeps the
+// record, "none" removes it, "mfcc" keeps an MFCC record or, for a model
+// without one, records the HelloEdge MFCC (which must fill the input).
+func (m *Model) SetFrontend(choice string) error {
+	if err := CheckFrontendChoice(choice); err != nil {
+		return err
+	}
+	switch choice {
+	case FrontendNone:
+		m.Frontend = nil
+	case FrontendMFCC:
+		if m.Frontend == nil || m.Frontend.Kind != FrontendMFCC {
+			m.Frontend = HelloEdgeFrontend()
+		}
+	}
+	if err := m.CheckFrontend(); err != nil {
+		return fmt.Errorf("front end %s: %w", choice, err)
+	}
+	return nil
+}

@@ -118,3 +118,27 @@ func TestFrontendFeaturesAreNNQAudio(t *testing.T) {
 		t.Fatalf("shape %dx%d, %d values", fr, k, len(got))
 	}
 }
+
+func TestSetFrontend(t *testing.T) {
+	m := mfccNet(nil)
+	if err := m.SetFrontend("auto"); err != nil || m.Frontend != nil {
+		t.Fatalf("auto on a model without a record: %v %v", err, m.Frontend)
+	}
+	if err := m.SetFrontend("mfcc"); err != nil || !reflect.DeepEqual(m.Frontend, nnq.HelloEdgeFrontend()) {
+		t.Fatalf("mfcc: %v %v", err, m.Frontend)
+	}
+	m.Frontend.Name = "mine"
+	if err := m.SetFrontend("mfcc"); err != nil || m.Frontend.Name != "mine" {
+		t.Fatalf("mfcc keeps a recorded MFCC: %v %v", err, m.Frontend)
+	}
+	if err := m.SetFrontend("none"); err != nil || m.Frontend != nil {
+		t.Fatalf("none: %v %v", err, m.Frontend)
+	}
+	if err := m.SetFrontend("lpc"); err == nil || !strings.Contains(err.Error(), `front end "lpc": want mfcc, none or auto`) {
+		t.Fatalf("bad choice: %v", err)
+	}
+	m.InputShape = []int{1, 28, 28}
+	if err := m.SetFrontend("mfcc"); err == nil || !strings.Contains(err.Error(), "49x10 maps") {
+		t.Fatalf("mfcc on a 28x28 input: %v", err)
+	}
+}

@@ -279,7 +279,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		if err != nil {
 			return nil, err
 		}
-		if _, _, err := exportAll(c, filepath.Join(tmp, "convert")); err != nil {
+		if _, _, err := exportAll(c, filepath.Join(tmp, "convert"), nil); err != nil {
 			return nil, err
 		}
 		cvT = append(cvT, time.Since(t0).Seconds())

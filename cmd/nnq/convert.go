@@ -35,8 +35,8 @@ func init() {
 	}
 	register(c)
 
-	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme minmax|percentile:P|mse|search] [--target T] --out DIR",
-		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report"}
+	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme minmax|percentile:P|mse|search] [--target T] [--frontend mfcc|none] [--clips DIR] --out DIR",
+		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report (and the input front end: frontend.c, app/app.c)"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
 		model := fs.String("model", "", "model file: nnq Arrow model (.arrow) or ONNX (.onnx)")
@@ -51,6 +51,8 @@ func init() {
 		maxCalib := fs.Int("max-calib", 0, "use at most this many calibration patterns (0: all)")
 		maxTest := fs.Int("max-test", 0, "use at most this many test patterns (0: all)")
 		quiet := fs.Bool("q", false, "print only the summary")
+		frontend := fs.String("frontend", nnq.FrontendAuto, frontendHelp)
+		clipsDir := fs.String("clips", "", "directory of WAV clips stored in the export to verify the front end with (nnq verify)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -61,8 +63,12 @@ func init() {
 		if err != nil {
 			return err
 		}
+		clips, err := convertClips(*model, *frontend, *clipsDir)
+		if err != nil {
+			return err
+		}
 		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Bits: *bits, Scheme: sc, Target: *target,
-			Truncate: *truncate, MaxCalib: *maxCalib, MaxTest: *maxTest}
+			Truncate: *truncate, MaxCalib: *maxCalib, MaxTest: *maxTest, Frontend: *frontend}
 		if *inputFrac != -1000 {
 			opt.InputFrac = inputFrac
 		}
@@ -74,7 +80,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		rep, proj, err := exportAll(c, *out)
+		rep, proj, err := exportAll(c, *out, clips)
 		if err != nil {
 			return err
 		}
@@ -82,6 +88,10 @@ func init() {
 		fmt.Fprintf(stdout, "\naccuracy on %d test patterns: float %.2f%%, %s %.2f%% (drop %.2f points), agreement %.2f%%\n",
 			rep.Patterns, 100*rep.FloatAccuracy, rep.Type, 100*rep.FixedAccuracy, 100*(rep.FloatAccuracy-rep.FixedAccuracy), 100*rep.Agreement)
 		fmt.Fprintf(stdout, "memory: arena %d B (lower bound %d B, naive %d B), weights %d B\n", rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes)
+		if fe := proj.Frontend; fe != nil {
+			fmt.Fprintf(stdout, "front end: %s\n  frontend.c tables %d B (+%d B float32 path, +%d B fixed-point path), ring %d B + feature window %d B per stream; %d clips stored; app/app.c streams it\n",
+				fe.Frontend, fe.SharedTableBytes, fe.FloatTableBytes, fe.FixedTableBytes, fe.RingBytes, fe.FeatureBytes, fe.Clips)
+		}
 		fmt.Fprintf(stdout, "wrote the C project (%d files) and report.md, report.json, plots/ to %s\n", len(proj.Files), *out)
 		return nil
 	}
@@ -90,11 +100,11 @@ func init() {
 
 // exportAll writes the report, the plots and the C project of a
 // conversion into dir.
-func exportAll(c *nnq.Conversion, dir string) (*nnq.Report, *codegen.Project, error) {
+func exportAll(c *nnq.Conversion, dir string, clips []codegen.Clip) (*nnq.Report, *codegen.Project, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
-	proj, err := codegen.Export(c.Q, dir, codegen.Options{Patterns: c.Test})
+	proj, err := codegen.Export(c.Q, dir, codegen.Options{Patterns: c.Test, Clips: clips})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,14 +15,16 @@ import (
 )
 
 func init() {
-	c := &command{name: "verify", usage: "verify DIR [--target host|cortex-m0|cortex-m3|cortex-m4|cortex-m7|cortex-m33] [--sanitize] [--cmsis PATH] [--max-patterns N]",
-		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint"}
+	c := &command{name: "verify", usage: "verify DIR [--target host|cortex-m0|cortex-m3|cortex-m4|cortex-m7|cortex-m33] [--sanitize] [--cmsis PATH] [--max-patterns N] [--frontend-path float|fixed] [--clips DIR]",
+		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint; an export with an input front end also runs frontend.c on audio clips and compares features and classes with Go"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
 		target := fs.String("target", "host", "where to run: host, or a Cortex-M core under QEMU")
 		sanitize := fs.Bool("sanitize", false, "host build with -fsanitize=address,undefined")
 		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime")
 		maxPat := fs.Int("max-patterns", 0, "verify at most this many stored patterns (0: all)")
+		fePath := fs.String("frontend-path", "", "front end implementation to verify: float or fixed (default: fixed on cores without an FPU, else float)")
+		clipsDir := fs.String("clips", "", "WAV clips to verify the front end with (default: the clips stored in the export, else synthetic ones)")
 		// Flags may follow the directory.
 		var dir string
 		rest := args
@@ -40,6 +42,9 @@ func init() {
 		}
 		if dir == "" {
 			return errUsage
+		}
+		if *fePath != "" && *fePath != "float" && *fePath != "fixed" {
+			return fmt.Errorf("--frontend-path %q: want float or fixed", *fePath)
 		}
 		ctx := context.Background()
 		if t, err := harness.TargetByName(*target); err == nil {
@@ -64,6 +69,9 @@ func init() {
 			return err
 		}
 		if res.Target == "host" {
+			if hasFrontend(dir) {
+				return verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, *sanitize, 0, stdout)
+			}
 			return nil
 		}
 		// Cortex-M: exact instruction counts and footprint into report.json.
@@ -87,7 +95,13 @@ func init() {
 		for _, l := range prof.Layers {
 			fmt.Fprintf(stdout, "  %-22s %-44s %10d\n", l.Name, l.Kernel, l.Instructions)
 		}
-		return updateReport(dir, prof)
+		if err := updateReport(dir, prof); err != nil {
+			return err
+		}
+		if hasFrontend(dir) {
+			return verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, false, float64(prof.InstructionsPerInference), stdout)
+		}
+		return nil
 	}
 	register(c)
 }
