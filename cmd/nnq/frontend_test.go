@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nnq-toolkit/nnq/nnq"
+)
+
+var (
+	kwsModel    = filepath.Join("..", "..", "data", "kws-dscnn", "model.arrow")
+	kwsONNX     = filepath.Join("..", "..", "data", "kws-dscnn", "model.onnx")
+	kwsPatterns = filepath.Join("..", "..", "data", "kws", "patterns.arrow")
+	kwsClips    = filepath.Join("..", "..", "data", "kws", "testclips")
+)
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var so, se bytes.Buffer
+	code = run(args, &so, &se)
+	return so.String(), se.String(), code
+}
+
+// The bundled DS-CNN records its MFCC front end: convert exports it with
+// the stored clips, verify checks it on the host (float and fixed point,
+// sanitized) and on QEMU (Cortex-M4 float, Cortex-M3 fixed point).
+func TestConvertAndVerifyFrontend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds C and runs QEMU")
+	}
+	dir := t.TempDir()
+	for _, target := range []string{"cortex-m4", "cortex-m3"} {
+		out := filepath.Join(dir, target)
+		so, se, code := runCLI(t, "convert", "--model", kwsModel, "--patterns", kwsPatterns, "--target", target, "--scheme", "minmax",
+			"--max-calib", "200", "--max-test", "40", "--clips", kwsClips, "--out", out, "-q")
+		if code != 0 {
+			t.Fatalf("convert: %s", se)
+		}
+		for _, want := range []string{"front end: mfcc helloedge: 16000 Hz", "24 clips stored"} {
+			if !strings.Contains(so, want) {
+				t.Errorf("convert output lacks %q:\n%s", want, so)
+			}
+		}
+		for _, f := range []string{"frontend.c", "frontend.h", "frontend_tables.h", "app/app.c", "nnq/clips/yes-en-gb-scotland_f1-0.wav"} {
+			if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(f))); err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
+		runs := [][]string{{"verify", out, "--target", target, "--max-patterns", "4"}}
+		if target == "cortex-m3" {
+			runs = append(runs, []string{"verify", out, "--sanitize", "--max-patterns", "4"}, []string{"verify", out, "--frontend-path", "fixed", "--max-patterns", "4"})
+		}
+		for _, args := range runs {
+			so, se, code := runCLI(t, args...)
+			if code != 0 {
+				t.Fatalf("nnq %v: exit %d: %s\n%s", args, code, se, so)
+			}
+			path, where := "float", "host"
+			if args[2] == "--target" {
+				where = target
+				if target == "cortex-m3" {
+					path = "fixed"
+				}
+			} else if args[2] == "--frontend-path" {
+				path = "fixed"
+			}
+			want := []string{"front end (" + path + " path) on " + where + ": 24 stored clips", "class of 24 of 24 clips as in Go", ": passed"}
+			if where != "host" {
+				want = append(want, "instructions per hop", "network on "+where)
+			}
+			for _, w := range want {
+				if !strings.Contains(so, w) {
+					t.Errorf("nnq %v output lacks %q:\n%s", args, w, so)
+				}
+			}
+			t.Logf("nnq %s:\n%s", strings.Join(args, " "), so[strings.Index(so, "front end ("):])
+		}
+	}
+}
+
+func TestFrontendCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	model, patterns := writeToyNet(t, dir)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"convert", "--model", model, "--patterns", patterns, "--frontend", "lpc", "--out", dir}, `--frontend: front end "lpc": want mfcc, none or auto`},
+		{[]string{"convert", "--model", model, "--patterns", patterns, "--frontend", "mfcc", "--out", dir}, "makes 49x10 maps"},
+		{[]string{"convert", "--model", kwsModel, "--patterns", kwsPatterns, "--frontend", "none", "--clips", kwsClips, "--out", dir}, "the model has no input front end"},
+		{[]string{"convert", "--model", kwsModel, "--patterns", kwsPatterns, "--clips", dir, "--out", dir}, "no .wav files"},
+		{[]string{"verify", dir, "--frontend-path", "double"}, `--frontend-path "double": want float or fixed`},
+		{[]string{"import", kwsONNX, "-o", filepath.Join(dir, "x.arrow"), "--frontend", "lpc"}, `front end "lpc"`},
+	}
+	for _, c := range cases {
+		_, se, code := runCLI(t, c.args...)
+		if code != 1 || !strings.Contains(se, c.want) {
+			t.Errorf("nnq %v: exit %d, stderr %q; want %q", c.args, code, se, c.want)
+		}
+	}
+}
+
+// nnq import keeps the front end the ONNX file records (nnq.frontend
+// metadata), or drops it with --frontend none.
+func TestImportFrontend(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		flag string
+		want bool
+	}{{"auto", true}, {"none", false}, {"mfcc", true}} {
+		out := filepath.Join(dir, c.flag+".arrow")
+		so, se, code := runCLI(t, "import", kwsONNX, "-o", out, "--frontend", c.flag)
+		if code != 0 {
+			t.Fatalf("import --frontend %s: %s", c.flag, se)
+		}
+		m, err := nnq.ReadModel(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (m.Frontend != nil) != c.want || strings.Contains(so, "input front end: mfcc helloedge") != c.want {
+			t.Errorf("import --frontend %s: front end %v, output %s", c.flag, m.Frontend, so)
+		}
+	}
+}
