@@ -137,12 +137,14 @@ func frontendGeometry(cfg audio.MFCCConfig, tb audio.Tables, in feInput, frames 
 	return g, nil
 }
 
-// ringSize returns the audio ring of the streaming front end: whole hops,
-// at least a window and a hop, and the mirror of its start (the whole hops
-// a window ending there can reach back over the ring's start).
+// ringSize returns the audio ring of the streaming front end and the
+// mirror of its start. Windows start every hop; span is a window rounded
+// up to whole hops: the ring holds a span and a hop, the mirror what a
+// window starting in the ring's last span reads beyond its end.
 func ringSize(cfg audio.MFCCConfig) (ring, mirror int) {
 	h, w := cfg.Stride, cfg.WindowSize
-	return h * ((w + 2*h - 1) / h), h * ((w+h-1)/h - 1)
+	span := h * ((w + h - 1) / h)
+	return span + h, span - h
 }
 
 // buildFrontend prepares the front end files for q (nil when the model

@@ -60,15 +60,17 @@ func makeFETables(m *audio.MFCC, g feGeometry) feTables {
 	for i := range nb {
 		k := g.binStart + i
 		count[tb.Band[k]+1]++
-		w0[i], w1[i] = tb.Weight[k], math.Round(tb.Weight[k]*32768)
+		w0[i], w1[i] = tb.Weight[k], math.Round(tb.Weight[k]*(1<<24))
 	}
 	t.shared = append(t.shared, feTable{ident: "fe_mel_count", ctype: "uint16_t", elemBytes: 2, values: count,
 		comment: fmt.Sprintf("bins %d..%d in order: how many rise in band r-1 and fall in band r, r = 0..%d", g.binStart, g.binEnd, cfg.NumMel)})
 	win := make([]float64, g.windowPad)
 	winQ := make([]float64, g.windowPad)
+	winC := make([]float64, g.windowPad)
 	for i, w := range tb.Window {
 		win[i] = w / 32768
-		winQ[i] = math.Round(w * 32768)
+		winQ[i] = math.Round(w * (1 << 30))
+		winC[i] = math.Ceil(winQ[i] / (1 << 15))
 	}
 	tw, twQ := twiddles(half, g.twiddles)
 	split := make([]float64, 2*nb)
@@ -108,10 +110,11 @@ func makeFETables(m *audio.MFCC, g feGeometry) feTables {
 		lg[i] = math.Round(math.Log2(1+float64(i)/256) * (1 << 30))
 	}
 	t.fixed = []feTable{
-		{ident: "fe_window_q15", ctype: "uint16_t", elemBytes: 2, values: winQ, comment: "periodic Hann window, Q15 (1.0 = 32768)"},
+		{ident: "fe_window_q30", ctype: "int32_t", elemBytes: 4, values: winQ, comment: "periodic Hann window, Q30"},
+		{ident: "fe_window_ceil", ctype: "uint16_t", elemBytes: 2, values: winC, comment: "ceil(window Q30 / 2^15): bounds the windowed peak"},
 		{ident: "fe_twiddle_q31", ctype: "int32_t", elemBytes: 4, values: twQ, comment: fmt.Sprintf("W = exp(-2 pi i j / %d), j < %d: Q31 (re, im) pairs", half, g.twiddles)},
 		{ident: "fe_split_q31", ctype: "int32_t", elemBytes: 4, values: splitQ, comment: fmt.Sprintf("exp(-2 pi i k / %d) for the bins k = %d..%d, Q31", cfg.FFTSize, g.binStart, g.binEnd)},
-		{ident: "fe_mel_w_q15", ctype: "uint16_t", elemBytes: 2, values: w1, comment: "per bin: the weight in the band it rises in, Q15"},
+		{ident: "fe_mel_w_q24", ctype: "uint32_t", elemBytes: 4, values: w1, comment: "per bin: the weight in the band it rises in, Q24"},
 		{ident: "fe_hypot_q15", ctype: "uint16_t", elemBytes: 2, values: hyp, comment: "sqrt(1 + (i/256)^2), Q15, i <= 256 (and a copy of the last)"},
 		{ident: "fe_log2_q30", ctype: "int32_t", elemBytes: 4, values: lg, comment: "log2(1 + i/256), Q30"},
 		{ident: "fe_dct_q29", ctype: "int32_t", elemBytes: 4, values: dctQ, comment: fmt.Sprintf("DCT-II [coefficient %d][band %d], Q29", cfg.NumCoeffs, cfg.NumMel)},

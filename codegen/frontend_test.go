@@ -135,3 +135,63 @@ func TestFrontendCortexM(t *testing.T) {
 		})
 	}
 }
+
+// A front end of another geometry (25 ms windows every 10 ms, FFT 512: a
+// last radix-2 FFT stage, windows over 2.5 hops of the ring) on a small
+// q15 classifier of its 98x13 maps, verified on the host with the
+// synthetic clips, float and fixed point.
+func TestFrontendOtherGeometry(t *testing.T) {
+	needCC(t)
+	fe := nnq.MFCCFrontend("test-25ms", audio.MFCCConfig{SampleRate: 16000, WindowSize: 400, Stride: 160, FFTSize: 512,
+		NumMel: 40, LowHz: 20, HighHz: 7600, NumCoeffs: 13, ClipLength: 16000})
+	frames, k := fe.Shape()
+	s := netSpec{name: "mfcc98", input: []int{frames, k, 1}, classes: []string{"silence", "a", "b", "c"},
+		layers: []lspec{simple("flat", nnq.OpFlatten), dense("fc", nil, frames*k, 4, 0), simple("prob", nnq.OpSoftmax)}}
+	m := floatModel(t, s, 3)
+	m.Frontend = fe
+	x, err := fe.Extractor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clips := SyntheticClips(fe)
+	p := &nnq.Patterns{Shape: m.InputShape, Layout: nnq.CMSIS}
+	for i := range 8 {
+		for _, c := range clips {
+			p.Append(x.Features(audio.Scale(append([]float32(nil), c.Samples...), 1/float64(i+1))), -1, "")
+		}
+	}
+	st, err := nnq.Calibrate(m, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: 16, Target: "cortex-m3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	proj, err := Export(q, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if proj.Frontend == nil || proj.Frontend.RingBytes != 2*(640+320) {
+		t.Fatalf("front end %+v", proj.Frontend)
+	}
+	for _, path := range []string{"float", "fixed"} {
+		res, err := VerifyFrontend(testCtx(t), dir, FrontendVerifyOptions{Path: path, Sanitize: true})
+		if res != nil {
+			t.Logf("%s (%s): %d/%d equal (%.3f%%), %d off by one, %d worse, classes %d/%d", path, q.TypeName(), res.Equal, res.Features, 100*res.Share,
+				res.OffByOne, res.Worse, res.ClassesAgree, len(res.Clips))
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		if res != nil {
+			for _, c := range res.Clips {
+				t.Logf("  %s: %d/%d/%d", c.Name, c.Equal, c.OffByOne, c.Worse)
+			}
+		}
+		if res != nil && (res.ClipSource != "synthetic" || len(res.Clips) != 4) {
+			t.Errorf("clips: %s, %d", res.ClipSource, len(res.Clips))
+		}
+	}
+}

@@ -106,7 +106,7 @@ int main(int argc, char **argv)
         }
         fe_stream_init(&stream);
         for (h = 0; h < FE_CLIP_SAMPLES / FE_HOP; h++) {
-            if (h * FE_HOP + FE_HOP < FE_WINDOW) {
+            if (h * FE_HOP + FE_HOP < FE_SPAN) {
                 fe_stream_push(&stream, clip + h * FE_HOP); /* no frame yet: not counted */
             } else {
                 nnq_fe_call(&stream, clip + h * FE_HOP);
