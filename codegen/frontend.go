@@ -343,3 +343,31 @@ func prepareFrontendDirs(dir string, fe *nnq.Frontend, has bool, clips []Clip) (
 	}
 	return writeClips(dir, fe, clips)
 }
+
+// CMSISDSPFlags returns the compiler arguments that build frontend.c's
+// float path on CMSIS-DSP's arm_rfft_fast_f32 instead of nnq's FFT
+// (FE_USE_CMSIS_DSP): CMSIS-DSP's include directories and the sources the
+// real FFT needs from a CMSIS-DSP checkout (dspPath, with Include and
+// Source), and CMSIS Core's headers from a CMSIS_5 checkout (corePath).
+// Pass them as FrontendVerifyOptions.ExtraCFlags.
+func CMSISDSPFlags(dspPath, corePath string) ([]string, error) {
+	core := filepath.Join(corePath, "CMSIS", "Core", "Include")
+	if _, err := os.Stat(filepath.Join(core, "cmsis_compiler.h")); err != nil {
+		return nil, fmt.Errorf("codegen: %s has no CMSIS/Core/Include/cmsis_compiler.h (need a CMSIS_5 checkout)", corePath)
+	}
+	flags := []string{"-DFE_USE_CMSIS_DSP", "-DARM_MATH_LOOPUNROLL", "-I" + filepath.Join(dspPath, "Include"),
+		"-I" + filepath.Join(dspPath, "PrivateInclude"), "-I" + core}
+	for _, f := range []string{
+		"TransformFunctions/arm_rfft_fast_f32.c", "TransformFunctions/arm_rfft_fast_init_f32.c",
+		"TransformFunctions/arm_cfft_f32.c", "TransformFunctions/arm_cfft_init_f32.c",
+		"TransformFunctions/arm_cfft_radix8_f32.c", "TransformFunctions/arm_bitreversal2.c",
+		"CommonTables/arm_common_tables.c", "CommonTables/arm_const_structs.c",
+	} {
+		p := filepath.Join(dspPath, "Source", filepath.FromSlash(f))
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("codegen: CMSIS-DSP checkout %s lacks Source/%s", dspPath, f)
+		}
+		flags = append(flags, p)
+	}
+	return flags, nil
+}

@@ -2,43 +2,28 @@ package codegen
 
 import (
 	"os"
-	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// cmsisDSPFlags returns the compiler arguments that build frontend.c on
-// CMSIS-DSP's arm_rfft_fast_f32 (FE_USE_CMSIS_DSP): a CMSIS-DSP checkout
-// from CMSIS_DSP_PATH (Include, PrivateInclude, Source) and the Core
-// headers of the CMSIS_5 checkout in CMSIS_PATH. It skips without them.
-func cmsisDSPFlags(t *testing.T) []string {
-	t.Helper()
+// TestFrontendCMSISDSPFFT builds the float front end on CMSIS-DSP's
+// arm_rfft_fast_f32 instead of nnq's FFT (a CMSIS-DSP checkout in
+// CMSIS_DSP_PATH, CMSIS_5 in CMSIS_PATH for the Core headers), checks that
+// it computes the same features, and compares the instructions per hop on
+// the Cortex-M4.
+func TestFrontendCMSISDSPFFT(t *testing.T) {
+	needCC(t)
+	if _, err := CMSISDSPFlags(t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "cmsis_compiler.h") {
+		t.Errorf("CMSISDSPFlags on empty directories: %v", err)
+	}
 	dsp, core := os.Getenv("CMSIS_DSP_PATH"), os.Getenv("CMSIS_PATH")
 	if dsp == "" || core == "" {
 		t.Skip("CMSIS_DSP_PATH (a CMSIS-DSP checkout) and CMSIS_PATH (CMSIS_5, for Core/Include) not set")
 	}
-	flags := []string{"-DFE_USE_CMSIS_DSP", "-DARM_MATH_LOOPUNROLL", "-I" + filepath.Join(dsp, "Include"), "-I" + filepath.Join(dsp, "PrivateInclude"),
-		"-I" + filepath.Join(core, "CMSIS", "Core", "Include")}
-	for _, f := range []string{
-		"TransformFunctions/arm_rfft_fast_f32.c", "TransformFunctions/arm_rfft_fast_init_f32.c",
-		"TransformFunctions/arm_cfft_f32.c", "TransformFunctions/arm_cfft_init_f32.c",
-		"TransformFunctions/arm_cfft_radix8_f32.c", "TransformFunctions/arm_bitreversal2.c",
-		"CommonTables/arm_common_tables.c", "CommonTables/arm_const_structs.c",
-	} {
-		p := filepath.Join(dsp, "Source", filepath.FromSlash(f))
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("CMSIS_DSP_PATH=%s: %v", dsp, err)
-		}
-		flags = append(flags, p)
+	flags, err := CMSISDSPFlags(dsp, core)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return flags
-}
-
-// TestFrontendCMSISDSPFFT builds the float front end on CMSIS-DSP's
-// arm_rfft_fast_f32 instead of nnq's FFT, checks that it computes the same
-// features, and compares the instructions per hop on the Cortex-M4.
-func TestFrontendCMSISDSPFFT(t *testing.T) {
-	needCC(t)
-	flags := cmsisDSPFlags(t)
 	q := kwsQModel(t, 8, "cortex-m4")
 	dir := t.TempDir()
 	if _, err := Export(q, dir, Options{Clips: bundledClips(t)}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/nnq-toolkit/nnq/codegen/harness"
 	"github.com/nnq-toolkit/nnq/nnq"
@@ -95,6 +96,10 @@ type FrontendResult struct {
 	CodeBytes             int     `json:"code_bytes,omitempty"`
 	TableBytes            int     `json:"table_bytes,omitempty"`
 	StaticRAMBytes        int     `json:"static_ram_bytes,omitempty"`
+	// DSPCodeBytes and DSPTableBytes are CMSIS-DSP's FFT code and tables
+	// in the image when the float path uses it (FE_USE_CMSIS_DSP).
+	DSPCodeBytes  int `json:"cmsis_dsp_code_bytes,omitempty"`
+	DSPTableBytes int `json:"cmsis_dsp_table_bytes,omitempty"`
 	// RingBytes and FeatureBytes are the audio ring and the feature window
 	// of one fe_stream_t (the application's RAM).
 	RingBytes    int `json:"ring_bytes"`
@@ -220,6 +225,16 @@ func VerifyFrontend(ctx context.Context, dir string, opt FrontendVerifyOptions) 
 			return nil, err
 		}
 		res.CodeBytes, res.TableBytes, res.StaticRAMBytes = fp.Code, fp.ReadOnly, fp.RAM
+		if slices.Contains(opt.ExtraCFlags, "-DFE_USE_CMSIS_DSP") {
+			for _, prefix := range cmsisDSPSymbols {
+				fp, err := bin.SymbolFootprint(prefix)
+				if err != nil {
+					return nil, err
+				}
+				res.DSPCodeBytes += fp.Code
+				res.DSPTableBytes += fp.ReadOnly
+			}
+		}
 	}
 	res.Passed = res.Worse == 0 && res.Share >= MinFeatureShare && res.ClassesAgree == len(res.Clips) && res.NetworkExact
 	js, err := json.MarshalIndent(res, "", "  ")
@@ -234,6 +249,10 @@ func VerifyFrontend(ctx context.Context, dir string, opt FrontendVerifyOptions) 
 	}
 	return res, nil
 }
+
+// cmsisDSPSymbols are the name prefixes of CMSIS-DSP's real FFT: its
+// functions and tables.
+var cmsisDSPSymbols = []string{"arm_rfft", "arm_cfft", "arm_radix8", "arm_bitreversal", "stage_rfft", "merge_rfft", "twiddleCoef", "armBitRevIndexTable"}
 
 // ringAndFeatureBytes are the sizes of fe_stream_t's audio ring and
 // feature window for q's front end.

@@ -68,6 +68,8 @@ type netResult struct {
 	HostBitExact     bool    `json:"host_bit_exact"`
 	HostMismatches   int     `json:"host_mismatches"`
 	HostVerifiedPats int     `json:"host_verified_patterns"`
+	// Frontend: the exported input front end (bench_frontend.go).
+	Frontend *frontendBench `json:"frontend,omitempty"`
 }
 
 type memResult struct {
@@ -88,7 +90,7 @@ type benchReport struct {
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--only frontend]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -98,6 +100,7 @@ func init() {
 		noM := fs.Bool("no-cortex-m", false, "skip the emulated Cortex-M4 measurements")
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
 		searchVal := fs.Int("search-val", 300, "validation patterns used by the search scheme")
+		only := fs.String("only", "", "run one section only and print it: frontend (the input front end, bench_frontend.go)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -115,6 +118,11 @@ func init() {
 				}
 				list = append(list, benchNet{name, model, pats})
 			}
+		}
+		if *only == "frontend" {
+			return benchFrontendOnly(list, *maxCalib, stdout, stderr)
+		} else if *only != "" {
+			return fmt.Errorf("--only %q: the sections are: frontend", *only)
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}
@@ -292,6 +300,11 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		}
 		r.M4 = m4
 		logf("Cortex-M4: %d instructions per inference, text %d data %d bss %d", m4.InstructionsPerInference, m4.Text, m4.Data, m4.BSS)
+		if cm.Frontend != nil {
+			if r.Frontend, err = benchFrontend(ctx, n, cm, st, nnq.MSE{}, test, log); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return r, nil
 }
@@ -361,6 +374,7 @@ func benchMarkdown(r *benchReport) string {
 				fmt.Fprintf(&b, "| %s | `%s` | %d |\n", l.Name, l.Kernel, l.Instructions)
 			}
 		}
+		b.WriteString(frontendMarkdown(n.Frontend))
 		fmt.Fprintf(&b, "\nToolkit speed: calibration %.0f patterns/s (all cores); Go simulator %.0f patterns/s (one goroutine) vs the compiled host C %.0f patterns/s (nnq's portable runtime, gcc -O2, one process) (Go time / C time = %.2f); host C bit-exact on %d/%d test patterns; `nnq convert` end to end %.1f s (median of %d).\n",
 			n.CalibPerSec, n.SimPerSec, n.HostCPerSec, n.SimOverC, n.HostVerifiedPats-n.HostMismatches, n.HostVerifiedPats, n.ConvertSeconds, n.ConvertRuns)
 	}

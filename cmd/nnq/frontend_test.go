@@ -125,3 +125,23 @@ func TestImportFrontend(t *testing.T) {
 		}
 	}
 }
+
+// nnq bench --only frontend measures the exported front end of the
+// bundled DS-CNN on QEMU (float on M4, fixed point on M3).
+func TestBenchFrontendSection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds C and runs QEMU")
+	}
+	so, se, code := runCLI(t, "bench", "--only", "frontend", "--nets", "kws="+kwsModel+","+kwsPatterns, "--max-calib", "200")
+	if code != 0 {
+		t.Fatalf("bench --only frontend: %s", se)
+	}
+	for _, want := range []string{"### kws", "46 stored clips", "| cortex-m4 | float | nnq |", "| cortex-m3 | fixed | nnq |", "audio ring 2560 B", "instructions per inference on the Cortex-M4"} {
+		if !strings.Contains(so, want) {
+			t.Errorf("bench output lacks %q:\n%s", want, so)
+		}
+	}
+	if _, se, code := runCLI(t, "bench", "--only", "kernels"); code != 1 || !strings.Contains(se, `--only "kernels": the sections are: frontend`) {
+		t.Errorf("--only kernels: %d %s", code, se)
+	}
+}
