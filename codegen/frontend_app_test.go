@@ -80,7 +80,7 @@ func parseApp(t *testing.T, out []byte) (det, infer []detection) {
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		switch {
-		case len(f) == 6 && f[0] == "infer":
+		case len(f) == 8 && f[0] == "infer":
 			at, _ := strconv.ParseFloat(f[1], 64)
 			p, _ := strconv.ParseFloat(f[3], 64)
 			infer = append(infer, detection{At: at, Word: f[2], Score: p})
