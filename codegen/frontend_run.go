@@ -57,13 +57,9 @@ func RunFrontend(ctx context.Context, dir string, opt FrontendVerifyOptions) (*F
 			return nil, fmt.Errorf("codegen: %s: the manifest records a front end but %s is missing (re-export the project)", dir, f)
 		}
 	}
-	tname := opt.Target
-	if tname == "" {
-		tname = "host"
-	}
-	tg, err := harness.TargetByName(tname)
+	tg, err := target(opt.Target)
 	if err != nil {
-		return nil, fmt.Errorf("codegen: %w", err)
+		return nil, err
 	}
 	run := &FrontendRun{Model: q, Target: tg.Name, Path: opt.Path}
 	switch run.Path {

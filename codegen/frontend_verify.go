@@ -3,10 +3,8 @@ package codegen
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -149,12 +147,8 @@ func VerifyFrontend(ctx context.Context, dir string, opt FrontendVerifyOptions) 
 		res.InstructionsPerHop = sum / float64(len(run.Instructions))
 	}
 	res.Passed = res.Worse == 0 && res.Share >= MinFeatureShare && res.ClassesAgree == len(res.Clips) && res.NetworkExact
-	js, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
+	if err := writeJSON(filepath.Join(dir, FrontendVerifyFile), res); err != nil {
 		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, FrontendVerifyFile), append(js, '\n'), 0o644); err != nil {
-		return nil, fmt.Errorf("codegen: %w", err)
 	}
 	if !res.Passed {
 		return res, &FrontendMismatchError{Result: res}
@@ -186,7 +180,7 @@ func compareFrontend(q *nnq.QModel, x *audio.MFCC, run *FrontendRun, res *Fronte
 		if err != nil {
 			return fmt.Errorf("simulating clip %q: %w", c.Name, err)
 		}
-		cr := ClipResult{Name: c.Name, GoClass: className(q, argmax(goOut)), CClass: className(q, argmax(run.Outputs[i]))}
+		cr := ClipResult{Name: c.Name, GoClass: className(q, nnq.PredictInt(goOut)), CClass: className(q, nnq.PredictInt(run.Outputs[i]))}
 		for j, v := range run.Features[i] {
 			d := int(v) - int(goIn[j])
 			switch {
@@ -219,16 +213,6 @@ func compareFrontend(q *nnq.QModel, x *audio.MFCC, run *FrontendRun, res *Fronte
 		res.Share = float64(res.Equal) / float64(res.Features)
 	}
 	return nil
-}
-
-func argmax(v []int16) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func className(q *nnq.QModel, i int) string {

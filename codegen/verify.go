@@ -129,13 +129,9 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	if err != nil {
 		return nil, err
 	}
-	tname := opt.Target
-	if tname == "" {
-		tname = "host"
-	}
-	tg, err := harness.TargetByName(tname)
+	tg, err := target(opt.Target)
 	if err != nil {
-		return nil, fmt.Errorf("codegen: %w", err)
+		return nil, err
 	}
 	res := &VerifyResult{Model: q.Name, Target: tg.Name, CodePath: q.Path.String(), Layers: len(q.Layers), Sanitize: opt.Sanitize, CMSIS: opt.CMSISPath != ""}
 
@@ -244,17 +240,37 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 		}
 	}
 	res.BitExact = res.Mismatches == 0
-	js, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
+	if err := writeJSON(filepath.Join(dir, VerifyFile), res); err != nil {
 		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, VerifyFile), append(js, '\n'), 0o644); err != nil {
-		return nil, fmt.Errorf("codegen: %w", err)
 	}
 	if !res.BitExact {
 		return res, &MismatchError{Result: res}
 	}
 	return res, nil
+}
+
+// target resolves a target name ("" is the host).
+func target(name string) (harness.Target, error) {
+	if name == "" {
+		name = "host"
+	}
+	tg, err := harness.TargetByName(name)
+	if err != nil {
+		return tg, fmt.Errorf("codegen: %w", err)
+	}
+	return tg, nil
+}
+
+// writeJSON writes v as indented JSON (a result file of the project).
+func writeJSON(path string, v any) error {
+	js, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(js, '\n'), 0o644); err != nil {
+		return fmt.Errorf("codegen: %w", err)
+	}
+	return nil
 }
 
 // modelFlags are the compiler flags that make the network code follow q's

@@ -104,7 +104,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 				mu.Unlock()
 				return
 			}
-			qp := predictInt(out)
+			qp := PredictInt(out)
 			label := p.Label(i)
 			if qp == label {
 				part.fixedOK++
@@ -196,7 +196,9 @@ func square(n int) [][]int {
 	return m
 }
 
-func predictInt(out []int16) int {
+// PredictInt returns the index of the largest value of a fixed-point
+// output (the first one on ties), as Predict does for floats.
+func PredictInt(out []int16) int {
 	best := 0
 	for i, v := range out {
 		if v > out[best] {
@@ -231,7 +233,7 @@ func (q *QModel) errorsUpTo(p *Patterns, limit int64) (int64, error) {
 				mu.Unlock()
 				return
 			}
-			if predictInt(out) != p.Label(i) {
+			if PredictInt(out) != p.Label(i) {
 				atomic.AddInt64(&errs, 1)
 			}
 		}, nil

@@ -1,6 +1,7 @@
 package nnq
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -93,6 +94,19 @@ func (f *Frontend) Check() error {
 		return fmt.Errorf("frontend: clip length %d is shorter than the window %d", cfg.ClipLength, cfg.WindowSize)
 	}
 	return nil
+}
+
+// ParseFrontend decodes a front end record from JSON (unknown keys are
+// errors) and checks it.
+func ParseFrontend(data []byte) (*Frontend, error) {
+	var f Frontend
+	if err := strictJSON(bytes.TrimSpace(data), &f); err != nil {
+		return nil, fmt.Errorf("frontend: not a front end record: %v", err)
+	}
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 // Clone returns a copy (nil for nil).

@@ -28,22 +28,9 @@
 #include "frontend.h"
 #include "nn.h"
 
-#define NNQ_INFO_MAGIC 0x31514e4eu /* "NNQ1" */
+#include "nnq_info.h" /* written by the harness next to this driver */
 
-/* The network interface, read by the Go harness from the ELF file. */
-struct nnq_info {
-    uint32_t magic;
-    uint32_t input_size;
-    uint32_t output_size;
-    uint32_t num_layers;
-    uint32_t input_elem_bytes;
-    uint32_t output_elem_bytes;
-};
-
-__attribute__((used, section(".nnq_info")))
-const struct nnq_info nnq_info = {
-    NNQ_INFO_MAGIC, NN_INPUT_SIZE, NN_OUTPUT_SIZE, NN_NUM_LAYERS, sizeof(nn_in_t), sizeof(nn_out_t),
-};
+NNQ_DEFINE_INFO;
 
 #ifdef NNQ_SEMIHOSTING
 __asm__(

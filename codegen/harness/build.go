@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-//go:embed files/nnq_main.c files/nnq_startup.c files/nnq_link.ld.in files/nnq_count_plugin.c
+//go:embed files/nnq_main.c files/nnq_startup.c files/nnq_link.ld.in files/nnq_count_plugin.c files/nnq_info.h
 var files embed.FS
 
 // BuildOptions says what to build.
@@ -45,8 +45,8 @@ type BuildOptions struct {
 	OutDir string
 	// Driver, when set, replaces the network driver nnq_main.c with these
 	// C sources (file name → text; the Cortex-M startup code is still
-	// added). Such a driver defines nnq_info as nnq_main.c does and is run
-	// with Binary.Exec.
+	// added). Such a driver defines nnq_info with NNQ_DEFINE_INFO from
+	// nnq_info.h (written next to it) and is run with Binary.Exec.
 	Driver map[string][]byte
 	// StartSymbol and EndSymbol name the code addresses the Cortex-M
 	// instruction count runs between (default nn_run and nnq_run_done).
@@ -173,6 +173,13 @@ func Build(ctx context.Context, t Target, opts BuildOptions) (*Binary, error) {
 		if driver["nnq_startup.c"], err = files.ReadFile("files/nnq_startup.c"); err != nil {
 			return nil, err
 		}
+	}
+	info, err := files.ReadFile("files/nnq_info.h")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, "nnq_info.h"), info, 0o644); err != nil {
+		return nil, err
 	}
 	names := make([]string, 0, len(driver))
 	for name := range driver {

@@ -51,7 +51,7 @@ func TestONNXFrontendMetadata(t *testing.T) {
 		t.Fatalf("without metadata: %v, %+v", err, m.Frontend)
 	}
 	for _, c := range []struct{ value, want string }{
-		{`{"kind":"mfcc"`, "is not a front end record"},
+		{`{"kind":"mfcc"`, "not a front end record"},
 		{strings.Replace(string(js), `"kind"`, `"sort"`, 1), `unknown field "sort"`},
 		{strings.Replace(string(js), `"num_coeffs":10`, `"num_coeffs":12`, 1), "49x12 maps"},
 		{strings.Replace(string(js), `"window":"hann_periodic"`, `"window":"hamming"`, 1), `window "hamming"`},

@@ -271,16 +271,11 @@ const FrontendMetadataKey = "nnq.frontend"
 
 // parseFrontend decodes an nnq.frontend metadata entry strictly.
 func parseFrontend(s string) (*nnq.Frontend, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	var fe nnq.Frontend
-	if err := dec.Decode(&fe); err != nil {
-		return nil, fmt.Errorf("ONNX metadata %q is not a front end record: %v", FrontendMetadataKey, err)
-	}
-	if err := fe.Check(); err != nil {
+	fe, err := nnq.ParseFrontend([]byte(s))
+	if err != nil {
 		return nil, fmt.Errorf("ONNX metadata %q: %v", FrontendMetadataKey, err)
 	}
-	return &fe, nil
+	return fe, nil
 }
 
 // parseClasses reads class names from a "classes" metadata entry: a JSON

@@ -249,14 +249,9 @@ func readFrontend(path string) (*nnq.Frontend, error) {
 	if len(f.Frontend) == 0 {
 		return nil, fmt.Errorf("%s has no \"frontend\" record (rerun tools/features)", path)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(f.Frontend)))
-	dec.DisallowUnknownFields()
-	var fe nnq.Frontend
-	if err := dec.Decode(&fe); err != nil {
-		return nil, fmt.Errorf("%s: frontend: %w", path, err)
-	}
-	if err := fe.Check(); err != nil {
+	fe, err := nnq.ParseFrontend(f.Frontend)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &fe, nil
+	return fe, nil
 }
