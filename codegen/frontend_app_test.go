@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq/audio"
 )
 
@@ -156,9 +157,7 @@ func detectionTable(det []detection, items []spoken) string {
 // once, with fewer false detections than plain per-window classification.
 func TestStreamingApp(t *testing.T) {
 	needCC(t)
-	if _, err := exec.LookPath("make"); err != nil {
-		t.Skip("make not installed")
-	}
+	testenv.Tool(t, "make", "make")
 	q := kwsQModel(t, 8, "cortex-m4")
 	dir := t.TempDir()
 	if _, err := Export(q, dir, Options{}); err != nil {

@@ -17,6 +17,21 @@ import (
 // frontendHelp is the --frontend flag's help text.
 const frontendHelp = "input front end: mfcc (the HelloEdge MFCC, or the one the model records), none, or auto (what the model file records)"
 
+// frontendRule accepts the --frontend choices of nnq.CheckFrontendChoice.
+func frontendRule(flag string, v *string) rule {
+	return rule{flag, func() error { return nnq.CheckFrontendChoice(*v) }}
+}
+
+// frontendPathRule accepts float, fixed or nothing (the core's default).
+func frontendPathRule(flag string, v *string) rule {
+	return rule{flag, func() error {
+		if *v == "" {
+			return nil
+		}
+		return oneOf(flag, v, "float", "fixed").check()
+	}}
+}
+
 // readClips reads every .wav file of dir (sorted by name) as clips for the
 // front end fe: 16-bit mono at its sample rate.
 func readClips(dir string, fe *nnq.Frontend) ([]codegen.Clip, error) {
@@ -48,9 +63,6 @@ func readClips(dir string, fe *nnq.Frontend) ([]codegen.Clip, error) {
 // convertClips resolves the front end of the model file for --frontend and
 // reads --clips, before the slow steps of a conversion.
 func convertClips(model, frontend, clipsDir string) ([]codegen.Clip, error) {
-	if err := nnq.CheckFrontendChoice(frontend); err != nil {
-		return nil, fmt.Errorf("--frontend: %w", err)
-	}
 	if clipsDir == "" {
 		return nil, nil
 	}

@@ -83,22 +83,25 @@ func TestConvertAndVerifyFrontend(t *testing.T) {
 
 func TestFrontendCLIErrors(t *testing.T) {
 	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
 	model, patterns := writeToyNet(t, dir)
 	cases := []struct {
 		args []string
+		code int // 2: refused by the option checks
 		want string
 	}{
-		{[]string{"convert", "--model", model, "--patterns", patterns, "--frontend", "lpc", "--out", dir}, `--frontend: front end "lpc": want mfcc, none or auto`},
-		{[]string{"convert", "--model", model, "--patterns", patterns, "--frontend", "mfcc", "--out", dir}, "makes 49x10 maps"},
-		{[]string{"convert", "--model", kwsModel, "--patterns", kwsPatterns, "--frontend", "none", "--clips", kwsClips, "--out", dir}, "the model has no input front end"},
-		{[]string{"convert", "--model", kwsModel, "--patterns", kwsPatterns, "--clips", dir, "--out", dir}, "no .wav files"},
-		{[]string{"verify", dir, "--frontend-path", "double"}, `--frontend-path "double": want float or fixed`},
-		{[]string{"import", kwsONNX, "-o", filepath.Join(dir, "x.arrow"), "--frontend", "lpc"}, `front end "lpc"`},
+		{[]string{"convert", "--model", model, "--patterns", patterns, "--frontend", "lpc", "--out", out}, 2, `--frontend: front end "lpc": want mfcc, none or auto`},
+		{[]string{"convert", "--model", model, "--patterns", patterns, "--clips", filepath.Join(dir, "nope"), "--out", out}, 2, "--clips: " + filepath.Join(dir, "nope") + " does not exist"},
+		{[]string{"convert", "--model", model, "--patterns", patterns, "--frontend", "mfcc", "--out", out}, 1, "makes 49x10 maps"},
+		{[]string{"convert", "--model", kwsModel, "--patterns", kwsPatterns, "--frontend", "none", "--clips", kwsClips, "--out", out}, 1, "the model has no input front end"},
+		{[]string{"convert", "--model", kwsModel, "--patterns", kwsPatterns, "--clips", dir, "--out", out}, 1, "no .wav files"},
+		{[]string{"verify", out, "--frontend-path", "double"}, 2, `--frontend-path: double is not one of float, fixed`},
+		{[]string{"import", kwsONNX, "-o", filepath.Join(dir, "x.arrow"), "--frontend", "lpc"}, 2, `--frontend: front end "lpc"`},
 	}
 	for _, c := range cases {
 		_, se, code := runCLI(t, c.args...)
-		if code != 1 || !strings.Contains(se, c.want) {
-			t.Errorf("nnq %v: exit %d, stderr %q; want %q", c.args, code, se, c.want)
+		if code != c.code || !strings.Contains(se, c.want) {
+			t.Errorf("nnq %v: exit %d, stderr %q; want %d, %q", c.args, code, se, c.code, c.want)
 		}
 	}
 }

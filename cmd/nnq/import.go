@@ -25,15 +25,23 @@ func init() {
 		if len(in) != 1 {
 			return errUsage
 		}
-		if err := nnq.CheckFrontendChoice(*frontend); err != nil {
-			return fmt.Errorf("--frontend: %w", err)
-		}
 		src := in[0]
 		if *out == "" {
 			*out = strings.TrimSuffix(src, filepath.Ext(src)) + ".arrow"
 		}
-		if filepath.Clean(*out) == filepath.Clean(src) {
-			return fmt.Errorf("output %s would overwrite the input", *out)
+		err = checkOptions(
+			inputFile("MODEL", &src, true),
+			outputFile("-o", out),
+			frontendRule("--frontend", frontend),
+			rule{"-o", func() error {
+				if filepath.Clean(*out) == filepath.Clean(src) {
+					return fmt.Errorf("%s would overwrite the input", *out)
+				}
+				return nil
+			}},
+		)
+		if err != nil {
+			return err
 		}
 		m, err := onnx.Read(src)
 		if err != nil {
