@@ -1,7 +1,6 @@
 package codegen
 
 import (
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -108,8 +107,11 @@ func TestFrontendHostFloatAndFixed(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	_ = os.Getenv
 }
+
+// m4HopBudget is the most instructions one 20 ms hop of the float front
+// end may take on a Cortex-M4.
+const m4HopBudget = 60000
 
 func TestFrontendCortexM(t *testing.T) {
 	needCC(t)
@@ -131,6 +133,12 @@ func TestFrontendCortexM(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if res.Hops == 0 || res.InstructionsPerHop <= 0 {
+				t.Fatalf("no instruction counts: %d hops", res.Hops)
+			}
+			if c.target == "cortex-m4" && c.path == "float" && res.MaxInstructionsPerHop > m4HopBudget {
+				t.Errorf("cortex-m4 float: up to %d instructions per hop, budget %d", res.MaxInstructionsPerHop, m4HopBudget)
 			}
 		})
 	}

@@ -114,14 +114,13 @@ func init() {
 			atLeast("--max-calib", maxCalib, 1, ""),
 			atLeast("--search-val", searchVal, 1, ""),
 			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
+			optional(only, oneOf("--only", only, "frontend")),
 		)
 		if err != nil {
 			return err
 		}
 		if *only == "frontend" {
 			return benchFrontendOnly(list, *maxCalib, stdout, stderr)
-		} else if *only != "" {
-			return fmt.Errorf("--only %q: the sections are: frontend", *only)
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}

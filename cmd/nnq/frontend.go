@@ -22,16 +22,6 @@ func frontendRule(flag string, v *string) rule {
 	return rule{flag, func() error { return nnq.CheckFrontendChoice(*v) }}
 }
 
-// frontendPathRule accepts float, fixed or nothing (the core's default).
-func frontendPathRule(flag string, v *string) rule {
-	return rule{flag, func() error {
-		if *v == "" {
-			return nil
-		}
-		return oneOf(flag, v, "float", "fixed").check()
-	}}
-}
-
 // readClips reads every .wav file of dir (sorted by name) as clips for the
 // front end fe: 16-bit mono at its sample rate.
 func readClips(dir string, fe *nnq.Frontend) ([]codegen.Clip, error) {

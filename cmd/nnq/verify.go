@@ -47,7 +47,7 @@ func init() {
 			targetRule("--target", target),
 			inputDir("--cmsis", cmsis),
 			atLeast("--max-patterns", maxPat, 0, " (0: all)"),
-			frontendPathRule("--frontend-path", fePath),
+			optional(fePath, oneOf("--frontend-path", fePath, "float", "fixed")),
 			inputDir("--clips", clipsDir),
 		)
 		if err != nil {
