@@ -45,6 +45,9 @@ type FrontendInfo struct {
 	RingBytes, FeatureBytes, FloatWorkBytes, FixedWorkBytes int
 	// Clips is the number of clips stored for verification.
 	Clips int
+	// InferEvery is app/app.c's default: the network runs every
+	// InferEvery hops.
+	InferEvery int
 }
 
 // feGeometry is what the C code needs beyond the MFCC configuration.
@@ -181,7 +184,7 @@ func buildFrontend(q *nnq.QModel, d *tmplData) (*feData, error) {
 	half := cfg.FFTSize / 2
 	f.Info = FrontendInfo{Frontend: fe.Clone(), SharedTableBytes: sumBytes(tabs.shared), FloatTableBytes: sumBytes(tabs.float),
 		FixedTableBytes: sumBytes(tabs.fixed), RingBytes: 2 * (g.ring + g.mirror), FeatureBytes: 2 * frames * coeffs * eb,
-		FloatWorkBytes: 8 * (half + 1), FixedWorkBytes: 8 * (half + 1)}
+		FloatWorkBytes: 8 * (half + 1), FixedWorkBytes: 8 * (half + 1), InferEvery: appEvery}
 	f.App = makeAppData(q, d, cfg)
 	return f, f.renderTables(tabs, g, fe, in)
 }

@@ -115,6 +115,7 @@ func init() {
 			atLeast("--search-val", searchVal, 1, ""),
 			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
 			optional(only, oneOf("--only", only, "frontend")),
+			cmsisDSPRule(),
 		)
 		if err != nil {
 			return err

@@ -44,8 +44,10 @@ type frontendBench struct {
 	RingBytes    int           `json:"ring_bytes"`
 	FeatureBytes int           `json:"feature_window_bytes"`
 	Runs         []frontendRun `json:"runs"`
-	// NetworkM4 is the network's own count per inference on the M4.
-	NetworkM4 uint64 `json:"network_instructions_per_inference_m4"`
+	// NetworkM4 is the network's own count per inference on the M4;
+	// InferEvery app/app.c's default hops per inference.
+	NetworkM4  uint64 `json:"network_instructions_per_inference_m4"`
+	InferEvery int    `json:"app_infer_every_hops"`
 }
 
 // benchClips reads the WAV clips next to the pattern file (kws/testclips
@@ -68,6 +70,19 @@ func benchClips(patterns string, fe *nnq.Frontend) ([]codegen.Clip, error) {
 		}
 	}
 	return clips, nil
+}
+
+// cmsisDSPRule checks the CMSIS-DSP checkout of the front end section
+// (CMSIS_DSP_PATH with CMSIS_PATH) when both are set.
+func cmsisDSPRule() rule {
+	return rule{"CMSIS_DSP_PATH", func() error {
+		dsp, core := os.Getenv("CMSIS_DSP_PATH"), os.Getenv("CMSIS_PATH")
+		if dsp == "" || core == "" {
+			return nil
+		}
+		_, err := codegen.CMSISDSPFlags(dsp, core)
+		return err
+	}}
 }
 
 // benchFrontend measures the front end of cm (CMSIS layout, calibrated as
@@ -111,7 +126,7 @@ func benchFrontend(ctx context.Context, n benchNet, cm *nnq.Model, st *nnq.Stats
 			if err != nil {
 				return nil, err
 			}
-			b.RingBytes, b.FeatureBytes = proj.Frontend.RingBytes, proj.Frontend.FeatureBytes
+			b.RingBytes, b.FeatureBytes, b.InferEvery = proj.Frontend.RingBytes, proj.Frontend.FeatureBytes, proj.Frontend.InferEvery
 			dirs[v.target] = dir
 			if v.target == "cortex-m4" {
 				m4, err := profileCortexM(ctx, q, dir, v.target, test.Head(4))
@@ -155,8 +170,14 @@ func frontendMarkdown(b *frontendBench) string {
 			r.Target, r.Path, r.FFT, r.InstructionsPerHop, r.MaxPerHop, r.InstructionsPerHop*b.HopsPerSec/1e6, 100*r.EqualShare, r.Features,
 			r.OffByOne, r.Worse, r.ClassesAgree, r.Clips, code, tables, r.StaticRAMBytes)
 	}
-	fmt.Fprintf(&s, "\nPer stream: audio ring %d B, feature window %d B (each frame twice, so the window is contiguous). The network itself: %d instructions per inference on the Cortex-M4 (nnq's portable runtime).\n",
+	fmt.Fprintf(&s, "\nPer stream: audio ring %d B, feature window %d B (each frame twice, so the window is contiguous). The network itself: %d instructions per inference on the Cortex-M4 (nnq's portable runtime)",
 		b.RingBytes, b.FeatureBytes, b.NetworkM4)
+	if r := b.Runs[0]; r.Target == "cortex-m4" && r.InstructionsPerHop > 0 && b.InferEvery > 0 {
+		net := float64(b.NetworkM4) / float64(b.InferEvery)
+		fmt.Fprintf(&s, ", %.0f hops' worth of front end; at app/app.c's default of an inference every %d hops the network takes %.0f instructions per hop, the front end %.1f%% of the work",
+			float64(b.NetworkM4)/r.InstructionsPerHop, b.InferEvery, net, 100*r.InstructionsPerHop/(r.InstructionsPerHop+net))
+	}
+	s.WriteString(".\n")
 	return s.String()
 }
 

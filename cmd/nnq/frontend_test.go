@@ -139,12 +139,18 @@ func TestBenchFrontendSection(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bench --only frontend: %s", se)
 	}
-	for _, want := range []string{"### kws", "46 stored clips", "| cortex-m4 | float | nnq |", "| cortex-m3 | fixed | nnq |", "audio ring 2560 B", "instructions per inference on the Cortex-M4"} {
+	for _, want := range []string{"### kws", "46 stored clips", "| cortex-m4 | float | nnq |", "| cortex-m3 | fixed | nnq |", "audio ring 2560 B", "instructions per inference on the Cortex-M4", "an inference every 8 hops"} {
 		if !strings.Contains(so, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, so)
 		}
 	}
-	if _, se, code := runCLI(t, "bench", "--only", "kernels"); code != 1 || !strings.Contains(se, `--only "kernels": the sections are: frontend`) {
+	if _, se, code := runCLI(t, "bench", "--only", "kernels"); code != 2 || !strings.Contains(se, `--only: kernels is not one of frontend`) {
 		t.Errorf("--only kernels: %d %s", code, se)
+	}
+	// A CMSIS-DSP checkout without the FFT sources is refused before work.
+	t.Setenv("CMSIS_PATH", t.TempDir())
+	t.Setenv("CMSIS_DSP_PATH", t.TempDir())
+	if _, se, code := runCLI(t, "bench", "--only", "frontend"); code != 2 || !strings.Contains(se, "CMSIS_DSP_PATH: ") {
+		t.Errorf("bad CMSIS_DSP_PATH: %d %s", code, se)
 	}
 }
