@@ -186,6 +186,7 @@ func exportTo(c *nnq.Conversion, st *stagedDir, clips []codegen.Clip) (*nnq.Repo
 		return nil, nil, err
 	}
 	rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes = proj.Mem.ArenaBytes, proj.Mem.LowerBound, proj.Mem.Naive, proj.WeightBytes
+	rep.Frontend = reportFrontend(proj.Frontend)
 	if err := rep.WriteJSON(filepath.Join(tmp, "report.json")); err != nil {
 		return nil, nil, err
 	}

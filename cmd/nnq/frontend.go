@@ -66,24 +66,45 @@ func convertClips(model, frontend, clipsDir string) ([]codegen.Clip, error) {
 	return readClips(clipsDir, m.Frontend)
 }
 
+// reportFrontend is the report's record of an exported front end (nil
+// for none).
+func reportFrontend(fe *codegen.FrontendInfo) *nnq.ReportFrontend {
+	if fe == nil {
+		return nil
+	}
+	return &nnq.ReportFrontend{Frontend: fe.Frontend.String(), HopMs: 1000 * float64(fe.Frontend.MFCC.Stride) / float64(fe.Frontend.MFCC.SampleRate),
+		FloatTableBytes: fe.SharedTableBytes + fe.FloatTableBytes, FixedTableBytes: fe.SharedTableBytes + fe.FixedTableBytes,
+		RingBytes: fe.RingBytes, FeatureBytes: fe.FeatureBytes, InferEvery: fe.InferEvery}
+}
+
+// addFrontendRun records a passed Cortex-M run of the front end in rep.
+func addFrontendRun(rep *nnq.Report, res *codegen.FrontendResult) {
+	f := rep.Frontend
+	if f == nil || res == nil || !res.Passed || res.Hops == 0 {
+		return
+	}
+	f.Target, f.Path, f.InstructionsPerHop, f.MaxInstructionsPerHop = res.Target, res.Path, res.InstructionsPerHop, res.MaxInstructionsPerHop
+	f.CodeBytes, f.EqualShare, f.ClassesAgree, f.Clips = res.CodeBytes, res.Share, res.ClassesAgree, len(res.Clips)
+}
+
 // verifyFrontend runs codegen.VerifyFrontend for `nnq verify` on an export
 // with a front end and prints the result; networkInstr is the network's
 // instruction count per inference on the same target (0 on the host).
-func verifyFrontend(ctx context.Context, dir, target, path, clipsDir string, sanitize bool, networkInstr float64, stdout io.Writer) error {
+func verifyFrontend(ctx context.Context, dir, target, path, clipsDir string, sanitize bool, networkInstr float64, stdout io.Writer) (*codegen.FrontendResult, error) {
 	q, err := nnq.LoadQModel(filepath.Join(dir, filepath.FromSlash(codegen.QuantFile)))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	opt := codegen.FrontendVerifyOptions{Target: target, Path: path, Sanitize: sanitize}
 	if clipsDir != "" {
 		if opt.Clips, err = readClips(clipsDir, q.Float.Frontend); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	res, err := codegen.VerifyFrontend(ctx, dir, opt)
 	var mm *codegen.FrontendMismatchError
 	if err != nil && !errors.As(err, &mm) {
-		return err
+		return nil, err
 	}
 	if res == nil {
 		res = mm.Result
@@ -109,7 +130,7 @@ func verifyFrontend(ctx context.Context, dir, target, path, clipsDir string, san
 			fmt.Fprintf(stdout, "network on %s: %.0f instructions per inference (%.1f hops' worth of front end)\n", res.Target, networkInstr, networkInstr/res.InstructionsPerHop)
 		}
 	}
-	return err
+	return res, err
 }
 
 // hasFrontend reports whether the export in dir has an input front end.

@@ -78,6 +78,27 @@ func TestConvertAndVerifyFrontend(t *testing.T) {
 			}
 			t.Logf("nnq %s:\n%s", strings.Join(args, " "), so[strings.Index(so, "front end ("):])
 		}
+		// The report holds the front end's sizes and, after the Cortex-M
+		// run, its cost next to the network's.
+		rep, err := nnq.ReadReport(filepath.Join(out, "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := rep.Frontend
+		if f == nil || f.RingBytes != 2560 || f.FeatureBytes != 980 || f.FloatTableBytes == 0 || f.FixedTableBytes == 0 || f.InferEvery != 8 || f.HopMs != 20 {
+			t.Fatalf("report.json front end %+v", f)
+		}
+		wantPath := map[string]string{"cortex-m4": "float", "cortex-m3": "fixed"}[target]
+		if f.Target != target || f.Path != wantPath || f.InstructionsPerHop <= 0 || f.EqualShare < 0.99 || f.ClassesAgree != 24 || f.Clips != 24 {
+			t.Errorf("report.json front end run %+v", f)
+		}
+		md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+		for _, w := range []string{"Input front end (frontend.c): mfcc helloedge", "instructions per 20 ms hop", "The network: "} {
+			if !bytes.Contains(md, []byte(w)) {
+				t.Errorf("report.md lacks %q", w)
+			}
+		}
+		t.Logf("report.md: %s", md[bytes.Index(md, []byte("Input front end")):][:bytes.IndexByte(md[bytes.Index(md, []byte("Input front end")):], '\n')])
 	}
 }
 

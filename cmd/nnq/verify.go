@@ -86,7 +86,8 @@ func init() {
 		}
 		if res.Target == "host" {
 			if hasFrontend(dir) {
-				return verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, *sanitize, 0, stdout)
+				_, err := verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, *sanitize, 0, stdout)
+				return err
 			}
 			return nil
 		}
@@ -111,13 +112,15 @@ func init() {
 		for _, l := range prof.Layers {
 			fmt.Fprintf(stdout, "  %-22s %-44s %10d\n", l.Name, l.Kernel, l.Instructions)
 		}
-		if err := updateReport(dir, rep, prof); err != nil {
+		if err := updateReport(dir, rep, prof); err != nil || !hasFrontend(dir) {
 			return err
 		}
-		if hasFrontend(dir) {
-			return verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, false, float64(prof.InstructionsPerInference), stdout)
+		fr, err := verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, false, float64(prof.InstructionsPerInference), stdout)
+		if err != nil || rep == nil {
+			return err
 		}
-		return nil
+		addFrontendRun(rep, fr)
+		return writeReport(dir, rep)
 	}
 	register(c)
 }
@@ -144,6 +147,11 @@ func updateReport(dir string, rep *nnq.Report, prof *cortexProfile) error {
 			rep.Layers[i].Instructions = prof.Layers[i].Instructions
 		}
 	}
+	return writeReport(dir, rep)
+}
+
+// writeReport writes DIR/report.json and report.md.
+func writeReport(dir string, rep *nnq.Report) error {
 	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return err
 	}
