@@ -19,8 +19,8 @@ func TestCortexM(t *testing.T) {
 		net    netSpec
 		bits   int
 		target string
-	}{{netAllQ7, 8, "cortex-m4"}, {netQ15, 16, "cortex-m3"}} {
-		t.Run(c.target, func(t *testing.T) {
+	}{{netAllQ7, 8, "cortex-m4"}, {netQ15, 16, "cortex-m3"}, {netPool, 8, "cortex-m3"}} {
+		t.Run(c.net.name+"/"+c.target, func(t *testing.T) {
 			tg, err := harness.TargetByName(c.target)
 			if err != nil {
 				t.Fatal(err)
