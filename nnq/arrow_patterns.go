@@ -112,46 +112,70 @@ func EncodePatterns(w io.Writer, p *Patterns, opts PatternWriteOptions) error {
 }
 
 func encodePatterns(w io.Writer, p *Patterns, size, batch int, ipcOpts []ipc.Option) error {
-	fields := []arrow.Field{
-		tensorField("input", p.Shape, size),
-		{Name: "label", Type: arrow.PrimitiveTypes.Int32},
-	}
-	hasSplits := len(p.Splits) > 0
-	if hasSplits {
-		fields = append(fields, arrow.Field{Name: "split", Type: arrow.BinaryTypes.String})
-	}
-	md := arrow.NewMetadata([]string{LayoutMetadataKey}, []string{string(p.Layout)})
-	schema := arrow.NewSchema(fields, &md)
-	fw, err := ipc.NewFileWriter(w, append(ipcOpts, ipc.WithSchema(schema))...)
+	e, err := newPatternEncoder(w, p.Shape, p.Layout, size, len(p.Splits) > 0, ipcOpts)
 	if err != nil {
 		return err
 	}
 	n := p.Len()
-	inType := fields[0].Type.(*arrow.FixedSizeListType)
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
-		cols := []arrow.Array{
-			float32ListArray(inType, p.Inputs[lo*size:hi*size], hi-lo),
-			int32Array(p.Labels[lo:hi]),
+		var splits []string
+		if e.hasSplits {
+			splits = p.Splits[lo:hi]
 		}
-		if hasSplits {
-			b := array.NewStringBuilder(memory.DefaultAllocator)
-			b.AppendValues(p.Splits[lo:hi], nil)
-			cols = append(cols, b.NewArray())
-			b.Release()
-		}
-		rec := array.NewRecordBatch(schema, cols, int64(hi-lo))
-		for _, c := range cols {
-			c.Release()
-		}
-		err := fw.Write(rec)
-		rec.Release()
-		if err != nil {
-			fw.Close()
+		if err := e.write(p.Inputs[lo*size:hi*size], p.Labels[lo:hi], splits); err != nil {
+			e.fw.Close()
 			return err
 		}
 	}
-	return fw.Close()
+	return e.fw.Close()
+}
+
+// patternEncoder writes a pattern file one record batch at a time.
+type patternEncoder struct {
+	fw        *ipc.FileWriter
+	schema    *arrow.Schema
+	inType    *arrow.FixedSizeListType
+	hasSplits bool
+}
+
+func newPatternEncoder(w io.Writer, shape []int, layout Layout, size int, hasSplits bool, ipcOpts []ipc.Option) (*patternEncoder, error) {
+	fields := []arrow.Field{
+		tensorField("input", shape, size),
+		{Name: "label", Type: arrow.PrimitiveTypes.Int32},
+	}
+	if hasSplits {
+		fields = append(fields, arrow.Field{Name: "split", Type: arrow.BinaryTypes.String})
+	}
+	md := arrow.NewMetadata([]string{LayoutMetadataKey}, []string{string(layout)})
+	schema := arrow.NewSchema(fields, &md)
+	fw, err := ipc.NewFileWriter(w, append(ipcOpts, ipc.WithSchema(schema))...)
+	if err != nil {
+		return nil, err
+	}
+	return &patternEncoder{fw: fw, schema: schema, inType: fields[0].Type.(*arrow.FixedSizeListType), hasSplits: hasSplits}, nil
+}
+
+// write writes one record batch of the given rows.
+func (e *patternEncoder) write(inputs []float32, labels []int32, splits []string) error {
+	rows := len(labels)
+	cols := []arrow.Array{
+		float32ListArray(e.inType, inputs, rows),
+		int32Array(labels),
+	}
+	if e.hasSplits {
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		b.AppendValues(splits, nil)
+		cols = append(cols, b.NewArray())
+		b.Release()
+	}
+	rec := array.NewRecordBatch(e.schema, cols, int64(rows))
+	for _, c := range cols {
+		c.Release()
+	}
+	err := e.fw.Write(rec)
+	rec.Release()
+	return err
 }
 
 // int32Array wraps v as an Arrow int32 array without copying.

@@ -261,7 +261,16 @@ type Progress func(done, total int)
 // Calibrate runs the CMSIS-layout float model on every pattern, spread over
 // all cores, and collects the statistics of every activation tensor.
 func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
-	if err := m.CheckPatterns(p); err != nil {
+	return calibrate(m, p, progress)
+}
+
+// CalibrateSet is Calibrate on a file-backed set, read batch by batch.
+func CalibrateSet(m *Model, s *PatternSet, progress Progress) (*Stats, error) {
+	return calibrate(m, s, progress)
+}
+
+func calibrate(m *Model, p patternSource, progress Progress) (*Stats, error) {
+	if err := m.checkSource(p); err != nil {
 		return nil, err
 	}
 	if p.Len() == 0 {
@@ -273,7 +282,7 @@ func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
 	var parts []*Stats
 	var done int64
 	lock := make(chan struct{}, 1)
-	err := parallel(p.Len(), func() (func(int), error) {
+	err := parallelEach(p, func() (func(*Patterns, int, int), error) {
 		r, err := m.NewRunner()
 		if err != nil {
 			return nil, err
@@ -293,8 +302,8 @@ func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
 				t.Add(v)
 			}
 		}
-		return func(k int) {
-			r.Run(p.Input(k))
+		return func(b *Patterns, k, _ int) {
+			r.Run(b.Input(k))
 			in.Add(r.bufs[0])
 			for i := range m.Layers {
 				outs[i].Add(r.Output(i))

@@ -87,6 +87,8 @@ type benchReport struct {
 	Networks []netResult `json:"networks"`
 	// Calib is the calibration section (bench_calib.go).
 	Calib *calibBench `json:"calibration,omitempty"`
+	// Stream is the streaming section (bench_stream.go).
+	Stream []streamRun `json:"stream,omitempty"`
 }
 
 func init() {
@@ -99,7 +101,7 @@ func init() {
 		runs := fs.Int("runs", 3, "repetitions of each timing (the median is reported)")
 		noM := fs.Bool("no-cortex-m", false, "skip the emulated Cortex-M4 measurements")
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
-		section := fs.String("section", "", "run only this section: calib (schemes on every bundled network, conversion vs PyTorch times)")
+		section := fs.String("section", "", "run only this section: calib (schemes on every bundled network, conversion vs PyTorch times), stream (convert on 10^4 and 10^5 generated patterns: time and peak RSS)")
 		dataDir := fs.String("data", "data", "bundled data directory (calib section)")
 		searchVal := fs.Int("search-val", 1000, "held-out calibration patterns (the val split) for the auto scheme's refinement and the search's fit/validation halves")
 		if err := fs.Parse(args); err != nil {
@@ -121,13 +123,18 @@ func init() {
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}
-		if *section != "" && *section != "calib" {
-			return fmt.Errorf("--section %q: the only section is calib", *section)
+		if *section != "" && *section != "calib" && *section != "stream" {
+			return fmt.Errorf("--section %q: the sections are calib and stream", *section)
 		}
-		if *section == "calib" {
+		if *section != "" {
 			list = nil
 		}
-		if *section == "calib" || *nets == "" {
+		if *section == "stream" {
+			if rep.Stream, err = runStreamBench([]int{10_000, 100_000}, stderr); err != nil {
+				return fmt.Errorf("stream section: %w", err)
+			}
+		}
+		if *section == "calib" || (*section == "" && *nets == "") {
 			c, err := runCalibBench(*dataDir, *runs, stderr)
 			if err != nil {
 				return fmt.Errorf("calib section: %w", err)
@@ -157,6 +164,9 @@ func init() {
 		md := benchMarkdown(&rep)
 		if rep.Calib != nil {
 			md += calibMarkdown(rep.Calib)
+		}
+		if rep.Stream != nil {
+			md += streamMarkdown(rep.Stream)
 		}
 		if err := os.WriteFile(filepath.Join(*out, mdName), []byte(md), 0o644); err != nil {
 			return err

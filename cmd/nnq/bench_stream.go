@@ -1,0 +1,128 @@
+package main
+
+// The stream section of nnq bench: nnq convert on 10^4 and 10^5 generated
+// patterns, each in a child process, with its wall time and peak resident
+// set (from the child's rusage) side by side.
+
+import (
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nnq-toolkit/nnq/nnq"
+)
+
+// streamRun is one conversion of the stream section.
+type streamRun struct {
+	Patterns  int     `json:"patterns"`
+	FileBytes int64   `json:"file_bytes"`
+	Seconds   float64 `json:"wall_seconds"`
+	PeakRSS   int64   `json:"peak_rss_bytes"`
+}
+
+// runStreamBench converts generated pattern files of each size with the
+// nnq binary itself.
+func runStreamBench(sizes []int, log io.Writer) ([]streamRun, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "nnq-bench-stream-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var out []streamRun
+	for _, n := range sizes {
+		sub := filepath.Join(dir, fmt.Sprint(n))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return nil, err
+		}
+		model, pats, err := writeStreamFiles(sub, n)
+		if err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(pats)
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(exe, "convert", "-q", "--model", model, "--patterns", pats, "--scheme", "minmax", "--out", filepath.Join(sub, "out"))
+		var se strings.Builder
+		cmd.Stderr = &se
+		t0 := time.Now()
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("convert %d patterns: %v\n%s", n, err, se.String())
+		}
+		r := streamRun{Patterns: n, FileBytes: st.Size(), Seconds: time.Since(t0).Seconds(),
+			PeakRSS: cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024}
+		fmt.Fprintf(log, "bench stream: %d patterns (%d MB): %.1f s, peak RSS %d MB\n", n, r.FileBytes>>20, r.Seconds, r.PeakRSS>>20)
+		os.RemoveAll(sub)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// writeStreamFiles writes a small generated network over 49x10 inputs (the
+// shape of the KWS features) and n random patterns for it, half val, half
+// test.
+func writeStreamFiles(dir string, n int) (model, pats string, err error) {
+	r := rand.New(rand.NewSource(22))
+	const h, w, classes = 49, 10, 12
+	rt := func(name string, shape ...int) *nnq.Tensor {
+		k := 1
+		for _, d := range shape {
+			k *= d
+		}
+		d := make([]float32, k)
+		for i := range d {
+			d[i] = float32(r.NormFloat64() * 0.1)
+		}
+		return &nnq.Tensor{Name: name, Shape: shape, Data: d}
+	}
+	m := &nnq.Model{Name: "stream", Layout: nnq.NCHW, InputShape: []int{1, h, w}, Tensors: map[string]*nnq.Tensor{}}
+	for _, t := range []*nnq.Tensor{rt("fc1.w", 32, h*w), rt("fc1.b", 32), rt("fc2.w", classes, 32), rt("fc2.b", classes)} {
+		m.Tensors[t.Name] = t
+	}
+	m.Layers = []*nnq.Layer{
+		{Name: "flat", Op: nnq.OpFlatten},
+		{Name: "fc1", Op: nnq.OpDense, Params: map[string]string{"weight": "fc1.w", "bias": "fc1.b"}},
+		{Name: "relu", Op: nnq.OpReLU},
+		{Name: "fc2", Op: nnq.OpDense, Params: map[string]string{"weight": "fc2.w", "bias": "fc2.b"}},
+		{Name: "prob", Op: nnq.OpSoftmax},
+	}
+	model = filepath.Join(dir, "stream.arrow")
+	if err := nnq.WriteModel(model, m); err != nil {
+		return "", "", err
+	}
+	p := &nnq.Patterns{Shape: []int{1, h, w}, Layout: nnq.NCHW, Inputs: make([]float32, 0, n*h*w)}
+	x := make([]float32, h*w)
+	for i := 0; i < n; i++ {
+		for j := range x {
+			x[j] = float32(r.NormFloat64())
+		}
+		p.Append(x, r.Intn(classes), []string{"val", "test"}[i%2])
+	}
+	pats = filepath.Join(dir, "patterns.arrow")
+	return model, pats, nnq.WritePatterns(pats, p)
+}
+
+// streamMarkdown is the stream section of BENCHMARKS.md.
+func streamMarkdown(runs []streamRun) string {
+	var b strings.Builder
+	b.WriteString("\n## Streaming: `nnq convert --scheme minmax` on generated patterns\n\n")
+	b.WriteString("A dense network over 49x10 inputs, random patterns (half val, half test), each conversion in a child process.\n\n")
+	b.WriteString("| patterns | file | wall | peak RSS |\n|---|---|---|---|\n")
+	for _, r := range runs {
+		fmt.Fprintf(&b, "| %d | %.0f MB | %.1f s | %.0f MB |\n", r.Patterns, float64(r.FileBytes)/1e6, r.Seconds, float64(r.PeakRSS)/1e6)
+	}
+	if len(runs) == 2 {
+		fmt.Fprintf(&b, "\nRatios (largest / smallest): wall %.2fx, peak RSS %.2fx.\n", runs[1].Seconds/runs[0].Seconds, float64(runs[1].PeakRSS)/float64(runs[0].PeakRSS))
+	}
+	return b.String()
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/nnq-toolkit/nnq/nnq"
+)
+
+// TestStreamingMatchesInMemory converts a bundled network on its bundled
+// patterns twice, streaming the pattern file (the default) and with every
+// pattern in memory, with seeded --max-calib/--max-test samples, and
+// requires the same formats, accuracy and export, file for file.
+func TestStreamingMatchesInMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two conversions of mnist-cnn")
+	}
+	opt := nnq.ConvertOptions{Model: "../../data/mnist-cnn/model.arrow", Patterns: "../../data/mnist/patterns.arrow",
+		Bits: 8, MaxCalib: 600, MaxTest: 700, Seed: 5}
+	var dirs []string
+	var convs []*nnq.Conversion
+	for _, inMem := range []bool{false, true} {
+		o := opt
+		o.InMemory = inMem
+		c, err := nnq.Convert(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "out")
+		if _, _, err := exportAll(c, dir); err != nil {
+			t.Fatal(err)
+		}
+		dirs, convs = append(dirs, dir), append(convs, c)
+	}
+	s, m := convs[0], convs[1]
+	if s.Calib != nil || m.Calib.Len() != 600 || m.Test.Len() != 700 || s.Test.Len() != nnq.KeptTestPatterns {
+		t.Fatalf("streaming kept %d calibration and %d test patterns; in memory %d and %d", s.Calib.Len(), s.Test.Len(), m.Calib.Len(), m.Test.Len())
+	}
+	if !reflect.DeepEqual(s.Q.Frac, m.Q.Frac) || !reflect.DeepEqual(s.Stats, m.Stats) {
+		t.Errorf("formats or statistics differ:\n%v\n%v", s.Q.Frac, m.Q.Frac)
+	}
+	if s.Eval.Float != m.Eval.Float || s.Eval.Fixed != m.Eval.Fixed || s.Eval.Agreement != m.Eval.Agreement ||
+		!reflect.DeepEqual(s.Eval.FixedConfusion, m.Eval.FixedConfusion) || s.Eval.SensitivityPatterns != m.Eval.SensitivityPatterns {
+		t.Errorf("evaluations differ: %+v\n%+v", s.Eval, m.Eval)
+	}
+	files := 0
+	err := filepath.WalkDir(dirs[1], func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dirs[1], path)
+		if strings.HasPrefix(rel, "report.") || strings.HasPrefix(rel, "plots") {
+			return nil // SQNR sums float64s in worker order
+		}
+		a, err := os.ReadFile(filepath.Join(dirs[0], rel))
+		if err != nil {
+			return err
+		}
+		b, _ := os.ReadFile(path)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between the streaming and the in-memory export", rel)
+		}
+		files++
+		return nil
+	})
+	if err != nil || files < 5 {
+		t.Fatalf("compared %d files: %v", files, err)
+	}
+}
+
+// TestConvertUnderHeapLimit converts a generated pattern file four times
+// the Go heap limit it sets on the nnq binary (GOMEMLIMIT) and requires
+// success, with a peak resident set below the file size.
+func TestConvertUnderHeapLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes an 80 MB pattern file")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("peak RSS from rusage is in KiB on Linux only")
+	}
+	dir := t.TempDir()
+	model, pats, err := writeStreamFiles(dir, 40_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(pats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := st.Size() / 4
+	cmd := exec.Command(nnqBinary(t), "convert", "-q", "--model", model, "--patterns", pats, "--scheme", "minmax", "--out", filepath.Join(dir, "out"))
+	cmd.Env = append(os.Environ(), "GOMEMLIMIT="+strconv.FormatInt(limit, 10))
+	r := runCmd(t, cmd)
+	if r.code != 0 {
+		t.Fatalf("convert under GOMEMLIMIT=%d (file %d B): %v", limit, st.Size(), r)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	if rss >= st.Size() {
+		t.Errorf("peak RSS %d B, not below the %d-byte pattern file", rss, st.Size())
+	}
+	t.Logf("file %d B, GOMEMLIMIT %d B, peak RSS %d B", st.Size(), limit, rss)
+}
