@@ -10,6 +10,12 @@ import (
 // Conversion.TestSet instead).
 const KeptTestPatterns = 64
 
+// SearchPatterns caps the fit and the validation patterns Convert gives a
+// Search (each half of the held-out patterns): its probes keep integer
+// activations per pattern, so they are sampled rather than grown with the
+// file.
+const SearchPatterns = 4096
+
 // selectPatterns opens the pattern files and selects the statistics,
 // held-out and test patterns (Conversion.CalibSet, HeldOutSet, TestSet).
 func (c *Conversion) selectPatterns(o ConvertOptions, logf func(string, ...any)) error {
@@ -117,13 +123,15 @@ func (c *Conversion) schemePatterns(scheme Scheme, o ConvertOptions) (Scheme, er
 	case Search:
 		if s.Fit == nil && s.Val == nil && held.Len() >= 2 {
 			// The search's probes keep per-pattern state, so its
-			// halves are read into memory.
+			// halves are read into memory, at most SearchPatterns of
+			// each (a sample spread over the half).
 			h := held.Len() / 2
+			seed := cmp.Or(o.Seed, 1)
 			var err error
-			if s.Fit, err = load(held.Head(h)); err != nil {
+			if s.Fit, err = load(held.Head(h).Sample(SearchPatterns, seed)); err != nil {
 				return nil, err
 			}
-			if s.Val, err = load(held.Tail(h)); err != nil {
+			if s.Val, err = load(held.Tail(h).Sample(SearchPatterns, seed+1)); err != nil {
 				return nil, err
 			}
 		}

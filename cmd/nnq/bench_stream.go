@@ -2,7 +2,7 @@ package main
 
 // The stream section of nnq bench: nnq convert on 10^4 and 10^5 generated
 // patterns, each in a child process, with its wall time and peak resident
-// set (from the child's rusage) side by side.
+// set side by side.
 
 import (
 	"fmt"
@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nnq-toolkit/nnq/nnq"
@@ -56,10 +55,11 @@ func runStreamBench(sizes []int, log io.Writer) ([]streamRun, error) {
 		var se strings.Builder
 		cmd.Stderr = &se
 		t0 := time.Now()
-		if err := cmd.Run(); err != nil {
+		peak, err := runPeak(cmd)
+		if err != nil {
 			return nil, fmt.Errorf("convert %d patterns: %v\n%s", n, err, se.String())
 		}
-		r := streamRun{Patterns: n, FileBytes: st.Size(), Seconds: time.Since(t0).Seconds(), PeakRSS: peakRSS(cmd)}
+		r := streamRun{Patterns: n, FileBytes: st.Size(), Seconds: time.Since(t0).Seconds(), PeakRSS: peak}
 		fmt.Fprintf(log, "bench stream: %d patterns (%d MB): %.1f s, peak RSS %d MB\n", n, r.FileBytes>>20, r.Seconds, r.PeakRSS>>20)
 		os.RemoveAll(sub)
 		out = append(out, r)
@@ -67,15 +67,38 @@ func runStreamBench(sizes []int, log io.Writer) ([]streamRun, error) {
 	return out, nil
 }
 
-// peakRSS is the peak resident set of a finished child in bytes, from its
-// rusage (ru_maxrss, KiB on Linux). The kernel starts it from the parent's
-// own peak (the memory the child shared until exec), so the parent must
-// stay small.
-func peakRSS(cmd *exec.Cmd) int64 {
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return int64(ru.Maxrss) * 1024
+// runPeak runs cmd and returns its peak resident set in bytes: the
+// VmHWM of /proc/PID/status (the high-water mark of the child's own
+// memory since its exec), polled every 2 ms until it exits. The child's
+// rusage is no good here: Linux folds the parent's own peak into a
+// vforked child's ru_maxrss, and this process may have been larger.
+func runPeak(cmd *exec.Cmd) (int64, error) {
+	if err := cmd.Start(); err != nil {
+		return 0, err
 	}
-	return 0
+	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+	done := make(chan struct{})
+	var peak int64
+	go func() {
+		defer close(done)
+		for {
+			b, err := os.ReadFile(status)
+			if err != nil {
+				return
+			}
+			_, rest, ok := strings.Cut(string(b), "VmHWM:")
+			if !ok {
+				return // the process has exited (a zombie has no memory)
+			}
+			var kb int64
+			fmt.Sscan(rest, &kb)
+			peak = max(peak, kb*1024)
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	err := cmd.Wait()
+	<-done
+	return peak, err
 }
 
 // writeStreamFiles writes a small generated network over 49x10 inputs (the
@@ -110,8 +133,7 @@ func writeStreamFiles(dir string, n int) (model, pats string, err error) {
 	if err := nnq.WriteModel(model, m); err != nil {
 		return "", "", err
 	}
-	// Written batch by batch: this process stays small, and a child's
-	// peak RSS (ru_maxrss) starts from its parent's at the fork.
+	// Written batch by batch, in bounded memory.
 	pats = filepath.Join(dir, "patterns.arrow")
 	pw, err := nnq.CreatePatterns(pats, []int{1, h, w}, nnq.NCHW, true)
 	if err != nil {

@@ -79,24 +79,13 @@ func TestStreamingMatchesInMemory(t *testing.T) {
 // TestConvertUnderHeapLimit converts a generated pattern file four times
 // the Go heap limit it sets on the nnq binary (GOMEMLIMIT) and requires
 // success, with a peak resident set below the file size (holding the
-// patterns would take more). It runs in a fresh test process, whose
-// small peak the child's rusage starts from.
+// patterns would take more).
 func TestConvertUnderHeapLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes an 80 MB pattern file")
 	}
 	if runtime.GOOS != "linux" {
-		t.Skip("peak RSS from rusage is in KiB on Linux only")
-	}
-	if os.Getenv("NNQ_FRESH_PROCESS") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestConvertUnderHeapLimit$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), "NNQ_FRESH_PROCESS=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-		t.Logf("%s", out)
-		return
+		t.Skip("the peak RSS is read from Linux's /proc")
 	}
 	dir := t.TempDir()
 	model, pats, err := writeStreamFiles(dir, 40_000)
@@ -110,11 +99,12 @@ func TestConvertUnderHeapLimit(t *testing.T) {
 	limit := st.Size() / 4
 	cmd := exec.Command(nnqBinary(t), "convert", "-q", "--model", model, "--patterns", pats, "--scheme", "minmax", "--out", filepath.Join(dir, "out"))
 	cmd.Env = append(os.Environ(), "GOMEMLIMIT="+strconv.FormatInt(limit, 10))
-	r := runCmd(t, cmd)
-	if r.code != 0 {
-		t.Fatalf("convert under GOMEMLIMIT=%d (file %d B): %v", limit, st.Size(), r)
+	var se strings.Builder
+	cmd.Stderr = &se
+	rss, err := runPeak(cmd)
+	if err != nil {
+		t.Fatalf("convert under GOMEMLIMIT=%d (file %d B): %v\n%s", limit, st.Size(), err, se.String())
 	}
-	rss := peakRSS(cmd)
 	if rss <= 0 || rss >= st.Size() {
 		t.Errorf("peak RSS %d B, not below the %d-byte pattern file", rss, st.Size())
 	}
