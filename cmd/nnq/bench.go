@@ -92,7 +92,7 @@ type benchReport struct {
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib|stream] [--stream-model M] [--data DIR]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -103,6 +103,7 @@ func init() {
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
 		section := fs.String("section", "", "run only this section: calib (schemes on every bundled network, conversion vs PyTorch times), stream (convert on 10^4 and 10^5 generated patterns: time and peak RSS)")
 		dataDir := fs.String("data", "data", "bundled data directory (calib section)")
+		streamModel := fs.String("stream-model", "", "model of the stream section (default: a generated dense network over 49x10 inputs)")
 		searchVal := fs.Int("search-val", 1000, "held-out calibration patterns (the val split) for the auto scheme's refinement and the search's fit/validation halves")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -116,6 +117,7 @@ func init() {
 			atLeast("--runs", runs, 1, ""),
 			atLeast("--max-calib", maxCalib, 1, ""),
 			atLeast("--search-val", searchVal, 1, ""),
+			inputFile("--stream-model", streamModel, false),
 			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
 		)
 		if err != nil {
@@ -130,7 +132,7 @@ func init() {
 			list = nil
 		}
 		if *section == "stream" {
-			if rep.Stream, err = runStreamBench([]int{10_000, 100_000}, stderr); err != nil {
+			if rep.Stream, err = runStreamBench([]int{10_000, 100_000}, *streamModel, stderr); err != nil {
 				return fmt.Errorf("stream section: %w", err)
 			}
 		}
@@ -166,7 +168,7 @@ func init() {
 			md += calibMarkdown(rep.Calib)
 		}
 		if rep.Stream != nil {
-			md += streamMarkdown(rep.Stream)
+			md += streamMarkdown(rep.Stream, *streamModel)
 		}
 		if err := os.WriteFile(filepath.Join(*out, mdName), []byte(md), 0o644); err != nil {
 			return err

@@ -26,8 +26,8 @@ type streamRun struct {
 }
 
 // runStreamBench converts generated pattern files of each size with the
-// nnq binary itself.
-func runStreamBench(sizes []int, log io.Writer) ([]streamRun, error) {
+// nnq binary itself, for model (a generated dense network when "").
+func runStreamBench(sizes []int, model string, log io.Writer) ([]streamRun, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -43,7 +43,13 @@ func runStreamBench(sizes []int, log io.Writer) ([]streamRun, error) {
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			return nil, err
 		}
-		model, pats, err := writeStreamFiles(sub, n)
+		m, pats, err := model, "", error(nil)
+		if m == "" {
+			m, pats, err = writeStreamFiles(sub, n)
+		} else {
+			pats = filepath.Join(sub, "patterns.arrow")
+			err = writeModelPatterns(m, pats, n)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -51,7 +57,7 @@ func runStreamBench(sizes []int, log io.Writer) ([]streamRun, error) {
 		if err != nil {
 			return nil, err
 		}
-		cmd := exec.Command(exe, "convert", "-q", "--model", model, "--patterns", pats, "--scheme", "minmax", "--out", filepath.Join(sub, "out"))
+		cmd := exec.Command(exe, "convert", "-q", "--model", m, "--patterns", pats, "--scheme", "minmax", "--out", filepath.Join(sub, "out"))
 		var se strings.Builder
 		cmd.Stderr = &se
 		t0 := time.Now()
@@ -133,30 +139,66 @@ func writeStreamFiles(dir string, n int) (model, pats string, err error) {
 	if err := nnq.WriteModel(model, m); err != nil {
 		return "", "", err
 	}
-	// Written batch by batch, in bounded memory.
 	pats = filepath.Join(dir, "patterns.arrow")
-	pw, err := nnq.CreatePatterns(pats, []int{1, h, w}, nnq.NCHW, true)
+	return model, pats, writeRandomPatterns(pats, []int{1, h, w}, nnq.NCHW, classes, n)
+}
+
+// writeModelPatterns writes n random patterns for the model file.
+func writeModelPatterns(model, pats string, n int) error {
+	m, err := nnq.Load(model)
 	if err != nil {
-		return "", "", err
+		return err
 	}
-	x := make([]float32, h*w)
+	pm, err := m.Prepare()
+	if err != nil {
+		return err
+	}
+	shapes, err := pm.Shapes()
+	if err != nil {
+		return err
+	}
+	layout := nnq.NCHW
+	if m.Layout == nnq.NHWC {
+		layout = nnq.NHWC
+	}
+	return writeRandomPatterns(pats, m.InputShape, layout, shapes[pm.Output()].Size(), n)
+}
+
+// writeRandomPatterns writes n standard normal patterns with random labels,
+// half val, half test, batch by batch (in bounded memory).
+func writeRandomPatterns(path string, shape []int, layout nnq.Layout, classes, n int) error {
+	r := rand.New(rand.NewSource(23))
+	pw, err := nnq.CreatePatterns(path, shape, layout, true)
+	if err != nil {
+		return err
+	}
+	size := 1
+	for _, d := range shape {
+		size *= d
+	}
+	x := make([]float32, size)
 	for i := 0; i < n; i++ {
 		for j := range x {
 			x[j] = float32(r.NormFloat64())
 		}
 		if err := pw.Append(x, r.Intn(classes), []string{"val", "test"}[i%2]); err != nil {
 			pw.Close()
-			return "", "", err
+			return err
 		}
 	}
-	return model, pats, pw.Close()
+	return pw.Close()
 }
 
 // streamMarkdown is the stream section of BENCHMARKS.md.
-func streamMarkdown(runs []streamRun) string {
+func streamMarkdown(runs []streamRun, model string) string {
 	var b strings.Builder
 	b.WriteString("\n## Streaming: `nnq convert --scheme minmax` on generated patterns\n\n")
-	b.WriteString("A dense network over 49x10 inputs, random patterns (half val, half test), each conversion in a child process.\n\n")
+	if model == "" {
+		model = "A generated dense network over 49x10 inputs"
+	} else {
+		model = "`" + filepath.ToSlash(model) + "`"
+	}
+	fmt.Fprintf(&b, "%s, random patterns (half val, half test), each conversion in a child process; peak RSS is the child's VmHWM.\n\n", model)
 	b.WriteString("| patterns | file | wall | peak RSS |\n|---|---|---|---|\n")
 	for _, r := range runs {
 		fmt.Fprintf(&b, "| %d | %.0f MB | %.1f s | %.0f MB |\n", r.Patterns, float64(r.FileBytes)/1e6, r.Seconds, float64(r.PeakRSS)/1e6)

@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
 
@@ -109,4 +111,43 @@ func TestConvertUnderHeapLimit(t *testing.T) {
 		t.Errorf("peak RSS %d B, not below the %d-byte pattern file", rss, st.Size())
 	}
 	t.Logf("file %d B, GOMEMLIMIT %d B, peak RSS %d B", st.Size(), limit, rss)
+}
+
+// TestMaxTestSamples checks that --max-test takes a seeded sample spread
+// over the test rows, not the first ones: the export stores the patterns
+// accuracy was measured on.
+func TestMaxTestSamples(t *testing.T) {
+	dir := t.TempDir()
+	model, patterns := writeToyNet(t, dir)
+	all, err := nnq.ReadPatterns(patterns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := all.Split("test")
+	stored := func(seed string) *nnq.Patterns {
+		out := filepath.Join(dir, "out"+seed)
+		if r := nnqRun(t, "convert", "--model", model, "--patterns", patterns, "--max-test", "20", "--seed", seed, "--out", out, "-q"); r.code != 0 {
+			t.Fatal(r)
+		}
+		p, err := nnq.ReadPatterns(filepath.Join(out, filepath.FromSlash(codegen.PatternsFile)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a, b, c := stored("3"), stored("3"), stored("4")
+	if a.Len() != 20 || !reflect.DeepEqual(a, b) || reflect.DeepEqual(a, c) {
+		t.Fatalf("%d patterns; seed 3 twice the same %v, seed 4 other %v", a.Len(), reflect.DeepEqual(a, b), !reflect.DeepEqual(a, c))
+	}
+	// Pattern k comes from the k-th twentieth of the test rows.
+	per := test.Len() / 20
+	for k := 0; k < a.Len(); k++ {
+		found := false
+		for i := k * per; i < (k+1)*per && !found; i++ {
+			found = slices.Equal(a.Input(k), test.Input(i))
+		}
+		if !found {
+			t.Fatalf("stored pattern %d is not one of test rows %d..%d", k, k*per, (k+1)*per-1)
+		}
+	}
 }
