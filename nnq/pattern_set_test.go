@@ -117,6 +117,9 @@ func TestPatternSetSample(t *testing.T) {
 			t.Fatalf("sample pattern %d is not row %d", k, r)
 		}
 	}
+	if loaded, err := a.Load(); err != nil || !reflect.DeepEqual(loaded, all.Sample(100, 1)) {
+		t.Fatalf("Patterns.Sample picks other patterns than PatternSet.Sample (%v)", err)
+	}
 	if s.Sample(5000, 1) != s {
 		t.Fatal("a sample larger than the set is not the set")
 	}
@@ -144,6 +147,13 @@ func TestStreamingPassesMatch(t *testing.T) {
 	}
 	if !reflect.DeepEqual(mem, str) {
 		t.Fatal("CalibrateSet and Calibrate disagree")
+	}
+	whole, err := Calibrate(cm, all.Split("train", "val"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if file, err := CalibrateFile(cm, path, nil, "val", "train"); err != nil || !reflect.DeepEqual(file, whole) {
+		t.Fatalf("CalibrateFile and Calibrate disagree (%v)", err)
 	}
 	q, err := Quantize(cm, str, QConfig{Bits: 8, Scheme: MSE{}})
 	if err != nil {

@@ -339,34 +339,22 @@ func calibrate(m *Model, p patternSource, progress Progress) (*Stats, error) {
 }
 
 // CalibrateFile streams a pattern file batch by batch (never holding it
-// whole) and merges the statistics. splits restricts the patterns used
-// ("train", "val"); none means all.
+// whole) and collects the statistics (CalibrateSet). splits restricts the
+// patterns used ("train", "val"); none means all.
 func CalibrateFile(m *Model, path string, progress Progress, splits ...string) (*Stats, error) {
-	total := &Stats{}
-	err := ScanPatterns(path, func(b *Patterns) error {
-		if len(splits) > 0 {
-			b = b.Split(splits...)
-		}
-		if b.Len() == 0 {
-			return nil
-		}
-		s, err := Calibrate(m, b, nil)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if err := total.Merge(s); err != nil {
-			return err
-		}
-		if progress != nil {
-			progress(total.Patterns, -1)
-		}
-		return nil
-	})
+	s, err := OpenPatternSet(path)
 	if err != nil {
 		return nil, err
 	}
-	if total.Patterns == 0 {
+	if len(splits) > 0 {
+		s = s.Split(splits...)
+	}
+	if s.Len() == 0 {
 		return nil, fmt.Errorf("%s: no patterns of split %v to calibrate on", path, splits)
 	}
-	return total, nil
+	st, err := CalibrateSet(m, s, progress)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
 }

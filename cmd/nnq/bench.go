@@ -131,7 +131,7 @@ func init() {
 		if *section != "" {
 			list = nil
 		}
-		if *section == "stream" {
+		if *section == "stream" || (*section == "" && *nets == "") {
 			if rep.Stream, err = runStreamBench([]int{10_000, 100_000}, *streamModel, stderr); err != nil {
 				return fmt.Errorf("stream section: %w", err)
 			}
