@@ -113,17 +113,7 @@ func runPeak(cmd *exec.Cmd) (int64, error) {
 func writeStreamFiles(dir string, n int) (model, pats string, err error) {
 	r := rand.New(rand.NewSource(22))
 	const h, w, classes = 49, 10, 12
-	rt := func(name string, shape ...int) *nnq.Tensor {
-		k := 1
-		for _, d := range shape {
-			k *= d
-		}
-		d := make([]float32, k)
-		for i := range d {
-			d[i] = float32(r.NormFloat64() * 0.1)
-		}
-		return &nnq.Tensor{Name: name, Shape: shape, Data: d}
-	}
+	rt := func(name string, shape ...int) *nnq.Tensor { return randTensor(r, 0.1, name, shape...) }
 	m := &nnq.Model{Name: "stream", Layout: nnq.NCHW, InputShape: []int{1, h, w}, Tensors: map[string]*nnq.Tensor{}}
 	for _, t := range []*nnq.Tensor{rt("fc1.w", 32, h*w), rt("fc1.b", 32), rt("fc2.w", classes, 32), rt("fc2.b", classes)} {
 		m.Tensors[t.Name] = t
@@ -141,6 +131,19 @@ func writeStreamFiles(dir string, n int) (model, pats string, err error) {
 	}
 	pats = filepath.Join(dir, "patterns.arrow")
 	return model, pats, writeRandomPatterns(pats, []int{1, h, w}, nnq.NCHW, classes, n)
+}
+
+// randTensor is a tensor of normal values with the given deviation.
+func randTensor(r *rand.Rand, dev float64, name string, shape ...int) *nnq.Tensor {
+	k := 1
+	for _, d := range shape {
+		k *= d
+	}
+	d := make([]float32, k)
+	for i := range d {
+		d[i] = float32(r.NormFloat64() * dev)
+	}
+	return &nnq.Tensor{Name: name, Shape: shape, Data: d}
 }
 
 // writeModelPatterns writes n random patterns for the model file.
