@@ -24,7 +24,7 @@ type ConvertOptions struct {
 	// rows when there are "train" rows too, else the last fifth): an Auto
 	// without Probe scores its candidates on the held-out part, a Search
 	// without Fit/Val chooses moves on its first half and validates on the
-	// second.
+	// second (at most SearchPatterns of each half, a seeded sample).
 	Scheme Scheme
 	// Target is the core (default cortex-m4).
 	Target    string
