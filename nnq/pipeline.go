@@ -118,6 +118,7 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 	} else if c.Test, err = c.TestSet.Head(KeptTestPatterns).Load(); err != nil {
 		return nil, err
 	}
+	step("patterns")
 	logf("model %q: %d layers; %d calibration patterns for statistics, %d held out for the schemes, %d test patterns", c.Framework.Name, len(c.Framework.Layers), c.CalibSet.Len(), c.HeldOutSet.Len(), c.TestSet.Len())
 	if c.Layout, err = VerifyLayout(c.Framework, c.CMSIS, c.Test.Head(64)); err != nil {
 		return nil, err
