@@ -46,6 +46,9 @@ type Options struct {
 	PatternSet *nnq.PatternSet
 	// MaxPatterns caps how many patterns are stored (0: all).
 	MaxPatterns int
+	// Clips are audio clips stored for VerifyFrontend (models with an
+	// input front end only; see frontend.go).
+	Clips []Clip
 }
 
 // KernelChoice is the variant report of one layer.
@@ -81,6 +84,9 @@ type Project struct {
 	WeightBytes int
 	// Patterns is the number of test patterns stored for Verify.
 	Patterns int
+	// Frontend describes frontend.c/.h and app/app.c, written when the
+	// model records an input front end (nil otherwise).
+	Frontend *FrontendInfo
 }
 
 // manifest is nnq/manifest.json.
@@ -103,6 +109,10 @@ type manifest struct {
 	Patterns    string   `json:"patterns,omitempty"`
 	NumPatterns int      `json:"num_patterns"`
 	Files       []string `json:"files"`
+	// Frontend and Clips: the input front end and the clips stored for
+	// VerifyFrontend (absent without a front end).
+	Frontend *nnq.Frontend `json:"frontend,omitempty"`
+	Clips    []string      `json:"clips,omitempty"`
 }
 
 // tmplData is what the templates see.
@@ -145,6 +155,7 @@ type tmplData struct {
 	Headers             []string
 	Example             *example
 	Rounding            string
+	Frontend            *feData // nil: no input front end
 }
 
 type formatRow struct {
@@ -177,6 +188,9 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		return nil, err
 	}
 	p := &Project{Dir: dir, Model: q, Mem: plan, Kernels: d.Kernels, WeightBytes: d.WeightBytes}
+	if d.Frontend, err = buildFrontend(q, d); err != nil {
+		return nil, err
+	}
 
 	// Patterns for verification and the demo's example.
 	var pats *nnq.Patterns
@@ -229,6 +243,9 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		}
 		files[f.name] = b.Bytes()
 	}
+	if err := addFrontendFiles(d, p, files); err != nil {
+		return nil, err
+	}
 	if d.Example != nil {
 		var b bytes.Buffer
 		if err := templates.ExecuteTemplate(&b, "demo_example.h.tmpl", d); err != nil {
@@ -241,6 +258,10 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "nnq"), 0o755); err != nil {
 		return nil, fmt.Errorf("codegen: %w", err)
+	}
+	clips, err := prepareFrontendDirs(dir, q.Float.Frontend, d.Frontend != nil, opt.Clips)
+	if err != nil {
+		return nil, err
 	}
 	// Stale results of an earlier export must not survive.
 	if d.Example == nil {
@@ -282,6 +303,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		os.Remove(patPath)
 	}
 	names = append(names, ManifestFile)
+	names = append(names, clips...)
 	sort.Strings(names)
 	p.Files = names
 
@@ -290,6 +312,10 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		ArenaBytes: plan.ArenaBytes, WeightBytes: d.WeightBytes, Quant: QuantFile, NumPatterns: p.Patterns, Files: names}
 	if pats != nil || stream != nil {
 		m.Patterns = PatternsFile
+	}
+	if d.Frontend != nil {
+		m.Frontend, m.Clips = q.Float.Frontend, clips
+		p.Frontend.Clips = len(clips)
 	}
 	for _, k := range d.Kernels {
 		m.Layers = append(m.Layers, k.Name)

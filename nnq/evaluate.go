@@ -172,7 +172,7 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 				mu.Unlock()
 				return
 			}
-			qp := predictInt(out)
+			qp := PredictInt(out)
 			label := b.Label(j)
 			if qp == label {
 				part.fixedOK++
@@ -204,7 +204,7 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 					}
 					le.AbsMax = float64(m)
 				}
-				if stride > 0 && i%stride == 0 {
+				if stride > 0 && i%stride == 0 && label >= 0 { // accuracy needs a label
 					part.sensN++
 					if fp == label {
 						part.sensFloatOK++
@@ -306,7 +306,9 @@ func square(n int) [][]int {
 	return m
 }
 
-func predictInt(out []int16) int {
+// PredictInt returns the index of the largest value of a fixed-point
+// output (the first one on ties), as Predict does for floats.
+func PredictInt(out []int16) int {
 	best := 0
 	for i, v := range out {
 		if v > out[best] {
@@ -341,7 +343,7 @@ func (q *QModel) errorsUpTo(p *Patterns, limit int64) (int64, error) {
 				mu.Unlock()
 				return
 			}
-			if l := p.Label(i); l >= 0 && predictInt(out) != l {
+			if l := p.Label(i); l >= 0 && PredictInt(out) != l {
 				atomic.AddInt64(&errs, 1)
 			}
 		}, nil

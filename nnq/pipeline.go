@@ -9,13 +9,17 @@ import (
 type ConvertOptions struct {
 	// Model is a model file (Arrow; .onnx when supported).
 	Model string
-	// Patterns is the pattern file; its "test" split measures accuracy. A
-	// file without a split column is split by position: the first two
-	// thirds calibrate, the last third is the test set.
+	// Patterns is the pattern file; its "test" rows measure accuracy.
+	// Without Calib, its "train" and "val" rows calibrate; a file with a
+	// split column but no test rows is refused, and a file without a split
+	// column is split by position (the first two thirds calibrate, the
+	// last third is the test set; Conversion.SplitNote says so).
 	Patterns string
-	// Calib optionally names another pattern file for calibration;
-	// otherwise the "train" and "val" splits of Patterns are used. Test
-	// rows never calibrate, and no scheme ever sees them.
+	// Calib optionally names another pattern file for calibration: its
+	// "train" and "val" rows (all rows if it has no split column). Patterns
+	// then measures accuracy on its test rows, or on all its rows when it
+	// has none (SplitNote says so). Test rows never calibrate, and no
+	// scheme ever sees them.
 	Calib string
 	// Bits is 8 (q7, default) or 16 (q15).
 	Bits int
@@ -43,6 +47,10 @@ type ConvertOptions struct {
 	// By default the statistics and the evaluation stream the pattern
 	// file batch by batch, in memory that does not grow with the file.
 	InMemory bool
+	// Frontend chooses the input front end the quantized model records
+	// (and an export generates): "" or "auto" what the model file says,
+	// "mfcc", "none" (see Model.SetFrontend).
+	Frontend string
 	// Progress and Log report the long steps.
 	Progress func(step string, done, total int)
 	Log      func(string)
@@ -72,7 +80,11 @@ type Conversion struct {
 	Calib   *Patterns
 	HeldOut *Patterns
 	Test    *Patterns
-	Timings map[string]time.Duration
+	// SplitNote says how the patterns were divided when no test split
+	// decided it (no split column, or Calib with a file without test
+	// rows); empty otherwise.
+	SplitNote string
+	Timings   map[string]time.Duration
 }
 
 // Convert loads, reorders (and verifies the reordering), calibrates,
@@ -96,8 +108,14 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 		t0 = time.Now()
 	}
 	var err error
+	if err := CheckFrontendChoice(o.Frontend); err != nil {
+		return nil, err
+	}
 	if c.Framework, err = Load(o.Model); err != nil {
 		return nil, err
+	}
+	if err := c.Framework.SetFrontend(o.Frontend); err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Model, err)
 	}
 	if c.CMSIS, err = c.Framework.ToCMSIS(); err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Model, err)

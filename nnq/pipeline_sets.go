@@ -35,11 +35,16 @@ func (c *Conversion) selectPatterns(o ConvertOptions, logf func(string, ...any))
 		n := all.Len() - all.Len()/3
 		c.TestSet = all.Slice(n, all.Len())
 		calibFile = all.Head(n)
-		logf("%s has no split column: patterns 0..%d calibrate, %d..%d are the test set", o.Patterns, n-1, n, all.Len()-1)
+		c.SplitNote = fmt.Sprintf("%s has no split column: its first %d patterns calibrate, the last %d (the last third) are the test set", o.Patterns, n, all.Len()-n)
 	case o.Calib != "":
-		c.TestSet = all // calibration comes from another file
+		// Calibration comes from another file: every row of this one tests.
+		c.TestSet = all
+		c.SplitNote = fmt.Sprintf("%s has no test rows: with a separate calibration file (%s), all its %d patterns are the test set", o.Patterns, o.Calib, all.Len())
 	default:
-		return fmt.Errorf("%s: no test rows (its splits are train/val only): give a file with a test split, or the test patterns with --calib for calibration", o.Patterns)
+		return fmt.Errorf("%s has train/val rows but no test rows, so accuracy could only be measured on the calibration data: add rows with split \"test\", or give this file as --calib and a test file as --patterns", o.Patterns)
+	}
+	if c.SplitNote != "" {
+		logf("%s", c.SplitNote)
 	}
 	seed := cmp.Or(o.Seed, 1)
 	if o.MaxTest > 0 {

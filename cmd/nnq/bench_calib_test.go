@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
 
@@ -18,11 +20,7 @@ import (
 // and fails in CI (CI=true).
 func TestTorchFloatPass(t *testing.T) {
 	if out, err := exec.Command("/usr/bin/python3", "-c", "import torch, numpy").CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("python3 with torch and numpy is needed (scripts/install-deps.sh installs python3-torch): %v: %s", err, out)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Missing(t, "python3 with torch and numpy is needed (Debian packages python3-torch, python3-numpy): %v: %s", err, out)
 	}
 	dir := t.TempDir()
 	model, patterns := writeToyNet(t, dir)
@@ -64,3 +62,19 @@ func TestTorchFloatPass(t *testing.T) {
 }
 
 func formatAcc(a float64) string { return fmt.Sprintf("accuracy %.4f", a) }
+
+// The calib section alone writes its own header and no empty per-network
+// accuracy table.
+func TestCalibSectionMarkdown(t *testing.T) {
+	c := &calibBench{Runs: 2, ConvertSeconds: 30, SearchSeconds: 45, TorchSeconds: 15, TorchPatterns: 7224,
+		Nets: []calibNet{{Name: "net", Float: 0.9, Schemes: []schemeResult{{Bits: 8, Scheme: "auto", Accuracy: 0.89}}}}}
+	md := benchMarkdown(&benchReport{Runs: 2, Calib: c}) + calibMarkdown(c)
+	for _, want := range []string{"`nnq bench --section calib`", "best of 2 runs", "| net | 90.00% | 89.00% |", "search 45.0 s (1.50x)", "takes 2.00x its time"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "## Accuracy") {
+		t.Errorf("empty accuracy table:\n%s", md)
+	}
+}

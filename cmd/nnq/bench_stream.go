@@ -1,6 +1,6 @@
 package main
 
-// The stream section of nnq bench: nnq convert on 10^4 and 10^5 generated
+// The stream section of nnq bench (also alone: bench --only stream): nnq convert on 10^4 and 10^5 generated
 // patterns, each in a child process, with its wall time and peak resident
 // set side by side.
 
@@ -23,6 +23,20 @@ type streamRun struct {
 	FileBytes int64   `json:"file_bytes"`
 	Seconds   float64 `json:"wall_seconds"`
 	PeakRSS   int64   `json:"peak_rss_bytes"`
+}
+
+// streamSizes are the pattern counts the stream section converts.
+var streamSizes = []int{10_000, 100_000}
+
+// benchStreamOnly runs the stream section alone (bench --only stream) and
+// prints it.
+func benchStreamOnly(model string, stdout, stderr io.Writer) error {
+	runs, err := runStreamBench(streamSizes, model, stderr)
+	if err != nil {
+		return fmt.Errorf("stream section: %w", err)
+	}
+	fmt.Fprint(stdout, streamMarkdown(runs, model))
+	return nil
 }
 
 // runStreamBench converts generated pattern files of each size with the

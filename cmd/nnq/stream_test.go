@@ -37,7 +37,7 @@ func TestStreamingMatchesInMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(t.TempDir(), "out")
-		if _, _, err := exportAll(c, dir); err != nil {
+		if _, _, err := exportAll(c, dir, nil); err != nil {
 			t.Fatal(err)
 		}
 		dirs, convs = append(dirs, dir), append(convs, c)

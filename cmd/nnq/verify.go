@@ -14,14 +14,16 @@ import (
 )
 
 func init() {
-	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--max-patterns N]",
-		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint"}
+	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--max-patterns N] [--frontend-path float|fixed] [--clips DIR]",
+		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint; an export with an input front end also runs frontend.c on audio clips and compares features and classes with Go"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
 		target := fs.String("target", "host", targetHelp("where to run (the Cortex-M cores under QEMU)"))
 		sanitize := fs.Bool("sanitize", false, "host build with -fsanitize=address,undefined")
 		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime")
 		maxPat := fs.Int("max-patterns", 0, "verify at most this many stored patterns (0: all)")
+		fePath := fs.String("frontend-path", "", "front end implementation to verify: float or fixed (default: fixed on cores without an FPU, else float)")
+		clipsDir := fs.String("clips", "", "WAV clips to verify the front end with (default: the clips stored in the export, else synthetic ones)")
 		// Flags may follow the directory.
 		var dir string
 		rest := args
@@ -45,6 +47,8 @@ func init() {
 			targetRule("--target", target),
 			inputDir("--cmsis", cmsis),
 			atLeast("--max-patterns", maxPat, 0, " (0: all)"),
+			optional(fePath, oneOf("--frontend-path", fePath, "float", "fixed")),
+			inputDir("--clips", clipsDir),
 		)
 		if err != nil {
 			return err
@@ -81,6 +85,10 @@ func init() {
 			return err
 		}
 		if res.Target == "host" {
+			if hasFrontend(dir) {
+				_, err := verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, *sanitize, 0, stdout)
+				return err
+			}
 			return nil
 		}
 		// Cortex-M: exact instruction counts and footprint into report.json.
@@ -104,7 +112,15 @@ func init() {
 		for _, l := range prof.Layers {
 			fmt.Fprintf(stdout, "  %-22s %-44s %10d\n", l.Name, l.Kernel, l.Instructions)
 		}
-		return updateReport(dir, rep, prof)
+		if err := updateReport(dir, rep, prof); err != nil || !hasFrontend(dir) {
+			return err
+		}
+		fr, err := verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, false, float64(prof.InstructionsPerInference), stdout)
+		if err != nil || rep == nil {
+			return err
+		}
+		addFrontendRun(rep, fr)
+		return writeReport(dir, rep)
 	}
 	register(c)
 }
@@ -131,6 +147,11 @@ func updateReport(dir string, rep *nnq.Report, prof *cortexProfile) error {
 			rep.Layers[i].Instructions = prof.Layers[i].Instructions
 		}
 	}
+	return writeReport(dir, rep)
+}
+
+// writeReport writes DIR/report.json and report.md.
+func writeReport(dir string, rep *nnq.Report) error {
 	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return err
 	}
