@@ -41,6 +41,9 @@ type Options struct {
 	// layout) stored in the project for Verify; the first one also becomes
 	// the example of the host demo.
 	Patterns *nnq.Patterns
+	// PatternSet, when Patterns is nil, is a file-backed test set: the
+	// same file is written, streamed batch by batch.
+	PatternSet *nnq.PatternSet
 	// MaxPatterns caps how many patterns are stored (0: all).
 	MaxPatterns int
 	// Clips are audio clips stored for VerifyFrontend (models with an
@@ -195,6 +198,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 
 	// Patterns for verification and the demo's example.
 	var pats *nnq.Patterns
+	var stream *nnq.PatternSet
 	if opt.Patterns != nil && opt.Patterns.Len() > 0 {
 		if err := q.Float.CheckPatterns(opt.Patterns); err != nil {
 			return nil, fmt.Errorf("codegen: test patterns: %w", err)
@@ -209,6 +213,22 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 			return nil, err
 		}
 		d.Example = ex
+	} else if set := opt.PatternSet; set.Len() > 0 {
+		if err := q.Float.CheckPatternSet(set); err != nil {
+			return nil, fmt.Errorf("codegen: test patterns: %w", err)
+		}
+		if opt.MaxPatterns > 0 {
+			set = set.Head(opt.MaxPatterns)
+		}
+		p.Patterns = set.Len()
+		head, err := set.Head(4).Load()
+		if err != nil {
+			return nil, err
+		}
+		if d.Example, err = makeExample(q, head); err != nil {
+			return nil, err
+		}
+		stream = set
 	}
 
 	files := map[string][]byte{}
@@ -272,8 +292,14 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	}
 	names = append(names, QuantFile)
 	patPath := filepath.Join(dir, filepath.FromSlash(PatternsFile))
-	if pats != nil {
-		if err := nnq.WritePatterns(patPath, pats); err != nil {
+	if pats != nil || stream != nil {
+		var err error
+		if pats != nil {
+			err = nnq.WritePatterns(patPath, pats)
+		} else {
+			err = nnq.WritePatternSet(patPath, stream, 0)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("codegen: writing the test patterns: %w", err)
 		}
 		names = append(names, PatternsFile)
@@ -288,7 +314,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	m := manifest{Format: manifestFormat, Version: 1, Model: q.Name, Bits: q.Bits, Target: q.Target, CodePath: q.Path.String(),
 		Rounding: q.Rounding.String(), InputSize: d.InputSize, OutputSize: d.OutSize, NumLayers: len(q.Layers),
 		ArenaBytes: plan.ArenaBytes, WeightBytes: d.WeightBytes, Quant: QuantFile, NumPatterns: p.Patterns, Files: names}
-	if pats != nil {
+	if pats != nil || stream != nil {
 		m.Patterns = PatternsFile
 	}
 	if d.Frontend != nil {

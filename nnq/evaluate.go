@@ -78,6 +78,15 @@ func (q *QModel) Evaluate(p *Patterns, progress Progress) (*Evaluation, error) {
 	return q.EvaluateWith(p, EvalOptions{Progress: progress})
 }
 
+// EvaluateSet is EvaluateWith on a file-backed set, read batch by batch:
+// the same results in memory that does not grow with the set.
+func (q *QModel) EvaluateSet(s *PatternSet, o EvalOptions) (*Evaluation, error) {
+	if o.SensitivityPatterns == 0 {
+		o.SensitivityPatterns = DefaultSensitivityPatterns
+	}
+	return q.evaluate(s, true, o.SensitivityPatterns, o.Progress)
+}
+
 // EvalOptions tunes EvaluateWith.
 type EvalOptions struct {
 	// SensitivityPatterns caps the patterns (spread evenly over the set)
@@ -103,8 +112,8 @@ type evalPart struct {
 	sim                            *Sim
 }
 
-func (q *QModel) evaluate(p *Patterns, full bool, maxSens int, progress Progress) (*Evaluation, error) {
-	if err := q.Float.CheckPatterns(p); err != nil {
+func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Progress) (*Evaluation, error) {
+	if err := q.Float.checkSource(p); err != nil {
 		return nil, err
 	}
 	n := p.Len()
@@ -137,7 +146,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, maxSens int, progress Progress
 	if full {
 		signal, noise = make([]float64, n*nl), make([]float64, n*nl)
 	}
-	err := parallel(n, func() (func(int), error) {
+	err := parallelEach(p, func() (func(*Patterns, int, int), error) {
 		sim, err := q.NewSim(full)
 		if err != nil {
 			return nil, err
@@ -160,8 +169,8 @@ func (q *QModel) evaluate(p *Patterns, full bool, maxSens int, progress Progress
 		mu.Unlock()
 		x := make([]int16, q.Float.InputSize())
 		deq := make([]float32, 0, 64)
-		return func(i int) {
-			part.inSat += int64(q.QuantizeInput(p.Input(i), x))
+		return func(b *Patterns, j, i int) {
+			part.inSat += int64(q.QuantizeInput(b.Input(j), x))
 			out, err := sim.Run(x)
 			if err != nil {
 				mu.Lock()
@@ -172,7 +181,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, maxSens int, progress Progress
 				return
 			}
 			qp := PredictInt(out)
-			label := p.Label(i)
+			label := b.Label(j)
 			if qp == label {
 				part.fixedOK++
 			}
@@ -180,7 +189,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, maxSens int, progress Progress
 				part.qc[label][qp]++
 			}
 			if full {
-				fp := Predict(fr.Run(p.Input(i)))
+				fp := Predict(fr.Run(b.Input(j)))
 				if fp == label {
 					part.floatOK++
 				}

@@ -28,7 +28,7 @@ type ConvertOptions struct {
 	// rows when there are "train" rows too, else the last fifth): an Auto
 	// without Probe scores its candidates on the held-out part, a Search
 	// without Fit/Val chooses moves on its first half and validates on the
-	// second.
+	// second (at most SearchPatterns of each half, a seeded sample).
 	Scheme Scheme
 	// Target is the core (default cortex-m4).
 	Target    string
@@ -36,8 +36,17 @@ type ConvertOptions struct {
 	InputFrac *int
 	// NoPoolShift keeps average pools at their input format.
 	NoPoolShift bool
-	// MaxCalib and MaxTest cap how many patterns are used (0 = all).
+	// MaxCalib and MaxTest cap how many statistics and test patterns are
+	// used (0 = all): a sample drawn with Seed, spread over the set
+	// (PatternSet.Sample), not the first rows.
 	MaxCalib, MaxTest int
+	// Seed seeds the samples of MaxCalib and MaxTest (0 means 1).
+	Seed uint64
+	// InMemory reads every pattern into memory and runs the passes there
+	// (Conversion.Calib, HeldOut and Test then hold all the patterns).
+	// By default the statistics and the evaluation stream the pattern
+	// file batch by batch, in memory that does not grow with the file.
+	InMemory bool
 	// Frontend chooses the input front end the quantized model records
 	// (and an export generates): "" or "auto" what the model file says,
 	// "mfcc", "none" (see Model.SetFrontend).
@@ -56,10 +65,18 @@ type Conversion struct {
 	Stats     *Stats
 	Q         *QModel
 	Eval      *Evaluation
-	// Calib holds the patterns the statistics were collected on, HeldOut
-	// the calibration patterns kept for the schemes that simulate
-	// candidates, Test the patterns accuracy is measured on (disjoint from
-	// both).
+	// CalibSet holds the patterns the statistics were collected on,
+	// HeldOutSet the calibration patterns kept for the schemes that
+	// simulate candidates, TestSet the patterns accuracy is measured on
+	// (disjoint from both). They are selections of the pattern files,
+	// read when used.
+	CalibSet, HeldOutSet, TestSet *PatternSet
+	// Calib, HeldOut and Test hold patterns of those sets in memory. With
+	// InMemory they hold all of them. By default (streaming) Calib is nil,
+	// HeldOut holds the held-out patterns the scheme simulated (Auto's
+	// tuning and confirmation patterns, Search's fit and validation
+	// patterns) and Test the first KeptTestPatterns test patterns (those
+	// an export stores for verification).
 	Calib   *Patterns
 	HeldOut *Patterns
 	Test    *Patterns
@@ -104,60 +121,23 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 		return nil, fmt.Errorf("%s: %w", o.Model, err)
 	}
 	step("load")
-	all, err := ReadPatterns(o.Patterns)
-	if err != nil {
+	if err := c.selectPatterns(o, logf); err != nil {
 		return nil, err
 	}
-	if err := c.Framework.CheckPatterns(all); err != nil {
-		return nil, fmt.Errorf("%s: %w", o.Patterns, err)
-	}
-	calibFile := all
-	switch {
-	case all.HasSplit("test"):
-		c.Test = all.Split("test")
-	case len(all.Splits) == 0 && o.Calib == "":
-		// No split column: hold the last third out as the test set.
-		n := all.Len() - all.Len()/3
-		c.Test = &Patterns{Shape: all.Shape, Layout: all.Layout, Inputs: all.Inputs[n*all.Size():], Labels: all.Labels[n:]}
-		calibFile = all.Head(n)
-		c.SplitNote = fmt.Sprintf("%s has no split column: its first %d patterns calibrate, the last %d (the last third) are the test set", o.Patterns, n, all.Len()-n)
-	case o.Calib != "":
-		// Calibration comes from another file: every row of this one tests.
-		c.Test = all
-		c.SplitNote = fmt.Sprintf("%s has no test rows: with a separate calibration file (%s), all its %d patterns are the test set", o.Patterns, o.Calib, all.Len())
-	default:
-		return nil, fmt.Errorf("%s has train/val rows but no test rows, so accuracy could only be measured on the calibration data: add rows with split \"test\", or give this file as --calib and a test file as --patterns", o.Patterns)
-	}
-	if c.SplitNote != "" {
-		logf("%s", c.SplitNote)
-	}
-	if o.MaxTest > 0 {
-		c.Test = c.Test.Head(o.MaxTest)
-	}
-	if o.Calib != "" {
-		if calibFile, err = ReadPatterns(o.Calib); err != nil {
-			return nil, err
+	if o.InMemory {
+		for _, x := range []struct {
+			set *PatternSet
+			p   **Patterns
+		}{{c.CalibSet, &c.Calib}, {c.HeldOutSet, &c.HeldOut}, {c.TestSet, &c.Test}} {
+			if *x.p, err = x.set.Load(); err != nil {
+				return nil, err
+			}
 		}
-		if err := c.Framework.CheckPatterns(calibFile); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.Calib, err)
-		}
+	} else if c.Test, err = c.TestSet.Head(KeptTestPatterns).Load(); err != nil {
+		return nil, err
 	}
-	calib := calibFile
-	if len(calibFile.Splits) > 0 {
-		calib = calibFile.Split("train", "val")
-	}
-	if calib.Len() == 0 {
-		name := o.Patterns
-		if o.Calib != "" {
-			name = o.Calib
-		}
-		return nil, fmt.Errorf("%s: no calibration patterns (train or val rows; test rows never calibrate): pass a calibration file with --calib", name)
-	}
-	c.Calib, c.HeldOut = splitHeldOut(calib)
-	if o.MaxCalib > 0 {
-		c.Calib = c.Calib.Head(o.MaxCalib)
-	}
-	logf("model %q: %d layers; %d calibration patterns for statistics, %d held out for the schemes, %d test patterns", c.Framework.Name, len(c.Framework.Layers), c.Calib.Len(), c.HeldOut.Len(), c.Test.Len())
+	step("patterns")
+	logf("model %q: %d layers; %d calibration patterns for statistics, %d held out for the schemes, %d test patterns", c.Framework.Name, len(c.Framework.Layers), c.CalibSet.Len(), c.HeldOutSet.Len(), c.TestSet.Len())
 	if c.Layout, err = VerifyLayout(c.Framework, c.CMSIS, c.Test.Head(64)); err != nil {
 		return nil, err
 	}
@@ -166,7 +146,12 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 	}
 	logf("layout %s -> CMSIS verified on %d patterns: max abs difference %.3g", c.Framework.Layout, c.Layout.Patterns, c.Layout.MaxAbs())
 	step("layout")
-	if c.Stats, err = Calibrate(c.CMSIS, c.Calib, prog("calibrate")); err != nil {
+	if o.InMemory {
+		c.Stats, err = Calibrate(c.CMSIS, c.Calib, prog("calibrate"))
+	} else {
+		c.Stats, err = CalibrateSet(c.CMSIS, c.CalibSet, prog("calibrate"))
+	}
+	if err != nil {
 		return nil, err
 	}
 	step("calibrate")
@@ -174,55 +159,24 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 	if scheme == nil {
 		scheme = Auto{}
 	}
-	switch s := scheme.(type) {
-	case Auto:
-		if s.Probe == nil {
-			s.Probe = c.HeldOut
-		}
-		if s.Log == nil {
-			s.Log = o.Log
-		}
-		scheme = s
-	case Search:
-		if s.Fit == nil && s.Val == nil && c.HeldOut.Len() >= 2 {
-			h := c.HeldOut.Len() / 2
-			s.Fit, s.Val = c.HeldOut.Head(h), c.HeldOut.Tail(h)
-		}
-		// Start exactly where the default scheme ends.
-		if a, ok := s.base().(Auto); ok && a.Probe == nil {
-			a.Probe = c.HeldOut
-			s.Base = a
-		}
-		if s.Log == nil {
-			s.Log = o.Log
-		}
-		scheme = s
+	if scheme, err = c.schemePatterns(scheme, o); err != nil {
+		return nil, err
 	}
 	cfg := QConfig{Bits: o.Bits, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, NoPoolShift: o.NoPoolShift, Progress: prog(scheme.Name())}
 	if c.Q, err = Quantize(c.CMSIS, c.Stats, cfg); err != nil {
 		return nil, err
 	}
 	step("quantize")
-	if c.Eval, err = c.Q.Evaluate(c.Test, prog("evaluate")); err != nil {
+	if o.InMemory {
+		c.Eval, err = c.Q.Evaluate(c.Test, prog("evaluate"))
+	} else {
+		c.Eval, err = c.Q.EvaluateSet(c.TestSet, EvalOptions{Progress: prog("evaluate")})
+	}
+	if err != nil {
 		return nil, err
 	}
 	step("evaluate")
 	logf("%s %s on %s: float accuracy %.2f%%, fixed %.2f%%, agreement %.2f%% on %d test patterns",
 		c.Q.TypeName(), c.Q.Scheme, c.Q.Target, 100*c.Eval.Float, 100*c.Eval.Fixed, 100*c.Eval.Agreement, c.Eval.Patterns)
 	return c, nil
-}
-
-// splitHeldOut splits calibration patterns into the statistics part and
-// the held-out part: the "val" rows when there are "train" rows too, else
-// the last fifth (nothing when there are fewer than 5 patterns).
-func splitHeldOut(calib *Patterns) (stats, held *Patterns) {
-	if calib.HasSplit("train") && calib.HasSplit("val") {
-		return calib.Split("train"), calib.Split("val")
-	}
-	n := calib.Len()
-	if n < 5 {
-		return calib, &Patterns{Shape: calib.Shape, Layout: calib.Layout}
-	}
-	k := n - n/5
-	return calib.Head(k), calib.Tail(n - k)
 }

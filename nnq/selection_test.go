@@ -62,8 +62,8 @@ func TestSelectionNeverSeesTestRows(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", sc.Name(), err)
 			}
-			if c.Test.Len() != 30 || c.Calib.Len() != 30 || c.HeldOut.Len() != 30 {
-				t.Fatalf("%s: %d test, %d calibration, %d held-out patterns", sc.Name(), c.Test.Len(), c.Calib.Len(), c.HeldOut.Len())
+			if c.TestSet.Len() != 30 || c.CalibSet.Len() != 30 || c.HeldOutSet.Len() != 30 {
+				t.Fatalf("%s: %d test, %d calibration, %d held-out patterns", sc.Name(), c.TestSet.Len(), c.CalibSet.Len(), c.HeldOutSet.Len())
 			}
 			qs = append(qs, c.Q)
 		}
@@ -104,7 +104,7 @@ func TestSelectionNeverSeesTestRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Test.Len() != 10 || c.Calib.Len()+c.HeldOut.Len() != 20 || c.Test.Input(0)[0] != p.Input(20)[0] {
-		t.Errorf("no split column: %d test, %d+%d calibration patterns", c.Test.Len(), c.Calib.Len(), c.HeldOut.Len())
+	if c.TestSet.Len() != 10 || c.CalibSet.Len()+c.HeldOutSet.Len() != 20 || c.Test.Input(0)[0] != p.Input(20)[0] {
+		t.Errorf("no split column: %d test, %d+%d calibration patterns", c.TestSet.Len(), c.CalibSet.Len(), c.HeldOutSet.Len())
 	}
 }

@@ -261,7 +261,16 @@ type Progress func(done, total int)
 // Calibrate runs the CMSIS-layout float model on every pattern, spread over
 // all cores, and collects the statistics of every activation tensor.
 func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
-	if err := m.CheckPatterns(p); err != nil {
+	return calibrate(m, p, progress)
+}
+
+// CalibrateSet is Calibrate on a file-backed set, read batch by batch.
+func CalibrateSet(m *Model, s *PatternSet, progress Progress) (*Stats, error) {
+	return calibrate(m, s, progress)
+}
+
+func calibrate(m *Model, p patternSource, progress Progress) (*Stats, error) {
+	if err := m.checkSource(p); err != nil {
 		return nil, err
 	}
 	if p.Len() == 0 {
@@ -273,7 +282,7 @@ func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
 	var parts []*Stats
 	var done int64
 	lock := make(chan struct{}, 1)
-	err := parallel(p.Len(), func() (func(int), error) {
+	err := parallelEach(p, func() (func(*Patterns, int, int), error) {
 		r, err := m.NewRunner()
 		if err != nil {
 			return nil, err
@@ -293,8 +302,8 @@ func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
 				t.Add(v)
 			}
 		}
-		return func(k int) {
-			r.Run(p.Input(k))
+		return func(b *Patterns, k, _ int) {
+			r.Run(b.Input(k))
 			in.Add(r.bufs[0])
 			for i := range m.Layers {
 				outs[i].Add(r.Output(i))
@@ -330,34 +339,22 @@ func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
 }
 
 // CalibrateFile streams a pattern file batch by batch (never holding it
-// whole) and merges the statistics. splits restricts the patterns used
-// ("train", "val"); none means all.
+// whole) and collects the statistics (CalibrateSet). splits restricts the
+// patterns used ("train", "val"); none means all.
 func CalibrateFile(m *Model, path string, progress Progress, splits ...string) (*Stats, error) {
-	total := &Stats{}
-	err := ScanPatterns(path, func(b *Patterns) error {
-		if len(splits) > 0 {
-			b = b.Split(splits...)
-		}
-		if b.Len() == 0 {
-			return nil
-		}
-		s, err := Calibrate(m, b, nil)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if err := total.Merge(s); err != nil {
-			return err
-		}
-		if progress != nil {
-			progress(total.Patterns, -1)
-		}
-		return nil
-	})
+	s, err := OpenPatternSet(path)
 	if err != nil {
 		return nil, err
 	}
-	if total.Patterns == 0 {
+	if len(splits) > 0 {
+		s = s.Split(splits...)
+	}
+	if s.Len() == 0 {
 		return nil, fmt.Errorf("%s: no patterns of split %v to calibrate on", path, splits)
 	}
-	return total, nil
+	st, err := CalibrateSet(m, s, progress)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
 }

@@ -90,10 +90,12 @@ type benchReport struct {
 	Networks []netResult `json:"networks"`
 	// Calib is the calibration section (bench_calib.go).
 	Calib *calibBench `json:"calibration,omitempty"`
+	// Stream is the streaming section (bench_stream.go).
+	Stream []streamRun `json:"stream,omitempty"`
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR] [--only frontend]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR] [--only frontend|stream] [--stream-model M]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -104,8 +106,9 @@ func init() {
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
 		section := fs.String("section", "", "run only this section: calib (schemes on every bundled network, conversion vs PyTorch times)")
 		dataDir := fs.String("data", "data", "bundled data directory (calib section)")
+		streamModel := fs.String("stream-model", "", "model of the stream section (default: a generated dense network over 49x10 inputs)")
 		searchVal := fs.Int("search-val", 1000, "held-out calibration patterns (the val split) for the auto scheme's refinement and the search's fit/validation halves")
-		only := fs.String("only", "", "run one section only and print it: frontend (the input front end, bench_frontend.go)")
+		only := fs.String("only", "", "run one section only and print it: frontend (the input front end, bench_frontend.go), stream (convert on 10^4 and 10^5 generated patterns: wall time and peak RSS, bench_stream.go)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -118,15 +121,19 @@ func init() {
 			atLeast("--runs", runs, 1, ""),
 			atLeast("--max-calib", maxCalib, 1, ""),
 			atLeast("--search-val", searchVal, 1, ""),
+			inputFile("--stream-model", streamModel, false),
 			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
-			optional(only, oneOf("--only", only, "frontend")),
+			optional(only, oneOf("--only", only, "frontend", "stream")),
 			cmsisDSPRule(),
 		)
 		if err != nil {
 			return err
 		}
-		if *only == "frontend" {
+		switch *only {
+		case "frontend":
 			return benchFrontendOnly(list, *maxCalib, stdout, stderr)
+		case "stream":
+			return benchStreamOnly(*streamModel, stdout, stderr)
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}
@@ -136,7 +143,12 @@ func init() {
 		if *section == "calib" {
 			list = nil
 		}
-		if *section == "calib" || *nets == "" {
+		if *section == "" && *nets == "" {
+			if rep.Stream, err = runStreamBench(streamSizes, *streamModel, stderr); err != nil {
+				return fmt.Errorf("stream section: %w", err)
+			}
+		}
+		if *section == "calib" || (*section == "" && *nets == "") {
 			c, err := runCalibBench(*dataDir, *runs, stderr)
 			if err != nil {
 				return fmt.Errorf("calib section: %w", err)
@@ -166,6 +178,9 @@ func init() {
 		md := benchMarkdown(&rep)
 		if rep.Calib != nil {
 			md += calibMarkdown(rep.Calib)
+		}
+		if rep.Stream != nil {
+			md += streamMarkdown(rep.Stream, *streamModel)
 		}
 		if err := os.WriteFile(filepath.Join(*out, mdName), []byte(md), 0o644); err != nil {
 			return err

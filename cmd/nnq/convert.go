@@ -57,8 +57,9 @@ func init() {
 		var inputFrac optInt
 		fs.Var(&inputFrac, "input-frac", "fix the input format to `N` fractional bits (the sensor's format; N from -bits to 2·bits-1); default: from statistics")
 		out := fs.String("out", "", "output directory for the C project and report (replaced as a whole)")
-		maxCalib := fs.Int("max-calib", 0, "use at most this many calibration patterns (0: all)")
-		maxTest := fs.Int("max-test", 0, "use at most this many test patterns (0: all)")
+		maxCalib := fs.Int("max-calib", 0, "collect statistics on at most this many calibration patterns, a seeded sample spread over the file (0: all)")
+		maxTest := fs.Int("max-test", 0, "measure accuracy on at most this many test patterns, a seeded sample spread over the file (0: all)")
+		seed := fs.Int("seed", 1, "seed of the --max-calib and --max-test samples (a positive integer)")
 		quiet := fs.Bool("q", false, "print only the summary (accuracy, memory, output)")
 		frontend := fs.String("frontend", nnq.FrontendAuto, frontendHelp)
 		clipsDir := fs.String("clips", "", "directory of WAV clips stored in the export to verify the front end with (nnq verify)")
@@ -79,6 +80,7 @@ func init() {
 			inputFracRule("--input-frac", &inputFrac, bits),
 			atLeast("--max-calib", maxCalib, 0, " (0: all)"),
 			atLeast("--max-test", maxTest, 0, " (0: all)"),
+			atLeast("--seed", seed, 1, ""),
 			frontendRule("--frontend", frontend),
 			inputDir("--clips", clipsDir),
 			outputDir("--out", out, codegen.ManifestFile),
@@ -91,7 +93,7 @@ func init() {
 			return err
 		}
 		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Bits: *bits, Scheme: sc, Target: *target,
-			Truncate: *truncate, NoPoolShift: *noPoolShift, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Frontend: *frontend}
+			Truncate: *truncate, NoPoolShift: *noPoolShift, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Seed: uint64(*seed), Frontend: *frontend}
 		if !*quiet {
 			// A bar per long step on a terminal, a line per step otherwise.
 			pr := progress.New(stderr)
@@ -139,7 +141,7 @@ func printSummary(w io.Writer, c *nnq.Conversion, rep *nnq.Report, proj *codegen
 	}
 	fmt.Fprintf(w, "accuracy on %d labelled test patterns%s: float %.2f%%, %s %.2f%% (drop %.2f points), agreement %.2f%%\n",
 		rep.Patterns-rep.Unlabelled, unl, 100*rep.FloatAccuracy, rep.Type, 100*rep.FixedAccuracy, 100*(rep.FloatAccuracy-rep.FixedAccuracy), 100*rep.Agreement)
-	if n := c.Test.Len() * c.Test.Size(); n > 0 && c.Eval.InputSaturated*20 > int64(n) {
+	if n := c.Eval.InputValues; n > 0 && c.Eval.InputSaturated*20 > n {
 		fmt.Fprintf(w, "warning: %.1f%% of the test input values saturate in the input format %s\n",
 			100*float64(c.Eval.InputSaturated)/float64(n), nnq.QFormat(c.Q.Bits, c.Q.InputFrac))
 	}
@@ -179,7 +181,11 @@ func exportAll(c *nnq.Conversion, dir string, clips []codegen.Clip) (*nnq.Report
 // it.
 func exportTo(c *nnq.Conversion, st *stagedDir, clips []codegen.Clip) (*nnq.Report, *codegen.Project, error) {
 	tmp := st.tmp
-	proj, err := codegen.Export(c.Q, tmp, codegen.Options{Patterns: c.Test, Clips: clips})
+	opt := codegen.Options{PatternSet: c.TestSet, Clips: clips}
+	if c.Test.Len() == c.TestSet.Len() {
+		opt = codegen.Options{Patterns: c.Test, Clips: clips} // held whole (InMemory)
+	}
+	proj, err := codegen.Export(c.Q, tmp, opt)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -42,6 +42,7 @@ func TestBinaryOptionsCheckedBeforeWork(t *testing.T) {
 		{conv("--scheme", "best"), []string{`--scheme: unknown scheme "best"`}},
 		{conv("--max-test", "-5"), []string{"--max-test: -5 is below 0 (0: all)"}},
 		{conv("--max-calib", "-1"), []string{"--max-calib: -1 is below 0"}},
+		{conv("--seed", "0"), []string{"--seed: 0 is below 1"}},
 		{conv("--calib", filepath.Join(dir, "missing.arrow")), []string{"--calib: " + filepath.Join(dir, "missing.arrow") + " does not exist"}},
 		{conv("--out", plain), []string{"--out: " + plain + " exists and is not a directory"}},
 		{conv("--out", busy), []string{"--out: " + busy + " is a directory with files that are not an nnq export"}},
@@ -54,7 +55,8 @@ func TestBinaryOptionsCheckedBeforeWork(t *testing.T) {
 		{[]string{"verify", plain}, []string{"is not a directory"}},
 		{[]string{"verify", out, "--target", "m55", "--max-patterns", "-2"}, []string{"DIR: " + out + " does not exist", `--target: unknown target "m55"`, "--max-patterns: -2 is below 0"}},
 		{[]string{"bench", "--runs", "0", "--max-calib", "0", "--out", plain}, []string{"--runs: 0 is below 1", "--max-calib: 0 is below 1", "--out: " + plain + " exists and is not a directory"}},
-		{[]string{"bench", "--only", "network"}, []string{"--only: network is not one of frontend"}},
+		{[]string{"bench", "--only", "stream", "--stream-model", filepath.Join(dir, "nope.arrow")}, []string{"--stream-model: " + filepath.Join(dir, "nope.arrow") + " does not exist"}},
+		{[]string{"bench", "--only", "network"}, []string{"--only: network is not one of frontend, stream"}},
 		{[]string{"import", bad, "-o", dir}, []string{"-o: " + dir + " is a directory"}},
 		{[]string{"import", filepath.Join(dir, "nope.onnx")}, []string{"MODEL: " + filepath.Join(dir, "nope.onnx") + " does not exist"}},
 	}
