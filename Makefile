@@ -2,7 +2,7 @@
 GO ?= go
 OUT ?= out
 
-.PHONY: all build test demo verify bench data notebooks fmt vet clean
+.PHONY: all build test image-test demo verify bench data notebooks fmt vet clean
 
 all: build
 
@@ -12,6 +12,12 @@ build:
 # Every test, installing what is missing (the README's test command; CI runs it).
 test:
 	scripts/test.sh
+
+# The Docker image build and the notebooks run inside it (an hour or more;
+# not part of test).
+image-test:
+	NNQ_WITH_IMAGE=1 scripts/install-deps.sh
+	go test -count=1 -timeout 90m -run '^TestImageBuildsAndRunsTheNotebooks$$' -v ./docker
 
 # The main job on the bundled example: convert the keyword-spotting DS-CNN
 # and verify the generated C bit-exactly on the host.
