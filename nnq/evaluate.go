@@ -72,6 +72,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 			return nil, fmt.Errorf("evaluate %q: pattern %d has label %d, but the network has %d outputs", q.Name, i, l, classes)
 		}
 	}
+	refs := q.sqnrReference()
 	var mu sync.Mutex
 	var parts []*evalPart
 	var done int64
@@ -124,7 +125,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 					part.fc[label][fp]++
 				}
 				for k := range q.Layers {
-					ref := fr.Output(k)
+					ref := fr.Output(refs[k])
 					deq = sim.Dequantized(k, deq)
 					le := &part.layers[k]
 					for j, v := range ref {

@@ -17,6 +17,8 @@ type ConvertOptions struct {
 	Calib string
 	// Bits is 8 (q7, default) or 16 (q15).
 	Bits int
+	// Format is q7, q15, s8 or s16 (empty: the legacy format of Bits).
+	Format Format
 	// Scheme picks the formats (default MSE). A Search without Val gets the
 	// "val" split.
 	Scheme Scheme
@@ -128,7 +130,7 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 		}
 		scheme = s
 	}
-	cfg := QConfig{Bits: o.Bits, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, Progress: prog("search")}
+	cfg := QConfig{Bits: o.Bits, Format: o.Format, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, Progress: prog("search")}
 	if c.Q, err = Quantize(c.CMSIS, c.Stats, cfg); err != nil {
 		return nil, err
 	}

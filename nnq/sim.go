@@ -63,11 +63,16 @@ type Sim struct {
 	Stats []kernels.Stats
 	wide  []int16
 	outs  [][]int16
+	// s8 holds the layers of an s8/s16 network (nil for q7/q15).
+	s8 []s8Step
 }
 
 // NewSim prepares a simulator. With stats, every kernel call counts its
 // saturations and wraps into Sim.Stats (slower).
 func (q *QModel) NewSim(stats bool) (*Sim, error) {
+	if q.IsAffine() {
+		return q.newSimAffine(stats)
+	}
 	s := &Sim{q: q}
 	index := map[string]int{q.InputName: 0}
 	s.bufs = append(s.bufs, newQbuf(q.Bits, q.Float.InputSize()))
@@ -173,7 +178,14 @@ func (s *Sim) run() error {
 		for j, i := range s.inIdx[k] {
 			args[j] = s.bufs[i]
 		}
-		if err := ops[l.Op].fixed(s, k, args, s.bufs[k+1]); err != nil {
+		fixed := ops[l.Op].fixed
+		if s.s8 != nil {
+			fixed = s.s8[k].run
+		}
+		if err := fixed(s, k, args, s.bufs[k+1]); err != nil {
+			if l.S8 != nil {
+				return fmt.Errorf("layer %q (%s): %w", l.Name, l.S8.Function, err)
+			}
 			return fmt.Errorf("layer %q (%s): %w", l.Name, l.Kernel, err)
 		}
 	}
@@ -191,6 +203,9 @@ func (s *Sim) Output(k int) []int16 {
 
 // Dequantized returns layer k's output from the last Run as float values.
 func (s *Sim) Dequantized(k int, dst []float32) []float32 {
+	if s.q.IsAffine() {
+		return dequantizeAffine(s.Output(k), s.q.Layers[k].S8.Out, dst)
+	}
 	return Dequantize(s.Output(k), s.q.Frac[s.q.Layers[k].Name], dst)
 }
 
@@ -200,15 +215,18 @@ func (s *Sim) Dequantized(k int, dst []float32) []float32 {
 // read in CHW order and written in HWC order directly.
 func (q *QModel) QuantizeInput(x []float32, dst []int16) int {
 	m := q.Float
+	qz := q.inputQuantizer()
 	if m.patternLayout() != NCHW || len(m.InputShape) != 3 {
-		return quantizeInto(x, q.InputFrac, q.Bits, dst)
+		for i, v := range x {
+			dst[i] = qz.value(v)
+		}
+		return qz.saturated
 	}
 	s := m.InputShape // [H,W,C] (CMSIS model) or [C,H,W]
 	H, W, C := s[0], s[1], s[2]
 	if m.Layout == NCHW {
 		H, W, C = s[1], s[2], s[0]
 	}
-	qz := newQuantizer(q.InputFrac, q.Bits)
 	for c := 0; c < C; c++ {
 		for y := 0; y < H; y++ {
 			row := x[(c*H+y)*W:][:W]
@@ -220,10 +238,11 @@ func (q *QModel) QuantizeInput(x []float32, dst []int16) int {
 	return qz.saturated
 }
 
-// quantizer rounds to nearest (ties away from zero) and saturates to a word.
+// quantizer rounds x·scale to nearest (ties away from zero), adds zero (an
+// s8/s16 input's zero point) and saturates to a word.
 type quantizer struct {
-	lo, hi, scale float64
-	saturated     int
+	lo, hi, scale, zero float64
+	saturated           int
 }
 
 func newQuantizer(frac, bits int) *quantizer {
@@ -231,7 +250,7 @@ func newQuantizer(frac, bits int) *quantizer {
 }
 
 func (z *quantizer) value(x float32) int16 {
-	r := math.Round(float64(x) * z.scale)
+	r := math.Round(float64(x)*z.scale) + z.zero
 	if r > z.hi {
 		r = z.hi
 		z.saturated++
