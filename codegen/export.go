@@ -86,6 +86,7 @@ type manifest struct {
 	Version     int      `json:"version"`
 	Model       string   `json:"model"`
 	Bits        int      `json:"bits"`
+	Arithmetic  string   `json:"arithmetic,omitempty"`
 	Target      string   `json:"target"`
 	CodePath    string   `json:"code_path"`
 	Rounding    string   `json:"rounding"`
@@ -142,6 +143,8 @@ type tmplData struct {
 	Headers             []string
 	Example             *example
 	Rounding            string
+	// S8 holds the s8/s16 parts (nil for q7/q15 exports).
+	S8 *s8Data
 }
 
 type formatRow struct {
@@ -169,7 +172,11 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := buildData(q, plan)
+	build, runtime, other, tmpls := buildData, crt.Legacy, crt.S8, legacyTemplates
+	if q.IsAffine() {
+		build, runtime, other, tmpls = buildDataS8, crt.S8, crt.Legacy, s8Templates
+	}
+	d, err := build(q, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -194,15 +201,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	}
 
 	files := map[string][]byte{}
-	for _, f := range []struct{ name, tmpl string }{
-		{"nn.h", "nn.h.tmpl"},
-		{"nn.c", "nn.c.tmpl"},
-		{"nn_weights.h", "nn_weights.h.tmpl"},
-		{"Makefile", "Makefile.tmpl"},
-		{"CMakeLists.txt", "CMakeLists.txt.tmpl"},
-		{"README.md", "README.md.tmpl"},
-		{"demo/main.c", "demo_main.c.tmpl"},
-	} {
+	for _, f := range tmpls {
 		var b bytes.Buffer
 		if err := templates.ExecuteTemplate(&b, f.tmpl, d); err != nil {
 			return nil, fmt.Errorf("codegen: %s: %w", f.name, err)
@@ -232,14 +231,18 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 			return nil, fmt.Errorf("codegen: %w", err)
 		}
 	}
-	if err := crt.WriteTo(dir); err != nil {
+	// The other runtime's files of an earlier export must not be compiled.
+	for _, f := range crt.RuntimeFiles(other) {
+		os.Remove(filepath.Join(dir, f))
+	}
+	if err := crt.WriteRuntimeTo(dir, runtime); err != nil {
 		return nil, err
 	}
 	names := []string{}
 	for n := range files {
 		names = append(names, n)
 	}
-	names = append(names, crt.Files()...)
+	names = append(names, crt.RuntimeFiles(runtime)...)
 
 	// Verification data.
 	if err := q.Save(filepath.Join(dir, filepath.FromSlash(QuantFile))); err != nil {
@@ -265,6 +268,9 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	if pats != nil {
 		m.Patterns = PatternsFile
 	}
+	if q.IsAffine() {
+		m.Arithmetic = q.TypeName()
+	}
 	for _, k := range d.Kernels {
 		m.Layers = append(m.Layers, k.Name)
 		fn := k.Function
@@ -281,6 +287,27 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		return nil, fmt.Errorf("codegen: %w", err)
 	}
 	return p, nil
+}
+
+// The project files and the templates that make them.
+var legacyTemplates = []struct{ name, tmpl string }{
+	{"nn.h", "nn.h.tmpl"},
+	{"nn.c", "nn.c.tmpl"},
+	{"nn_weights.h", "nn_weights.h.tmpl"},
+	{"Makefile", "Makefile.tmpl"},
+	{"CMakeLists.txt", "CMakeLists.txt.tmpl"},
+	{"README.md", "README.md.tmpl"},
+	{"demo/main.c", "demo_main.c.tmpl"},
+}
+
+var s8Templates = []struct{ name, tmpl string }{
+	{"nn.h", "nn_s8.h.tmpl"},
+	{"nn.c", "nn_s8.c.tmpl"},
+	{"nn_weights.h", "nn_weights_s8.h.tmpl"},
+	{"Makefile", "Makefile_s8.tmpl"},
+	{"CMakeLists.txt", "CMakeLists_s8.txt.tmpl"},
+	{"README.md", "README_s8.md.tmpl"},
+	{"demo/main.c", "demo_main.c.tmpl"},
 }
 
 // makeExample quantizes the first patterns (at most 4) and runs them

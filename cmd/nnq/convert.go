@@ -35,14 +35,15 @@ func init() {
 	}
 	register(c)
 
-	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme minmax|percentile:P|mse|search] [--target T] --out DIR",
+	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--scheme minmax|percentile:P|mse|search] [--target T] --out DIR",
 		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
 		model := fs.String("model", "", "model file: nnq Arrow model (.arrow) or ONNX (.onnx)")
 		patterns := fs.String("patterns", "", "pattern file; its test split measures accuracy")
 		calib := fs.String("calib", "", "calibration pattern file (default: the train/val splits of --patterns)")
-		bits := fs.Int("bits", 8, "word size: 8 (q7) or 16 (q15)")
+		format := fs.String("format", "", "arithmetic: q7, q15 (legacy CMSIS-NN API), s8, s16 (today's CMSIS-NN s8/s16 API); default q7")
+		bits := fs.Int("bits", 0, "legacy spelling of --format: 8 (q7) or 16 (q15)")
 		scheme := fs.String("scheme", "mse", "quantization scheme: minmax, percentile:P, mse, search")
 		target := fs.String("target", nnq.DefaultTarget, "target core: host, cortex-m0, cortex-m3, cortex-m4, cortex-m7, cortex-m33")
 		truncate := fs.Bool("truncate", false, "model a library built with ARM_NN_TRUNCATE (floor instead of round-half-up)")
@@ -57,11 +58,18 @@ func init() {
 		if *model == "" || *patterns == "" || *out == "" || fs.NArg() != 0 {
 			return errUsage
 		}
+		f, err := convertFormat(*format, *bits)
+		if err != nil {
+			return err
+		}
 		sc, err := nnq.ParseScheme(*scheme)
 		if err != nil {
 			return err
 		}
-		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Bits: *bits, Scheme: sc, Target: *target,
+		if *truncate && f.Affine() {
+			return fmt.Errorf("--truncate models the legacy ARM_NN_TRUNCATE build; it does not apply to --format %s", f)
+		}
+		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Format: f, Scheme: sc, Target: *target,
 			Truncate: *truncate, MaxCalib: *maxCalib, MaxTest: *maxTest}
 		if *inputFrac != -1000 {
 			opt.InputFrac = inputFrac
@@ -86,6 +94,25 @@ func init() {
 		return nil
 	}
 	register(cv)
+}
+
+// convertFormat resolves --format and its legacy spelling --bits (0: not
+// given); both given must agree.
+func convertFormat(format string, bits int) (nnq.Format, error) {
+	if bits != 0 && bits != 8 && bits != 16 {
+		return "", fmt.Errorf("--bits %d: the word size is 8 (q7) or 16 (q15); see also --format", bits)
+	}
+	if format == "" {
+		return nnq.FormatOfBits(bits)
+	}
+	f, err := nnq.ParseFormat(format)
+	if err != nil {
+		return "", fmt.Errorf("--format: %w", err)
+	}
+	if bits != 0 && bits != f.Bits() {
+		return "", fmt.Errorf("--bits %d contradicts --format %s (%d-bit activations)", bits, f, f.Bits())
+	}
+	return f, nil
 }
 
 // exportAll writes the report, the plots and the C project of a

@@ -15,13 +15,14 @@ import (
 )
 
 func init() {
-	c := &command{name: "verify", usage: "verify DIR [--target host|cortex-m0|cortex-m3|cortex-m4|cortex-m7|cortex-m33] [--sanitize] [--cmsis PATH] [--max-patterns N]",
+	c := &command{name: "verify", usage: "verify DIR [--target host|cortex-m0|cortex-m3|cortex-m4|cortex-m7|cortex-m33] [--sanitize] [--cmsis PATH] [--cmsis-nn PATH] [--max-patterns N]",
 		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
 		target := fs.String("target", "host", "where to run: host, or a Cortex-M core under QEMU")
 		sanitize := fs.Bool("sanitize", false, "host build with -fsanitize=address,undefined")
-		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime")
+		cmsis := fs.String("cmsis", "", "q7/q15 exports: CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime (default $CMSIS_PATH)")
+		cmsisNN := fs.String("cmsis-nn", "", "s8/s16 exports: CMSIS-NN checkout (s8/s16 API, e.g. v7.0.0) to build against instead of nnq's runtime (default $CMSIS_NN_PATH)")
 		maxPat := fs.Int("max-patterns", 0, "verify at most this many stored patterns (0: all)")
 		// Flags may follow the directory.
 		var dir string
@@ -41,13 +42,25 @@ func init() {
 		if dir == "" {
 			return errUsage
 		}
+		arith, err := codegen.ExportArithmetic(dir)
+		if err != nil {
+			return err
+		}
+		s8 := arith == "s8" || arith == "s16"
+		if *cmsis == "" && *cmsisNN == "" {
+			if s8 {
+				*cmsisNN = os.Getenv("CMSIS_NN_PATH")
+			} else {
+				*cmsis = os.Getenv("CMSIS_PATH")
+			}
+		}
 		ctx := context.Background()
 		if t, err := harness.TargetByName(*target); err == nil {
 			if err := harness.CheckTools(ctx, t); err != nil {
 				return err
 			}
 		}
-		res, err := codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: *target, Sanitize: *sanitize, CMSISPath: *cmsis, MaxPatterns: *maxPat})
+		res, err := codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: *target, Sanitize: *sanitize, CMSISPath: *cmsis, CMSISNNPath: *cmsisNN, MaxPatterns: *maxPat})
 		var mm *codegen.MismatchError
 		if err != nil && !errors.As(err, &mm) {
 			return err
@@ -75,7 +88,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		prof, err := profileCortexM(ctx, q, dir, *target, p.Head(8))
+		prof, err := profileCortexM(ctx, q, dir, *target, p.Head(8), *cmsisNN)
 		if err != nil {
 			return err
 		}
