@@ -45,7 +45,7 @@ type s8Layer struct {
 // by element (its output may take over a dying input's buffer).
 func s8ElementWise(l *nnq.QLayer) bool {
 	switch l.S8.Function {
-	case "nnq_clamp_s8", "nnq_clamp_s16", "nnq_lut_s8", "nnq_act_s16", "arm_elementwise_add_s8", "arm_elementwise_mul_s8":
+	case "nnq_clamp_s8", "nnq_clamp_s16", "nnq_lut_s8", "nnq_act_s16", "arm_elementwise_add_s8", "arm_elementwise_mul_s8", "nnq_add_s16", "nnq_mul_s16":
 		return true
 	}
 	return false
@@ -318,13 +318,23 @@ func (g *s8Gen) layer(i int) error {
 		status(cl, fmt.Sprintf("nnq_lut_s8(%s, %s, %s, %d)", in[0], lut, out, call.N))
 	case nnq.OpAdd:
 		p := s.Add
+		if s16 {
+			status(cl, fmt.Sprintf("nnq_add_s16(%s, %s, %d, %d, %d, %d, %d,\n        %s, %d, %d, %d, %d, %d)", in[0], in[1],
+				p.Input1Mult, p.Input1Shift, p.Input2Mult, p.Input2Shift, p.LeftShift, out, p.OutMult, p.OutShift, p.OutActivationMin, p.OutActivationMax, call.N))
+			break
+		}
 		status(cl, fmt.Sprintf("arm_elementwise_add_s8(%s, %s, %d, %d, %d, %d, %d, %d, %d,\n        %s, %d, %d, %d, %d, %d, %d)", in[0], in[1],
 			p.Input1Offset, p.Input1Mult, p.Input1Shift, p.Input2Offset, p.Input2Mult, p.Input2Shift, p.LeftShift, out, p.OutOffset, p.OutMult, p.OutShift,
 			p.OutActivationMin, p.OutActivationMax, call.N))
 	case nnq.OpMul:
 		p := s.Mul
-		status(cl, fmt.Sprintf("arm_elementwise_mul_s8(%s, %s, %d, %d, %s, %d, %d, %d, %d, %d, %d)", in[0], in[1], p.Input1Offset, p.Input2Offset,
-			out, p.OutOffset, p.OutMult, p.OutShift, p.OutActivationMin, p.OutActivationMax, call.N))
+		fn, offs := "arm_elementwise_mul_s8", fmt.Sprintf("%d, %d, ", p.Input1Offset, p.Input2Offset)
+		outOff := fmt.Sprintf("%d, ", p.OutOffset)
+		if s16 {
+			fn, offs, outOff = "nnq_mul_s16", "", ""
+		}
+		status(cl, fmt.Sprintf("%s(%s, %s, %s%s, %s%d, %d, %d, %d, %d)", fn, in[0], in[1], offs, out, outOff, p.OutMult, p.OutShift,
+			p.OutActivationMin, p.OutActivationMax, call.N))
 	case nnq.OpGRU, nnq.OpLSTM:
 		return g.recurrent(cl, i, base, in[0], out, call)
 	default:
@@ -343,15 +353,20 @@ func (g *s8Gen) recurrent(cl *s8Layer, i int, base, in, out string, call *nnq.S8
 	if r.LSTM {
 		order = "i, f, g, o"
 	}
-	wih := g.array(s8Array(base+"_wih", "int8_t", 1, r.Wih, fmt.Sprintf("layer %d %q: W_ih [%d][%d] int8 (scale %g), gates %s stacked", i, l.Name, len(r.Bx), r.DimIn, r.WihScale, order)))
+	wih := g.array(s8Array(base+"_wih", "int8_t", 1, r.Wih, fmt.Sprintf("layer %d %q: W_ih [%d][%d] int8 (a scale per row), gates %s stacked", i, l.Name, len(r.Bx), r.DimIn, order)))
 	bx := g.array(s8Array(base+"_bx", "int64_t", 8, r.Bx, fmt.Sprintf("layer %d %q: folded input bias, int64 at scale input*W_ih", i, l.Name)))
-	whh := g.array(s8Array(base+"_whh", "int8_t", 1, r.Whh, fmt.Sprintf("layer %d %q: W_hh [%d][%d] int8 (scale %g)", i, l.Name, len(r.Bh), r.Hidden, r.WhhScale)))
+	whh := g.array(s8Array(base+"_whh", "int8_t", 1, r.Whh, fmt.Sprintf("layer %d %q: W_hh [%d][%d] int8 (a scale per row)", i, l.Name, len(r.Bh), r.Hidden)))
 	bh := g.array(s8Array(base+"_bh", "int64_t", 8, r.Bh, fmt.Sprintf("layer %d %q: hidden bias, int64 at scale 2^-15*W_hh", i, l.Name)))
 	sig, tanh := g.actTablesS16()
 	qp := func(p kernels.PerTensorQuantParams) string { return fmt.Sprintf("{%d, %d}", p.Multiplier, p.Shift) }
+	pc := func(name string, p kernels.PerChannelQuantParams) string {
+		m := g.array(s8Array(base+"_"+name+"_mult", "int32_t", 4, p.Multiplier, fmt.Sprintf("layer %d %q: %s multipliers (Q31), one per row", i, l.Name, name)))
+		s := g.array(s8Array(base+"_"+name+"_shift", "int32_t", 4, p.Shift, fmt.Sprintf("layer %d %q: %s shifts", i, l.Name, name)))
+		return fmt.Sprintf("{(int32_t *)%s, (int32_t *)%s}", m, s)
+	}
 	g.decl("static const nnq_rnn_s8_params %s_rnn = {.steps = %d, .dim_in = %d, .hidden = %d, .return_sequences = %d, .input_offset = %d,\n"+
-		"    .ih = %s, .hh = %s, .gate = %s, .cell = %s, .cell_act = %s};", base, r.Steps, r.DimIn, r.Hidden, b2i(r.ReturnSequences), r.InputOffset,
-		qp(r.IH), qp(r.HH), qp(r.Gate), qp(r.Cell), qp(r.CellAct))
+		"    .ih = %s, .hh = %s,\n    .gate = %s, .cell = %s, .cell_act = %s};", base, r.Steps, r.DimIn, r.Hidden, b2i(r.ReturnSequences), r.InputOffset,
+		pc("ih", r.IH), pc("hh", r.HH), qp(r.Gate), qp(r.Cell), qp(r.CellAct))
 	status(cl, fmt.Sprintf("%s(%s, %s, %s, %s, %s, &%s_rnn,\n        %s, %s, %s, (int16_t *)NN_SCRATCH_PTR)", call.Function, in, wih, bx, whh, bh, base, sig, tanh, out))
 	return nil
 }
@@ -380,9 +395,11 @@ func s8Why(l *nnq.QLayer) string {
 	case nnq.OpReLU:
 		return "a ReLU its producer cannot fuse: nnq_clamp at the zero point (CMSIS-NN's ReLUs clamp at 0)"
 	case nnq.OpSigmoid, nnq.OpTanh:
-		return "CMSIS-NN has no int8 sigmoid/tanh (TFLite uses a table); nnq's table kernel"
+		return "CMSIS-NN has no int8 sigmoid/tanh (TFLite uses a table); nnq's table kernel (int16: interpolated table on Q3.12)"
+	case nnq.OpAdd, nnq.OpMul:
+		return "nnq's runtime has no int16 element-wise kernels of the library: nnq's own (TFLite's int16 arithmetic)"
 	case nnq.OpGRU, nnq.OpLSTM:
-		return "CMSIS-NN has no GRU, and its LSTM feeds the state back in int8: nnq's time-step loop over arm_fully_connected_s16 with an int16 state"
+		return "CMSIS-NN has no GRU, and its LSTM feeds the state back in int8: nnq's time-step loop over arm_convolve_wrapper_s16 (1x1, per-row scales) with an int16 state"
 	}
 	return ""
 }

@@ -132,3 +132,64 @@ func NNQSoftmaxS16Unwrap(v []int16, n int) {
 		}
 	}
 }
+
+// NNQAddS16 is nnq_add_s16, TFLite's int16 ADD in the form of
+// arm_elementwise_add_s8 (offsets 0): a = Requantize(in1 << left_shift,
+// m1, s1), b likewise, out = Requantize(a + b, out_mult, out_shift),
+// clamped (int32 arithmetic, wrapping like the C code). left_shift must be
+// in [0, 15]. out may alias an input.
+func NNQAddS16(o Opts, in1, in2 []int16, p ElementwiseAddS8Params, out []int16, n int) error {
+	const fn = "nnq_add_s16"
+	if p.LeftShift < 0 || p.LeftShift > 15 || p.Input1Offset != 0 || p.Input2Offset != 0 || p.OutOffset != 0 {
+		return invalid(fn, "left_shift %d outside [0, 15] or non-zero offsets", p.LeftShift)
+	}
+	if err := checkElementwise16(fn, n, len(in1), len(in2), len(out), p.OutActivationMin, p.OutActivationMax, p.Input1Shift, p.Input2Shift, p.OutShift); err != nil {
+		return err
+	}
+	ls := uint(p.LeftShift)
+	for i := 0; i < n; i++ {
+		a := Requantize(int32(in1[i])<<ls, p.Input1Mult, p.Input1Shift)
+		b := Requantize(int32(in2[i])<<ls, p.Input2Mult, p.Input2Shift)
+		y := Requantize(a+b, p.OutMult, p.OutShift)
+		out[i] = int16(clampAct(o.Stats, y, p.OutActivationMin, p.OutActivationMax, s16Min, s16Max))
+	}
+	if o.Stats != nil {
+		o.Stats.Calls++
+	}
+	return nil
+}
+
+// NNQMulS16 is nnq_mul_s16, TFLite's int16 MUL (offsets 0): out =
+// Requantize(in1·in2, out_mult, out_shift), clamped. out may alias an input.
+func NNQMulS16(o Opts, in1, in2 []int16, p ElementwiseMulS8Params, out []int16, n int) error {
+	const fn = "nnq_mul_s16"
+	if p.Input1Offset != 0 || p.Input2Offset != 0 || p.OutOffset != 0 {
+		return invalid(fn, "offsets must be 0")
+	}
+	if err := checkElementwise16(fn, n, len(in1), len(in2), len(out), p.OutActivationMin, p.OutActivationMax, p.OutShift); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		y := Requantize(int32(in1[i])*int32(in2[i]), p.OutMult, p.OutShift)
+		out[i] = int16(clampAct(o.Stats, y, p.OutActivationMin, p.OutActivationMax, s16Min, s16Max))
+	}
+	if o.Stats != nil {
+		o.Stats.Calls++
+	}
+	return nil
+}
+
+func checkElementwise16(fn string, n, n1, n2, nOut int, lo, hi int32, shifts ...int32) error {
+	if err := checkAct(fn, Activation{lo, hi}, s16Min, s16Max); err != nil {
+		return err
+	}
+	for _, s := range shifts {
+		if err := checkMultShift(fn, 0, s); err != nil {
+			return err
+		}
+	}
+	if n < 0 || n1 < n || n2 < n || nOut < n {
+		return invalid(fn, "size %d for buffers of %d, %d and %d", n, n1, n2, nOut)
+	}
+	return nil
+}

@@ -9,11 +9,13 @@ package kernels
 // decompose a PyTorch-convention GRU/LSTM (batch first, zero initial state)
 // the way the legacy ones do (docs/RECURRENT.md) with an int16 state:
 //
-//   - the gate FCs are arm_fully_connected_s16 (int16 vector, int8 weights
-//     with one scale per matrix, int64 bias, zero offsets): one call for all
-//     gates of x_t, one for all gates of h, both into one int16 gate scale
-//     (the IH and HH multipliers); an int8 input step is first widened to
-//     int16 with its zero point removed (x + InputOffset);
+//   - the gate FCs are arm_convolve_wrapper_s16 calls on a 1×1 map (a fully
+//     connected layer with one weight scale per row, which
+//     arm_fully_connected_s16 cannot take: int16 vector, int8 weights, int64
+//     bias, zero offsets): one call for all gates of x_t, one for all gates
+//     of h, both into one int16 gate scale (the IH and HH per-row
+//     multipliers); an int8 input step is first widened to int16 with its
+//     zero point removed (x + InputOffset);
 //   - sigmoid and tanh are 513-entry interpolated int16 tables over Q3.12
 //     (ActTableS16, LUTS16), reached from the int32 gate sum by Requantize
 //     (Gate), saturated to int16; their outputs are Q0.15;
@@ -35,8 +37,8 @@ package kernels
 //	c = SAT16(((f·c + 2^14) >> 15) + Requantize(i·g, Cell))
 //	h = (o·tanh(SAT16(Requantize(c, CellAct))) + 2^14) >> 15
 //
-// Every building block is target-independent except the DSP path's int32
-// partial sums of arm_fully_connected_s16, which Opts.Target selects.
+// Every building block is target-independent (arm_convolve_s16 accumulates
+// in int32 on both paths).
 
 // NNQRNNS8Params holds the scalar arguments of the s8/s16 recurrent kernels
 // (the C struct nnq_rnn_s8_params).
@@ -47,8 +49,9 @@ type NNQRNNS8Params struct {
 	ReturnSequences bool
 	// InputOffset is the negated zero point of an int8 input (0 for s16).
 	InputOffset int32
-	// IH and HH requantize the two FCs' accumulators to the gate scale.
-	IH, HH PerTensorQuantParams
+	// IH and HH requantize the two FCs' accumulators to the gate scale,
+	// one multiplier and shift per row (G·Hidden each).
+	IH, HH PerChannelQuantParams
 	// Gate brings a gate sum (gate scale) to Q3.12.
 	Gate PerTensorQuantParams
 	// LSTM: Cell brings i·g (Q0.30) to the cell scale, CellAct the cell
@@ -57,12 +60,15 @@ type NNQRNNS8Params struct {
 }
 
 // NNQRNNS8Scratch is the int16 scratch a recurrent kernel needs: the
+// convolutions' ctx buffer (arm_convolve_s16_get_buffer_size of a 1×1
+// kernel over max(dimIn, hidden) channels: 4 bytes per channel), the
 // widened input step, gx and gh (G·H each), h, and the LSTM's c.
 func NNQRNNS8Scratch(lstm bool, dimIn, hidden int) int {
+	ctx := 2 * max(dimIn, hidden)
 	if lstm {
-		return dimIn + 8*hidden + 2*hidden
+		return dimIn + 8*hidden + 2*hidden + ctx
 	}
-	return dimIn + 6*hidden + hidden
+	return dimIn + 6*hidden + hidden + ctx
 }
 
 // NNQGRUS8 is nnq_gru_s8 (int8 input and output).
@@ -102,6 +108,9 @@ func rnnS8[T int8 | int16](fn string, lstm bool, o Opts, p NNQRNNS8Params, in []
 	if p.InputOffset < -127 || p.InputOffset > 128 {
 		return invalid(fn, "input_offset %d outside [-127, 128]", p.InputOffset)
 	}
+	if len(p.IH.Multiplier) < G*H || len(p.IH.Shift) < G*H || len(p.HH.Multiplier) < G*H || len(p.HH.Shift) < G*H {
+		return short(fn, "ih/hh quant params", min(len(p.IH.Multiplier), len(p.IH.Shift), len(p.HH.Multiplier), len(p.HH.Shift)), G*H)
+	}
 	for _, q := range []PerTensorQuantParams{p.Gate, p.Cell, p.CellAct} {
 		if err := checkMultShift(fn, q.Multiplier, q.Shift); err != nil {
 			return err
@@ -125,7 +134,8 @@ func rnnS8[T int8 | int16](fn string, lstm bool, o Opts, p NNQRNNS8Params, in []
 	case len(scratch) < NNQRNNS8Scratch(lstm, I, H):
 		return short(fn, "scratch", len(scratch), NNQRNNS8Scratch(lstm, I, H))
 	}
-	xs, rest := scratch[:I], scratch[I:]
+	ctxN := 2 * max(I, H) // the C code's ctx.buf comes first
+	xs, rest := scratch[ctxN:ctxN+I], scratch[ctxN+I:]
 	gx, gh, h := rest[:G*H], rest[G*H:2*G*H], rest[2*G*H:2*G*H+H]
 	var c []int16
 	if lstm {
@@ -133,9 +143,9 @@ func rnnS8[T int8 | int16](fn string, lstm bool, o Opts, p NNQRNNS8Params, in []
 		clear(c)
 	}
 	clear(h)
-	fcp := FCParams{Activation: Activation{Min: s16Min, Max: s16Max}}
+	cp := ConvParams{Stride: Tile{1, 1}, Dilation: Tile{1, 1}, Activation: Activation{Min: s16Min, Max: s16Max}}
 	inD, hD := Dims{N: 1, H: 1, W: 1, C: I}, Dims{N: 1, H: 1, W: 1, C: H}
-	fxD, fhD, gD := Dims{N: I, H: 1, W: 1, C: G * H}, Dims{N: H, H: 1, W: 1, C: G * H}, Dims{N: 1, H: 1, W: 1, C: G * H}
+	fxD, fhD, gD := Dims{N: G * H, H: 1, W: 1, C: I}, Dims{N: G * H, H: 1, W: 1, C: H}, Dims{N: 1, H: 1, W: 1, C: G * H}
 	// The FCs' saturations and wraps count in o.Stats (the gate scale is
 	// chosen to avoid them); their calls and values do not.
 	fo := Opts{Target: o.Target}
@@ -162,10 +172,10 @@ func rnnS8[T int8 | int16](fn string, lstm bool, o Opts, p NNQRNNS8Params, in []
 		for j := 0; j < I; j++ {
 			xs[j] = int16(int32(in[t*I+j]) + p.InputOffset)
 		}
-		if err := FullyConnectedS16(fo, fcp, p.IH, inD, xs, fxD, wih, bx, gD, gx); err != nil {
+		if err := ConvolveWrapperS16(fo, cp, p.IH, inD, xs, fxD, wih, BiasS16{Int64: bx}, gD, gx); err != nil {
 			return err
 		}
-		if err := FullyConnectedS16(fo, fcp, p.HH, hD, h, fhD, whh, bh, gD, gh); err != nil {
+		if err := ConvolveWrapperS16(fo, cp, p.HH, hD, h, fhD, whh, BiasS16{Int64: bh}, gD, gh); err != nil {
 			return err
 		}
 		if lstm {

@@ -126,7 +126,8 @@ func checkS8Layer(q *QModel, fl *Layer, l *QLayer) error {
 		T, I, H := rnnSizes(q.Float, fl, l.In[0])
 		G := rnnGates(l.Op) * H
 		if r.Steps != T || r.DimIn != I || r.Hidden != H || r.ReturnSequences != fl.Attrs.ReturnSequences ||
-			len(r.Wih) != G*I || len(r.Whh) != G*H || len(r.Bx) != G || len(r.Bh) != G {
+			len(r.Wih) != G*I || len(r.Whh) != G*H || len(r.Bx) != G || len(r.Bh) != G || len(r.WihScale) != G || len(r.WhhScale) != G ||
+			len(r.IH.Multiplier) != G || len(r.IH.Shift) != G || len(r.HH.Multiplier) != G || len(r.HH.Shift) != G {
 			return fmt.Errorf("recurrent parameters do not fit %d steps of %d features, hidden %d", T, I, H)
 		}
 	}

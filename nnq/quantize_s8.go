@@ -303,25 +303,27 @@ func (c *qctx) activationS8(l *Layer, ql *QLayer) error {
 	return nil
 }
 
-// elementwiseS8: TFLite's int8 ADD (both inputs rescaled to twice the
-// larger input scale with 20 bits of headroom, then to the output) and MUL
-// (one multiplier input1·input2/output scale).
+// elementwiseS8: TFLite's ADD (both inputs rescaled to twice the larger
+// input scale with left_shift bits of headroom — 20 for int8, 15 for int16
+// — then to the output) and MUL (one multiplier input1·input2/output
+// scale). s16 runs nnq's own nnq_add_s16 / nnq_mul_s16 (offsets 0).
 func (c *qctx) elementwiseS8(l *Layer, ql *QLayer) error {
 	s := ql.S8
-	if c.bits == 16 {
-		return fmt.Errorf("layer %q: %s is not supported in s16 networks yet (nnq has no s16 element-wise kernel); use s8 or q15", l.Name, l.Op)
-	}
 	a, b, o := s.In[0], s.In[1], s.Out
+	lo, hi := qRange(c.bits)
 	if l.Op == OpMul {
 		m, sh, err := c.multiplier(l, "output", a.Scale*b.Scale/o.Scale, false)
 		if err != nil {
 			return err
 		}
 		s.Mul = &kernels.ElementwiseMulS8Params{Input1Offset: -a.Zero, Input2Offset: -b.Zero, OutOffset: o.Zero, OutMult: m, OutShift: sh,
-			OutActivationMin: -128, OutActivationMax: 127}
+			OutActivationMin: lo, OutActivationMax: hi}
 		return nil
 	}
-	const leftShift = 20
+	leftShift := int32(20)
+	if c.bits == 16 {
+		leftShift = 15
+	}
 	twice := 2 * math.Max(a.Scale, b.Scale)
 	m1, s1, _ := QuantizeMultiplier(a.Scale / twice)
 	m2, s2, _ := QuantizeMultiplier(b.Scale / twice)
@@ -330,6 +332,6 @@ func (c *qctx) elementwiseS8(l *Layer, ql *QLayer) error {
 		return err
 	}
 	s.Add = &kernels.ElementwiseAddS8Params{Input1Offset: -a.Zero, Input1Mult: m1, Input1Shift: s1, Input2Offset: -b.Zero, Input2Mult: m2,
-		Input2Shift: s2, LeftShift: leftShift, OutOffset: o.Zero, OutMult: mo, OutShift: so, OutActivationMin: -128, OutActivationMax: 127}
+		Input2Shift: s2, LeftShift: leftShift, OutOffset: o.Zero, OutMult: mo, OutShift: so, OutActivationMin: lo, OutActivationMax: hi}
 	return nil
 }

@@ -16,12 +16,13 @@ import (
 type S8RNN struct {
 	kernels.NNQRNNS8Params
 	LSTM bool `json:"lstm,omitempty"`
-	// Scales of the weight matrices (one each: arm_fully_connected_s16 is
-	// per tensor), of the gates (both FC outputs) and of the LSTM cell.
-	WihScale, WhhScale, GateScale, CellScale float64
-	// Wih [G·H][I] (CMSIS order) and Whh [G·H][H], int8; Bx at input·W_ih
-	// scale and Bh at 2^-15·W_hh scale, int64 (the folded biases of
-	// docs/RECURRENT.md).
+	// Scales of the weight matrices' rows (G·H each), of the gates (both FC
+	// outputs) and of the LSTM cell.
+	WihScale, WhhScale   []float64
+	GateScale, CellScale float64
+	// Wih [G·H][I] (CMSIS order) and Whh [G·H][H], int8 with one scale per
+	// row; Bx at input·W_ih scale and Bh at 2^-15·W_hh scale, int64 (the
+	// folded biases of docs/RECURRENT.md).
 	Wih, Whh []int8
 	Bx, Bh   []int64
 }
@@ -70,30 +71,32 @@ func (c *qctx) recurrentS8(l *Layer, ql *QLayer) error {
 	} else {
 		s.Out = Affine{Scale: math.Exp2(-15)}
 	}
-	one := func(int) int { return 0 }
-	var sc []float64
-	r.Wih, sc = quantizeWeights(c.m.Param(l, "weight_ih").Data, 1, one)
-	r.WihScale = sc[0]
-	r.Whh, sc = quantizeWeights(c.m.Param(l, "weight_hh").Data, 1, one)
-	r.WhhScale = sc[0]
+	G := rnnGates(l.Op) * H
+	r.Wih, r.WihScale = quantizeWeights(c.m.Param(l, "weight_ih").Data, G, func(i int) int { return i / I })
+	r.Whh, r.WhhScale = quantizeWeights(c.m.Param(l, "weight_hh").Data, G, func(i int) int { return i / H })
 	bx, bh := rnnBiases(c.m, l, H)
-	sx, sh := in.Scale*r.WihScale, math.Exp2(-15)*r.WhhScale
-	for i := range bx {
-		r.Bx = append(r.Bx, int64(math.Round(float64(bx[i])/sx)))
-		r.Bh = append(r.Bh, int64(math.Round(float64(bh[i])/sh)))
-	}
 	r.GateScale = c.symScale(l.Name + "/gates")
+	for k := 0; k < G; k++ {
+		sx, sh := in.Scale*r.WihScale[k], math.Exp2(-15)*r.WhhScale[k]
+		r.Bx = append(r.Bx, int64(math.Round(float64(bx[k])/sx)))
+		r.Bh = append(r.Bh, int64(math.Round(float64(bh[k])/sh)))
+		for _, f := range []struct {
+			what string
+			m    float64
+			q    *kernels.PerChannelQuantParams
+		}{{"input-to-hidden", sx / r.GateScale, &r.IH}, {"hidden-to-hidden", sh / r.GateScale, &r.HH}} {
+			mult, shift, err := c.multiplier(l, f.what, f.m, true)
+			if err != nil {
+				return fmt.Errorf("%w (row %d)", err, k)
+			}
+			f.q.Multiplier, f.q.Shift = append(f.q.Multiplier, mult), append(f.q.Shift, shift)
+		}
+	}
 	q := func(what string, m float64, s64 bool) (kernels.PerTensorQuantParams, error) {
 		mult, shift, err := c.multiplier(l, what, m, s64)
 		return kernels.PerTensorQuantParams{Multiplier: mult, Shift: shift}, err
 	}
 	var err error
-	if r.IH, err = q("input-to-hidden", sx/r.GateScale, true); err != nil {
-		return err
-	}
-	if r.HH, err = q("hidden-to-hidden", sh/r.GateScale, true); err != nil {
-		return err
-	}
 	if r.Gate, err = q("gate", r.GateScale*4096, false); err != nil {
 		return err
 	}
@@ -107,7 +110,9 @@ func (c *qctx) recurrentS8(l *Layer, ql *QLayer) error {
 		}
 	}
 	s.RNN = r
-	ql.Notes = append(ql.Notes, fmt.Sprintf("gates int16 at scale %.3g, state h Q0.15%s; W_ih scale %.3g, W_hh scale %.3g",
-		r.GateScale, map[bool]string{true: fmt.Sprintf(", cell at scale %.3g", r.CellScale), false: ""}[r.LSTM], r.WihScale, r.WhhScale))
+	wl, wh := minMax(r.WihScale)
+	hl, hh := minMax(r.WhhScale)
+	ql.Notes = append(ql.Notes, fmt.Sprintf("gates int16 at scale %.3g, state h Q0.15%s; W_ih row scales %.3g..%.3g, W_hh row scales %.3g..%.3g",
+		r.GateScale, map[bool]string{true: fmt.Sprintf(", cell at scale %.3g", r.CellScale), false: ""}[r.LSTM], wl, wh, hl, hh))
 	return nil
 }

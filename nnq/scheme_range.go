@@ -132,23 +132,36 @@ func rangeError(s *TensorStats, pos, neg []float64, lo, hi float64, levels int) 
 	return sum / float64(s.Count)
 }
 
-// Range implements RangeScheme: the observed range shrunk by the factor
-// 2^(-k/16), k = 0..64, that minimises the expected squared error over the
-// calibration histogram (rounding noise inside, clipping error outside).
+// Range implements RangeScheme: each end of the observed range shrunk by a
+// factor 2^(-k/16), k = 0..64 (the same factor for both ends when
+// symmetric), to minimise the expected squared error over the calibration
+// histogram (rounding noise inside, clipping error outside).
 func (MSE) Range(s *TensorStats, levels int, symmetric bool) (lo, hi float64) {
 	lo, hi = observedRange(s, symmetric)
 	if hi-lo <= 0 {
 		return lo, hi
 	}
 	pos, neg := signedFine(s)
-	bestA, bestErr := 1.0, math.Inf(1)
-	for k := 0; k <= 64; k++ {
-		a := math.Exp2(-float64(k) / 16)
-		if e := rangeError(s, pos, neg, a*lo, a*hi, levels); e < bestErr*(1-1e-9) {
-			bestA, bestErr = a, e
+	bestLo, bestHi, bestErr := lo, hi, math.Inf(1)
+	nl, nh := 64, 64
+	if lo == 0 {
+		nl = 0 // one-sided: only the other end moves
+	}
+	if hi == 0 {
+		nh = 0
+	}
+	for kl := 0; kl <= nl; kl++ {
+		for kh := 0; kh <= nh; kh++ {
+			if symmetric && kh != kl {
+				continue
+			}
+			l, h := lo*math.Exp2(-float64(kl)/16), hi*math.Exp2(-float64(kh)/16)
+			if e := rangeError(s, pos, neg, l, h, levels); e < bestErr*(1-1e-9) {
+				bestLo, bestHi, bestErr = l, h, e
+			}
 		}
 	}
-	return bestA * lo, bestA * hi
+	return bestLo, bestHi
 }
 
 // Range implements RangeScheme with the base scheme (the search's start).

@@ -136,10 +136,16 @@ func (q *QModel) s8Step(k int) (s8Step, error) {
 		}
 	case OpAdd:
 		st.run = func(sm *Sim, k int, x []qbuf, y qbuf) error {
+			if s16 {
+				return kernels.NNQAddS16(sm.opts(k), x[0].b16, x[1].b16, *s.Add, y.b16, c.N)
+			}
 			return kernels.ElementwiseAddS8(sm.opts(k), x[0].b8, x[1].b8, *s.Add, y.b8, c.N)
 		}
 	case OpMul:
 		st.run = func(sm *Sim, k int, x []qbuf, y qbuf) error {
+			if s16 {
+				return kernels.NNQMulS16(sm.opts(k), x[0].b16, x[1].b16, *s.Mul, y.b16, c.N)
+			}
 			return kernels.ElementwiseMulS8(sm.opts(k), x[0].b8, x[1].b8, *s.Mul, y.b8, c.N)
 		}
 	case OpGRU, OpLSTM:

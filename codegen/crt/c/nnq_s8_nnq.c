@@ -11,6 +11,11 @@
 #define NNQ_S16_MIN (-32768)
 #define NNQ_S16_MAX 32767
 
+static int nnq_bad_act16(int32_t lo, int32_t hi)
+{
+    return lo > hi || lo < NNQ_S16_MIN || hi > NNQ_S16_MAX;
+}
+
 arm_cmsis_nn_status nnq_clamp_s8(const int8_t *in, int32_t lo, int32_t hi, int8_t *out, int32_t n)
 {
     int32_t i;
@@ -24,7 +29,7 @@ arm_cmsis_nn_status nnq_clamp_s8(const int8_t *in, int32_t lo, int32_t hi, int8_
 arm_cmsis_nn_status nnq_clamp_s16(const int16_t *in, int32_t lo, int32_t hi, int16_t *out, int32_t n)
 {
     int32_t i;
-    if (lo > hi || lo < NNQ_S16_MIN || hi > NNQ_S16_MAX || n < 0)
+    if (nnq_bad_act16(lo, hi) || n < 0)
         return ARM_CMSIS_NN_ARG_ERROR;
     for (i = 0; i < n; i++)
         out[i] = (int16_t)NNQ_CLAMP((int32_t)in[i], lo, hi);
@@ -75,6 +80,37 @@ arm_cmsis_nn_status nnq_act_s16(const int16_t *in, int32_t mult, int32_t shift, 
     return ARM_CMSIS_NN_SUCCESS;
 }
 
+arm_cmsis_nn_status nnq_add_s16(const int16_t *in1, const int16_t *in2, int32_t in1_mult, int32_t in1_shift,
+                                int32_t in2_mult, int32_t in2_shift, int32_t left_shift, int16_t *out, int32_t out_mult,
+                                int32_t out_shift, int32_t act_min, int32_t act_max, int32_t n)
+{
+    int32_t i;
+    if (nnq_bad_act16(act_min, act_max) || left_shift < 0 || left_shift > 15 || n < 0)
+        return ARM_CMSIS_NN_ARG_ERROR;
+    for (i = 0; i < n; i++)
+    {
+        const int32_t a = nnq_requantize(nnq_shl(in1[i], left_shift), in1_mult, in1_shift);
+        const int32_t b = nnq_requantize(nnq_shl(in2[i], left_shift), in2_mult, in2_shift);
+        const int32_t y = nnq_requantize((int32_t)((uint32_t)a + (uint32_t)b), out_mult, out_shift);
+        out[i] = (int16_t)NNQ_CLAMP(y, act_min, act_max);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status nnq_mul_s16(const int16_t *in1, const int16_t *in2, int16_t *out, int32_t out_mult, int32_t out_shift,
+                                int32_t act_min, int32_t act_max, int32_t n)
+{
+    int32_t i;
+    if (nnq_bad_act16(act_min, act_max) || n < 0)
+        return ARM_CMSIS_NN_ARG_ERROR;
+    for (i = 0; i < n; i++)
+    {
+        const int32_t y = nnq_requantize((int32_t)in1[i] * in2[i], out_mult, out_shift);
+        out[i] = (int16_t)NNQ_CLAMP(y, act_min, act_max);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
 void nnq_softmax_s16_unwrap(int16_t *v, int32_t n)
 {
     int32_t i;
@@ -96,42 +132,46 @@ static arm_cmsis_nn_status nnq_rnn_s8(int lstm, const int8_t *in8, const int16_t
                                       const int16_t *sig, const int16_t *tnh, int8_t *out8, int16_t *out16, int16_t *scratch)
 {
     const int32_t G = lstm ? 4 : 3;
+    const cmsis_nn_bias_data bias_x = {b_x, false}, bias_h = {b_h, false};
     int32_t t, j;
     int16_t *xs, *gx, *gh, *h, *c;
     cmsis_nn_context ctx;
-    cmsis_nn_fc_params fc;
+    cmsis_nn_conv_params cp;
     cmsis_nn_dims in_d, h_d, fx_d, fh_d, g_d;
     if (p == NULL || scratch == NULL || sig == NULL || tnh == NULL || p->steps < 1 || p->dim_in < 1 || p->hidden < 1 ||
         p->input_offset < -127 || p->input_offset > 128 || (in16 != NULL && p->input_offset != 0))
         return ARM_CMSIS_NN_ARG_ERROR;
-    xs = scratch;
+    /* The ctx buffer first: scratch is 4-byte aligned, and so is ctx.buf. */
+    ctx.buf = scratch;
+    ctx.size = 2 * NNQ_RNN_S8_CTX(p->dim_in, p->hidden);
+    xs = scratch + NNQ_RNN_S8_CTX(p->dim_in, p->hidden);
     gx = xs + p->dim_in;
     gh = gx + G * p->hidden;
     h = gh + G * p->hidden;
     c = h + p->hidden;
     memset(h, 0, sizeof(int16_t) * (size_t)p->hidden * (lstm ? 2 : 1));
-    ctx.buf = NULL;
-    ctx.size = 0;
-    fc.input_offset = 0;
-    fc.filter_offset = 0;
-    fc.output_offset = 0;
-    fc.activation.min = NNQ_S16_MIN;
-    fc.activation.max = NNQ_S16_MAX;
+    memset(&cp, 0, sizeof cp);
+    cp.stride.w = cp.stride.h = cp.dilation.w = cp.dilation.h = 1;
+    cp.activation.min = NNQ_S16_MIN;
+    cp.activation.max = NNQ_S16_MAX;
     in_d.n = h_d.n = g_d.n = 1;
     in_d.h = in_d.w = h_d.h = h_d.w = fx_d.h = fx_d.w = fh_d.h = fh_d.w = g_d.h = g_d.w = 1;
-    in_d.c = fx_d.n = p->dim_in;
-    h_d.c = fh_d.n = p->hidden;
-    fx_d.c = fh_d.c = g_d.c = G * p->hidden;
+    in_d.c = fx_d.c = p->dim_in;
+    h_d.c = fh_d.c = p->hidden;
+    fx_d.n = fh_d.n = g_d.c = G * p->hidden;
+    if (arm_convolve_wrapper_s16_get_buffer_size(&cp, &in_d, &fx_d, &g_d) > ctx.size ||
+        arm_convolve_wrapper_s16_get_buffer_size(&cp, &h_d, &fh_d, &g_d) > ctx.size)
+        return ARM_CMSIS_NN_ARG_ERROR;
     for (t = 0; t < p->steps; t++)
     {
         const int32_t H = p->hidden;
         arm_cmsis_nn_status st;
         for (j = 0; j < p->dim_in; j++)
             xs[j] = in8 != NULL ? (int16_t)(in8[t * p->dim_in + j] + p->input_offset) : in16[t * p->dim_in + j];
-        st = arm_fully_connected_s16(&ctx, &fc, &p->ih, &in_d, xs, &fx_d, w_ih, &g_d, b_x, &g_d, gx);
+        st = arm_convolve_wrapper_s16(&ctx, &cp, &p->ih, &in_d, xs, &fx_d, w_ih, &g_d, &bias_x, &g_d, gx);
         if (st != ARM_CMSIS_NN_SUCCESS)
             return st;
-        st = arm_fully_connected_s16(&ctx, &fc, &p->hh, &h_d, h, &fh_d, w_hh, &g_d, b_h, &g_d, gh);
+        st = arm_convolve_wrapper_s16(&ctx, &cp, &p->hh, &h_d, h, &fh_d, w_hh, &g_d, &bias_h, &g_d, gh);
         if (st != ARM_CMSIS_NN_SUCCESS)
             return st;
         for (j = 0; j < H; j++)
