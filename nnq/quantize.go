@@ -57,6 +57,9 @@ type qctx struct {
 	readers map[string][]*Layer
 	// delta shifts the scheme's choice per tensor (the accuracy search).
 	delta map[string]int
+	// keptW and refusedW list the s8 layers whose imported (QDQ) weight
+	// scales were kept or could not be.
+	keptW, refusedW []string
 }
 
 // want is the format the scheme asks for tensor name, looking through a

@@ -54,6 +54,11 @@ func (c *qctx) affineFor(name string, fused map[string]bool) Affine {
 	if rs := c.readers[name]; len(rs) == 1 && fused[rs[0].Name] {
 		src = rs[0].Name
 	}
+	for _, n := range []string{src, name} {
+		if a, ok := c.importedAffine(n); ok {
+			return a
+		}
+	}
 	lo, hi := SchemeRange(c.scheme, c.stats.Tensor(src), c.bits)
 	if d := c.delta[name]; d != 0 {
 		f := math.Exp2(-float64(d) / 2)
@@ -76,7 +81,9 @@ func quantizeAffine(cm *Model, stats *Stats, cfg QConfig, delta map[string]int, 
 	}
 	fused := fusedReLUs(cm, c.readers)
 	in := cm.inputName()
-	if cfg.InputFrac != nil {
+	if a, ok := c.importedAffine(in); ok && cfg.InputFrac == nil {
+		q.Affine[in] = a
+	} else if cfg.InputFrac != nil {
 		q.Affine[in] = Affine{Scale: math.Exp2(-float64(*cfg.InputFrac))}
 	} else {
 		q.Affine[in] = c.affineFor(in, fused)
@@ -119,6 +126,7 @@ func quantizeAffine(cm *Model, stats *Stats, cfg QConfig, delta map[string]int, 
 	if err := q.chooseS8(); err != nil {
 		return nil, err
 	}
+	q.Notes = append(q.Notes, qdqNotes(cm, q, c.keptW, c.refusedW)...)
 	return q, nil
 }
 
@@ -208,7 +216,17 @@ func (c *qctx) weightedS8(l *Layer, ql *QLayer) error {
 		nScales = 1
 		chanOf = func(int) int { return 0 }
 	}
-	s.Weights, s.WeightScale = quantizeWeights(w.Data, nScales, chanOf)
+	if qw, sc, ok := c.importedWeights(w, nScales, chanOf); ok {
+		s.Weights, s.WeightScale = qw, sc
+		c.keptW = append(c.keptW, l.Name)
+	} else {
+		if c.m.QDQ != nil && c.bits == 8 {
+			if _, had := c.m.QDQ.Weight[w.Name]; had {
+				c.refusedW = append(c.refusedW, fmt.Sprintf("layer %q (its C function takes %d scale(s), or the weights are off the imported grid)", l.Name, nScales))
+			}
+		}
+		s.Weights, s.WeightScale = quantizeWeights(w.Data, nScales, chanOf)
+	}
 	bias := make([]float32, nOut)
 	if b := c.m.Param(l, "bias"); b != nil {
 		copy(bias, b.Data)
