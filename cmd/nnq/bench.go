@@ -85,10 +85,11 @@ type benchReport struct {
 	GoVer    string      `json:"go"`
 	Runs     int         `json:"runs"`
 	Networks []netResult `json:"networks"`
+	S8       []s8Row     `json:"s8,omitempty"`
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--only s8]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -98,11 +99,15 @@ func init() {
 		noM := fs.Bool("no-cortex-m", false, "skip the emulated Cortex-M4 measurements")
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
 		searchVal := fs.Int("search-val", 300, "validation patterns used by the search scheme")
+		only := fs.String("only", "", "run one section only: s8 (today's CMSIS-NN s8/s16 rows, all bundled networks; DIR/BENCHMARKS_S8.md)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
 		if fs.NArg() != 0 || *runs < 1 {
 			return errUsage
+		}
+		if *only != "" && *only != "s8" {
+			return fmt.Errorf("--only %q: the one section that runs alone is s8", *only)
 		}
 		list := bundledNets
 		if *nets != "" {
@@ -116,6 +121,13 @@ func init() {
 				list = append(list, benchNet{name, model, pats})
 			}
 		}
+		if *only == "s8" {
+			s8list := s8Nets
+			if *nets != "" {
+				s8list = list
+			}
+			return runBenchS8(s8list, !*noM, *maxCalib, *out, stdout, stderr)
+		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}
 		for _, n := range list {
@@ -126,6 +138,15 @@ func init() {
 			}
 			rep.Networks = append(rep.Networks, *r)
 		}
+		s8list := s8Nets
+		if *nets != "" {
+			s8list = list
+		}
+		s8rows, err := benchS8(s8list, !*noM, *maxCalib, os.Getenv("CMSIS_NN_PATH"), stderr)
+		if err != nil {
+			return err
+		}
+		rep.S8 = s8rows
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
@@ -133,7 +154,7 @@ func init() {
 		if err := os.WriteFile(filepath.Join(*out, "benchmarks.json"), append(b, '\n'), 0o644); err != nil {
 			return err
 		}
-		md := benchMarkdown(&rep)
+		md := benchMarkdown(&rep) + benchS8Markdown(rep.S8)
 		if err := os.WriteFile(filepath.Join(*out, "BENCHMARKS.md"), []byte(md), 0o644); err != nil {
 			return err
 		}

@@ -100,7 +100,7 @@ func init() {
 // given); both given must agree.
 func convertFormat(format string, bits int) (nnq.Format, error) {
 	if bits != 0 && bits != 8 && bits != 16 {
-		return "", fmt.Errorf("--bits %d: the word size is 8 (q7) or 16 (q15); see also --format", bits)
+		return "", fmt.Errorf("--bits %d: the word size is not 8 (q7) or 16 (q15); see also --format", bits)
 	}
 	if format == "" {
 		return nnq.FormatOfBits(bits)
