@@ -120,28 +120,8 @@ func buildDataS8(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 			d.ClassesC = append(d.ClassesC, cQuote(c))
 		}
 	}
-	for _, f := range crt.RuntimeFiles(crt.S8) {
-		switch {
-		case strings.HasSuffix(f, ".h"):
-			d.Headers = append(d.Headers, f)
-		case f == "nnq_s8_nnq.c":
-			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
-		case strings.HasSuffix(f, ".c"):
-			d.RuntimeAll = append(d.RuntimeAll, f)
-		}
-	}
-	macros := make([]string, len(plan.Tensors))
-	for i, t := range plan.Tensors {
-		macros[i] = fmt.Sprintf("NN_T%d_%s", i, ident(t.Name))
-		note := fmt.Sprintf("%d bytes at %d, live %d..%d", t.Bytes, t.Offset, t.First, t.Last)
-		if t.AliasOf >= 0 {
-			note += fmt.Sprintf(", %s of %s", t.Role, plan.Tensors[t.AliasOf].Name)
-		} else if t.Role != "" {
-			note += ", " + t.Role
-		}
-		d.Tensors = append(d.Tensors, cTensor{Macro: macros[i], Expr: fmt.Sprintf("(nn_arena.act + %d)", t.Offset/eb), Comment: fmt.Sprintf("%q: %s", t.Name, note)})
-	}
-	d.InputMacro, d.OutputMacro = macros[0], macros[plan.Steps[len(plan.Steps)-1].Output]
+	d.runtimeFiles(crt.S8, func(f string) bool { return f == "nnq_s8_nnq.c" })
+	macros := d.tensorMacros(plan, eb)
 	g := &s8Gen{q: q, d: d, plan: plan, macros: macros}
 	for i := range q.Layers {
 		if err := g.layer(i); err != nil {

@@ -375,30 +375,11 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 	}
 
 	// Runtime files.
-	for _, f := range crt.Files() {
-		switch {
-		case strings.HasSuffix(f, ".h"):
-			d.Headers = append(d.Headers, f)
-		case strings.HasPrefix(f, "nnq_kernels"), f == "nnq_dsp.c", f == "nnq_recurrent.c":
-			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
-		case strings.HasSuffix(f, ".c"):
-			d.RuntimeAll = append(d.RuntimeAll, f)
-		}
-	}
+	d.runtimeFiles(crt.Legacy, func(f string) bool {
+		return strings.HasPrefix(f, "nnq_kernels") || f == "nnq_dsp.c" || f == "nnq_recurrent.c"
+	})
 
-	// Tensor pointer macros.
-	macros := make([]string, len(plan.Tensors))
-	for i, t := range plan.Tensors {
-		macros[i] = fmt.Sprintf("NN_T%d_%s", i, ident(t.Name))
-		note := fmt.Sprintf("%d bytes at %d, live %d..%d", t.Bytes, t.Offset, t.First, t.Last)
-		if t.AliasOf >= 0 {
-			note += fmt.Sprintf(", %s of %s", t.Role, plan.Tensors[t.AliasOf].Name)
-		} else if t.Role != "" {
-			note += ", " + t.Role
-		}
-		d.Tensors = append(d.Tensors, cTensor{Macro: macros[i], Expr: fmt.Sprintf("(nn_arena.act + %d)", t.Offset/eb), Comment: fmt.Sprintf("%q: %s", t.Name, note)})
-	}
-	d.InputMacro, d.OutputMacro = macros[0], macros[plan.Steps[len(plan.Steps)-1].Output]
+	macros := d.tensorMacros(plan, eb)
 	ptr := func(t int) string { return macros[t] }
 
 	for i, l := range q.Layers {
@@ -483,6 +464,39 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 		d.Rows = append(d.Rows, row)
 	}
 	return d, nil
+}
+
+// tensorMacros names every tensor of the plan with a pointer macro into
+// the arena (d.Tensors, d.InputMacro, d.OutputMacro) and returns the names.
+func (d *tmplData) tensorMacros(plan *MemPlan, eb int) []string {
+	macros := make([]string, len(plan.Tensors))
+	for i, t := range plan.Tensors {
+		macros[i] = fmt.Sprintf("NN_T%d_%s", i, ident(t.Name))
+		note := fmt.Sprintf("%d bytes at %d, live %d..%d", t.Bytes, t.Offset, t.First, t.Last)
+		if t.AliasOf >= 0 {
+			note += fmt.Sprintf(", %s of %s", t.Role, plan.Tensors[t.AliasOf].Name)
+		} else if t.Role != "" {
+			note += ", " + t.Role
+		}
+		d.Tensors = append(d.Tensors, cTensor{Macro: macros[i], Expr: fmt.Sprintf("(nn_arena.act + %d)", t.Offset/eb), Comment: fmt.Sprintf("%q: %s", t.Name, note)})
+	}
+	d.InputMacro, d.OutputMacro = macros[0], macros[plan.Steps[len(plan.Steps)-1].Output]
+	return macros
+}
+
+// runtimeFiles sorts runtime r's files into headers, files compiled only
+// without the library (RuntimeAll) and nnq's own, always compiled (nnq).
+func (d *tmplData) runtimeFiles(r crt.Runtime, nnq func(string) bool) {
+	for _, f := range crt.RuntimeFiles(r) {
+		switch {
+		case strings.HasSuffix(f, ".h"):
+			d.Headers = append(d.Headers, f)
+		case nnq(f):
+			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
+		case strings.HasSuffix(f, ".c"):
+			d.RuntimeAll = append(d.RuntimeAll, f)
+		}
+	}
 }
 
 // cQuote renders s as a C string literal: printable ASCII as is, \, " and

@@ -122,14 +122,7 @@ func s8Setup(t *testing.T, seed int64) (*Model, *Patterns, *Stats) {
 		t.Fatal(err)
 	}
 	p := randPatterns(r, m, 120)
-	fr, _ := cm.NewRunner()
-	for i := 0; i < p.Len(); i++ {
-		p.Labels[i] = int32(Predict(fr.Run(p.Input(i))))
-	}
-	st, err := Calibrate(cm, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := labelledStats(t, cm, p)
 	return cm, p, st
 }
 
@@ -237,34 +230,7 @@ func TestS8QuantizeRules(t *testing.T) {
 			}
 		}
 		// Save / load: the same simulation bit for bit.
-		path := filepath.Join(t.TempDir(), "q.json")
-		if err := q.Save(path); err != nil {
-			t.Fatal(err)
-		}
-		q2, err := LoadQModel(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s1, _ := q.NewSim(false)
-		s2, _ := q2.NewSim(false)
-		x := make([]int16, cm.InputSize())
-		for i := 0; i < 20; i++ {
-			q.QuantizeInput(p.Input(i), x)
-			a, err := s1.Run(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a = append([]int16(nil), a...)
-			b, err := s2.Run(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for j := range a {
-				if a[j] != b[j] {
-					t.Fatalf("%s pattern %d: loaded model gives %v, saved %v", f, i, b, a)
-				}
-			}
-		}
+		checkSaveLoad(t, q, p, 20)
 	}
 }
 
@@ -456,14 +422,7 @@ func TestS8Recurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := randPatterns(r, fw, 80)
-	fr, _ := cm.NewRunner()
-	for i := 0; i < p.Len(); i++ {
-		p.Labels[i] = int32(Predict(fr.Run(p.Input(i))))
-	}
-	st, err := Calibrate(cm, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := labelledStats(t, cm, p)
 	for _, f := range []Format{FormatS8, FormatS16} {
 		q, err := Quantize(cm, st, QConfig{Format: f, Target: "cortex-m4"})
 		if err != nil {
@@ -489,13 +448,7 @@ func TestS8Recurrent(t *testing.T) {
 				t.Errorf("%s: layer %s counters %+v", f, le.Name, le.Kernel)
 			}
 		}
-		path := filepath.Join(t.TempDir(), "q.json")
-		if err := q.Save(path); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := LoadQModel(path); err != nil {
-			t.Fatal(err)
-		}
+		_, path := checkSaveLoad(t, q, p, 10)
 		q.Layer("lstm").S8.RNN.Bh = q.Layer("lstm").S8.RNN.Bh[:3]
 		q.Save(path)
 		if _, err := LoadQModel(path); err == nil || !strings.Contains(err.Error(), "lstm") {

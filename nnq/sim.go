@@ -74,21 +74,11 @@ func (q *QModel) NewSim(stats bool) (*Sim, error) {
 		return q.newSimAffine(stats)
 	}
 	s := &Sim{q: q}
-	index := map[string]int{q.InputName: 0}
-	s.bufs = append(s.bufs, newQbuf(q.Bits, q.Float.InputSize()))
+	if err := s.wire(stats); err != nil {
+		return nil, err
+	}
 	maxPool := 0
-	for i, l := range q.Layers {
-		idx := make([]int, len(l.Inputs))
-		for j, n := range l.Inputs {
-			k, ok := index[n]
-			if !ok {
-				return nil, fmt.Errorf("layer %q reads unknown tensor %q", l.Name, n)
-			}
-			idx[j] = k
-		}
-		s.inIdx = append(s.inIdx, idx)
-		s.bufs = append(s.bufs, newQbuf(q.Bits, l.Out.Size()))
-		index[l.Name] = i + 1
+	for _, l := range q.Layers {
 		var p simParams
 		if l.Weights != nil {
 			w := l.Weights
@@ -122,11 +112,33 @@ func (q *QModel) NewSim(stats bool) (*Sim, error) {
 		}
 	}
 	s.work = newQbuf(q.Bits, maxPool)
+	return s, nil
+}
+
+// wire allocates the buffers of the network input and of every layer
+// output, resolves each layer's inputs, and the counters when stats.
+func (s *Sim) wire(stats bool) error {
+	q := s.q
+	index := map[string]int{q.InputName: 0}
+	s.bufs = append(s.bufs, newQbuf(q.Bits, q.Float.InputSize()))
+	for i, l := range q.Layers {
+		idx := make([]int, len(l.Inputs))
+		for j, n := range l.Inputs {
+			k, ok := index[n]
+			if !ok {
+				return fmt.Errorf("layer %q reads unknown tensor %q", l.Name, n)
+			}
+			idx[j] = k
+		}
+		s.inIdx = append(s.inIdx, idx)
+		s.bufs = append(s.bufs, newQbuf(q.Bits, l.Out.Size()))
+		index[l.Name] = i + 1
+	}
 	s.args = make([]qbuf, 2)
 	if stats {
 		s.Stats = make([]kernels.Stats, len(q.Layers))
 	}
-	return s, nil
+	return nil
 }
 
 func narrow8(v []int16) []int8 {

@@ -22,29 +22,15 @@ type s8Step struct {
 // newSimAffine is NewSim for s8/s16 networks.
 func (q *QModel) newSimAffine(stats bool) (*Sim, error) {
 	s := &Sim{q: q}
-	index := map[string]int{q.InputName: 0}
-	s.bufs = append(s.bufs, newQbuf(q.Bits, q.Float.InputSize()))
-	for i, l := range q.Layers {
-		idx := make([]int, len(l.Inputs))
-		for j, n := range l.Inputs {
-			k, ok := index[n]
-			if !ok {
-				return nil, fmt.Errorf("layer %q reads unknown tensor %q", l.Name, n)
-			}
-			idx[j] = k
-		}
-		s.inIdx = append(s.inIdx, idx)
-		s.bufs = append(s.bufs, newQbuf(q.Bits, l.Out.Size()))
-		index[l.Name] = i + 1
+	if err := s.wire(stats); err != nil {
+		return nil, err
+	}
+	for i := range q.Layers {
 		st, err := q.s8Step(i)
 		if err != nil {
 			return nil, err
 		}
 		s.s8 = append(s.s8, st)
-	}
-	s.args = make([]qbuf, 2)
-	if stats {
-		s.Stats = make([]kernels.Stats, len(q.Layers))
 	}
 	return s, nil
 }

@@ -172,21 +172,9 @@ func median(xs []float64) float64 {
 
 func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log io.Writer) (*netResult, error) {
 	logf := func(f string, a ...any) { fmt.Fprintf(log, "bench: %s: "+f+"\n", append([]any{n.Name}, a...)...) }
-	fw, err := nnq.Load(n.Model)
+	fw, cm, test, calib, val, err := loadBenchNet(n)
 	if err != nil {
 		return nil, err
-	}
-	cm, err := fw.ToCMSIS()
-	if err != nil {
-		return nil, err
-	}
-	all, err := nnq.ReadPatterns(n.Patterns)
-	if err != nil {
-		return nil, err
-	}
-	test, calib, val := all, all, all
-	if all.HasSplit("test") {
-		test, calib, val = all.Split("test"), all.Split("train", "val"), all.Split("val")
 	}
 	calib = calib.Head(maxCalib)
 	val = val.Head(searchVal)
@@ -315,6 +303,27 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		logf("Cortex-M4: %d instructions per inference, text %d data %d bss %d", m4.InstructionsPerInference, m4.Text, m4.Data, m4.BSS)
 	}
 	return r, nil
+}
+
+// loadBenchNet loads a network and its patterns: the float model, its
+// CMSIS form, and the test, calibration (train + val) and val splits (all
+// patterns when the file has no splits).
+func loadBenchNet(n benchNet) (fw, cm *nnq.Model, test, calib, val *nnq.Patterns, err error) {
+	if fw, err = nnq.Load(n.Model); err != nil {
+		return
+	}
+	if cm, err = fw.ToCMSIS(); err != nil {
+		return
+	}
+	all, err := nnq.ReadPatterns(n.Patterns)
+	if err != nil {
+		return
+	}
+	test, calib, val = all, all, all
+	if all.HasSplit("test") {
+		test, calib, val = all.Split("test"), all.Split("train", "val"), all.Split("val")
+	}
+	return
 }
 
 // dspFlags makes a host build compile the DSP-path algorithms when the

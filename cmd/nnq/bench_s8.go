@@ -56,21 +56,9 @@ func benchS8(nets []benchNet, cortexM bool, maxCalib int, lib string, log io.Wri
 	var rows []s8Row
 	for _, n := range nets {
 		logf := func(f string, a ...any) { fmt.Fprintf(log, "bench s8: %s: "+f+"\n", append([]any{n.Name}, a...)...) }
-		fw, err := nnq.Load(n.Model)
+		_, cm, test, calib, _, err := loadBenchNet(n)
 		if err != nil {
 			return nil, err
-		}
-		cm, err := fw.ToCMSIS()
-		if err != nil {
-			return nil, err
-		}
-		all, err := nnq.ReadPatterns(n.Patterns)
-		if err != nil {
-			return nil, err
-		}
-		test, calib := all, all
-		if all.HasSplit("test") {
-			test, calib = all.Split("test"), all.Split("train", "val")
 		}
 		st, err := nnq.Calibrate(cm, calib.Head(maxCalib), nil)
 		if err != nil {
