@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	"os/exec"
 	"testing"
 	"time"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/kernels"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
@@ -134,9 +134,7 @@ func quantized(t testing.TB, s netSpec, bits int, target string) (*nnq.QModel, *
 
 func needCC(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("cc"); err != nil {
-		t.Skip("no host C compiler")
-	}
+	testenv.Tool(t, "cc", "gcc")
 }
 
 func testCtx(t testing.TB) context.Context {

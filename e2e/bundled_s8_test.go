@@ -8,6 +8,7 @@ import (
 
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/codegen/harness"
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
 
@@ -81,7 +82,7 @@ func TestBundledS8(t *testing.T) {
 					if lib != "" {
 						runs = append(runs, codegen.VerifyOptions{Target: "cortex-m4", MaxPatterns: cortexSample, CMSISNNPath: lib})
 					}
-				} else if os.Getenv("CI") == "true" {
+				} else if testenv.InCI() {
 					t.Fatal(err)
 				}
 				for _, o := range runs {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,11 +14,11 @@ import (
 )
 
 func init() {
-	c := &command{name: "verify", usage: "verify DIR [--target host|cortex-m0|cortex-m3|cortex-m4|cortex-m7|cortex-m33] [--sanitize] [--cmsis PATH] [--cmsis-nn PATH] [--max-patterns N]",
+	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--cmsis-nn PATH] [--max-patterns N]",
 		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
-		target := fs.String("target", "host", "where to run: host, or a Cortex-M core under QEMU")
+		target := fs.String("target", "host", targetHelp("where to run (the Cortex-M cores under QEMU)"))
 		sanitize := fs.Bool("sanitize", false, "host build with -fsanitize=address,undefined")
 		cmsis := fs.String("cmsis", "", "q7/q15 exports: CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime (default $CMSIS_PATH)")
 		cmsisNN := fs.String("cmsis-nn", "", "s8/s16 exports: CMSIS-NN checkout (s8/s16 API, e.g. v7.0.0) to build against instead of nnq's runtime (default $CMSIS_NN_PATH)")
@@ -42,21 +41,39 @@ func init() {
 		if dir == "" {
 			return errUsage
 		}
+		err := checkOptions(
+			exportDir("DIR", &dir),
+			targetRule("--target", target),
+			inputDir("--cmsis", cmsis),
+			inputDir("--cmsis-nn", cmsisNN),
+			atLeast("--max-patterns", maxPat, 0, " (0: all)"),
+		)
+		if err != nil {
+			return err
+		}
 		arith, err := codegen.ExportArithmetic(dir)
 		if err != nil {
 			return err
 		}
-		s8 := arith == "s8" || arith == "s16"
 		if *cmsis == "" && *cmsisNN == "" {
-			if s8 {
+			if arith == "s8" || arith == "s16" {
 				*cmsisNN = os.Getenv("CMSIS_NN_PATH")
 			} else {
 				*cmsis = os.Getenv("CMSIS_PATH")
 			}
 		}
 		ctx := context.Background()
-		if t, err := harness.TargetByName(*target); err == nil {
-			if err := harness.CheckTools(ctx, t); err != nil {
+		t, err := harness.TargetByName(*target)
+		if err != nil {
+			return err
+		}
+		if err := harness.CheckTools(ctx, t); err != nil {
+			return err
+		}
+		// A Cortex-M run adds its figures to the report: read it first.
+		var rep *nnq.Report
+		if !t.IsHost() {
+			if rep, err = readReportIfAny(dir); err != nil {
 				return err
 			}
 		}
@@ -100,25 +117,25 @@ func init() {
 		for _, l := range prof.Layers {
 			fmt.Fprintf(stdout, "  %-22s %-44s %10d\n", l.Name, l.Kernel, l.Instructions)
 		}
-		return updateReport(dir, prof)
+		return updateReport(dir, rep, prof)
 	}
 	register(c)
 }
 
+// readReportIfAny reads DIR/report.json (nil when there is none).
+func readReportIfAny(dir string) (*nnq.Report, error) {
+	path := filepath.Join(dir, "report.json")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return nnq.ReadReport(path)
+}
+
 // updateReport writes the Cortex-M figures into DIR/report.json (and
 // report.md) when the project has a report.
-func updateReport(dir string, prof *cortexProfile) error {
-	path := filepath.Join(dir, "report.json")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+func updateReport(dir string, rep *nnq.Report, prof *cortexProfile) error {
+	if rep == nil {
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var rep nnq.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	rep.Target = prof.Target
 	rep.InstructionsPerInference, rep.FlashBytes, rep.RAMBytes = prof.InstructionsPerInference, prof.Flash(), prof.RAM()
@@ -127,7 +144,7 @@ func updateReport(dir string, prof *cortexProfile) error {
 			rep.Layers[i].Instructions = prof.Layers[i].Instructions
 		}
 	}
-	if err := rep.WriteJSON(path); err != nil {
+	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(rep.Markdown()), 0o644)
