@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -119,7 +120,7 @@ func benchS8Markdown(rows []s8Row) string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("\n## Today's CMSIS-NN API: s8 and s16\n\n")
+	b.WriteString(s8Heading + "\n")
 	b.WriteString("`--format s8` (int8 activations with zero points, int8 weights with per-channel scales) and `--format s16` (int16 activations, int8 weights), MSE scheme, Cortex-M4, the same statistics as the legacy q7 / q15 column (same word size, same scheme). Memory: parameters (flash) and arena including the `ctx.buf` scratch (RAM) of the export; Cortex-M4: QEMU mps2-an386, mean of 8 patterns, image flash = text + data, RAM = data + bss (arena included), with nnq's s8 runtime and, where measured, the CMSIS-NN library built from its sources (`CMSIS_NN_PATH`); every build bit-exact with the Go simulation.\n\n")
 	b.WriteString("| network | format | float | fixed | drop (points) | legacy drop | agreement | parameters | arena (scratch) | host bit-exact | M4 instructions (nnq) | flash / RAM (nnq) | M4 instructions (CMSIS-NN) | flash / RAM (CMSIS-NN) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -144,21 +145,67 @@ func benchS8Markdown(rows []s8Row) string {
 	return b.String()
 }
 
-// runBenchS8 runs only the s8 section (nnq bench --only s8) and prints it.
+// s8Heading starts the s8 section of BENCHMARKS.md.
+const s8Heading = "\n## Today's CMSIS-NN API: s8 and s16\n"
+
+// runBenchS8 runs only the s8 section (nnq bench --only s8), prints it
+// and, with an output directory, puts it into DIR/BENCHMARKS.md and
+// DIR/benchmarks.json in place of the earlier s8 section, leaving the
+// other sections as they are.
 func runBenchS8(nets []benchNet, cortexM bool, maxCalib int, out string, stdout, stderr io.Writer) error {
 	rows, err := benchS8(nets, cortexM, maxCalib, os.Getenv("CMSIS_NN_PATH"), stderr)
 	if err != nil {
 		return err
 	}
 	md := benchS8Markdown(rows)
-	if out != "" {
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(out, "BENCHMARKS_S8.md"), []byte(md), 0o644); err != nil {
-			return err
-		}
-	}
 	fmt.Fprint(stdout, md)
-	return nil
+	if out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	mdPath := filepath.Join(out, "BENCHMARKS.md")
+	old, err := os.ReadFile(mdPath)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if err := os.WriteFile(mdPath, []byte(replaceS8Section(string(old), md)), 0o644); err != nil {
+		return err
+	}
+	jsPath := filepath.Join(out, "benchmarks.json")
+	doc := map[string]json.RawMessage{}
+	if b, err := os.ReadFile(jsPath); err == nil {
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return fmt.Errorf("%s: %w", jsPath, err)
+		}
+	} else if !os.IsNotExist(err) {
+		return err
+	}
+	if doc["s8"], err = json.Marshal(rows); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(jsPath, append(b, '\n'), 0o644)
+}
+
+// replaceS8Section replaces the s8 section of a BENCHMARKS.md (from its
+// heading to the next level-2 heading or the end) with section, or
+// appends section when there is none.
+func replaceS8Section(doc, section string) string {
+	i := strings.Index(doc, s8Heading)
+	if strings.TrimSpace(doc) == "" {
+		return strings.TrimLeft(section, "\n")
+	}
+	if i < 0 {
+		return strings.TrimRight(doc, "\n") + "\n" + section
+	}
+	rest := doc[i+len(s8Heading):]
+	if j := strings.Index(rest, "\n## "); j >= 0 {
+		return doc[:i] + section + rest[j:]
+	}
+	return doc[:i] + section
 }

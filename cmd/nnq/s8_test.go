@@ -62,11 +62,12 @@ func TestConvertFormatS8(t *testing.T) {
 	}{
 		{[]string{"--format", "s4"}, `unknown format "s4"`},
 		{[]string{"--format", "s8", "--bits", "16"}, "--bits 16 contradicts --format s8"},
-		{[]string{"--format", "s16", "--truncate"}, "--truncate"},
+		{[]string{"--format", "s16", "--truncate"}, "--truncate: models the legacy"},
+		{[]string{"--format", "s16", "--input-frac", "40"}, "--input-frac: 40 is outside [-16, 31]"},
 	} {
 		se.Reset()
 		a := append([]string{"convert", "--model", model, "--patterns", patterns, "--out", filepath.Join(dir, "x")}, c.args...)
-		if code := run(a, &so, &se); code != 1 || !strings.Contains(se.String(), c.want) {
+		if code := run(a, &so, &se); code != 2 || !strings.Contains(se.String(), c.want) {
 			t.Errorf("nnq %v: exit %d, %q; want %q", c.args, code, se.String(), c.want)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
@@ -83,20 +84,63 @@ func TestBenchS8Section(t *testing.T) {
 	dir := t.TempDir()
 	model, patterns := writeToyNet(t, dir)
 	out := filepath.Join(dir, "docs")
+	// An earlier full bench: its other sections and JSON keys stay, its
+	// s8 section is replaced.
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before := "# Benchmarks\n\nlegacy rows\n\n## Today's CMSIS-NN API: s8 and s16\n\nOLD S8 ROWS\n\n## Later section\n\nkept\n"
+	if err := os.WriteFile(filepath.Join(out, "BENCHMARKS.md"), []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "benchmarks.json"), []byte(`{"networks": [{"name": "legacy"}], "s8": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var so, se bytes.Buffer
 	if code := run([]string{"bench", "--only", "s8", "--nets", "toy=" + model + "," + patterns, "--out", out, "--max-calib", "100"}, &so, &se); code != 0 {
 		t.Fatalf("bench --only s8: exit %d: %s", code, se.String())
 	}
-	md, err := os.ReadFile(filepath.Join(out, "BENCHMARKS_S8.md"))
+	md, err := os.ReadFile(filepath.Join(out, "BENCHMARKS.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Today's CMSIS-NN API", "| toy | s8 |", "| toy | s16 |", "(q7)", "(q15)", "true (100)"} {
+	for _, want := range []string{"# Benchmarks\n\nlegacy rows\n", "## Today's CMSIS-NN API", "| toy | s8 |", "| toy | s16 |", "(q7)", "(q15)", "true (100)", "\n\n## Later section\n\nkept\n"} {
 		if !strings.Contains(string(md), want) {
-			t.Errorf("BENCHMARKS_S8.md lacks %q:\n%s", want, md)
+			t.Errorf("BENCHMARKS.md lacks %q:\n%s", want, md)
 		}
 	}
-	if code := run([]string{"bench", "--only", "q7"}, &so, &se); code != 1 || !strings.Contains(se.String(), "--only") {
+	if strings.Contains(string(md), "OLD S8 ROWS") || strings.Count(string(md), "## Today's") != 1 {
+		t.Errorf("the earlier s8 section was not replaced:\n%s", md)
+	}
+	var doc struct {
+		Networks []struct{ Name string } `json:"networks"`
+		S8       []s8Row                 `json:"s8"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "benchmarks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Networks) != 1 || doc.Networks[0].Name != "legacy" || len(doc.S8) != 2 || doc.S8[0].Network != "toy" || !doc.S8[1].HostBitExact {
+		t.Errorf("benchmarks.json: %s", b)
+	}
+	if code := run([]string{"bench", "--only", "q7"}, &so, &se); code != 2 || !strings.Contains(se.String(), "--only: \"q7\"") {
 		t.Errorf("bench --only q7: %s", se.String())
+	}
+}
+
+func TestReplaceS8Section(t *testing.T) {
+	sec := s8Heading + "\nNEW\n"
+	for _, c := range []struct{ doc, want string }{
+		{"", "## Today's CMSIS-NN API: s8 and s16\n\nNEW\n"},
+		{"# B\n\nrows\n", "# B\n\nrows\n" + sec},
+		{"# B\n" + s8Heading + "\nOLD\n", "# B\n" + sec},
+		{"# B\n" + s8Heading + "\nOLD\n\n## C\n", "# B\n" + sec + "\n## C\n"},
+	} {
+		if got := replaceS8Section(c.doc, sec); got != c.want {
+			t.Errorf("replaceS8Section(%q) = %q, want %q", c.doc, got, c.want)
+		}
 	}
 }
