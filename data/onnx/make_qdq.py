@@ -13,7 +13,8 @@ The quantized PyTorch model is run on 32 inputs (12x12) that lie exactly on
 the input's quantization grid; its uint8 outputs of every layer (conv+ReLU,
 max pool, conv+ReLU, global average pool, linear) are recorded as int8
 (value - 128: the same real values with zero point - 128) in
-expected_qdq.json, which nnq/onnx/qdq_test.go matches layer by layer (each
+expected_qdq.json (the PyTorch model first takes the int32 bias the graph
+stores, so both are the same model), which nnq/onnx/qdq_test.go matches layer by layer (each
 layer fed PyTorch's input to it) and end to end.
 
 Run from the repository root with Debian's /usr/bin/python3
@@ -114,6 +115,12 @@ def main():
         b = mod.bias().detach().numpy().astype(f32)
         bs = (f32(in_scale) * ws).astype(f32)
         bq = np.round(b / bs).astype(np.int32)
+        # The PyTorch model takes the bias the graph stores (int32 at scale
+        # input * weight), so both are the same model and the comparison
+        # shows the arithmetic alone: PyTorch adds its float bias after
+        # scaling, and an arbitrary float bias moves about 0.25% of the
+        # conv outputs by one step.
+        mod.set_weight_bias(w, torch.from_numpy((bq.astype(f32) * bs).astype(f32)))
         nodes.append(helper.make_node("DequantizeLinear", [init(name + ".bias_quantized", bq), init(name + ".bias_scale", bs),
                                                           init(name + ".bias_zero_point", np.zeros(len(bq), np.int32))],
                                       [name + ".bias"], name=name + ".bias_DequantizeLinear", axis=0))
