@@ -441,16 +441,8 @@ func s8Comment(q *nnq.QModel, i int, st StepPlan) []string {
 	if s.FusedReLU {
 		det = append(det, "ReLU fused (clamp from the zero point)")
 	}
-	switch {
-	case s.Fused:
-		det = append(det, "ReLU done by "+l.Inputs[0]+": buffer view, no code")
-	case st.View:
-		det = append(det, "buffer view, no code")
-	case st.Reuses >= 0:
-		det = append(det, fmt.Sprintf("in place over %q", l.Inputs[st.Reuses]))
+	if s.Fused {
+		return append(lines, strings.Join(append(det, "ReLU done by "+l.Inputs[0]+": buffer view, no code"), "; "))
 	}
-	if len(det) > 0 {
-		lines = append(lines, strings.Join(det, "; "))
-	}
-	return lines
+	return planLines(lines, det, st, l.Inputs)
 }
