@@ -59,16 +59,16 @@ func TestBundledS8(t *testing.T) {
 					t.Fatal(err)
 				}
 				drop[f], models[f] = 100*(ev.Float-ev.Fixed), q
-				t.Logf("%s %s: float %.2f%%, fixed %.2f%% (drop %.2f points), agreement %.2f%%", n.name, f, 100*ev.Float, 100*ev.Fixed, drop[f], 100*ev.Agreement)
+				t.Logf("%s %s: float %.2f%%, fixed %.2f%% (drop %.3f points), agreement %.2f%%", n.name, f, 100*ev.Float, 100*ev.Fixed, drop[f], 100*ev.Agreement)
 			}
 			if drop[nnq.FormatS8] > drop[nnq.FormatQ7]+1e-9 {
-				t.Errorf("s8 loses %.2f points, q7 %.2f", drop[nnq.FormatS8], drop[nnq.FormatQ7])
+				t.Errorf("s8 loses %.3f points, q7 %.3f", drop[nnq.FormatS8], drop[nnq.FormatQ7])
 			}
 			if n.name == "kws-dscnn" && drop[nnq.FormatS8] > 0.1 {
-				t.Errorf("kws-dscnn s8 loses %.2f points (> 0.1)", drop[nnq.FormatS8])
+				t.Errorf("kws-dscnn s8 loses %.3f points (> 0.1)", drop[nnq.FormatS8])
 			}
 			if drop[nnq.FormatS16] > 0.02+1e-9 {
-				t.Errorf("s16 loses %.2f points (> 0.02)", drop[nnq.FormatS16])
+				t.Errorf("s16 loses %.3f points (> 0.02)", drop[nnq.FormatS16])
 			}
 			for _, f := range []nnq.Format{nnq.FormatS8, nnq.FormatS16} {
 				dir := t.TempDir()
