@@ -43,6 +43,9 @@ type Options struct {
 	Patterns *nnq.Patterns
 	// MaxPatterns caps how many patterns are stored (0: all).
 	MaxPatterns int
+	// Clips are audio clips stored for VerifyFrontend (models with an
+	// input front end only; see frontend.go).
+	Clips []Clip
 }
 
 // KernelChoice is the variant report of one layer.
@@ -78,6 +81,9 @@ type Project struct {
 	WeightBytes int
 	// Patterns is the number of test patterns stored for Verify.
 	Patterns int
+	// Frontend describes frontend.c/.h and app/app.c, written when the
+	// model records an input front end (nil otherwise).
+	Frontend *FrontendInfo
 }
 
 // manifest is nnq/manifest.json.
@@ -101,6 +107,10 @@ type manifest struct {
 	Patterns    string   `json:"patterns,omitempty"`
 	NumPatterns int      `json:"num_patterns"`
 	Files       []string `json:"files"`
+	// Frontend and Clips: the input front end and the clips stored for
+	// VerifyFrontend (absent without a front end).
+	Frontend *nnq.Frontend `json:"frontend,omitempty"`
+	Clips    []string      `json:"clips,omitempty"`
 }
 
 // tmplData is what the templates see.
@@ -144,7 +154,8 @@ type tmplData struct {
 	Example             *example
 	Rounding            string
 	// S8 holds the s8/s16 parts (nil for q7/q15 exports).
-	S8 *s8Data
+	S8       *s8Data
+	Frontend *feData // nil: no input front end
 }
 
 type formatRow struct {
@@ -181,6 +192,9 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		return nil, err
 	}
 	p := &Project{Dir: dir, Model: q, Mem: plan, Kernels: d.Kernels, WeightBytes: d.WeightBytes}
+	if d.Frontend, err = buildFrontend(q, d); err != nil {
+		return nil, err
+	}
 
 	// Patterns for verification and the demo's example.
 	var pats *nnq.Patterns
@@ -208,6 +222,9 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		}
 		files[f.name] = b.Bytes()
 	}
+	if err := addFrontendFiles(d, p, files); err != nil {
+		return nil, err
+	}
 	if d.Example != nil {
 		var b bytes.Buffer
 		if err := templates.ExecuteTemplate(&b, "demo_example.h.tmpl", d); err != nil {
@@ -220,6 +237,10 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "nnq"), 0o755); err != nil {
 		return nil, fmt.Errorf("codegen: %w", err)
+	}
+	clips, err := prepareFrontendDirs(dir, q.Float.Frontend, d.Frontend != nil, opt.Clips)
+	if err != nil {
+		return nil, err
 	}
 	// Stale results of an earlier export must not survive.
 	if d.Example == nil {
@@ -259,6 +280,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		os.Remove(patPath)
 	}
 	names = append(names, ManifestFile)
+	names = append(names, clips...)
 	sort.Strings(names)
 	p.Files = names
 
@@ -270,6 +292,10 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	}
 	if q.IsAffine() {
 		m.Arithmetic = q.TypeName()
+	}
+	if d.Frontend != nil {
+		m.Frontend, m.Clips = q.Float.Frontend, clips
+		p.Frontend.Clips = len(clips)
 	}
 	for _, k := range d.Kernels {
 		m.Layers = append(m.Layers, k.Name)

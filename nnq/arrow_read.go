@@ -150,7 +150,13 @@ func parseModelJSON(js string) (*Model, error) {
 		Classes:    h.Classes,
 		Notes:      h.Notes,
 		Source:     h.Source,
+		Frontend:   h.Frontend,
 		Layers:     make([]*Layer, len(h.Layers)),
+	}
+	if h.Frontend != nil {
+		if err := h.Frontend.Check(); err != nil {
+			return nil, fmt.Errorf("%s graph: %v", ModelMetadataKey, err)
+		}
 	}
 	if m.InputName == "" {
 		m.InputName = "input"

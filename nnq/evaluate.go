@@ -113,7 +113,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 				mu.Unlock()
 				return
 			}
-			qp := predictInt(out)
+			qp := PredictInt(out)
 			label := p.Label(i)
 			if qp == label {
 				part.fixedOK++
@@ -208,7 +208,9 @@ func square(n int) [][]int {
 	return m
 }
 
-func predictInt(out []int16) int {
+// PredictInt returns the index of the largest value of a fixed-point
+// output (the first one on ties), as Predict does for floats.
+func PredictInt(out []int16) int {
 	best := 0
 	for i, v := range out {
 		if v > out[best] {
@@ -243,7 +245,7 @@ func (q *QModel) errorsUpTo(p *Patterns, limit int64) (int64, error) {
 				mu.Unlock()
 				return
 			}
-			if l := p.Label(i); l >= 0 && predictInt(out) != l {
+			if l := p.Label(i); l >= 0 && PredictInt(out) != l {
 				atomic.AddInt64(&errs, 1)
 			}
 		}, nil

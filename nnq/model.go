@@ -140,6 +140,9 @@ type Model struct {
 	// QDQ, when set, is the int8 quantization an already-quantized model
 	// was imported with (s8 keeps it; see QDQ).
 	QDQ *QDQ
+	// Frontend, when set, records how the input is computed from a raw
+	// signal (the KWS networks' MFCC); see Frontend.
+	Frontend *Frontend
 }
 
 // Param returns the tensor that plays role for layer l, or nil.
@@ -196,6 +199,7 @@ func (m *Model) Clone() *Model {
 	c.InputShape = append([]int(nil), m.InputShape...)
 	c.Classes = append([]string(nil), m.Classes...)
 	c.Notes = append([]string(nil), m.Notes...)
+	c.Frontend = m.Frontend.Clone()
 	c.Layers = make([]*Layer, len(m.Layers))
 	for i, l := range m.Layers {
 		nl := *l

@@ -28,6 +28,10 @@ type ConvertOptions struct {
 	InputFrac *int
 	// MaxCalib and MaxTest cap how many patterns are used (0 = all).
 	MaxCalib, MaxTest int
+	// Frontend chooses the input front end the quantized model records
+	// (and an export generates): "" or "auto" what the model file says,
+	// "mfcc", "none" (see Model.SetFrontend).
+	Frontend string
 	// Progress and Log report the long steps.
 	Progress func(step string, done, total int)
 	Log      func(string)
@@ -68,8 +72,14 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 		t0 = time.Now()
 	}
 	var err error
+	if err := CheckFrontendChoice(o.Frontend); err != nil {
+		return nil, err
+	}
 	if c.Framework, err = Load(o.Model); err != nil {
 		return nil, err
+	}
+	if err := c.Framework.SetFrontend(o.Frontend); err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Model, err)
 	}
 	if c.CMSIS, err = c.Framework.ToCMSIS(); err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Model, err)

@@ -58,14 +58,15 @@ type jsonQModel struct {
 }
 
 type jsonGraph struct {
-	Name       string   `json:"name"`
-	Layout     Layout   `json:"layout"`
-	Source     Layout   `json:"source,omitempty"`
-	InputName  string   `json:"input_name"`
-	InputShape []int    `json:"input_shape"`
-	Classes    []string `json:"classes,omitempty"`
-	Layers     []*Layer `json:"layers"`
-	Notes      []string `json:"notes,omitempty"`
+	Name       string    `json:"name"`
+	Layout     Layout    `json:"layout"`
+	Source     Layout    `json:"source,omitempty"`
+	InputName  string    `json:"input_name"`
+	InputShape []int     `json:"input_shape"`
+	Classes    []string  `json:"classes,omitempty"`
+	Layers     []*Layer  `json:"layers"`
+	Notes      []string  `json:"notes,omitempty"`
+	Frontend   *Frontend `json:"frontend,omitempty"`
 }
 
 // Save writes the quantized model to path as JSON.
@@ -73,7 +74,7 @@ func (q *QModel) Save(path string) error {
 	j := jsonQModel{Version: 1, Name: q.Name, Bits: q.Bits, Format: q.Format, Affine: q.Affine, Scheme: q.Scheme, Target: q.Target, Truncate: q.Rounding == kernels.Truncate,
 		InputFrac: q.InputFrac, Notes: q.Notes, Tensors: map[string]jsonTensor{},
 		Float: jsonGraph{Name: q.Float.Name, Layout: q.Float.Layout, Source: q.Float.Source, InputName: q.Float.inputName(),
-			InputShape: q.Float.InputShape, Classes: q.Float.Classes, Layers: q.Float.Layers, Notes: q.Float.Notes}}
+			InputShape: q.Float.InputShape, Classes: q.Float.Classes, Layers: q.Float.Layers, Notes: q.Float.Notes, Frontend: q.Float.Frontend}}
 	for n, t := range q.Float.Tensors {
 		j.Tensors[n] = jsonTensor{Shape: t.Shape, Data: t.Data}
 	}
@@ -108,7 +109,7 @@ func LoadQModel(path string) (*QModel, error) {
 		return nil, fmt.Errorf("%s: quantized model version %d is not supported (want 1)", path, j.Version)
 	}
 	m := &Model{Name: j.Float.Name, Layout: j.Float.Layout, Source: j.Float.Source, InputName: j.Float.InputName, InputShape: j.Float.InputShape,
-		Classes: j.Float.Classes, Layers: j.Float.Layers, Notes: j.Float.Notes, Tensors: map[string]*Tensor{}}
+		Classes: j.Float.Classes, Layers: j.Float.Layers, Notes: j.Float.Notes, Frontend: j.Float.Frontend, Tensors: map[string]*Tensor{}}
 	for n, t := range j.Tensors {
 		m.Tensors[n] = &Tensor{Name: n, Shape: t.Shape, Data: t.Data}
 	}

@@ -79,6 +79,40 @@ type Report struct {
 	InstructionsPerInference uint64 `json:"instructions_per_inference,omitempty"`
 	FlashBytes               int    `json:"flash_bytes,omitempty"`
 	RAMBytes                 int    `json:"ram_bytes,omitempty"`
+
+	// Frontend is the exported input front end (frontend.c), when the
+	// model records one.
+	Frontend *ReportFrontend `json:"frontend,omitempty"`
+}
+
+// ReportFrontend is the input front end's cost in the report: its sizes
+// from the export and, once nnq verify ran it on a Cortex-M, its exact
+// instructions per hop and how its features compared with Go's.
+type ReportFrontend struct {
+	Frontend string  `json:"frontend"`
+	HopMs    float64 `json:"hop_ms"`
+	// Constant tables (flash) of the float32 and of the fixed-point path;
+	// per stream the audio ring and the feature window (RAM).
+	FloatTableBytes int `json:"float_table_bytes"`
+	FixedTableBytes int `json:"fixed_table_bytes"`
+	RingBytes       int `json:"ring_bytes"`
+	FeatureBytes    int `json:"feature_window_bytes"`
+	// InferEvery is the streaming app's default: an inference every
+	// InferEvery hops.
+	InferEvery int `json:"app_infer_every_hops"`
+
+	// From a Cortex-M run (QEMU, exact counts): target, path (float or
+	// fixed), instructions of one hop (mean, max), the front end's code in
+	// the image, the share of feature values equal to Go's and the clips
+	// whose class is Go's.
+	Target                string  `json:"target,omitempty"`
+	Path                  string  `json:"path,omitempty"`
+	InstructionsPerHop    float64 `json:"instructions_per_hop,omitempty"`
+	MaxInstructionsPerHop uint64  `json:"max_instructions_per_hop,omitempty"`
+	CodeBytes             int     `json:"code_bytes,omitempty"`
+	EqualShare            float64 `json:"equal_share,omitempty"`
+	ClassesAgree          int     `json:"classes_agree,omitempty"`
+	Clips                 int     `json:"clips,omitempty"`
 }
 
 // NewReport assembles a report from a quantized model and its evaluation.
@@ -150,6 +184,9 @@ func (r *Report) Markdown() string {
 	if r.InstructionsPerInference > 0 {
 		fmt.Fprintf(&b, "Cortex-M: %d instructions per inference, flash %d B, RAM %d B.\n\n", r.InstructionsPerInference, r.FlashBytes, r.RAMBytes)
 	}
+	if f := r.Frontend; f != nil {
+		b.WriteString(f.markdown(r.InstructionsPerInference))
+	}
 	instr := r.InstructionsPerInference > 0
 	b.WriteString("| layer | op | kernel | in | out | weights | bias | bias_shift | out_shift | saturations | SQNR dB |")
 	if instr {
@@ -220,4 +257,23 @@ func WriteReport(dir string, q *QModel, ev *Evaluation) (*Report, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// markdown renders the front end's paragraph; networkInstr is the
+// network's count per inference on the same target (0: not measured).
+func (f *ReportFrontend) markdown(networkInstr uint64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Input front end (frontend.c): %s. Tables (flash) %d B float32 path, %d B fixed-point path; per stream audio ring %d B and feature window %d B (RAM).",
+		f.Frontend, f.FloatTableBytes, f.FixedTableBytes, f.RingBytes, f.FeatureBytes)
+	if f.InstructionsPerHop > 0 {
+		fmt.Fprintf(&b, " On %s (%s path): %.0f instructions per %g ms hop (max %d), code %d B; %.2f%% of the feature values equal Go's, class as Go on %d of %d clips.",
+			f.Target, f.Path, f.InstructionsPerHop, f.HopMs, f.MaxInstructionsPerHop, f.CodeBytes, 100*f.EqualShare, f.ClassesAgree, f.Clips)
+		if networkInstr > 0 && f.InferEvery > 0 {
+			net := float64(networkInstr) / float64(f.InferEvery)
+			fmt.Fprintf(&b, " The network: %d instructions per inference, %.0f per hop at an inference every %d hops; the front end is %.1f%% of the work.",
+				networkInstr, net, f.InferEvery, 100*f.InstructionsPerHop/(f.InstructionsPerHop+net))
+		}
+	}
+	b.WriteString("\n\n")
+	return b.String()
 }

@@ -68,6 +68,8 @@ type netResult struct {
 	HostBitExact     bool    `json:"host_bit_exact"`
 	HostMismatches   int     `json:"host_mismatches"`
 	HostVerifiedPats int     `json:"host_verified_patterns"`
+	// Frontend: the exported input front end (bench_frontend.go).
+	Frontend *frontendBench `json:"frontend,omitempty"`
 }
 
 type memResult struct {
@@ -89,7 +91,7 @@ type benchReport struct {
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--only s8]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--only s8|frontend]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -99,7 +101,7 @@ func init() {
 		noM := fs.Bool("no-cortex-m", false, "skip the emulated Cortex-M4 measurements")
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
 		searchVal := fs.Int("search-val", 300, "validation patterns used by the search scheme")
-		only := fs.String("only", "", "run one section only: s8 (today's CMSIS-NN s8/s16 rows of all bundled networks, replaced in DIR/BENCHMARKS.md and DIR/benchmarks.json)")
+		only := fs.String("only", "", "run one section only: s8 (today's CMSIS-NN s8/s16 rows of all bundled networks, replaced in DIR/BENCHMARKS.md and DIR/benchmarks.json) or frontend (the input front end, printed; bench_frontend.go)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -113,12 +115,8 @@ func init() {
 			atLeast("--max-calib", maxCalib, 1, ""),
 			atLeast("--search-val", searchVal, 1, ""),
 			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
-			rule{"--only", func() error {
-				if *only != "" && *only != "s8" {
-					return fmt.Errorf("%q: the one section that runs alone is s8", *only)
-				}
-				return nil
-			}},
+			optional(only, oneOf("--only", only, "s8", "frontend")),
+			cmsisDSPRule(),
 		)
 		if err != nil {
 			return err
@@ -129,6 +127,9 @@ func init() {
 				s8list = list
 			}
 			return runBenchS8(s8list, !*noM, *maxCalib, *out, stdout, stderr)
+		}
+		if *only == "frontend" {
+			return benchFrontendOnly(list, *maxCalib, stdout, stderr)
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}
@@ -290,7 +291,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		if err != nil {
 			return nil, err
 		}
-		if _, _, err := exportAll(c, filepath.Join(tmp, "convert")); err != nil {
+		if _, _, err := exportAll(c, filepath.Join(tmp, "convert"), nil); err != nil {
 			return nil, err
 		}
 		cvT = append(cvT, time.Since(t0).Seconds())
@@ -303,6 +304,11 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		}
 		r.M4 = m4
 		logf("Cortex-M4: %d instructions per inference, text %d data %d bss %d", m4.InstructionsPerInference, m4.Text, m4.Data, m4.BSS)
+		if cm.Frontend != nil {
+			if r.Frontend, err = benchFrontend(ctx, n, cm, st, nnq.MSE{}, test, log); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return r, nil
 }
@@ -418,6 +424,7 @@ func benchMarkdown(r *benchReport) string {
 				fmt.Fprintf(&b, "| %s | `%s` | %d |\n", l.Name, l.Kernel, l.Instructions)
 			}
 		}
+		b.WriteString(frontendMarkdown(n.Frontend))
 		fmt.Fprintf(&b, "\nToolkit speed: calibration %.0f patterns/s (all cores); Go simulator %.0f patterns/s (one goroutine) vs the compiled host C %.0f patterns/s (nnq's portable runtime, gcc -O2, one process) (Go time / C time = %.2f); host C bit-exact on %d/%d test patterns; `nnq convert` end to end %.1f s (median of %d).\n",
 			n.CalibPerSec, n.SimPerSec, n.HostCPerSec, n.SimOverC, n.HostVerifiedPats-n.HostMismatches, n.HostVerifiedPats, n.ConvertSeconds, n.ConvertRuns)
 	}

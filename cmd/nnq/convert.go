@@ -42,8 +42,8 @@ func init() {
 	}
 	register(c)
 
-	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--scheme minmax|percentile:P|mse|search] [--target T] --out DIR",
-		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report"}
+	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--scheme minmax|percentile:P|mse|search] [--target T] [--frontend mfcc|none] [--clips DIR] --out DIR",
+		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report (and the input front end: frontend.c, app/app.c)"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
 		model := fs.String("model", "", "model file: nnq Arrow model (.arrow) or ONNX (.onnx)")
@@ -60,6 +60,8 @@ func init() {
 		maxCalib := fs.Int("max-calib", 0, "use at most this many calibration patterns (0: all)")
 		maxTest := fs.Int("max-test", 0, "use at most this many test patterns (0: all)")
 		quiet := fs.Bool("q", false, "print only the summary (accuracy, memory, output)")
+		frontend := fs.String("frontend", nnq.FrontendAuto, frontendHelp)
+		clipsDir := fs.String("clips", "", "directory of WAV clips stored in the export to verify the front end with (nnq verify)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -80,13 +82,19 @@ func init() {
 			inputFracRule("--input-frac", &inputFrac, &f),
 			atLeast("--max-calib", maxCalib, 0, " (0: all)"),
 			atLeast("--max-test", maxTest, 0, " (0: all)"),
+			frontendRule("--frontend", frontend),
+			inputDir("--clips", clipsDir),
 			outputDir("--out", out, codegen.ManifestFile),
 		)
 		if err != nil {
 			return err
 		}
+		clips, err := convertClips(*model, *frontend, *clipsDir)
+		if err != nil {
+			return err
+		}
 		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Format: f, Scheme: sc, Target: *target,
-			Truncate: *truncate, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest}
+			Truncate: *truncate, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Frontend: *frontend}
 		var mu sync.Mutex
 		if !*quiet {
 			opt.Log = func(s string) { mu.Lock(); fmt.Fprintln(stderr, s); mu.Unlock() }
@@ -95,7 +103,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		rep, proj, err := exportAll(c, *out)
+		rep, proj, err := exportAll(c, *out, clips)
 		if err != nil {
 			return err
 		}
@@ -103,7 +111,7 @@ func init() {
 			fmt.Fprint(stdout, c.Q.Table())
 			fmt.Fprintln(stdout)
 		}
-		printSummary(stdout, c, rep, len(proj.Files), *out)
+		printSummary(stdout, c, rep, proj, *out)
 		return nil
 	}
 	register(cv)
@@ -172,7 +180,7 @@ func inputFracRule(flag string, o *optInt, f *nnq.Format) rule {
 
 // printSummary prints the result of a conversion: accuracies, memory,
 // warnings, and where it went.
-func printSummary(w io.Writer, c *nnq.Conversion, rep *nnq.Report, files int, out string) {
+func printSummary(w io.Writer, c *nnq.Conversion, rep *nnq.Report, proj *codegen.Project, out string) {
 	unl := ""
 	if rep.Unlabelled > 0 {
 		unl = fmt.Sprintf(" (%d unlabelled left out; agreement over all %d)", rep.Unlabelled, rep.Patterns)
@@ -188,19 +196,24 @@ func printSummary(w io.Writer, c *nnq.Conversion, rep *nnq.Report, files int, ou
 			100*float64(c.Eval.InputSaturated)/float64(n), in)
 	}
 	fmt.Fprintf(w, "memory: arena %d B (lower bound %d B, naive %d B), weights %d B\n", rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes)
-	fmt.Fprintf(w, "wrote the C project (%d files) and report.md, report.json, plots/ to %s\n", files, out)
+	if fe := proj.Frontend; fe != nil {
+		fmt.Fprintf(w, "front end: %s\n  frontend.c tables %d B (+%d B float32 path, +%d B fixed-point path), ring %d B + feature window %d B per stream; %d clips stored; app/app.c streams it\n",
+			fe.Frontend, fe.SharedTableBytes, fe.FloatTableBytes, fe.FixedTableBytes, fe.RingBytes, fe.FeatureBytes, fe.Clips)
+	}
+	fmt.Fprintf(w, "wrote the C project (%d files) and report.md, report.json, plots/ to %s\n", len(proj.Files), out)
 }
 
 // exportAll writes the report, the plots and the C project of a
 // conversion into dir, through a temporary directory beside it that
-// replaces dir only once everything is written.
-func exportAll(c *nnq.Conversion, dir string) (*nnq.Report, *codegen.Project, error) {
+// replaces dir only once everything is written; clips are the audio clips
+// stored with an input front end.
+func exportAll(c *nnq.Conversion, dir string, clips []codegen.Clip) (*nnq.Report, *codegen.Project, error) {
 	st, err := stageDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer st.close()
-	rep, proj, err := exportTo(c, st)
+	rep, proj, err := exportTo(c, st, clips)
 	if errors.Is(err, errInterrupted) {
 		return nil, nil, fmt.Errorf("%w: %s left as it was", err, dir)
 	}
@@ -213,9 +226,9 @@ func exportAll(c *nnq.Conversion, dir string) (*nnq.Report, *codegen.Project, er
 
 // exportTo writes everything into st's temporary directory, then commits
 // it.
-func exportTo(c *nnq.Conversion, st *stagedDir) (*nnq.Report, *codegen.Project, error) {
+func exportTo(c *nnq.Conversion, st *stagedDir, clips []codegen.Clip) (*nnq.Report, *codegen.Project, error) {
 	tmp := st.tmp
-	proj, err := codegen.Export(c.Q, tmp, codegen.Options{Patterns: c.Test})
+	proj, err := codegen.Export(c.Q, tmp, codegen.Options{Patterns: c.Test, Clips: clips})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -227,6 +240,7 @@ func exportTo(c *nnq.Conversion, st *stagedDir) (*nnq.Report, *codegen.Project, 
 		return nil, nil, err
 	}
 	rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes = proj.Mem.ArenaBytes, proj.Mem.LowerBound, proj.Mem.Naive, proj.WeightBytes
+	rep.Frontend = reportFrontend(proj.Frontend)
 	if err := rep.WriteJSON(filepath.Join(tmp, "report.json")); err != nil {
 		return nil, nil, err
 	}

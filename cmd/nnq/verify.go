@@ -14,8 +14,8 @@ import (
 )
 
 func init() {
-	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--cmsis-nn PATH] [--max-patterns N]",
-		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint"}
+	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--cmsis-nn PATH] [--max-patterns N] [--frontend-path float|fixed] [--clips DIR]",
+		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint; an export with an input front end also runs frontend.c on audio clips and compares features and classes with Go"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
 		target := fs.String("target", "host", targetHelp("where to run (the Cortex-M cores under QEMU)"))
@@ -23,6 +23,8 @@ func init() {
 		cmsis := fs.String("cmsis", "", "q7/q15 exports: CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime (default $CMSIS_PATH)")
 		cmsisNN := fs.String("cmsis-nn", "", "s8/s16 exports: CMSIS-NN checkout (s8/s16 API, e.g. v7.0.0) to build against instead of nnq's runtime (default $CMSIS_NN_PATH)")
 		maxPat := fs.Int("max-patterns", 0, "verify at most this many stored patterns (0: all)")
+		fePath := fs.String("frontend-path", "", "front end implementation to verify: float or fixed (default: fixed on cores without an FPU, else float)")
+		clipsDir := fs.String("clips", "", "WAV clips to verify the front end with (default: the clips stored in the export, else synthetic ones)")
 		// Flags may follow the directory.
 		var dir string
 		rest := args
@@ -47,6 +49,8 @@ func init() {
 			inputDir("--cmsis", cmsis),
 			inputDir("--cmsis-nn", cmsisNN),
 			atLeast("--max-patterns", maxPat, 0, " (0: all)"),
+			optional(fePath, oneOf("--frontend-path", fePath, "float", "fixed")),
+			inputDir("--clips", clipsDir),
 		)
 		if err != nil {
 			return err
@@ -94,6 +98,10 @@ func init() {
 			return err
 		}
 		if res.Target == "host" {
+			if hasFrontend(dir) {
+				_, err := verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, *sanitize, 0, stdout)
+				return err
+			}
 			return nil
 		}
 		// Cortex-M: exact instruction counts and footprint into report.json.
@@ -117,7 +125,15 @@ func init() {
 		for _, l := range prof.Layers {
 			fmt.Fprintf(stdout, "  %-22s %-44s %10d\n", l.Name, l.Kernel, l.Instructions)
 		}
-		return updateReport(dir, rep, prof)
+		if err := updateReport(dir, rep, prof); err != nil || !hasFrontend(dir) {
+			return err
+		}
+		fr, err := verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, false, float64(prof.InstructionsPerInference), stdout)
+		if err != nil || rep == nil {
+			return err
+		}
+		addFrontendRun(rep, fr)
+		return writeReport(dir, rep)
 	}
 	register(c)
 }
@@ -144,6 +160,11 @@ func updateReport(dir string, rep *nnq.Report, prof *cortexProfile) error {
 			rep.Layers[i].Instructions = prof.Layers[i].Instructions
 		}
 	}
+	return writeReport(dir, rep)
+}
+
+// writeReport writes DIR/report.json and report.md.
+func writeReport(dir string, rep *nnq.Report) error {
 	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return err
 	}
