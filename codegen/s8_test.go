@@ -1,15 +1,11 @@
 package codegen
 
 import (
-	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/nnq-toolkit/nnq/codegen/harness"
-	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
 
@@ -154,17 +150,7 @@ func TestS8CortexM(t *testing.T) {
 	lib := os.Getenv("CMSIS_NN_PATH")
 	for _, c := range s8Cases(t) {
 		target := c.q.Target
-		tg, err := harness.TargetByName(target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := harness.CheckTools(context.Background(), tg); err != nil {
-			var me *harness.MissingToolError
-			if errors.As(err, &me) {
-				testenv.Missing(t, "%v", err)
-			}
-			t.Fatal(err)
-		}
+		needTarget(t, target)
 		dir := t.TempDir()
 		if _, err := Export(c.q, dir, Options{Patterns: c.p, MaxPatterns: 8}); err != nil {
 			t.Fatal(err)
