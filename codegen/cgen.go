@@ -232,7 +232,15 @@ func layerCode(q *nnq.QModel, i int, st StepPlan, ptr func(int) string, w, b str
 		c.Status = true
 	case kernels.KindPool:
 		if v.NNQ() {
-			c.Call = fmt.Sprintf("%s(%s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s)", v, src, g.InX, g.InY, g.InC, g.KX, g.KY, g.PadX, g.PadY, g.StrideX, g.StrideY, g.OutX, g.OutY, out)
+			c.Call = fmt.Sprintf("%s(%s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s", v, src, g.InX, g.InY, g.InC, g.KX, g.KY, g.PadX, g.PadY, g.StrideX, g.StrideY, g.OutX, g.OutY, out)
+			if l.Op == nnq.OpAvgPool2D {
+				// nnq's average pools take the output left shift.
+				if err := checkRange(l, "pool_shift", l.PoolShift, 0, kernels.MaxPoolShift); err != nil {
+					return nil, err
+				}
+				c.Call += fmt.Sprintf(", %d", l.PoolShift)
+			}
+			c.Call += ")"
 		} else {
 			c.Call = fmt.Sprintf("%s(%s, %d, %d, %d, %d, %d, %d, %s, %s)", v, src, g.InX, g.InC, g.KX, g.PadX, g.StrideX, g.OutX, bufQ7, out)
 		}

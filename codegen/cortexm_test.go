@@ -14,8 +14,8 @@ func TestCortexM(t *testing.T) {
 		net    netSpec
 		bits   int
 		target string
-	}{{netAllQ7, 8, "cortex-m4"}, {netQ15, 16, "cortex-m3"}} {
-		t.Run(c.target, func(t *testing.T) {
+	}{{netAllQ7, 8, "cortex-m4"}, {netQ15, 16, "cortex-m3"}, {netPool, 8, "cortex-m3"}} {
+		t.Run(c.net.name+"/"+c.target, func(t *testing.T) {
 			needTarget(t, c.target)
 			t.Parallel()
 			dir, _ := exportT(t, c.net, c.bits, c.target)

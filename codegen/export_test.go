@@ -13,6 +13,9 @@ func TestExportVerify(t *testing.T) {
 	}{
 		{netAllQ7, 8, "cortex-m3"},
 		{netAllQ7, 8, "cortex-m4"},
+		{netPool, 8, "cortex-m3"},
+		{netPool, 8, "cortex-m4"},
+		{netPool, 16, "cortex-m4"},
 		{netSquareQ7, 8, "cortex-m4"},
 		{netNonsquareQ7, 8, "cortex-m3"},
 		{netQ15, 16, "cortex-m4"},

@@ -36,6 +36,9 @@ type netSpec struct {
 	classes []string
 	// layout is the parameter/pattern layout (default CMSIS).
 	layout nnq.Layout
+	// noPoolShift keeps average pools at their input format (so the
+	// library's pool, which cannot shift, stays usable).
+	noPoolShift bool
 }
 
 // floatModel builds the CMSIS-layout float model with random parameters.
@@ -113,7 +116,7 @@ func quantized(t testing.TB, s netSpec, bits int, target string) (*nnq.QModel, *
 	if err != nil {
 		t.Fatalf("%s: calibrate: %v", s.name, err)
 	}
-	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: bits, Target: target, Scheme: nnq.MinMax{}})
+	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: bits, Target: target, Scheme: nnq.MinMax{}, NoPoolShift: s.noPoolShift})
 	if err != nil {
 		t.Fatalf("%s: quantize: %v", s.name, err)
 	}
@@ -206,7 +209,7 @@ var netSquareQ7 = netSpec{name: "square_q7", input: []int{6, 6, 4}, layers: []ls
 	{name: "rs", op: nnq.OpReshape, attrs: nnq.Attrs{Shape: []int{-1}}},
 	dense("fc", nil, 54, 7, kernels.VarFullyConnectedQ7),
 	simple("r2", nnq.OpReLU),
-}}
+}, noPoolShift: true}
 
 // netNonsquareQ7 has non-square maps: fast_nonsquare, basic_nonsquare,
 // depthwise non-square, the nnq max pool, a strided conv.

@@ -279,9 +279,9 @@ func TestFloatRefPool(t *testing.T) {
 		n := g.OutX * g.OutY * g.InC
 		a, m := make([]int16, n), make([]int16, n)
 		a8, m8 := make([]int8, n), make([]int8, n)
-		_ = NNQAvepoolQ15HWCNonsquare(Opts{}, g, in, a)
+		_ = NNQAvepoolQ15HWCNonsquare(Opts{}, g, in, a, 0)
 		_ = NNQMaxpoolQ15HWCNonsquare(Opts{}, g, in, m)
-		_ = NNQAvepoolQ7HWCNonsquare(Opts{}, g, in8, a8)
+		_ = NNQAvepoolQ7HWCNonsquare(Opts{}, g, in8, a8, 0)
 		_ = NNQMaxpoolQ7HWCNonsquare(Opts{}, g, in8, m8)
 		mx, mean := frPool(g, in)
 		mx8, mean8 := frPool(g, in8)

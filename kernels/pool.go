@@ -1,5 +1,7 @@
 package kernels
 
+import "fmt"
+
 // Pooling (facts sheet §5) and nnq's own non-square / q15 pools.
 //
 // Buffer ownership: the CMSIS pools mirror the library exactly, including
@@ -32,7 +34,7 @@ func MaxpoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if o.Target == DSPPath {
 		poolDSP(g, imIn, imOut, false)
 	} else {
-		poolCore(g, imIn, imOut, false, 127, q7Min)
+		poolCore(g, imIn, imOut, false, 127, q7Min, poolShift{})
 	}
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
@@ -53,7 +55,7 @@ func AvepoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if o.Target == DSPPath {
 		poolDSP(g, imIn, imOut, true)
 	} else {
-		poolCore(g, imIn, imOut, true, 0, 0)
+		poolCore(g, imIn, imOut, true, 0, 0, poolShift{})
 	}
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
@@ -67,20 +69,26 @@ func NNQMaxpoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if err := checkPool(VarNNQMaxpoolQ7HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
 		return err
 	}
-	poolCore(g, imIn, imOut, false, 0, q7Min)
+	poolCore(g, imIn, imOut, false, 0, q7Min, poolShift{})
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }
 
 // NNQAvepoolQ7HWCNonsquare is the Go twin of nnq_avepool_q7_HWC_nonsquare:
-// int32 sum over the in-range window positions divided by their count, C
-// division truncating toward zero. An empty window gives 0. imIn is not
-// modified.
-func NNQAvepoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8) error {
+// int32 sum over the in-range window positions, shifted left by shift
+// bits (in 64 bits), divided by their count (C division, truncating toward
+// zero) and saturated to q7. The shift gives the output shift more
+// fractional bits than the input: the mean of many values is known more
+// finely than any one of them. shift 0 is the plain average pool (which
+// never saturates). An empty window gives 0. imIn is not modified.
+func NNQAvepoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8, shift int) error {
 	if err := checkPool(VarNNQAvepoolQ7HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
 		return err
 	}
-	poolCore(g, imIn, imOut, true, 0, 0)
+	if err := checkPoolShift(shift); err != nil {
+		return err
+	}
+	poolCore(g, imIn, imOut, true, 0, 0, poolShift{shift, q7Min, q7Max, o.Stats})
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }
@@ -91,19 +99,32 @@ func NNQMaxpoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16) error {
 	if err := checkPool(VarNNQMaxpoolQ15HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
 		return err
 	}
-	poolCore(g, imIn, imOut, false, 0, q15Min)
+	poolCore(g, imIn, imOut, false, 0, q15Min, poolShift{})
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }
 
 // NNQAvepoolQ15HWCNonsquare is the q15 twin of NNQAvepoolQ7HWCNonsquare
 // (nnq_avepool_q15_HWC_nonsquare).
-func NNQAvepoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16) error {
+func NNQAvepoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16, shift int) error {
 	if err := checkPool(VarNNQAvepoolQ15HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
 		return err
 	}
-	poolCore(g, imIn, imOut, true, 0, 0)
+	if err := checkPoolShift(shift); err != nil {
+		return err
+	}
+	poolCore(g, imIn, imOut, true, 0, 0, poolShift{shift, q15Min, q15Max, o.Stats})
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
+	return nil
+}
+
+// MaxPoolShift bounds the output left shift of the nnq average pools.
+const MaxPoolShift = 16
+
+func checkPoolShift(shift int) error {
+	if shift < 0 || shift > MaxPoolShift {
+		return fmt.Errorf("average pool output shift %d is outside 0..%d", shift, MaxPoolShift)
+	}
 	return nil
 }
 
@@ -118,11 +139,20 @@ func (st *Stats) countValues(n int) {
 // poolChunk channels are accumulated at once, on the stack.
 const poolChunk = 64
 
+// poolShift is the output left shift of nnq's average pools (k 0: the plain
+// mean) with the word's bounds and the counters for its saturations.
+type poolShift struct {
+	k      int
+	lo, hi int32
+	st     *Stats
+}
+
 // poolCore is the bounds-checked single-pass pool (the library's C path and
-// nnq's kernels). Max starts from maxStart (the type's minimum; the
+// nnq's kernels). An average with sh.k > 0 is sat(trunc((sum << k) /
+// count)) in 64 bits. Max starts from maxStart (the type's minimum; the
 // library's -129 start only matters for an empty window, where its int8
 // wrap gives 127); a window without in-range positions outputs empty.
-func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32) {
+func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32, sh poolShift) {
 	ch := g.InC
 	var accBuf [poolChunk]int32
 	for oy := 0; oy < g.OutY; oy++ {
@@ -165,11 +195,25 @@ func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32
 					}
 				}
 				o := ob[cb : cb+n]
-				if ave {
+				switch {
+				case ave && sh.k > 0:
+					for c, a := range acc {
+						v := (int64(a) << sh.k) / int64(count)
+						if v > int64(sh.hi) || v < int64(sh.lo) {
+							v = min(max(v, int64(sh.lo)), int64(sh.hi))
+							if sh.st != nil && v > 0 {
+								sh.st.SatHigh++
+							} else if sh.st != nil {
+								sh.st.SatLow++
+							}
+						}
+						o[c] = T(v)
+					}
+				case ave:
 					for c := range acc {
 						o[c] = T(acc[c] / count) // Go's / truncates toward zero like C
 					}
-				} else {
+				default:
 					for c := range acc {
 						o[c] = T(acc[c])
 					}

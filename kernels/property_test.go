@@ -262,7 +262,7 @@ func TestPropertyNNQPoolsEqualCMSISCPath(t *testing.T) {
 		for _, ave := range []bool{false, true} {
 			f, fn := MaxpoolQ7HWC, NNQMaxpoolQ7HWCNonsquare
 			if ave {
-				f, fn = AvepoolQ7HWC, NNQAvepoolQ7HWCNonsquare
+				f, fn = AvepoolQ7HWC, nnqAvepoolQ7NoShift
 			}
 			a, b := make([]int8, n), make([]int8, n)
 			_ = f(Opts{}, g, in, a)
@@ -278,7 +278,7 @@ func TestPropertyNNQPoolsEqualCMSISCPath(t *testing.T) {
 			}
 			c := make([]int16, n)
 			if ave {
-				_ = NNQAvepoolQ15HWCNonsquare(Opts{}, g, in16, c)
+				_ = NNQAvepoolQ15HWCNonsquare(Opts{}, g, in16, c, 0)
 			} else {
 				_ = NNQMaxpoolQ15HWCNonsquare(Opts{}, g, in16, c)
 			}

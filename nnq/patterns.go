@@ -98,6 +98,23 @@ func (p *Patterns) Head(n int) *Patterns {
 	return &out
 }
 
+// Tail returns the last n patterns (a view).
+func (p *Patterns) Tail(n int) *Patterns {
+	k := p.Len() - n
+	if k <= 0 {
+		return p
+	}
+	out := *p
+	out.Inputs = p.Inputs[k*p.Size():]
+	if len(p.Labels) > k {
+		out.Labels = p.Labels[k:]
+	}
+	if len(p.Splits) > k {
+		out.Splits = p.Splits[k:]
+	}
+	return &out
+}
+
 // Check verifies the set is internally consistent.
 func (p *Patterns) Check() error {
 	n := p.Size()

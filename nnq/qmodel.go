@@ -48,6 +48,10 @@ type QLayer struct {
 	Shifts []int
 	// IntWidth is the integer bits of a sigmoid/tanh input (0..3).
 	IntWidth int
+	// PoolShift is the output left shift of an average pool (nnq's
+	// kernel: sum << PoolShift / count, saturated): its output has
+	// PoolShift more fractional bits than its input. 0 is the plain mean.
+	PoolShift int
 
 	// Geom is the kernel geometry of a conv, depthwise or pool layer.
 	Geom kernels.ConvGeom
@@ -60,6 +64,9 @@ type QLayer struct {
 	// Notes records constraint adjustments (e.g. a format forced by the
 	// layer, a bias format lowered to keep the shift non-negative).
 	Notes []string
+	// Reason says in a few words why the output has its format (the
+	// report's reason column; Notes hold the details).
+	Reason string
 
 	// S8 holds everything of a layer of an s8/s16 network (the legacy
 	// fields above then stay unset, Kernel is VarInvalid).
@@ -106,10 +113,15 @@ type QModel struct {
 
 	InputName string
 	InputFrac int
+	// InputReason says in a few words why the input has its format.
+	InputReason string
 	// Frac maps every activation tensor name to its fractional bits.
 	Frac   map[string]int
 	Layers []*QLayer
 	Notes  []string
+	// Search holds the rounds of the accuracy search (scheme search only;
+	// not saved).
+	Search []SearchRound
 }
 
 // Layer returns the quantized layer named name, or nil.

@@ -33,12 +33,14 @@ type jsonQLayer struct {
 	Bias       []int16        `json:"bias,omitempty"`
 	Shifts     []int          `json:"shifts,omitempty"`
 	IntWidth   int            `json:"int_width"`
+	PoolShift  int            `json:"pool_shift,omitempty"`
 	Sub        []QParam       `json:"sub,omitempty"`
 	Internal   map[string]int `json:"internal,omitempty"`
 	Kernel     string         `json:"kernel"`
 	Rejected   []string       `json:"rejected,omitempty"`
 	Notes      []string       `json:"notes,omitempty"`
 	S8         *S8Layer       `json:"s8,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
 }
 
 type jsonQModel struct {
@@ -51,6 +53,7 @@ type jsonQModel struct {
 	Target    string                `json:"target"`
 	Truncate  bool                  `json:"truncate"`
 	InputFrac int                   `json:"input_frac"`
+	InputWhy  string                `json:"input_reason,omitempty"`
 	Notes     []string              `json:"notes,omitempty"`
 	Float     jsonGraph             `json:"float"`
 	Tensors   map[string]jsonTensor `json:"tensors"`
@@ -72,7 +75,7 @@ type jsonGraph struct {
 // Save writes the quantized model to path as JSON.
 func (q *QModel) Save(path string) error {
 	j := jsonQModel{Version: 1, Name: q.Name, Bits: q.Bits, Format: q.Format, Affine: q.Affine, Scheme: q.Scheme, Target: q.Target, Truncate: q.Rounding == kernels.Truncate,
-		InputFrac: q.InputFrac, Notes: q.Notes, Tensors: map[string]jsonTensor{},
+		InputFrac: q.InputFrac, InputWhy: q.InputReason, Notes: q.Notes, Tensors: map[string]jsonTensor{},
 		Float: jsonGraph{Name: q.Float.Name, Layout: q.Float.Layout, Source: q.Float.Source, InputName: q.Float.inputName(),
 			InputShape: q.Float.InputShape, Classes: q.Float.Classes, Layers: q.Float.Layers, Notes: q.Float.Notes, Frontend: q.Float.Frontend}}
 	for n, t := range q.Float.Tensors {
@@ -85,7 +88,7 @@ func (q *QModel) Save(path string) error {
 		}
 		j.Layers = append(j.Layers, jsonQLayer{Name: l.Name, Op: l.Op, Inputs: l.Inputs, InFrac: l.InFrac, OutFrac: l.OutFrac, WantFrac: l.WantFrac,
 			WeightFrac: l.WeightFrac, BiasFrac: l.BiasFrac, BiasShift: l.BiasShift, OutShift: l.OutShift, Weights: l.Weights, Bias: l.Bias,
-			Shifts: l.Shifts, IntWidth: l.IntWidth, Sub: l.Sub, Internal: l.Internal, Kernel: k, Rejected: l.Rejected, Notes: l.Notes, S8: l.S8})
+			Shifts: l.Shifts, IntWidth: l.IntWidth, PoolShift: l.PoolShift, Sub: l.Sub, Internal: l.Internal, Kernel: k, Rejected: l.Rejected, Notes: l.Notes, Reason: l.Reason, S8: l.S8})
 	}
 	b, err := json.Marshal(j)
 	if err != nil {
@@ -137,7 +140,7 @@ func LoadQModel(path string) (*QModel, error) {
 	}
 	acts, _ := m.Shapes()
 	q := &QModel{Name: j.Name, Float: m, Bits: j.Bits, Format: j.Format, Scheme: j.Scheme, Target: j.Target, Path: tp, InputName: m.inputName(),
-		InputFrac: j.InputFrac, Notes: j.Notes, Frac: map[string]int{m.inputName(): j.InputFrac}}
+		InputFrac: j.InputFrac, InputReason: j.InputWhy, Notes: j.Notes, Frac: map[string]int{m.inputName(): j.InputFrac}}
 	if j.Truncate {
 		q.Rounding = kernels.Truncate
 	}
@@ -148,9 +151,12 @@ func LoadQModel(path string) (*QModel, error) {
 		}
 		l := &QLayer{Name: jl.Name, Op: jl.Op, Inputs: m.inputsOf(i), Out: acts[jl.Name], InFrac: jl.InFrac, OutFrac: jl.OutFrac, WantFrac: jl.WantFrac,
 			WeightFrac: jl.WeightFrac, BiasFrac: jl.BiasFrac, BiasShift: jl.BiasShift, OutShift: jl.OutShift, Weights: jl.Weights, Bias: jl.Bias,
-			Shifts: jl.Shifts, IntWidth: jl.IntWidth, Sub: jl.Sub, Internal: jl.Internal, Rejected: jl.Rejected, Notes: jl.Notes}
+			Shifts: jl.Shifts, IntWidth: jl.IntWidth, PoolShift: jl.PoolShift, Sub: jl.Sub, Internal: jl.Internal, Rejected: jl.Rejected, Notes: jl.Notes, Reason: jl.Reason}
 		for _, n := range l.Inputs {
 			l.In = append(l.In, acts[n])
+		}
+		if l.PoolShift != 0 && (l.Op != OpAvgPool2D || l.PoolShift < 0 || l.PoolShift > kernels.MaxPoolShift || l.OutFrac != l.InFrac[0]+l.PoolShift) {
+			return nil, fmt.Errorf("%s: layer %q: pool_shift %d needs an avgpool2d layer, 0..%d, and out_frac = in_frac + pool_shift", path, l.Name, l.PoolShift, kernels.MaxPoolShift)
 		}
 		if len(l.InFrac) != len(l.Inputs) {
 			return nil, fmt.Errorf("%s: layer %q has %d input formats for %d inputs", path, l.Name, len(l.InFrac), len(l.Inputs))

@@ -30,6 +30,25 @@ type ReportLayer struct {
 	SatLow      int64 `json:"sat_low"`
 	AccWraps    int64 `json:"acc_wraps"`
 	BiasWraps   int64 `json:"bias_wraps"`
+	// OutFormat is the output's Q format (e.g. "Q8.-1").
+	OutFormat string `json:"out_format"`
+	// SaturationPct is the share of the layer's outputs the kernel
+	// clamped, in percent.
+	SaturationPct float64 `json:"saturation_pct"`
+	// HeadroomBits is log2 of the output format's largest value over the
+	// largest float output on the test patterns: how many bits the range
+	// could still grow; negative when the format clips the float values.
+	// Null when the float output is zero.
+	HeadroomBits *float64 `json:"headroom_bits"`
+	// SensitivityAcc is the test accuracy with only this layer in fixed
+	// point (on Report.SensitivityPatterns patterns) and SensitivityDrop
+	// the float accuracy on the same patterns minus it, in points. Null for
+	// layers that are exact on their input's format (relu, max pool,
+	// flatten, reshape).
+	SensitivityAcc  *float64 `json:"sensitivity_accuracy"`
+	SensitivityDrop *float64 `json:"sensitivity_drop_pts"`
+	// Reason says in a few words why the output has its format.
+	Reason string `json:"reason"`
 	// SQNRdB is null when the fixed output is exact.
 	SQNRdB       *float64 `json:"sqnr_db"`
 	Instructions uint64   `json:"instructions,omitempty"`
@@ -54,18 +73,32 @@ type Report struct {
 	Patterns int    `json:"patterns"`
 	// Unlabelled counts test patterns with label -1, left out of the
 	// accuracies (not of the agreement).
-	Unlabelled     int           `json:"unlabelled_patterns"`
-	FloatAccuracy  float64       `json:"float_accuracy"`
-	FixedAccuracy  float64       `json:"fixed_accuracy"`
-	Agreement      float64       `json:"agreement"`
-	InputFrac      int           `json:"input_frac"`
-	OutputFrac     int           `json:"output_frac"`
-	InputSaturated int64         `json:"input_saturated"`
-	Classes        []string      `json:"classes,omitempty"`
-	Layers         []ReportLayer `json:"layers"`
-	Notes          []string      `json:"notes,omitempty"`
-	FloatConfusion [][]int       `json:"float_confusion"`
-	FixedConfusion [][]int       `json:"fixed_confusion"`
+	Unlabelled     int     `json:"unlabelled_patterns"`
+	FloatAccuracy  float64 `json:"float_accuracy"`
+	FixedAccuracy  float64 `json:"fixed_accuracy"`
+	Agreement      float64 `json:"agreement"`
+	InputFrac      int     `json:"input_frac"`
+	OutputFrac     int     `json:"output_frac"`
+	InputSaturated int64   `json:"input_saturated"`
+	// InputSaturationPct is InputSaturated as a percentage of the input
+	// values; InputReason says why the input has its format.
+	InputSaturationPct float64 `json:"input_saturation_pct"`
+	InputReason        string  `json:"input_reason"`
+	// SensitivityPatterns is how many test patterns the layer
+	// sensitivities were measured on, SensitivityFloat the float accuracy
+	// on them; Costliest names the (up to) three layers whose
+	// quantization alone costs the most accuracy, costliest first.
+	SensitivityPatterns int      `json:"sensitivity_patterns"`
+	SensitivityFloat    float64  `json:"sensitivity_float_accuracy"`
+	Costliest           []string `json:"costliest_layers"`
+	// FormatsExplained says in words what the unusual Q formats of the
+	// model (negative integer or fractional bits) mean.
+	FormatsExplained []string      `json:"formats_explained,omitempty"`
+	Classes          []string      `json:"classes,omitempty"`
+	Layers           []ReportLayer `json:"layers"`
+	Notes            []string      `json:"notes,omitempty"`
+	FloatConfusion   [][]int       `json:"float_confusion"`
+	FixedConfusion   [][]int       `json:"fixed_confusion"`
 	// InputAffine and OutputAffine: the formats of an s8/s16 network.
 	InputAffine  *Affine `json:"input_affine,omitempty"`
 	OutputAffine *Affine `json:"output_affine,omitempty"`
@@ -123,10 +156,12 @@ func NewReport(q *QModel, ev *Evaluation) *Report {
 	r := &Report{Model: q.Name, Target: q.Target, CodePath: q.Path.String(), Rounding: q.Rounding.String(), Bits: q.Bits, Type: q.TypeName(),
 		Scheme: q.Scheme, Patterns: ev.Patterns, Unlabelled: ev.Unlabelled, FloatAccuracy: ev.Float, FixedAccuracy: ev.Fixed, Agreement: ev.Agreement,
 		InputFrac: q.InputFrac, OutputFrac: q.OutputFrac(), InputSaturated: ev.InputSaturated, Classes: q.Float.Classes,
+		InputSaturationPct: pct(ev.InputSaturated, ev.InputValues), InputReason: q.InputReason,
+		SensitivityPatterns: ev.SensitivityPatterns, SensitivityFloat: ev.SensitivityFloat,
 		Notes: append(append([]string(nil), q.Float.Notes...), q.Notes...), FloatConfusion: ev.FloatConfusion, FixedConfusion: ev.FixedConfusion}
 	for k, l := range q.Layers {
 		rl := ReportLayer{Name: l.Name, Op: l.Op, Kernel: viewKernel, InFrac: l.InFrac[0], InFracs: l.InFrac, OutFrac: l.OutFrac,
-			WantFrac: l.WantFrac, Rejected: l.Rejected, Notes: l.Notes}
+			WantFrac: l.WantFrac, Rejected: l.Rejected, Notes: l.Notes, OutFormat: QFormat(q.Bits, l.OutFrac), Reason: l.Reason}
 		if l.Kernel != 0 {
 			rl.Kernel, rl.NNQKernel = l.Kernel.String(), l.Kernel.NNQ()
 		}
@@ -141,17 +176,37 @@ func NewReport(q *QModel, ev *Evaluation) *Report {
 			le := ev.Layers[k]
 			rl.SatHigh, rl.SatLow, rl.AccWraps, rl.BiasWraps = le.Kernel.SatHigh, le.Kernel.SatLow, le.Kernel.AccWraps, le.Kernel.BiasWraps
 			rl.Saturations = rl.SatHigh + rl.SatLow
+			rl.SaturationPct = pct(rl.Saturations, le.Outputs)
 			if !math.IsInf(le.SQNR, 0) && !math.IsNaN(le.SQNR) {
-				v := math.Round(le.SQNR*100) / 100
-				rl.SQNRdB = &v
+				rl.SQNRdB = round2(le.SQNR)
+			}
+			if le.AbsMax > 0 {
+				rl.HeadroomBits = round2(float64(q.Bits-1-l.OutFrac) - math.Log2(le.AbsMax))
+			}
+			if le.Measured {
+				rl.SensitivityAcc, rl.SensitivityDrop = round2(100*le.Sensitivity), round2(100*(ev.SensitivityFloat-le.Sensitivity))
 			}
 		}
 		r.Layers = append(r.Layers, rl)
 	}
+	r.Costliest = costliest(r.Layers, 3)
+	r.FormatsExplained = explainFormats(q)
 	return r
 }
 
 func ptr(v int) *int { return &v }
+
+func round2(v float64) *float64 {
+	v = math.Round(v*100) / 100
+	return &v
+}
+
+func pct(n, of int64) float64 {
+	if of == 0 {
+		return 0
+	}
+	return math.Round(1e6*float64(n)/float64(of)) / 1e4
+}
 
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(path string) error {
@@ -177,7 +232,7 @@ func (r *Report) Markdown() string {
 		r.markdownS8(&b)
 		return b.String()
 	}
-	fmt.Fprintf(&b, "Input format %s, output format %s; %d input values saturated.\n\n", QFormat(r.Bits, r.InputFrac), QFormat(r.Bits, r.OutputFrac), r.InputSaturated)
+	fmt.Fprintf(&b, "Input format %s (%s), output format %s; %d input values saturated (%s).\n\n", QFormat(r.Bits, r.InputFrac), r.InputReason, QFormat(r.Bits, r.OutputFrac), r.InputSaturated, pctText(r.InputSaturationPct))
 	if r.ArenaBytes > 0 {
 		fmt.Fprintf(&b, "Memory: activation arena %d B (lower bound %d B, naive plan %d B), weights %d B.\n\n", r.ArenaBytes, r.ArenaLowerBound, r.ArenaNaive, r.WeightsBytes)
 	}
@@ -188,11 +243,11 @@ func (r *Report) Markdown() string {
 		b.WriteString(f.markdown(r.InstructionsPerInference))
 	}
 	instr := r.InstructionsPerInference > 0
-	b.WriteString("| layer | op | kernel | in | out | weights | bias | bias_shift | out_shift | saturations | SQNR dB |")
+	b.WriteString("| layer | op | kernel | in | out | weights | bias | bias_shift | out_shift | saturated | headroom | SQNR dB | alone | reason |")
 	if instr {
 		b.WriteString(" instructions |")
 	}
-	b.WriteString("\n|---|---|---|---|---|---|---|---|---|---|---|")
+	b.WriteString("\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	if instr {
 		b.WriteString("---|")
 	}
@@ -211,12 +266,28 @@ func (r *Report) Markdown() string {
 		if l.SQNRdB != nil {
 			s = fmt.Sprintf("%.1f", *l.SQNRdB)
 		}
-		fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s | %s | %s | %s | %s | %d | %s |", l.Name, l.Op, l.Kernel, QFormat(r.Bits, l.InFrac), QFormat(r.Bits, l.OutFrac),
-			f(l.WeightFrac, true), f(l.BiasFrac, true), f(l.BiasShift, false), f(l.OutShift, false), l.Saturations, s)
+		alone := "-"
+		if l.SensitivityAcc != nil {
+			alone = fmt.Sprintf("%.2f%%", *l.SensitivityAcc)
+		}
+		hr := "-"
+		if l.HeadroomBits != nil {
+			hr = fmt.Sprintf("%+.1f", *l.HeadroomBits)
+		}
+		fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", l.Name, l.Op, l.Kernel, QFormat(r.Bits, l.InFrac), QFormat(r.Bits, l.OutFrac),
+			f(l.WeightFrac, true), f(l.BiasFrac, true), f(l.BiasShift, false), f(l.OutShift, false), pctText(l.SaturationPct), hr, s, alone, strings.ReplaceAll(l.Reason, "|", "/"))
 		if instr {
 			fmt.Fprintf(&b, " %d |", l.Instructions)
 		}
 		b.WriteString("\n")
+	}
+	b.WriteString("\nsaturated: share of the layer's outputs the kernel clamped; headroom: bits between the largest float output on the test patterns and the format's limit (negative: the format clips); alone: test accuracy with only this layer in fixed point.\n")
+	r.markdownCosts(&b)
+	if len(r.FormatsExplained) > 0 {
+		b.WriteString("\n## Unusual formats\n\n")
+		for _, e := range r.FormatsExplained {
+			fmt.Fprintf(&b, "- %s.\n", e)
+		}
 	}
 	var nnqK []string
 	for _, l := range r.Layers {

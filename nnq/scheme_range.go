@@ -170,5 +170,5 @@ func (s Search) Range(t *TensorStats, levels int, symmetric bool) (lo, hi float6
 	if levels > 255 {
 		bits = 16
 	}
-	return SchemeRange(s.Search(), t, bits)
+	return SchemeRange(s.base(), t, bits)
 }

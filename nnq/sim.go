@@ -184,25 +184,7 @@ func (s *Sim) Run(x []int16) ([]int16, error) {
 	return s.wide, nil
 }
 
-func (s *Sim) run() error {
-	for k, l := range s.q.Layers {
-		args := s.args[:len(s.inIdx[k])]
-		for j, i := range s.inIdx[k] {
-			args[j] = s.bufs[i]
-		}
-		fixed := ops[l.Op].fixed
-		if s.s8 != nil {
-			fixed = s.s8[k].run
-		}
-		if err := fixed(s, k, args, s.bufs[k+1]); err != nil {
-			if l.S8 != nil {
-				return fmt.Errorf("layer %q (%s): %w", l.Name, l.S8.Function, err)
-			}
-			return fmt.Errorf("layer %q (%s): %w", l.Name, l.Kernel, err)
-		}
-	}
-	return nil
-}
+func (s *Sim) run() error { return s.runRange(0, len(s.q.Layers)) }
 
 // Output returns layer k's output from the last Run, widened to int16.
 func (s *Sim) Output(k int) []int16 {
@@ -354,11 +336,11 @@ func fixedPool(s *Sim, k int, x []qbuf, y qbuf) error {
 	case kernels.VarNNQMaxpoolQ7HWCNonsquare:
 		return kernels.NNQMaxpoolQ7HWCNonsquare(o, g, x[0].b8, y.b8)
 	case kernels.VarNNQAvepoolQ7HWCNonsquare:
-		return kernels.NNQAvepoolQ7HWCNonsquare(o, g, x[0].b8, y.b8)
+		return kernels.NNQAvepoolQ7HWCNonsquare(o, g, x[0].b8, y.b8, l.PoolShift)
 	case kernels.VarNNQMaxpoolQ15HWCNonsquare:
 		return kernels.NNQMaxpoolQ15HWCNonsquare(o, g, x[0].b16, y.b16)
 	case kernels.VarNNQAvepoolQ15HWCNonsquare:
-		return kernels.NNQAvepoolQ15HWCNonsquare(o, g, x[0].b16, y.b16)
+		return kernels.NNQAvepoolQ15HWCNonsquare(o, g, x[0].b16, y.b16, l.PoolShift)
 	}
 	return fmt.Errorf("no simulation for kernel %s", l.Kernel)
 }

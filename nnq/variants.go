@@ -43,6 +43,9 @@ func (q *QModel) candidates(l *QLayer) []kernels.Variant {
 		if q15 {
 			return []kernels.Variant{kernels.VarNNQAvepoolQ15HWCNonsquare}
 		}
+		if l.PoolShift > 0 {
+			return []kernels.Variant{kernels.VarNNQAvepoolQ7HWCNonsquare} // the library pool cannot shift
+		}
 		return []kernels.Variant{kernels.VarAvepoolQ7HWC, kernels.VarNNQAvepoolQ7HWCNonsquare}
 	case OpReLU:
 		return pick(q15, kernels.VarReluQ7, kernels.VarReluQ15)

@@ -88,10 +88,12 @@ type benchReport struct {
 	Runs     int         `json:"runs"`
 	Networks []netResult `json:"networks"`
 	S8       []s8Row     `json:"s8,omitempty"`
+	// Calib is the calibration section (bench_calib.go).
+	Calib *calibBench `json:"calibration,omitempty"`
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--only s8|frontend]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR] [--only s8|frontend]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -100,7 +102,9 @@ func init() {
 		runs := fs.Int("runs", 3, "repetitions of each timing (the median is reported)")
 		noM := fs.Bool("no-cortex-m", false, "skip the emulated Cortex-M4 measurements")
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
-		searchVal := fs.Int("search-val", 300, "validation patterns used by the search scheme")
+		section := fs.String("section", "", "run only this section: calib (schemes on every bundled network, conversion vs PyTorch times)")
+		dataDir := fs.String("data", "data", "bundled data directory (calib section)")
+		searchVal := fs.Int("search-val", 1000, "held-out calibration patterns (the val split) for the auto scheme's refinement and the search's fit/validation halves")
 		only := fs.String("only", "", "run one section only: s8 (today's CMSIS-NN s8/s16 rows of all bundled networks, replaced in DIR/BENCHMARKS.md and DIR/benchmarks.json) or frontend (the input front end, printed; bench_frontend.go)")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -133,6 +137,19 @@ func init() {
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}
+		if *section != "" && *section != "calib" {
+			return fmt.Errorf("--section %q: the only section is calib", *section)
+		}
+		if *section == "calib" {
+			list = nil
+		}
+		if *section == "calib" || *nets == "" {
+			c, err := runCalibBench(*dataDir, *runs, stderr)
+			if err != nil {
+				return fmt.Errorf("calib section: %w", err)
+			}
+			rep.Calib = c
+		}
 		for _, n := range list {
 			fmt.Fprintf(stderr, "bench: %s\n", n.Name)
 			r, err := benchOne(n, *runs, !*noM, *maxCalib, *searchVal, stderr)
@@ -141,24 +158,34 @@ func init() {
 			}
 			rep.Networks = append(rep.Networks, *r)
 		}
-		s8list := s8Nets
-		if *nets != "" {
-			s8list = list
+		if *section == "" {
+			s8list := s8Nets
+			if *nets != "" {
+				s8list = list
+			}
+			s8rows, err := benchS8(s8list, !*noM, *maxCalib, os.Getenv("CMSIS_NN_PATH"), stderr)
+			if err != nil {
+				return err
+			}
+			rep.S8 = s8rows
 		}
-		s8rows, err := benchS8(s8list, !*noM, *maxCalib, os.Getenv("CMSIS_NN_PATH"), stderr)
-		if err != nil {
-			return err
-		}
-		rep.S8 = s8rows
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
+		// A single section writes its own files, never the full report's.
+		jsonName, mdName := "benchmarks.json", "BENCHMARKS.md"
+		if *section != "" {
+			jsonName, mdName = "benchmarks-"+*section+".json", "BENCHMARKS-"+*section+".md"
+		}
 		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(filepath.Join(*out, "benchmarks.json"), append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(*out, jsonName), append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 		md := benchMarkdown(&rep) + benchS8Markdown(rep.S8)
-		if err := os.WriteFile(filepath.Join(*out, "BENCHMARKS.md"), []byte(md), 0o644); err != nil {
+		if rep.Calib != nil {
+			md += calibMarkdown(rep.Calib)
+		}
+		if err := os.WriteFile(filepath.Join(*out, mdName), []byte(md), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprint(stdout, md)
@@ -181,6 +208,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	calib = calib.Head(maxCalib)
 	val = val.Head(searchVal)
+	h := val.Len() / 2
 	r := &netResult{Name: n.Name, CalibPatterns: calib.Len(), TestPatterns: test.Len(), Memory: map[string]memResult{}}
 	info, _ := fw.Info()
 	for _, li := range info {
@@ -199,7 +227,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	r.CalibPerSec = float64(calib.Len()) / median(times)
 	logf("calibration %.0f patterns/s", r.CalibPerSec)
-	schemes := []nnq.Scheme{nnq.MinMax{}, nnq.Percentile{P: 99.9}, nnq.Percentile{P: 99.99}, nnq.MSE{}, nnq.Search{Base: nnq.MSE{}, Val: val, MaxRounds: 2}}
+	schemes := []nnq.Scheme{nnq.MinMax{}, nnq.Percentile{P: 99.9}, nnq.Percentile{P: 99.99}, nnq.MSE{}, nnq.Auto{Probe: val}, nnq.Search{Fit: val.Head(h), Val: val.Tail(h)}}
 	models := map[string]*nnq.QModel{}
 	for _, bits := range []int{8, 16} {
 		for _, sc := range schemes {
@@ -208,7 +236,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 			if err != nil {
 				return nil, fmt.Errorf("q%d %s: %w", bits, sc.Name(), err)
 			}
-			ev, err := q.Evaluate(test, nil)
+			ev, err := q.EvaluateWith(test, nnq.EvalOptions{SensitivityPatterns: -1})
 			if err != nil {
 				return nil, err
 			}
@@ -226,7 +254,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	defer os.RemoveAll(tmp)
 	for _, bits := range []int{8, 16} {
-		q := models[fmt.Sprint(bits, "mse")]
+		q := models[fmt.Sprint(bits, "auto")]
 		dir := filepath.Join(tmp, fmt.Sprint("q", bits))
 		proj, err := codegen.Export(q, dir, codegen.Options{Patterns: test})
 		if err != nil {
@@ -235,7 +263,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		r.Memory[q.TypeName()] = memResult{Arena: proj.Mem.ArenaBytes, LowerBound: proj.Mem.LowerBound, Naive: proj.Mem.Naive, WeightBytes: proj.WeightBytes}
 	}
 	// Go simulator vs compiled host C on the same quantized patterns (q7).
-	q := models["8mse"]
+	q := models["8auto"]
 	dir := filepath.Join(tmp, "q8")
 	in := quantizedBytes(q, test)
 	sim, err := q.NewSim(false)
@@ -314,7 +342,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 }
 
 // loadBenchNet loads a network and its patterns: the float model, its
-// CMSIS form, and the test, calibration (train + val) and val splits (all
+// CMSIS form, and the test, calibration (train) and val splits (all
 // patterns when the file has no splits).
 func loadBenchNet(n benchNet) (fw, cm *nnq.Model, test, calib, val *nnq.Patterns, err error) {
 	if fw, err = nnq.Load(n.Model); err != nil {
@@ -329,7 +357,7 @@ func loadBenchNet(n benchNet) (fw, cm *nnq.Model, test, calib, val *nnq.Patterns
 	}
 	test, calib, val = all, all, all
 	if all.HasSplit("test") {
-		test, calib, val = all.Split("test"), all.Split("train", "val"), all.Split("val")
+		test, calib, val = all.Split("test"), all.Split("train"), all.Split("val")
 	}
 	return
 }
@@ -396,9 +424,14 @@ func cpuModel() string {
 
 func benchMarkdown(r *benchReport) string {
 	var b strings.Builder
+	if len(r.Networks) == 0 { // the calib section alone: its own header, no per-network part
+		fmt.Fprintf(&b, "# nnq benchmarks: calibration schemes\n\nGenerated by `nnq bench --section calib`; do not edit by hand.\n\n")
+		fmt.Fprintf(&b, "- date: %s\n- commit: %s\n- machine: %s, %d cores, %s\n- timings: best of %d runs\n", r.Date, r.Commit, r.Machine, r.Cores, r.GoVer, r.Runs)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "# nnq benchmarks\n\nGenerated by `nnq bench` (`make bench`); do not edit by hand.\n\n")
 	fmt.Fprintf(&b, "- date: %s\n- commit: %s\n- machine: %s, %d cores, %s\n- timings: medians of %d runs; the Go/C figure is a ratio of medians\n\n", r.Date, r.Commit, r.Machine, r.Cores, r.GoVer, r.Runs)
-	b.WriteString("The search scheme tunes formats on a few hundred validation patterns (`--search-val`); where the test accuracy ends below its starting scheme's, it has fitted the validation set.\n\n## Accuracy (test split, target cortex-m4)\n\n| network | float | q7 best | q15 best | q7 drop | q15 drop |\n|---|---|---|---|---|---|\n")
+	b.WriteString("The default scheme `auto` and the search hold out the val split of the calibration data (`--search-val` patterns; statistics come from the train split): auto scores candidate formats on it, the search chooses moves on its first half and stops on its second.\n\n## Accuracy (test split, target cortex-m4)\n\n| network | float | q7 best | q15 best | q7 drop | q15 drop |\n|---|---|---|---|---|---|\n")
 	for _, n := range r.Networks {
 		b7, b15 := best(n.Schemes, 8), best(n.Schemes, 16)
 		fmt.Fprintf(&b, "| %s | %.2f%% | %.2f%% (%s) | %.2f%% (%s) | %.2f pts | %.2f pts |\n", n.Name, 100*n.FloatAccuracy, 100*b7.Accuracy, b7.Scheme, 100*b15.Accuracy, b15.Scheme, b7.DropPts, b15.DropPts)
@@ -410,14 +443,14 @@ func benchMarkdown(r *benchReport) string {
 		for _, s := range n.Schemes {
 			fmt.Fprintf(&b, "| %d | %s | %.2f%% | %.2f | %.2f%% | %.1f |\n", s.Bits, s.Scheme, 100*s.Accuracy, s.DropPts, 100*s.Agreement, s.Seconds)
 		}
-		b.WriteString("\n| memory (mse scheme) | arena | lower bound | naive plan | weights ROM |\n|---|---|---|---|---|\n")
+		b.WriteString("\n| memory (auto scheme) | arena | lower bound | naive plan | weights ROM |\n|---|---|---|---|---|\n")
 		for _, t := range []string{"q7", "q15"} {
 			if m, ok := n.Memory[t]; ok {
 				fmt.Fprintf(&b, "| %s | %d B | %d B | %d B | %d B |\n", t, m.Arena, m.LowerBound, m.Naive, m.WeightBytes)
 			}
 		}
 		if m := n.M4; m != nil {
-			fmt.Fprintf(&b, "\nCortex-M4 (QEMU mps2-an386, q7, mse, built with nnq's portable C runtime, i.e. without `CMSIS_PATH`: the real library's SIMD kernels run fewer instructions): **%d instructions per inference** (mean of %d patterns, exact counts from a TCG plugin), text %d B, data %d B, bss %d B, outputs bit-exact with the Go simulation: %v.\n\n",
+			fmt.Fprintf(&b, "\nCortex-M4 (QEMU mps2-an386, q7, auto, built with nnq's portable C runtime, i.e. without `CMSIS_PATH`: the real library's SIMD kernels run fewer instructions): **%d instructions per inference** (mean of %d patterns, exact counts from a TCG plugin), text %d B, data %d B, bss %d B, outputs bit-exact with the Go simulation: %v.\n\n",
 				m.InstructionsPerInference, m.Patterns, m.Text, m.Data, m.BSS, m.BitExact)
 			b.WriteString("| layer | kernel | instructions |\n|---|---|---|\n")
 			for _, l := range m.Layers {

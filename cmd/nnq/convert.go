@@ -42,7 +42,7 @@ func init() {
 	}
 	register(c)
 
-	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--scheme minmax|percentile:P|mse|search] [--target T] [--frontend mfcc|none] [--clips DIR] --out DIR",
+	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--scheme auto|minmax|percentile:P|mse|search] [--no-pool-shift] [--target T] [--frontend mfcc|none] [--clips DIR] --out DIR",
 		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report (and the input front end: frontend.c, app/app.c)"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
@@ -51,7 +51,8 @@ func init() {
 		calib := fs.String("calib", "", "calibration pattern file (default: the train/val splits of --patterns)")
 		format := fs.String("format", "", "arithmetic: q7, q15 (legacy CMSIS-NN API), s8, s16 (today's CMSIS-NN s8/s16 API); default q7")
 		bits := fs.Int("bits", 0, "legacy spelling of --format: 8 (q7) or 16 (q15)")
-		scheme := fs.String("scheme", "mse", "quantization scheme: minmax, percentile:P, mse, search")
+		scheme := fs.String("scheme", "auto", "quantization scheme: auto (default; mse for s8/s16), minmax, percentile:P, mse, search")
+		noPoolShift := fs.Bool("no-pool-shift", false, "keep average pools at their input format (no output shift)")
 		target := fs.String("target", nnq.DefaultTarget, targetHelp("target core"))
 		truncate := fs.Bool("truncate", false, "model a library built with ARM_NN_TRUNCATE (floor instead of round-half-up)")
 		var inputFrac optInt
@@ -94,10 +95,12 @@ func init() {
 			return err
 		}
 		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Format: f, Scheme: sc, Target: *target,
-			Truncate: *truncate, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Frontend: *frontend}
+			Truncate: *truncate, NoPoolShift: *noPoolShift, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Frontend: *frontend}
 		var mu sync.Mutex
 		if !*quiet {
-			opt.Log = func(s string) { mu.Lock(); fmt.Fprintln(stderr, s); mu.Unlock() }
+			bar := &progressBar{w: stderr}
+			opt.Log = func(s string) { mu.Lock(); bar.clear(); fmt.Fprintln(stderr, s); mu.Unlock() }
+			opt.Progress = func(step string, done, total int) { mu.Lock(); bar.draw(step, done, total); mu.Unlock() }
 		}
 		c, err := nnq.Convert(opt)
 		if err != nil {
@@ -195,6 +198,9 @@ func printSummary(w io.Writer, c *nnq.Conversion, rep *nnq.Report, proj *codegen
 		fmt.Fprintf(w, "warning: %.1f%% of the test input values saturate in the input format %s\n",
 			100*float64(c.Eval.InputSaturated)/float64(n), in)
 	}
+	if c.SplitNote != "" {
+		fmt.Fprintf(w, "note: %s\n", c.SplitNote)
+	}
 	fmt.Fprintf(w, "memory: arena %d B (lower bound %d B, naive %d B), weights %d B\n", rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes)
 	if fe := proj.Frontend; fe != nil {
 		fmt.Fprintf(w, "front end: %s\n  frontend.c tables %d B (+%d B float32 path, +%d B fixed-point path), ring %d B + feature window %d B per stream; %d clips stored; app/app.c streams it\n",
@@ -240,6 +246,9 @@ func exportTo(c *nnq.Conversion, st *stagedDir, clips []codegen.Clip) (*nnq.Repo
 		return nil, nil, err
 	}
 	rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes = proj.Mem.ArenaBytes, proj.Mem.LowerBound, proj.Mem.Naive, proj.WeightBytes
+	if c.SplitNote != "" {
+		rep.Notes = append([]string{c.SplitNote}, rep.Notes...)
+	}
 	rep.Frontend = reportFrontend(proj.Frontend)
 	if err := rep.WriteJSON(filepath.Join(tmp, "report.json")); err != nil {
 		return nil, nil, err

@@ -2,6 +2,7 @@ package crt
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -26,7 +27,18 @@ func pool(fn string, bits int, in []int64, g [11]int64, want []int64) dCase {
 	}
 	a := dArray{bits: bits, mode: modeIn, data: in}
 	o := dArray{bits: bits, mode: modeOut, n: n}
-	return dCase{fn: fn, scalars: g[:], arrays: []dArray{a, o}}
+	scalars := g[:]
+	if strings.HasPrefix(fn, "nnq_avepool") {
+		scalars = append(scalars, 0) // out_lshift
+	}
+	return dCase{fn: fn, scalars: scalars, arrays: []dArray{a, o}}
+}
+
+// shiftedPool is an average pool case with output left shift k.
+func shiftedPool(fn string, bits int, in []int64, g [11]int64, k int64, want []int64) dCase {
+	c := pool(fn, bits, in, g, want)
+	c.scalars[11] = k
+	return c
 }
 
 // add builds a nnq_add_q7/q15 case; alias: 0 none, 1 out=a, 2 out=b.
@@ -77,6 +89,24 @@ func nnqKernelCases() []unitCase {
 		{"avepool_q7 vertical padding", pool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{-1, -2, -4}, geoD, []int64{-1, -3}), [][]int64{nil, {-1, -3}}, ""},
 		{"maxpool_q7 vertical padding", pool("nnq_maxpool_q7_HWC_nonsquare", 7, []int64{-1, -2, -4}, geoD, []int64{-1, -2}), [][]int64{nil, {-1, -2}}, ""},
 		{"maxpool_q7 minimum values", pool("nnq_maxpool_q7_HWC_nonsquare", 7, []int64{-128, -128}, [11]int64{2, 1, 1, 2, 1, 0, 0, 1, 1, 1, 1}, []int64{-128}), [][]int64{nil, {-128}}, ""},
+		// Output left shift: (1+4)*4/2 = 10, (-1-4)*4/2 = -10; (2+3+5-7)*4/4 = 3,
+		// (-2-3-5+7)*4/4 = -3.
+		{"avepool_q7 shift 2", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, in7a, geoA, 2, []int64{10, -10, 3, -3}), [][]int64{nil, {10, -10, 3, -3}}, ""},
+		// 5*32/2 = 80, -5*32/2 = -80, 3*32/4 = 24, -3*32/4 = -24.
+		{"avepool_q7 shift 5", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, in7a, geoA, 5, []int64{80, -80, 24, -24}), [][]int64{nil, {80, -80, 24, -24}}, ""},
+		// Saturation: 5*64/2 = 160 -> 127, -160 -> -128; -3*64/4 = -48.
+		{"avepool_q7 shift saturates", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, in7a, geoA, 6, []int64{127, -128, 48, -48}), [][]int64{nil, {127, -128, 48, -48}}, ""},
+		// Truncation toward zero after the shift: (-1-2)*2/2 = -3, (-2-4)*2/2 = -6; a
+		// 3-row window over -1,-2,-4 (pad 1 both ends) ...
+		{"avepool_q7 shift 1 vertical", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{-1, -2, -4}, geoD, 1, []int64{-3, -6}), [][]int64{nil, {-3, -6}}, ""},
+		// -7*2/3 = -4 (toward zero; floor would be -5).
+		{"avepool_q7 shift truncates", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{-1, -2, -4}, [11]int64{1, 3, 1, 1, 3, 0, 0, 1, 1, 1, 1}, 1, []int64{-4}), [][]int64{nil, {-4}}, ""},
+		{"avepool_q7 empty window shifted", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{5, -6}, geoB, 3, []int64{40, 0}), [][]int64{nil, {40, 0}}, ""},
+		// q15: c0 5000*8/2 = 20000, 2999*8/4 = 5998; c1 -20000, -5998; shift 4 saturates.
+		{"avepool_q15 shift 3", shiftedPool("nnq_avepool_q15_HWC_nonsquare", 15, in15a, geoA, 3, []int64{20000, -20000, 5998, -5998}), [][]int64{nil, {20000, -20000, 5998, -5998}}, ""},
+		{"avepool_q15 shift saturates", shiftedPool("nnq_avepool_q15_HWC_nonsquare", 15, in15a, geoA, 4, []int64{32767, -32768, 11996, -11996}), [][]int64{nil, {32767, -32768, 11996, -11996}}, ""},
+		// 4 * 32767 * 2^16 needs 64 bits (an int32 product would wrap negative).
+		{"avepool_q15 shift 16 wide sum", shiftedPool("nnq_avepool_q15_HWC_nonsquare", 15, []int64{32767, 32767, 32767, 32767}, [11]int64{4, 1, 1, 4, 1, 0, 0, 1, 1, 1, 1}, 16, []int64{32767}), [][]int64{nil, {32767}}, ""},
 		{"avepool_q7 full-range sum", pool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{-128, -128, -128, 127}, [11]int64{4, 1, 1, 4, 1, 0, 0, 1, 1, 1, 1}, []int64{-64}), [][]int64{nil, {-64}}, ""},
 
 		// out_shift 1, R=1: (100+100+1)>>1=100, (-200+1)>>1=-100, (3+1)>>1=2,

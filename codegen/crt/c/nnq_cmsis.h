@@ -256,18 +256,22 @@ extern "C" {
  * Pooling, HWC, non-square. Output (oy, ox) covers input rows
  * oy*stride_y - pad_y ... +k_y-1 and columns ox*stride_x - pad_x ... +k_x-1;
  * out-of-range positions are skipped. Max: maximum over the in-range
- * positions. Average: int32 sum / in-range count, truncating toward zero.
- * An empty window gives 0. The input is never modified.
+ * positions. Average: (int32 sum * 2^out_lshift) / in-range count in 64
+ * bits, truncating toward zero, saturated to the type (out_lshift 0 is the
+ * plain mean; k > 0 gives the output k more fractional bits than the
+ * input). An empty window gives 0. The input is never modified.
  */
 void nnq_avepool_q7_HWC_nonsquare(const q7_t *in, uint16_t in_x, uint16_t in_y, uint16_t ch, uint16_t k_x,
                                   uint16_t k_y, uint16_t pad_x, uint16_t pad_y, uint16_t stride_x,
-                                  uint16_t stride_y, uint16_t out_x, uint16_t out_y, q7_t *out);
+                                  uint16_t stride_y, uint16_t out_x, uint16_t out_y, q7_t *out,
+                                  uint16_t out_lshift);
 void nnq_maxpool_q7_HWC_nonsquare(const q7_t *in, uint16_t in_x, uint16_t in_y, uint16_t ch, uint16_t k_x,
                                   uint16_t k_y, uint16_t pad_x, uint16_t pad_y, uint16_t stride_x,
                                   uint16_t stride_y, uint16_t out_x, uint16_t out_y, q7_t *out);
 void nnq_avepool_q15_HWC_nonsquare(const q15_t *in, uint16_t in_x, uint16_t in_y, uint16_t ch, uint16_t k_x,
                                    uint16_t k_y, uint16_t pad_x, uint16_t pad_y, uint16_t stride_x,
-                                   uint16_t stride_y, uint16_t out_x, uint16_t out_y, q15_t *out);
+                                   uint16_t stride_y, uint16_t out_x, uint16_t out_y, q15_t *out,
+                                   uint16_t out_lshift);
 void nnq_maxpool_q15_HWC_nonsquare(const q15_t *in, uint16_t in_x, uint16_t in_y, uint16_t ch, uint16_t k_x,
                                    uint16_t k_y, uint16_t pad_x, uint16_t pad_y, uint16_t stride_x,
                                    uint16_t stride_y, uint16_t out_x, uint16_t out_y, q15_t *out);

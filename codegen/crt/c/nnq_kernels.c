@@ -18,12 +18,13 @@ static int64_t nnq_start(uint32_t o, uint32_t stride, uint32_t pad)
 
 /*
  * Pooling cores, one per element type: max (from the type minimum) or
- * int32 sum / in-range count (C division, truncating toward zero) over the
- * in-range window positions; an empty window gives 0.
+ * (int32 sum * 2^out_lshift) / in-range count (64-bit C division,
+ * truncating toward zero, then saturated) over the in-range window
+ * positions; an empty window gives 0.
  */
 static void nnq_pool_q7(const q7_t *in, uint32_t in_x, uint32_t in_y, uint32_t ch, uint32_t k_x, uint32_t k_y,
                         uint32_t pad_x, uint32_t pad_y, uint32_t stride_x, uint32_t stride_y, uint32_t out_x,
-                        uint32_t out_y, q7_t *out, int is_max)
+                        uint32_t out_y, q7_t *out, int is_max, uint32_t out_lshift)
 {
     uint32_t oy, ox, c, ky, kx;
     for (oy = 0; oy < out_y; oy++)
@@ -69,7 +70,11 @@ static void nnq_pool_q7(const q7_t *in, uint32_t in_x, uint32_t in_y, uint32_t c
                 }
                 else
                 {
-                    res = (int32_t)((int64_t)nnq_u2s(sum) / (int64_t)count);
+                    /* Scale by 2^out_lshift before dividing (a multiplication:
+                     * a negative value may not be shifted left in C), then
+                     * saturate; out_lshift 0 is the plain mean. */
+                    const int64_t q = ((int64_t)nnq_u2s(sum) * ((int64_t)1 << out_lshift)) / (int64_t)count;
+                    res = (q > 127) ? 127 : (q < -128) ? -128 : (int32_t)q;
                 }
                 out[((size_t)oy * out_x + ox) * ch + c] = (q7_t)res;
             }
@@ -79,7 +84,7 @@ static void nnq_pool_q7(const q7_t *in, uint32_t in_x, uint32_t in_y, uint32_t c
 
 static void nnq_pool_q15(const q15_t *in, uint32_t in_x, uint32_t in_y, uint32_t ch, uint32_t k_x, uint32_t k_y,
                         uint32_t pad_x, uint32_t pad_y, uint32_t stride_x, uint32_t stride_y, uint32_t out_x,
-                        uint32_t out_y, q15_t *out, int is_max)
+                        uint32_t out_y, q15_t *out, int is_max, uint32_t out_lshift)
 {
     uint32_t oy, ox, c, ky, kx;
     for (oy = 0; oy < out_y; oy++)
@@ -125,7 +130,8 @@ static void nnq_pool_q15(const q15_t *in, uint32_t in_x, uint32_t in_y, uint32_t
                 }
                 else
                 {
-                    res = (int32_t)((int64_t)nnq_u2s(sum) / (int64_t)count);
+                    const int64_t q = ((int64_t)nnq_u2s(sum) * ((int64_t)1 << out_lshift)) / (int64_t)count;
+                    res = (q > 32767) ? 32767 : (q < -32768) ? -32768 : (int32_t)q;
                 }
                 out[((size_t)oy * out_x + ox) * ch + c] = (q15_t)res;
             }
@@ -135,30 +141,32 @@ static void nnq_pool_q15(const q15_t *in, uint32_t in_x, uint32_t in_y, uint32_t
 
 void nnq_avepool_q7_HWC_nonsquare(const q7_t *in, uint16_t in_x, uint16_t in_y, uint16_t ch, uint16_t k_x,
                                   uint16_t k_y, uint16_t pad_x, uint16_t pad_y, uint16_t stride_x,
-                                  uint16_t stride_y, uint16_t out_x, uint16_t out_y, q7_t *out)
+                                  uint16_t stride_y, uint16_t out_x, uint16_t out_y, q7_t *out,
+                                  uint16_t out_lshift)
 {
-    nnq_pool_q7(in, in_x, in_y, ch, k_x, k_y, pad_x, pad_y, stride_x, stride_y, out_x, out_y, out, 0);
+    nnq_pool_q7(in, in_x, in_y, ch, k_x, k_y, pad_x, pad_y, stride_x, stride_y, out_x, out_y, out, 0, out_lshift);
 }
 
 void nnq_maxpool_q7_HWC_nonsquare(const q7_t *in, uint16_t in_x, uint16_t in_y, uint16_t ch, uint16_t k_x,
                                   uint16_t k_y, uint16_t pad_x, uint16_t pad_y, uint16_t stride_x,
                                   uint16_t stride_y, uint16_t out_x, uint16_t out_y, q7_t *out)
 {
-    nnq_pool_q7(in, in_x, in_y, ch, k_x, k_y, pad_x, pad_y, stride_x, stride_y, out_x, out_y, out, 1);
+    nnq_pool_q7(in, in_x, in_y, ch, k_x, k_y, pad_x, pad_y, stride_x, stride_y, out_x, out_y, out, 1, 0u);
 }
 
 void nnq_avepool_q15_HWC_nonsquare(const q15_t *in, uint16_t in_x, uint16_t in_y, uint16_t ch, uint16_t k_x,
                                    uint16_t k_y, uint16_t pad_x, uint16_t pad_y, uint16_t stride_x,
-                                   uint16_t stride_y, uint16_t out_x, uint16_t out_y, q15_t *out)
+                                   uint16_t stride_y, uint16_t out_x, uint16_t out_y, q15_t *out,
+                                   uint16_t out_lshift)
 {
-    nnq_pool_q15(in, in_x, in_y, ch, k_x, k_y, pad_x, pad_y, stride_x, stride_y, out_x, out_y, out, 0);
+    nnq_pool_q15(in, in_x, in_y, ch, k_x, k_y, pad_x, pad_y, stride_x, stride_y, out_x, out_y, out, 0, out_lshift);
 }
 
 void nnq_maxpool_q15_HWC_nonsquare(const q15_t *in, uint16_t in_x, uint16_t in_y, uint16_t ch, uint16_t k_x,
                                    uint16_t k_y, uint16_t pad_x, uint16_t pad_y, uint16_t stride_x,
                                    uint16_t stride_y, uint16_t out_x, uint16_t out_y, q15_t *out)
 {
-    nnq_pool_q15(in, in_x, in_y, ch, k_x, k_y, pad_x, pad_y, stride_x, stride_y, out_x, out_y, out, 1);
+    nnq_pool_q15(in, in_x, in_y, ch, k_x, k_y, pad_x, pad_y, stride_x, stride_y, out_x, out_y, out, 1, 0u);
 }
 
 void nnq_add_q7(const q7_t *a, const q7_t *b, q7_t *out, uint32_t n, uint16_t a_shift, uint16_t b_shift,

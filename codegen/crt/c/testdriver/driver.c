@@ -124,6 +124,8 @@ static void print_array(const nnq_arr *a)
         U(13), Q15(4), Q7(5)
 /* Non-square pooling argument list (nnq kernels). */
 #define NP_ARGS(T) T(0), U(0), U(1), U(2), U(3), U(4), U(5), U(6), U(7), U(8), U(9), U(10), T(1)
+/* Average pools take the output left shift as a twelfth scalar. */
+#define AP_ARGS(T) NP_ARGS(T), U(11)
 
 static int call(const char *fn, const long *S, nnq_arr *A, int *status)
 {
@@ -191,13 +193,13 @@ static int call(const char *fn, const long *S, nnq_arr *A, int *status)
         arm_nn_mult_q7(Q7(0), Q7(1), Q7(2), U(0), (uint32_t)S[1]);
     else if (IS("arm_nn_mult_q15"))
         arm_nn_mult_q15(Q15(0), Q15(1), Q15(2), U(0), (uint32_t)S[1]);
-    /* nnq kernels. Pooling arrays: in out; scalars in the C order. */
+    /* nnq kernels. Pooling arrays: in out; scalars in the C order (average: + out_lshift). */
     else if (IS("nnq_avepool_q7_HWC_nonsquare"))
-        nnq_avepool_q7_HWC_nonsquare(NP_ARGS(Q7));
+        nnq_avepool_q7_HWC_nonsquare(AP_ARGS(Q7));
     else if (IS("nnq_maxpool_q7_HWC_nonsquare"))
         nnq_maxpool_q7_HWC_nonsquare(NP_ARGS(Q7));
     else if (IS("nnq_avepool_q15_HWC_nonsquare"))
-        nnq_avepool_q15_HWC_nonsquare(NP_ARGS(Q15));
+        nnq_avepool_q15_HWC_nonsquare(AP_ARGS(Q15));
     else if (IS("nnq_maxpool_q15_HWC_nonsquare"))
         nnq_maxpool_q15_HWC_nonsquare(NP_ARGS(Q15));
     /* Add: arrays a b out; scalars n a_shift b_shift out_shift. Alias modes via S[4]. */
