@@ -113,7 +113,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, maxSens int, progress Progress
 	}
 	classes := q.Layers[len(q.Layers)-1].Out.Size()
 	stride := 0 // every stride-th pattern measures sensitivity (0: none)
-	if maxSens > 0 {
+	if maxSens > 0 && !q.IsAffine() { // the hybrid pass reads Q formats
 		stride = (n + maxSens - 1) / maxSens
 	}
 	unlabelled := 0
