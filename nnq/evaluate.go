@@ -112,7 +112,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, maxSens int, progress Progress
 		return nil, fmt.Errorf("evaluate %q: the pattern set is empty", q.Name)
 	}
 	classes := q.Layers[len(q.Layers)-1].Out.Size()
-	stride := 0 // every stride-th pattern measures sensitivity (0: none)
+	stride := 0                       // every stride-th pattern measures sensitivity (0: none)
 	if maxSens > 0 && !q.IsAffine() { // the hybrid pass reads Q formats
 		stride = (n + maxSens - 1) / maxSens
 	}
