@@ -1,12 +1,7 @@
 package codegen
 
 import (
-	"context"
-	"errors"
 	"testing"
-
-	"github.com/nnq-toolkit/nnq/codegen/harness"
-	"github.com/nnq-toolkit/nnq/internal/testenv"
 )
 
 // TestCortexM verifies exports on emulated cores through the harness: a
@@ -21,17 +16,7 @@ func TestCortexM(t *testing.T) {
 		target string
 	}{{netAllQ7, 8, "cortex-m4"}, {netQ15, 16, "cortex-m3"}, {netPool, 8, "cortex-m3"}} {
 		t.Run(c.net.name+"/"+c.target, func(t *testing.T) {
-			tg, err := harness.TargetByName(c.target)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := harness.CheckTools(context.Background(), tg); err != nil {
-				var me *harness.MissingToolError
-				if errors.As(err, &me) {
-					testenv.Missing(t, "%v", err)
-				}
-				t.Fatal(err)
-			}
+			needTarget(t, c.target)
 			t.Parallel()
 			dir, _ := exportT(t, c.net, c.bits, c.target)
 			res, err := Verify(testCtx(t), dir, VerifyOptions{Target: c.target, MaxPatterns: 8})

@@ -95,6 +95,7 @@ type manifest struct {
 	Version     int      `json:"version"`
 	Model       string   `json:"model"`
 	Bits        int      `json:"bits"`
+	Arithmetic  string   `json:"arithmetic,omitempty"`
 	Target      string   `json:"target"`
 	CodePath    string   `json:"code_path"`
 	Rounding    string   `json:"rounding"`
@@ -158,7 +159,9 @@ type tmplData struct {
 	Headers             []string
 	Example             *example
 	Rounding            string
-	Frontend            *feData // nil: no input front end
+	// S8 holds the s8/s16 parts (nil for q7/q15 exports).
+	S8       *s8Data
+	Frontend *feData // nil: no input front end
 }
 
 type formatRow struct {
@@ -187,7 +190,11 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := buildData(q, plan)
+	build, runtime, other, tmpls := buildData, crt.Legacy, crt.S8, legacyTemplates
+	if q.IsAffine() {
+		build, runtime, other, tmpls = buildDataS8, crt.S8, crt.Legacy, s8Templates
+	}
+	d, err := build(q, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -232,15 +239,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	}
 
 	files := map[string][]byte{}
-	for _, f := range []struct{ name, tmpl string }{
-		{"nn.h", "nn.h.tmpl"},
-		{"nn.c", "nn.c.tmpl"},
-		{"nn_weights.h", "nn_weights.h.tmpl"},
-		{"Makefile", "Makefile.tmpl"},
-		{"CMakeLists.txt", "CMakeLists.txt.tmpl"},
-		{"README.md", "README.md.tmpl"},
-		{"demo/main.c", "demo_main.c.tmpl"},
-	} {
+	for _, f := range tmpls {
 		var b bytes.Buffer
 		if err := templates.ExecuteTemplate(&b, f.tmpl, d); err != nil {
 			return nil, fmt.Errorf("codegen: %s: %w", f.name, err)
@@ -277,14 +276,18 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 			return nil, fmt.Errorf("codegen: %w", err)
 		}
 	}
-	if err := crt.WriteTo(dir); err != nil {
+	// The other runtime's files of an earlier export must not be compiled.
+	for _, f := range crt.RuntimeFiles(other) {
+		os.Remove(filepath.Join(dir, f))
+	}
+	if err := crt.WriteRuntimeTo(dir, runtime); err != nil {
 		return nil, err
 	}
 	names := []string{}
 	for n := range files {
 		names = append(names, n)
 	}
-	names = append(names, crt.Files()...)
+	names = append(names, crt.RuntimeFiles(runtime)...)
 
 	// Verification data.
 	if err := q.Save(filepath.Join(dir, filepath.FromSlash(QuantFile))); err != nil {
@@ -317,6 +320,9 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	if pats != nil || stream != nil {
 		m.Patterns = PatternsFile
 	}
+	if q.IsAffine() {
+		m.Arithmetic = q.TypeName()
+	}
 	if d.Frontend != nil {
 		m.Frontend, m.Clips = q.Float.Frontend, clips
 		p.Frontend.Clips = len(clips)
@@ -337,6 +343,27 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		return nil, fmt.Errorf("codegen: %w", err)
 	}
 	return p, nil
+}
+
+// The project files and the templates that make them.
+var legacyTemplates = []struct{ name, tmpl string }{
+	{"nn.h", "nn.h.tmpl"},
+	{"nn.c", "nn.c.tmpl"},
+	{"nn_weights.h", "nn_weights.h.tmpl"},
+	{"Makefile", "Makefile.tmpl"},
+	{"CMakeLists.txt", "CMakeLists.txt.tmpl"},
+	{"README.md", "README.md.tmpl"},
+	{"demo/main.c", "demo_main.c.tmpl"},
+}
+
+var s8Templates = []struct{ name, tmpl string }{
+	{"nn.h", "nn_s8.h.tmpl"},
+	{"nn.c", "nn_s8.c.tmpl"},
+	{"nn_weights.h", "nn_weights_s8.h.tmpl"},
+	{"Makefile", "Makefile_s8.tmpl"},
+	{"CMakeLists.txt", "CMakeLists_s8.txt.tmpl"},
+	{"README.md", "README_s8.md.tmpl"},
+	{"demo/main.c", "demo_main.c.tmpl"},
 }
 
 // makeExample quantizes the first patterns (at most 4) and runs them
@@ -438,30 +465,11 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 	}
 
 	// Runtime files.
-	for _, f := range crt.Files() {
-		switch {
-		case strings.HasSuffix(f, ".h"):
-			d.Headers = append(d.Headers, f)
-		case strings.HasPrefix(f, "nnq_kernels"), f == "nnq_dsp.c", f == "nnq_recurrent.c":
-			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
-		case strings.HasSuffix(f, ".c"):
-			d.RuntimeAll = append(d.RuntimeAll, f)
-		}
-	}
+	d.runtimeFiles(crt.Legacy, func(f string) bool {
+		return strings.HasPrefix(f, "nnq_kernels") || f == "nnq_dsp.c" || f == "nnq_recurrent.c"
+	})
 
-	// Tensor pointer macros.
-	macros := make([]string, len(plan.Tensors))
-	for i, t := range plan.Tensors {
-		macros[i] = fmt.Sprintf("NN_T%d_%s", i, ident(t.Name))
-		note := fmt.Sprintf("%d bytes at %d, live %d..%d", t.Bytes, t.Offset, t.First, t.Last)
-		if t.AliasOf >= 0 {
-			note += fmt.Sprintf(", %s of %s", t.Role, plan.Tensors[t.AliasOf].Name)
-		} else if t.Role != "" {
-			note += ", " + t.Role
-		}
-		d.Tensors = append(d.Tensors, cTensor{Macro: macros[i], Expr: fmt.Sprintf("(nn_arena.act + %d)", t.Offset/eb), Comment: fmt.Sprintf("%q: %s", t.Name, note)})
-	}
-	d.InputMacro, d.OutputMacro = macros[0], macros[plan.Steps[len(plan.Steps)-1].Output]
+	macros := d.tensorMacros(plan, eb)
 	ptr := func(t int) string { return macros[t] }
 
 	for i, l := range q.Layers {
@@ -546,6 +554,39 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 		d.Rows = append(d.Rows, row)
 	}
 	return d, nil
+}
+
+// tensorMacros names every tensor of the plan with a pointer macro into
+// the arena (d.Tensors, d.InputMacro, d.OutputMacro) and returns the names.
+func (d *tmplData) tensorMacros(plan *MemPlan, eb int) []string {
+	macros := make([]string, len(plan.Tensors))
+	for i, t := range plan.Tensors {
+		macros[i] = fmt.Sprintf("NN_T%d_%s", i, ident(t.Name))
+		note := fmt.Sprintf("%d bytes at %d, live %d..%d", t.Bytes, t.Offset, t.First, t.Last)
+		if t.AliasOf >= 0 {
+			note += fmt.Sprintf(", %s of %s", t.Role, plan.Tensors[t.AliasOf].Name)
+		} else if t.Role != "" {
+			note += ", " + t.Role
+		}
+		d.Tensors = append(d.Tensors, cTensor{Macro: macros[i], Expr: fmt.Sprintf("(nn_arena.act + %d)", t.Offset/eb), Comment: fmt.Sprintf("%q: %s", t.Name, note)})
+	}
+	d.InputMacro, d.OutputMacro = macros[0], macros[plan.Steps[len(plan.Steps)-1].Output]
+	return macros
+}
+
+// runtimeFiles sorts runtime r's files into headers, files compiled only
+// without the library (RuntimeAll) and nnq's own, always compiled (nnq).
+func (d *tmplData) runtimeFiles(r crt.Runtime, nnq func(string) bool) {
+	for _, f := range crt.RuntimeFiles(r) {
+		switch {
+		case strings.HasSuffix(f, ".h"):
+			d.Headers = append(d.Headers, f)
+		case nnq(f):
+			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
+		case strings.HasSuffix(f, ".c"):
+			d.RuntimeAll = append(d.RuntimeAll, f)
+		}
+	}
 }
 
 // cQuote renders s as a C string literal: printable ASCII as is, \, " and

@@ -42,7 +42,11 @@ func (p *Project) Report() string {
 	if nnqCount == 0 {
 		b.WriteString("every layer runs a CMSIS-NN library function\n")
 	} else {
-		fmt.Fprintf(&b, "%d layer(s) run nnq's own kernels (codegen runtime nnq_kernels.c, nnq_recurrent.c, nnq_dsp.c, compiled with or without CMSIS)\n", nnqCount)
+		files := "nnq_kernels.c, nnq_recurrent.c, nnq_dsp.c, compiled with or without CMSIS"
+		if q.IsAffine() {
+			files = "nnq_s8_nnq.c, compiled with or without CMSIS-NN"
+		}
+		fmt.Fprintf(&b, "%d layer(s) run nnq's own kernels (codegen runtime %s)\n", nnqCount, files)
 	}
 	return b.String()
 }

@@ -24,8 +24,12 @@ type VerifyOptions struct {
 	// Sanitize builds the host binary with AddressSanitizer and
 	// UndefinedBehaviorSanitizer.
 	Sanitize bool
-	// CMSISPath builds against a CMSIS_5 checkout instead of nnq's runtime.
+	// CMSISPath builds a q7/q15 export against a CMSIS_5 checkout instead of
+	// nnq's runtime.
 	CMSISPath string
+	// CMSISNNPath builds an s8/s16 export against a CMSIS-NN checkout (the
+	// s8/s16 API, e.g. v7.0.0) instead of nnq's runtime.
+	CMSISNNPath string
 	// MaxPatterns caps the number of patterns run (0: all).
 	MaxPatterns int
 	// RandomPatterns is the number of random inputs (uniform over the
@@ -69,6 +73,7 @@ type VerifyResult struct {
 	FirstMismatch *Mismatch `json:"first_mismatch,omitempty"`
 	Sanitize      bool      `json:"sanitize"`
 	CMSIS         bool      `json:"cmsis"`
+	CMSISNN       bool      `json:"cmsis_nn,omitempty"`
 	CFlags        []string  `json:"cflags,omitempty"`
 	// Instructions is the mean instruction count of one nn_run on a
 	// Cortex-M target (0 on the host).
@@ -138,7 +143,11 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	if err != nil {
 		return nil, err
 	}
-	res := &VerifyResult{Model: q.Name, Target: tg.Name, CodePath: q.Path.String(), Layers: len(q.Layers), Sanitize: opt.Sanitize, CMSIS: opt.CMSISPath != ""}
+	res := &VerifyResult{Model: q.Name, Target: tg.Name, CodePath: q.Path.String(), Layers: len(q.Layers), Sanitize: opt.Sanitize, CMSIS: opt.CMSISPath != "",
+		CMSISNN: opt.CMSISNNPath != ""}
+	if err := checkLibrary(q, opt); err != nil {
+		return nil, fmt.Errorf("codegen: %s: %w", dir, err)
+	}
 
 	// Inputs, quantized by the Go side.
 	n := q.Float.InputSize()
@@ -177,7 +186,12 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	}
 
 	// Build.
-	flags, err := modelFlags(q, tg, opt.CMSISPath)
+	var flags []string
+	if q.IsAffine() {
+		flags, err = s8BuildFlags(q, tg, opt)
+	} else {
+		flags, err = modelFlags(q, tg, opt.CMSISPath)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +203,7 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 		}
 	}
 	step("build", 0, 1)
-	bin, err := harness.Build(ctx, tg, harness.BuildOptions{ProjectDir: dir, CMSISPath: opt.CMSISPath, Sanitize: opt.Sanitize, Trace: true, ExtraCFlags: flags})
+	bin, err := harness.Build(ctx, tg, harness.BuildOptions{ProjectDir: dir, CMSISPath: opt.CMSISPath, CMSISNNPath: opt.CMSISNNPath, Sanitize: opt.Sanitize, Trace: true, ExtraCFlags: flags})
 	if err != nil {
 		return nil, fmt.Errorf("codegen: building %s: %w", dir, err)
 	}
@@ -292,6 +306,9 @@ func writeJSON(path string, v any) error {
 // modelFlags are the compiler flags that make the network code follow q's
 // code path and rounding on target tg.
 func modelFlags(q *nnq.QModel, tg harness.Target, cmsisPath string) ([]string, error) {
+	if q.IsAffine() {
+		return s8BuildFlags(q, tg, VerifyOptions{})
+	}
 	var flags []string
 	if tg.IsHost() {
 		if q.Path == kernels.DSPPath {

@@ -121,8 +121,8 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 		return nil, fmt.Errorf("evaluate %q: the pattern set is empty", q.Name)
 	}
 	classes := q.Layers[len(q.Layers)-1].Out.Size()
-	stride := 0 // every stride-th pattern measures sensitivity (0: none)
-	if maxSens > 0 {
+	stride := 0                       // every stride-th pattern measures sensitivity (0: none)
+	if maxSens > 0 && !q.IsAffine() { // the hybrid pass reads Q formats
 		stride = (n + maxSens - 1) / maxSens
 	}
 	unlabelled := 0
@@ -134,6 +134,7 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 			return nil, fmt.Errorf("evaluate %q: pattern %d has label %d, but the network has %d outputs", q.Name, i, l, classes)
 		}
 	}
+	refs := q.sqnrReference()
 	var mu sync.Mutex
 	var parts []*evalPart
 	var done int64
@@ -200,7 +201,7 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 					part.fc[label][fp]++
 				}
 				for k := range q.Layers {
-					ref := fr.Output(k)
+					ref := fr.Output(refs[k])
 					deq = sim.Dequantized(k, deq)
 					le := &part.layers[k]
 					m := float32(le.AbsMax)

@@ -88,6 +88,7 @@ type benchReport struct {
 	GoVer    string      `json:"go"`
 	Runs     int         `json:"runs"`
 	Networks []netResult `json:"networks"`
+	S8       []s8Row     `json:"s8,omitempty"`
 	// Calib is the calibration section (bench_calib.go).
 	Calib *calibBench `json:"calibration,omitempty"`
 	// Stream is the streaming section (bench_stream.go).
@@ -95,7 +96,7 @@ type benchReport struct {
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR] [--only frontend|stream] [--stream-model M]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR] [--only s8|frontend|stream] [--stream-model M]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -108,7 +109,7 @@ func init() {
 		dataDir := fs.String("data", "data", "bundled data directory (calib section)")
 		streamModel := fs.String("stream-model", "", "model of the stream section (default: a generated dense network over 49x10 inputs)")
 		searchVal := fs.Int("search-val", 1000, "held-out calibration patterns (the val split) for the auto scheme's refinement and the search's fit/validation halves")
-		only := fs.String("only", "", "run one section only and print it: frontend (the input front end, bench_frontend.go), stream (convert on 10^4 and 10^5 generated patterns: wall time and peak RSS, bench_stream.go)")
+		only := fs.String("only", "", "run one section only: s8 (today's CMSIS-NN s8/s16 rows of all bundled networks, replaced in DIR/BENCHMARKS.md and DIR/benchmarks.json), frontend (the input front end, bench_frontend.go), stream (convert on 10^4 and 10^5 generated patterns: wall time and peak RSS, bench_stream.go)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -123,13 +124,19 @@ func init() {
 			atLeast("--search-val", searchVal, 1, ""),
 			inputFile("--stream-model", streamModel, false),
 			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
-			optional(only, oneOf("--only", only, "frontend", "stream")),
+			optional(only, oneOf("--only", only, "s8", "frontend", "stream")),
 			cmsisDSPRule(),
 		)
 		if err != nil {
 			return err
 		}
 		switch *only {
+		case "s8":
+			s8list := s8Nets
+			if *nets != "" {
+				s8list = list
+			}
+			return runBenchS8(s8list, !*noM, *maxCalib, *out, stdout, stderr)
 		case "frontend":
 			return benchFrontendOnly(list, *maxCalib, stdout, stderr)
 		case "stream":
@@ -163,6 +170,17 @@ func init() {
 			}
 			rep.Networks = append(rep.Networks, *r)
 		}
+		if *section == "" {
+			s8list := s8Nets
+			if *nets != "" {
+				s8list = list
+			}
+			s8rows, err := benchS8(s8list, !*noM, *maxCalib, os.Getenv("CMSIS_NN_PATH"), stderr)
+			if err != nil {
+				return err
+			}
+			rep.S8 = s8rows
+		}
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
@@ -175,7 +193,7 @@ func init() {
 		if err := os.WriteFile(filepath.Join(*out, jsonName), append(b, '\n'), 0o644); err != nil {
 			return err
 		}
-		md := benchMarkdown(&rep)
+		md := benchMarkdown(&rep) + benchS8Markdown(rep.S8)
 		if rep.Calib != nil {
 			md += calibMarkdown(rep.Calib)
 		}
@@ -200,21 +218,9 @@ func median(xs []float64) float64 {
 func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log io.Writer) (*netResult, error) {
 	pr := progress.New(log) // bars for calibration, search and evaluation on a terminal
 	logf := func(f string, a ...any) { pr.Log(fmt.Sprintf("bench: %s: "+f, append([]any{n.Name}, a...)...)) }
-	fw, err := nnq.Load(n.Model)
+	fw, cm, test, calib, val, err := loadBenchNet(n)
 	if err != nil {
 		return nil, err
-	}
-	cm, err := fw.ToCMSIS()
-	if err != nil {
-		return nil, err
-	}
-	all, err := nnq.ReadPatterns(n.Patterns)
-	if err != nil {
-		return nil, err
-	}
-	test, calib, val := all, all, all
-	if all.HasSplit("test") {
-		test, calib, val = all.Split("test"), all.Split("train"), all.Split("val")
 	}
 	calib = calib.Head(maxCalib)
 	val = val.Head(searchVal)
@@ -337,7 +343,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	r.ConvertSeconds, r.ConvertRuns = median(cvT), runs
 	if cortexM {
-		m4, err := profileCortexM(ctx, q, dir, "cortex-m4", test.Head(8))
+		m4, err := profileCortexM(ctx, q, dir, "cortex-m4", test.Head(8), "")
 		if err != nil {
 			return nil, err
 		}
@@ -350,6 +356,27 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		}
 	}
 	return r, nil
+}
+
+// loadBenchNet loads a network and its patterns: the float model, its
+// CMSIS form, and the test, calibration (train) and val splits (all
+// patterns when the file has no splits).
+func loadBenchNet(n benchNet) (fw, cm *nnq.Model, test, calib, val *nnq.Patterns, err error) {
+	if fw, err = nnq.Load(n.Model); err != nil {
+		return
+	}
+	if cm, err = fw.ToCMSIS(); err != nil {
+		return
+	}
+	all, err := nnq.ReadPatterns(n.Patterns)
+	if err != nil {
+		return
+	}
+	test, calib, val = all, all, all
+	if all.HasSplit("test") {
+		test, calib, val = all.Split("test"), all.Split("train"), all.Split("val")
+	}
+	return
 }
 
 // dspFlags makes a host build compile the DSP-path algorithms when the

@@ -52,10 +52,11 @@ func appendWords(b []byte, x []int16, bits int) []byte {
 	return b
 }
 
-// profileCortexM builds the exported project in dir for a Cortex-M target,
-// runs the patterns under QEMU and measures instructions and footprint,
-// checking the outputs against the simulator.
-func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *nnq.Patterns) (*cortexProfile, error) {
+// profileCortexM builds the exported project in dir for a Cortex-M target
+// (with nnq's runtime, or an s8/s16 export against the CMSIS-NN checkout
+// cmsisNN), runs the patterns under QEMU and measures instructions and
+// footprint, checking the outputs against the simulator.
+func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *nnq.Patterns, cmsisNN string) (*cortexProfile, error) {
 	t, err := harness.TargetByName(target)
 	if err != nil {
 		return nil, err
@@ -68,7 +69,7 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *n
 		return nil, fmt.Errorf("no patterns to profile with")
 	}
 	in := quantizedBytes(q, p)
-	plain, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir})
+	plain, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, CMSISNNPath: cmsisNN})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *n
 			prof.BitExact = false
 		}
 	}
-	traced, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, Trace: true})
+	traced, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, Trace: true, CMSISNNPath: cmsisNN})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,10 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *n
 	}
 	for i, l := range q.Layers {
 		k := "(buffer view)"
-		if l.Kernel != 0 {
+		switch {
+		case l.S8 != nil && l.S8.Function != "":
+			k = l.S8.Function
+		case l.S8 == nil && l.Kernel != 0:
 			k = l.Kernel.String()
 		}
 		var c uint64

@@ -15,13 +15,14 @@ import (
 )
 
 func init() {
-	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--max-patterns N] [--frontend-path float|fixed] [--clips DIR]",
+	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--cmsis-nn PATH] [--max-patterns N] [--frontend-path float|fixed] [--clips DIR]",
 		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint; an export with an input front end also runs frontend.c on audio clips and compares features and classes with Go"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
 		target := fs.String("target", "host", targetHelp("where to run (the Cortex-M cores under QEMU)"))
 		sanitize := fs.Bool("sanitize", false, "host build with -fsanitize=address,undefined")
-		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime")
+		cmsis := fs.String("cmsis", "", "q7/q15 exports: CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime (default $CMSIS_PATH)")
+		cmsisNN := fs.String("cmsis-nn", "", "s8/s16 exports: CMSIS-NN checkout (s8/s16 API, e.g. v7.0.0) to build against instead of nnq's runtime (default $CMSIS_NN_PATH)")
 		maxPat := fs.Int("max-patterns", 0, "verify at most this many stored patterns (0: all)")
 		fePath := fs.String("frontend-path", "", "front end implementation to verify: float or fixed (default: fixed on cores without an FPU, else float)")
 		clipsDir := fs.String("clips", "", "WAV clips to verify the front end with (default: the clips stored in the export, else synthetic ones)")
@@ -47,12 +48,24 @@ func init() {
 			exportDir("DIR", &dir),
 			targetRule("--target", target),
 			inputDir("--cmsis", cmsis),
+			inputDir("--cmsis-nn", cmsisNN),
 			atLeast("--max-patterns", maxPat, 0, " (0: all)"),
 			optional(fePath, oneOf("--frontend-path", fePath, "float", "fixed")),
 			inputDir("--clips", clipsDir),
 		)
 		if err != nil {
 			return err
+		}
+		arith, err := codegen.ExportArithmetic(dir)
+		if err != nil {
+			return err
+		}
+		if *cmsis == "" && *cmsisNN == "" {
+			if arith == "s8" || arith == "s16" {
+				*cmsisNN = os.Getenv("CMSIS_NN_PATH")
+			} else {
+				*cmsis = os.Getenv("CMSIS_PATH")
+			}
 		}
 		ctx := context.Background()
 		t, err := harness.TargetByName(*target)
@@ -69,7 +82,7 @@ func init() {
 				return err
 			}
 		}
-		res, err := codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: *target, Sanitize: *sanitize, CMSISPath: *cmsis, MaxPatterns: *maxPat,
+		res, err := codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: *target, Sanitize: *sanitize, CMSISPath: *cmsis, CMSISNNPath: *cmsisNN, MaxPatterns: *maxPat,
 			Progress: progress.New(stderr).Step})
 		var mm *codegen.MismatchError
 		if err != nil && !errors.As(err, &mm) {
@@ -102,7 +115,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		prof, err := profileCortexM(ctx, q, dir, *target, p.Head(8))
+		prof, err := profileCortexM(ctx, q, dir, *target, p.Head(8), *cmsisNN)
 		if err != nil {
 			return err
 		}
