@@ -111,8 +111,8 @@ func TestDockerfileAgreesWithTheRepository(t *testing.T) {
 // TestImageBuildsAndRunsTheNotebooks builds the image with podman and runs
 // notebooks/run.sh in it on the mounted checkout: every notebook executes
 // clean and its outputs match the committed ones; with JupyterLab in the
-// image, `jupyter lab --version` runs too. It takes long (scripts/test.sh
-// runs it as its own step):
+// image, `jupyter lab --version` runs too. It takes long (make image-test
+// runs it; it is not part of make test):
 //
 //	go test ./docker -run TestImage -timeout 90m -v
 //

@@ -72,23 +72,36 @@ func TestCIRunIsStrict(t *testing.T) {
 	}
 }
 
-// scripts/test.sh installs the image test's builders and runs that test as
-// a step of its own with the time it needs, after leaving it out of the
-// 20-minute run of every package.
-func TestTestShBuildsTheImage(t *testing.T) {
-	b, err := os.ReadFile("test.sh")
-	if err != nil {
-		t.Fatal(err)
+// make test (scripts/test.sh) leaves the image test out of its run of every
+// package (it takes an hour or more; make test must stay within its time
+// budget), and make image-test installs the builders and runs it alone with
+// the time it needs.
+func TestImageTestIsItsOwnTarget(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
 	}
-	s := string(b)
+	sh, mk := read("test.sh"), read("../Makefile")
 	for _, want := range []string{
-		"NNQ_WITH_IMAGE=1 scripts/install-deps.sh",
 		"image_test=TestImageBuildsAndRunsTheNotebooks\n",
 		`go test -count=1 -timeout 20m -skip "^$image_test\$" ./...`,
-		`go test -count=1 -timeout 90m -run "^$image_test\$" -v ./docker`,
 	} {
-		if !strings.Contains(s, want) {
+		if !strings.Contains(sh, want) {
 			t.Errorf("scripts/test.sh lacks %q", want)
+		}
+	}
+	if strings.Contains(sh, "NNQ_WITH_IMAGE=1") || strings.Contains(sh, "./docker") {
+		t.Errorf("scripts/test.sh must not build the image:\n%s", sh)
+	}
+	for _, want := range []string{
+		"image-test:\n\tNNQ_WITH_IMAGE=1 scripts/install-deps.sh\n",
+		"go test -count=1 -timeout 90m -run '^TestImageBuildsAndRunsTheNotebooks$$' -v ./docker",
+	} {
+		if !strings.Contains(mk, want) {
+			t.Errorf("Makefile lacks %q", want)
 		}
 	}
 }
