@@ -18,10 +18,12 @@ import (
 //  2. Refinement, on the first Fit probe patterns (the tuning patterns):
 //     one free tensor at a time, in network order, the format moves one
 //     bit at a time, finer (or, when that does not help, coarser), up to
-//     MaxSteps bits, while the divergence of the fixed network's output
-//     distribution from the float network's keeps falling by 0.1% or more.
-//     Each trial re-simulates only from the layer it changes, from cached
-//     integer activations.
+//     MaxSteps bits, while the held-out loss (probeScore.Loss, as in the
+//     choice below) keeps falling by 0.1% or more. The loss, not the bare
+//     divergence from the float network, because on patterns the float
+//     network misreads (the quiet clips of the silence-heavy KWS variant)
+//     the divergence rewards copying its mistakes. Each trial re-simulates
+//     only from the layer it changes, from cached integer activations.
 //  3. Choice, on the other probe patterns (at most Check, the
 //     confirmation patterns, never tuned on): the candidates are the
 //     refined formats and the statistics schemes' own choices (minmax,
@@ -161,7 +163,7 @@ func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, 
 			return nil, err
 		}
 		f0 := q.Frac[t.Name]
-		tried[t.Name] = []string{fmt.Sprintf("%s %.4g", QFormat(q.Bits, f0), cur.KL)}
+		tried[t.Name] = []string{fmt.Sprintf("%s %.4g", QFormat(q.Bits, f0), cur.Loss)}
 		bestSc, bestQ, bestD := cur, q, 0
 		for _, dir := range []int{+1, -1} {
 			for step := 1; step <= a.MaxSteps; step++ {
@@ -176,8 +178,8 @@ func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, 
 				if err != nil {
 					return nil, err
 				}
-				tried[t.Name] = append(tried[t.Name], fmt.Sprintf("%s %.4g", QFormat(q.Bits, cand.Frac[t.Name]), sc.KL))
-				if sc.KL >= bestSc.KL*(1-1e-3) {
+				tried[t.Name] = append(tried[t.Name], fmt.Sprintf("%s %.4g", QFormat(q.Bits, cand.Frac[t.Name]), sc.Loss))
+				if sc.Loss >= bestSc.Loss*(1-1e-3) {
 					break
 				}
 				bestSc, bestQ, bestD = sc, cand, dir*step
@@ -191,7 +193,7 @@ func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, 
 			q, cur = bestQ, bestSc
 		}
 		tick()
-		logf("auto: %s -> %s, divergence on the tuning patterns %.4g", t.Name, QFormat(q.Bits, q.Frac[t.Name]), cur.KL)
+		logf("auto: %s -> %s, loss on the tuning patterns %.4g", t.Name, QFormat(q.Bits, q.Frac[t.Name]), cur.Loss)
 	}
 	// 3. The choice, on patterns the refinement never saw.
 	check, err := newProbe(cm, a.Probe.Tail(a.Probe.Len()-a.Fit).Head(a.Check))
@@ -279,13 +281,13 @@ func (a Auto) refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, 
 			short = "auto: " + r
 		}
 		if d := delta[t.Name]; d != 0 {
-			short = fmt.Sprintf("auto: %+d bit(s) from floorless mse, lower output divergence", d)
+			short = fmt.Sprintf("auto: %+d bit(s) from floorless mse, lower held-out loss", d)
 		}
 		kept := ""
 		if chosen != refined {
 			kept = " (not chosen)"
 		}
-		noteFor(out, t, fmt.Sprintf("auto's refinement%s, divergence on %d tuning patterns: %s (start), %s", kept, fit.p.Len(), tried[t.Name][0], strings.Join(tried[t.Name][1:], ", ")))
+		noteFor(out, t, fmt.Sprintf("auto's refinement%s, loss on %d tuning patterns: %s (start), %s", kept, fit.p.Len(), tried[t.Name][0], strings.Join(tried[t.Name][1:], ", ")))
 		setReason(out, t, short)
 	}
 	out.Scheme = Auto{}.Name()
