@@ -40,12 +40,7 @@ func TestAudioPlaysTheSamples(t *testing.T) {
 }
 
 func TestAudioOutsideANotebook(t *testing.T) {
-	var sb strings.Builder
-	outMu.Lock()
-	old := out
-	out = &text{w: &sb, dir: t.TempDir()}
-	outMu.Unlock()
-	defer func() { outMu.Lock(); out = old; outMu.Unlock() }()
+	sb := textOutput(t)
 	Audio(make([]float32, 24000), 16000)
 	if want := "[audio: 24000 samples, 1.50 s at 16000 Hz]\n"; sb.String() != want {
 		t.Errorf("text output %q, want %q", sb.String(), want)
