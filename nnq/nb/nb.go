@@ -7,8 +7,8 @@
 //		"github.com/nnq-toolkit/nnq/nnq/nb"
 //	)
 //
-// and then calls nb.Data, nb.Show, nb.Markdown, nb.Progress, nb.Cache …
-// directly. A new notebook (yours, or a new chapter) needs nothing else.
+// and then calls nb.Data, nb.Show, nb.Markdown, nb.Audio, nb.Progress,
+// nb.Cache … directly. A new notebook (yours, or a new chapter) needs nothing else.
 //
 // GoNB runs every cell as a new Go program, so nothing survives from one
 // cell to the next but files: Cache keeps results on disk, keyed by their

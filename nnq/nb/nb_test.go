@@ -195,13 +195,21 @@ func TestProgressBarsInANotebook(t *testing.T) {
 	}
 }
 
-func TestTextOutputOutsideANotebook(t *testing.T) {
-	var sb strings.Builder
+// textOutput sends the display to text, as outside a notebook, for the
+// test; it returns what is printed.
+func textOutput(t *testing.T) *strings.Builder {
+	t.Helper()
+	sb := &strings.Builder{}
 	outMu.Lock()
 	old := out
-	out = &text{w: &sb, dir: t.TempDir()}
+	out = &text{w: sb, dir: t.TempDir()}
 	outMu.Unlock()
-	defer func() { outMu.Lock(); out = old; outMu.Unlock() }()
+	t.Cleanup(func() { outMu.Lock(); out = old; outMu.Unlock() })
+	return sb
+}
+
+func TestTextOutputOutsideANotebook(t *testing.T) {
+	sb := textOutput(t)
 	Markdownf("**%d** patterns", 3)
 	p := plot.New()
 	Show(p, 2*vg.Inch, 2*vg.Inch)
