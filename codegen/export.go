@@ -62,6 +62,13 @@ type KernelChoice struct {
 	// InPlace says the layer writes over its (dying) input; Copy that a
 	// copy of the input is made first.
 	InPlace, Copy bool
+	// ReLU: a following ReLU is fused into this layer's kernel;
+	// FusedInto names the layer a fused ReLU runs in.
+	ReLU      bool
+	FusedInto string
+	// WideBytes is the flash the pre-expanded q15 weights of an
+	// nnq_conv_q7_wide layer add over 8-bit ones (--optimize speed).
+	WideBytes int
 }
 
 // Project describes an exported C project.
@@ -74,8 +81,10 @@ type Project struct {
 	// Files lists the written files (slash-separated, relative to Dir),
 	// sorted.
 	Files []string
-	// WeightBytes is the size of the constant parameters (flash).
-	WeightBytes int
+	// WeightBytes is the size of the constant parameters (flash);
+	// WideBytes the part spent on pre-expanded q15 weights (--optimize
+	// speed) beyond what 8-bit weights take.
+	WeightBytes, WideBytes int
 	// Patterns is the number of test patterns stored for Verify.
 	Patterns int
 }
@@ -88,6 +97,8 @@ type manifest struct {
 	Bits        int      `json:"bits"`
 	Target      string   `json:"target"`
 	CodePath    string   `json:"code_path"`
+	Runtime     string   `json:"runtime"`
+	Optimize    string   `json:"optimize"`
 	Rounding    string   `json:"rounding"`
 	InputSize   int      `json:"input_size"`
 	OutputSize  int      `json:"output_size"`
@@ -108,6 +119,8 @@ type tmplData struct {
 	Bits                int
 	Target, Path, Round string
 	DSP                 bool
+	Runtime, Optimize   string
+	Legacy              bool // --runtime cmsis: the legacy CMSIS-NN API
 	InputSize, OutSize  int
 	InputShape          string
 	InputLayout         string
@@ -121,6 +134,7 @@ type tmplData struct {
 	Classes             []string
 	ClassesC            []string
 	Arrays              []cArray
+	Decls               []string // nnq kernel parameter structs
 	Tensors             []cTensor
 	Layers              []*cLayer
 	AnyStatus           bool
@@ -133,6 +147,7 @@ type tmplData struct {
 	LowerBound, Naive   int
 	Strategy            string
 	WeightBytes         int
+	WideBytes           int // flash spent on pre-expanded weights (--optimize speed)
 	Mem                 *MemPlan
 	Kernels             []KernelChoice
 	NNQKernels          []KernelChoice
@@ -173,7 +188,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Project{Dir: dir, Model: q, Mem: plan, Kernels: d.Kernels, WeightBytes: d.WeightBytes}
+	p := &Project{Dir: dir, Model: q, Mem: plan, Kernels: d.Kernels, WeightBytes: d.WeightBytes, WideBytes: d.WideBytes}
 
 	// Patterns for verification and the demo's example.
 	var pats *nnq.Patterns
@@ -232,14 +247,21 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 			return nil, fmt.Errorf("codegen: %w", err)
 		}
 	}
-	if err := crt.WriteTo(dir); err != nil {
+	legacy := q.Runtime == nnq.RuntimeCMSIS
+	// Runtime files of an earlier export into dir must not be compiled in.
+	for _, f := range append(crt.Files(true), "nnq_kernels.c") {
+		if (!legacy && crt.Legacy(f)) || f == "nnq_kernels.c" {
+			os.Remove(filepath.Join(dir, f))
+		}
+	}
+	if err := crt.WriteTo(dir, legacy); err != nil {
 		return nil, err
 	}
 	names := []string{}
 	for n := range files {
 		names = append(names, n)
 	}
-	names = append(names, crt.Files()...)
+	names = append(names, crt.Files(legacy)...)
 
 	// Verification data.
 	if err := q.Save(filepath.Join(dir, filepath.FromSlash(QuantFile))); err != nil {
@@ -260,6 +282,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	p.Files = names
 
 	m := manifest{Format: manifestFormat, Version: 1, Model: q.Name, Bits: q.Bits, Target: q.Target, CodePath: q.Path.String(),
+		Runtime: q.Runtime, Optimize: q.Optimize,
 		Rounding: q.Rounding.String(), InputSize: d.InputSize, OutputSize: d.OutSize, NumLayers: len(q.Layers),
 		ArenaBytes: plan.ArenaBytes, WeightBytes: d.WeightBytes, Quant: QuantFile, NumPatterns: p.Patterns, Files: names}
 	if pats != nil {
@@ -312,6 +335,7 @@ func makeExample(q *nnq.QModel, p *nnq.Patterns) (*example, error) {
 func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 	eb := elemBytes(q)
 	d := &tmplData{Name: q.Name, Type: q.TypeName(), Bits: q.Bits, Target: q.Target, Path: q.Path.String(),
+		Runtime: q.Runtime, Optimize: q.Optimize, Legacy: q.Runtime == nnq.RuntimeCMSIS,
 		DSP: q.Path == kernels.DSPPath, Round: q.Rounding.String(), NumLayers: len(q.Layers), Mem: plan,
 		ActBytes: plan.ActivationBytes, ScratchBytes: plan.ScratchBytes, ArenaBytes: plan.ArenaBytes,
 		LowerBound: plan.LowerBound, Naive: plan.Naive, Strategy: plan.Strategy}
@@ -347,15 +371,16 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 		}
 	}
 
-	// Runtime files.
-	for _, f := range crt.Files() {
+	// Runtime files: nnq_legacy.c is only compiled without the real
+	// library (it compiles to nothing with NNQ_USE_CMSIS).
+	for _, f := range crt.Files(d.Legacy) {
 		switch {
 		case strings.HasSuffix(f, ".h"):
 			d.Headers = append(d.Headers, f)
-		case strings.HasPrefix(f, "nnq_kernels"), f == "nnq_dsp.c", f == "nnq_recurrent.c":
-			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
-		case strings.HasSuffix(f, ".c"):
+		case f == "nnq_legacy.c":
 			d.RuntimeAll = append(d.RuntimeAll, f)
+		case strings.HasSuffix(f, ".c"):
+			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
 		}
 	}
 
@@ -381,7 +406,15 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 		if !st.View {
 			kc.Function = l.Kernel.String()
 			kc.NNQ = l.Kernel.NNQ()
+			kc.ReLU = l.ReLU
 			kc.Why = whyKernel(q, l)
+		} else if p := q.FusedInto(l); p != nil {
+			kc.FusedInto = p.Name
+			kc.Why = fmt.Sprintf("fused into %q: its kernel clamps at 0; no code, a view of the same buffer", p.Name)
+		}
+		if l.Kernel == kernels.VarNNQConvQ7Wide {
+			kc.WideBytes = l.Geom.OutC * kernels.NNQKP(l.Geom.KX*l.Geom.KY*l.Geom.InC) // one extra byte per stored weight
+			d.WideBytes += kc.WideBytes
 		}
 		d.Kernels = append(d.Kernels, kc)
 		if kc.NNQ {
@@ -396,7 +429,12 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 			continue
 		}
 		wName, bName := "NULL", "NULL"
-		if l.Weights != nil && !st.View {
+		if l.Weights != nil && !st.View && l.Kernel.NNQ() {
+			var err error
+			if wName, bName, err = d.addNNQParams(q, i); err != nil {
+				return nil, err
+			}
+		} else if l.Weights != nil && !st.View {
 			typ, wbits := weightType(l.Kernel)
 			base := fmt.Sprintf("nn_l%d_%s", i, ident(l.Name))
 			w := interleaved(l)
@@ -432,6 +470,7 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 			return nil, err
 		}
 		cl.Comment = layerComment(q, i, st)
+		d.Decls = append(d.Decls, cl.Decls...)
 		if cl.Status {
 			d.AnyStatus = true
 		}
@@ -515,34 +554,4 @@ func checkValues(l *nnq.QLayer, what string, v []int16, bits int) error {
 		}
 	}
 	return nil
-}
-
-// whyKernel explains the choice of an nnq_ kernel or of a slower variant.
-func whyKernel(q *nnq.QModel, l *nnq.QLayer) string {
-	v := l.Kernel
-	if v.NNQ() {
-		switch v.Kind() {
-		case kernels.KindPool:
-			if q.Bits == 16 {
-				return "CMSIS-NN has no q15 pooling"
-			}
-			if !l.Geom.IsSquare() {
-				return "CMSIS-NN pools are square only; this window/input is not"
-			}
-			return "the library pool is not usable here (see rejected variants)"
-		case kernels.KindElementwise:
-			return "CMSIS-NN has no element-wise add of two tensors"
-		case kernels.KindDepthwise:
-			return "CMSIS-NN has no q15 depthwise convolution"
-		case kernels.KindConv:
-			return "no legacy q15 convolution fits (the fast ones need even channel counts, basic is square only)"
-		case kernels.KindRecurrent:
-			return "CMSIS-NN has no recurrent layer: nnq's time-step loop over CMSIS-NN FC/activation kernels and CMSIS-DSP-style element-wise functions"
-		}
-		return "no legacy CMSIS-NN kernel fits"
-	}
-	if len(l.Rejected) > 0 {
-		return fmt.Sprintf("%d faster variant(s) rejected", len(l.Rejected))
-	}
-	return ""
 }

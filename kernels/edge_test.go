@@ -156,7 +156,7 @@ func TestValidDSPUnsafe(t *testing.T) {
 	if !errors.Is(VarAvepoolQ7HWC.Valid(empty, CPath), ErrInvalid) || VarMaxpoolQ7HWC.Valid(empty, CPath) != nil {
 		t.Error("empty pooling window")
 	}
-	if VarNNQAvepoolQ7HWCNonsquare.Valid(empty, DSPPath) != nil {
+	if VarNNQAvgpoolQ7.Valid(empty, DSPPath) != nil {
 		t.Error("nnq avepool must accept empty windows")
 	}
 	// 3x3 s1 p1 "same" pooling is emulated on DSP, and target dependent.
@@ -180,9 +180,9 @@ func TestMaxpoolEmptyWindow(t *testing.T) {
 		t.Errorf("CMSIS maxpool %v, want %v", out, want)
 	}
 	for _, ave := range []bool{false, true} {
-		f := NNQMaxpoolQ7HWCNonsquare
+		f := NNQMaxpool[int8]
 		if ave {
-			f = NNQAvepoolQ7HWCNonsquare
+			f = func(o Opts, g ConvGeom, in, out []int8) error { return NNQAvgpool(o, g, in, out, 0) }
 		}
 		out := make([]int8, 9)
 		if err := f(Opts{}, g, []int8{-5}, out); err != nil {
@@ -198,7 +198,7 @@ func TestAvepoolTruncation(t *testing.T) {
 	// -7/2 = -3 and 7/2 = 3 (toward zero), two channels; 1x2 input, window 2.
 	in := []int8{-4, 4, -3, 3}
 	g := PoolGeom(2, 1, 2, 2, 1, 0, 0, 2, 1, 1, 1)
-	for _, f := range []func(Opts, ConvGeom, []int8, []int8) error{NNQAvepoolQ7HWCNonsquare} {
+	for _, f := range []func(Opts, ConvGeom, []int8, []int8) error{func(o Opts, g ConvGeom, in, out []int8) error { return NNQAvgpool(o, g, in, out, 0) }} {
 		out := make([]int8, 2)
 		if err := f(Opts{}, g, in, out); err != nil {
 			t.Fatal(err)
@@ -215,10 +215,10 @@ func TestAvepoolTruncation(t *testing.T) {
 	in16 := []int16{-30001, 2}
 	out16 := make([]int16, 1)
 	g16 := PoolGeom(2, 1, 1, 2, 1, 0, 0, 2, 1, 1, 1)
-	if err := NNQAvepoolQ15HWCNonsquare(Opts{}, g16, in16, out16); err != nil || out16[0] != -14999 {
+	if err := NNQAvgpool(Opts{}, g16, in16, out16, 0); err != nil || out16[0] != -14999 {
 		t.Errorf("q15 avepool: %v %v, want -14999", out16, err)
 	}
-	if err := NNQMaxpoolQ15HWCNonsquare(Opts{}, g16, in16, out16); err != nil || out16[0] != 2 {
+	if err := NNQMaxpool(Opts{}, g16, in16, out16); err != nil || out16[0] != 2 {
 		t.Errorf("q15 maxpool: %v %v, want 2", out16, err)
 	}
 }

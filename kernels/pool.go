@@ -32,7 +32,7 @@ func MaxpoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if o.Target == DSPPath {
 		poolDSP(g, imIn, imOut, false)
 	} else {
-		poolCore(g, imIn, imOut, false, 127, q7Min)
+		poolCore(g, imIn, imOut, false, 127, q7Min, 0)
 	}
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
@@ -53,56 +53,8 @@ func AvepoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if o.Target == DSPPath {
 		poolDSP(g, imIn, imOut, true)
 	} else {
-		poolCore(g, imIn, imOut, true, 0, 0)
+		poolCore(g, imIn, imOut, true, 0, 0, 0)
 	}
-	o.Stats.countValues(g.OutX * g.OutY * g.InC)
-	return nil
-}
-
-// NNQMaxpoolQ7HWCNonsquare is the Go twin of nnq's own C kernel
-// nnq_maxpool_q7_HWC_nonsquare (same semantics on every target): maximum
-// over the in-range window positions. A window with no in-range position
-// gives 0. imIn is not modified.
-func NNQMaxpoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8) error {
-	if err := checkPool(VarNNQMaxpoolQ7HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
-		return err
-	}
-	poolCore(g, imIn, imOut, false, 0, q7Min)
-	o.Stats.countValues(g.OutX * g.OutY * g.InC)
-	return nil
-}
-
-// NNQAvepoolQ7HWCNonsquare is the Go twin of nnq_avepool_q7_HWC_nonsquare:
-// int32 sum over the in-range window positions divided by their count, C
-// division truncating toward zero. An empty window gives 0. imIn is not
-// modified.
-func NNQAvepoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8) error {
-	if err := checkPool(VarNNQAvepoolQ7HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
-		return err
-	}
-	poolCore(g, imIn, imOut, true, 0, 0)
-	o.Stats.countValues(g.OutX * g.OutY * g.InC)
-	return nil
-}
-
-// NNQMaxpoolQ15HWCNonsquare is the q15 twin of NNQMaxpoolQ7HWCNonsquare
-// (nnq_maxpool_q15_HWC_nonsquare).
-func NNQMaxpoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16) error {
-	if err := checkPool(VarNNQMaxpoolQ15HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
-		return err
-	}
-	poolCore(g, imIn, imOut, false, 0, q15Min)
-	o.Stats.countValues(g.OutX * g.OutY * g.InC)
-	return nil
-}
-
-// NNQAvepoolQ15HWCNonsquare is the q15 twin of NNQAvepoolQ7HWCNonsquare
-// (nnq_avepool_q15_HWC_nonsquare).
-func NNQAvepoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16) error {
-	if err := checkPool(VarNNQAvepoolQ15HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
-		return err
-	}
-	poolCore(g, imIn, imOut, true, 0, 0)
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }
@@ -121,8 +73,14 @@ const poolChunk = 64
 // poolCore is the bounds-checked single-pass pool (the library's C path and
 // nnq's kernels). Max starts from maxStart (the type's minimum; the
 // library's -129 start only matters for an empty window, where its int8
-// wrap gives 127); a window without in-range positions outputs empty.
-func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32) {
+// wrap gives 127); a window without in-range positions outputs empty. The
+// average is SAT(int32(uint32(sum) << shift) / count) (shift 0: the plain
+// mean, always in range).
+func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32, shift uint) {
+	lo, hi := int32(q7Min), int32(q7Max)
+	if isQ15[T]() {
+		lo, hi = q15Min, q15Max
+	}
 	ch := g.InC
 	var accBuf [poolChunk]int32
 	for oy := 0; oy < g.OutY; oy++ {
@@ -167,7 +125,8 @@ func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32
 				o := ob[cb : cb+n]
 				if ave {
 					for c := range acc {
-						o[c] = T(acc[c] / count) // Go's / truncates toward zero like C
+						// Go's / truncates toward zero like C.
+						o[c] = T(min(max(int32(uint32(acc[c])<<shift)/count, lo), hi))
 					}
 				} else {
 					for c := range acc {

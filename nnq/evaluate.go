@@ -123,11 +123,14 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 				if label >= 0 {
 					part.fc[label][fp]++
 				}
-				for k := range q.Layers {
+				for k, ql := range q.Layers {
 					ref := fr.Output(k)
 					deq = sim.Dequantized(k, deq)
 					le := &part.layers[k]
 					for j, v := range ref {
+						if ql.ReLU {
+							v = max(v, 0) // a fused ReLU: the kernel's output is relu(layer)
+						}
 						d := float64(v) - float64(deq[j])
 						le.signal += float64(v) * float64(v)
 						le.noise += d * d

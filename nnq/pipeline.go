@@ -24,6 +24,8 @@ type ConvertOptions struct {
 	Target    string
 	Truncate  bool
 	InputFrac *int
+	// Runtime and Optimize choose the C kernels (QConfig).
+	Runtime, Optimize string
 	// MaxCalib and MaxTest cap how many patterns are used (0 = all).
 	MaxCalib, MaxTest int
 	// Progress and Log report the long steps.
@@ -128,7 +130,8 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 		}
 		scheme = s
 	}
-	cfg := QConfig{Bits: o.Bits, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, Progress: prog("search")}
+	cfg := QConfig{Bits: o.Bits, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, Progress: prog("search"),
+		Runtime: o.Runtime, Optimize: o.Optimize}
 	if c.Q, err = Quantize(c.CMSIS, c.Stats, cfg); err != nil {
 		return nil, err
 	}

@@ -23,6 +23,12 @@ type QConfig struct {
 	// InputFrac, when set, fixes the network input format (e.g. the format
 	// the sensor front end produces); it then propagates.
 	InputFrac *int
+	// Runtime selects the C kernels: RuntimeNNQ (default, "") or
+	// RuntimeCMSIS (the legacy CMSIS-NN functions).
+	Runtime string
+	// Optimize is OptimizeSpeed (default, "") or OptimizeSize (nnq runtime:
+	// keep every weight in 8 bits).
+	Optimize string
 	// Progress reports long steps (the accuracy search).
 	Progress Progress
 }
@@ -124,6 +130,14 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	if err != nil {
 		return nil, err
 	}
+	runtime, err := ParseRuntime(cfg.Runtime)
+	if err != nil {
+		return nil, fmt.Errorf("quantize %q: %w", cm.Name, err)
+	}
+	optimize, err := ParseOptimize(cfg.Optimize)
+	if err != nil {
+		return nil, fmt.Errorf("quantize %q: %w", cm.Name, err)
+	}
 	if stats == nil || stats.Tensor(cm.inputName()) == nil {
 		return nil, fmt.Errorf("quantize %q: no calibration statistics for its input", cm.Name)
 	}
@@ -137,7 +151,7 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 		return nil, err
 	}
 	q := &QModel{Name: cm.Name, Float: cm, Bits: cfg.Bits, Scheme: cfg.Scheme.Name(), Target: cfg.Target, Path: path,
-		InputName: cm.inputName(), Frac: map[string]int{}}
+		Runtime: runtime, Optimize: optimize, InputName: cm.inputName(), Frac: map[string]int{}}
 	if cfg.Truncate {
 		q.Rounding = kernels.Truncate
 	}

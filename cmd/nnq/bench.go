@@ -286,7 +286,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	r.ConvertSeconds, r.ConvertRuns = median(cvT), runs
 	if cortexM {
-		m4, err := profileCortexM(ctx, q, dir, "cortex-m4", test.Head(8))
+		m4, err := profileCortexM(ctx, q, dir, "cortex-m4", "", test.Head(8))
 		if err != nil {
 			return nil, err
 		}

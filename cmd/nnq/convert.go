@@ -34,7 +34,7 @@ func init() {
 	}
 	register(c)
 
-	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme minmax|percentile:P|mse|search] [--target T] --out DIR",
+	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme minmax|percentile:P|mse|search] [--target T] [--runtime nnq|cmsis] [--optimize speed|size] --out DIR",
 		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
@@ -45,6 +45,8 @@ func init() {
 		scheme := fs.String("scheme", "mse", "quantization scheme: minmax, percentile:P, mse, search")
 		target := fs.String("target", nnq.DefaultTarget, "target core: host, cortex-m0, cortex-m3, cortex-m4, cortex-m7, cortex-m33")
 		truncate := fs.Bool("truncate", false, "model a library built with ARM_NN_TRUNCATE (floor instead of round-half-up)")
+		runtime := fs.String("runtime", nnq.RuntimeNNQ, "C kernels: nnq (nnq's own, SIMD on DSP cores) or cmsis (calls to the legacy CMSIS-NN arm_* functions, for linking Arm's library)")
+		optimize := fs.String("optimize", nnq.OptimizeSpeed, "nnq runtime: speed (weights of the largest convolutions pre-expanded to 16 bits on DSP cores, within half the 8-bit parameter bytes) or size (8-bit weights only)")
 		inputFrac := fs.Int("input-frac", -1000, "fix the input format's fractional bits (the sensor format); default: from statistics")
 		out := fs.String("out", "", "output directory for the C project and report")
 		maxCalib := fs.Int("max-calib", 0, "use at most this many calibration patterns (0: all)")
@@ -60,8 +62,14 @@ func init() {
 		if err != nil {
 			return err
 		}
+		if _, err := nnq.ParseRuntime(*runtime); err != nil {
+			return fmt.Errorf("--runtime: %w", err)
+		}
+		if _, err := nnq.ParseOptimize(*optimize); err != nil {
+			return fmt.Errorf("--optimize: %w", err)
+		}
 		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Bits: *bits, Scheme: sc, Target: *target,
-			Truncate: *truncate, MaxCalib: *maxCalib, MaxTest: *maxTest}
+			Truncate: *truncate, MaxCalib: *maxCalib, MaxTest: *maxTest, Runtime: *runtime, Optimize: *optimize}
 		if *inputFrac != -1000 {
 			opt.InputFrac = inputFrac
 		}

@@ -55,7 +55,7 @@ func appendWords(b []byte, x []int16, bits int) []byte {
 // profileCortexM builds the exported project in dir for a Cortex-M target,
 // runs the patterns under QEMU and measures instructions and footprint,
 // checking the outputs against the simulator.
-func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *nnq.Patterns) (*cortexProfile, error) {
+func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target, cmsis string, p *nnq.Patterns) (*cortexProfile, error) {
 	t, err := harness.TargetByName(target)
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *n
 		return nil, fmt.Errorf("no patterns to profile with")
 	}
 	in := quantizedBytes(q, p)
-	plain, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir})
+	plain, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, CMSISPath: cmsis})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *n
 			prof.BitExact = false
 		}
 	}
-	traced, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, Trace: true})
+	traced, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, CMSISPath: cmsis, Trace: true})
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		prof, err := profileCortexM(ctx, q, dir, *target, p.Head(8))
+		prof, err := profileCortexM(ctx, q, dir, *target, *cmsis, p.Head(8))
 		if err != nil {
 			return err
 		}

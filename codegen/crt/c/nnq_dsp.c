@@ -4,10 +4,10 @@
  *
  * Part of nnq (github.com/nnq-toolkit/nnq). Written from CMSIS-DSP's
  * documented semantics (see docs/RECURRENT.md); contains no CMSIS code.
- * Always compiled, with or without NNQ_USE_CMSIS; identical on every target
- * and mirrored bit for bit by the Go kernels (kernels/dsp_q15.go):
+ * Identical on every target and mirrored bit for bit by the Go kernels
+ * (kernels/dsp_q15.go):
  *
- *   nnq_mult_q15        arm_mult_q15     dst = SSAT((a*b) >> 15, 16), the shift floors
+ *   nnq_mult_q15_dsp    arm_mult_q15     dst = SSAT((a*b) >> 15, 16), the shift floors
  *   nnq_add_q15_sat     arm_add_q15      dst = SSAT(a + b, 16)
  *   nnq_sub_q15_sat     arm_sub_q15      dst = SSAT(a - b, 16)
  *   nnq_offset_q15_sat  arm_offset_q15   dst = SSAT(a + offset, 16)
@@ -24,7 +24,7 @@ static q15_t nnq_sat16(int32_t v)
     return (q15_t)nnq_clamp(v, -32768, 32767);
 }
 
-void nnq_mult_q15(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n)
+void nnq_mult_q15_dsp(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n)
 {
     uint32_t i;
     for (i = 0; i < n; i++)

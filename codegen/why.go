@@ -1,0 +1,98 @@
+package codegen
+
+import (
+	"fmt"
+
+	"github.com/nnq-toolkit/nnq/kernels"
+	"github.com/nnq-toolkit/nnq/nnq"
+)
+
+// whyKernel explains in one line why a layer runs its kernel: for nnq's
+// kernels what the kernel does on the target, for the legacy library why a
+// slower variant or an nnq kernel was taken.
+func whyKernel(q *nnq.QModel, l *nnq.QLayer) string {
+	v := l.Kernel
+	if q.Runtime != nnq.RuntimeCMSIS && v.NNQ() {
+		return whyNNQ(q, l)
+	}
+	if v.NNQ() {
+		switch v.Kind() {
+		case kernels.KindPool:
+			if l.PoolShift != 0 {
+				return fmt.Sprintf("CMSIS-NN pools cannot shift the average (shift %d)", l.PoolShift)
+			}
+			if q.Bits == 16 {
+				return "CMSIS-NN has no q15 pooling"
+			}
+			if !l.Geom.IsSquare() {
+				return "CMSIS-NN pools are square only; this window/input is not"
+			}
+			return "the library pool is not usable here (see rejected variants)"
+		case kernels.KindElementwise:
+			return "CMSIS-NN has no element-wise add of two tensors"
+		case kernels.KindDepthwise:
+			return "CMSIS-NN has no q15 depthwise convolution"
+		case kernels.KindConv:
+			return "no legacy q15 convolution fits (the fast ones need even channel counts, basic is square only)"
+		case kernels.KindRecurrent:
+			return "CMSIS-NN has no recurrent layer: nnq's time-step loop over CMSIS-NN FC/activation kernels and CMSIS-DSP-style element-wise functions"
+		}
+		return "no legacy CMSIS-NN kernel fits"
+	}
+	if len(l.Rejected) > 0 {
+		return fmt.Sprintf("%d faster variant(s) rejected", len(l.Rejected))
+	}
+	return ""
+}
+
+// whyNNQ describes an nnq kernel on the model's target.
+func whyNNQ(q *nnq.QModel, l *nnq.QLayer) string {
+	simd := q.Path == kernels.DSPPath
+	code := "plain C (the core has no DSP extension)"
+	if simd {
+		code = "SIMD code path (SMLAD/SXTB16)"
+	}
+	relu := ""
+	if l.ReLU {
+		relu = "; the following ReLU is fused (clamp at 0)"
+	}
+	g := l.Geom
+	switch l.Kernel {
+	case kernels.VarNNQConvQ7:
+		why := fmt.Sprintf("im2col of two pixels into q15 pairs, two output channels per pass, 8-bit weights; %s%s", code, relu)
+		if simd && q.Bits == 8 && q.Optimize != nnq.OptimizeSize {
+			why += "; weights kept 8-bit (the --optimize speed flash budget went to larger layers)"
+		}
+		return why
+	case kernels.VarNNQConvQ7Wide:
+		return fmt.Sprintf("im2col of two pixels, four output channels per pass, weights stored pre-expanded to q15 (--optimize speed: %d extra flash bytes, no SXTB16 in the inner loop); %s%s",
+			g.OutC*kernels.NNQKP(g.KX*g.KY*g.InC), code, relu)
+	case kernels.VarNNQConvQ15:
+		return fmt.Sprintf("im2col of two pixels, four output channels per pass; %s%s", code, relu)
+	case kernels.VarNNQDWConvQ7, kernels.VarNNQDWConvQ15:
+		if simd {
+			nb, band, n := kernels.NNQDWPlan(g)
+			return fmt.Sprintf("channels copied into q15 planes (%d per pass, %d output rows per pass, %d scratch bytes), SMLAD over adjacent taps%s", nb, band, n, relu)
+		}
+		return "direct loops over the in-range taps; plain C" + relu
+	case kernels.VarNNQFCQ7, kernels.VarNNQFCQ15:
+		return fmt.Sprintf("four rows per pass over the vector in q15 pairs; %s%s", code, relu)
+	case kernels.VarNNQMaxpoolQ7, kernels.VarNNQMaxpoolQ15, kernels.VarNNQAvgpoolQ7, kernels.VarNNQAvgpoolQ15:
+		why := "in-range window positions (the legacy C-path semantics on every core)"
+		if simd {
+			why += ", four q7 (two q15) channels per word"
+		}
+		if l.PoolShift != 0 {
+			why += fmt.Sprintf(", average shifted left by %d", l.PoolShift)
+		}
+		return why
+	case kernels.VarNNQGRUQ7, kernels.VarNNQGRUQ15, kernels.VarNNQLSTMQ7, kernels.VarNNQLSTMQ15:
+		return "nnq's time-step loop over its FC kernel (" + code + "), sigmoid/tanh tables and CMSIS-DSP-style element-wise functions"
+	case kernels.VarNNQReluQ7, kernels.VarNNQReluQ15:
+		if simd {
+			return "in place, four q7 (two q15) values per word (no layer before it to fuse into)"
+		}
+		return "in place (no layer before it to fuse into)"
+	}
+	return "the legacy library's function of the op, plain C, under nnq's name"
+}
