@@ -40,11 +40,14 @@ func nnqWeights(q *nnq.QModel, l *nnq.QLayer) ([]int16, string, string, error) {
 	switch v.Kind() {
 	case kernels.KindConv:
 		k := g.KY * g.KX * g.InC
-		w, err := kernels.NNQConvWeights(v, g.OutC, k, l.Weights)
-		order := fmt.Sprintf("OHWI [%d][%d][%d][%d] in %s's order (%d taps padded to %d, channel blocks of %d)",
-			g.OutC, g.KY, g.KX, g.InC, v, k, kernels.NNQKP(k), map[bool]int{true: 2, false: 4}[v == kernels.VarNNQConvQ7])
-		if v == kernels.VarNNQConvQ7Wide {
-			order += ", pre-expanded to q15 (--optimize speed)"
+		pairs := kernels.NNQConvPairs(v, q.Path)
+		w, err := kernels.NNQConvWeights(v, g.OutC, k, l.Weights, pairs)
+		order := fmt.Sprintf("OHWI [%d][%d][%d][%d], rows padded from %d to %d taps", g.OutC, g.KY, g.KX, g.InC, k, kernels.NNQKP(k))
+		switch {
+		case v == kernels.VarNNQConvQ7Wide:
+			order += ", pre-expanded to q15, channel pairs interleaved per pair of taps (w0,w2),(w1,w3) of each 4 (--optimize speed)"
+		case pairs:
+			order += ", channel pairs interleaved per pair of taps"
 		}
 		return w, typ, order, err
 	case kernels.KindDepthwise:
@@ -100,11 +103,14 @@ func (d *tmplData) addNNQParams(q *nnq.QModel, i int) (string, string, error) {
 }
 
 // convParams is the nnq_conv_params initializer of layer l.
-func convParams(l *nnq.QLayer, shift int, relu bool) string {
+func convParams(q *nnq.QModel, l *nnq.QLayer, shift int, relu bool) string {
 	g := l.Geom
 	nb, band := 0, 0
-	if l.Kernel.Kind() == kernels.KindDepthwise {
+	switch {
+	case l.Kernel.Kind() == kernels.KindDepthwise:
 		nb, band, _ = kernels.NNQDWPlan(g)
+	case kernels.NNQConvPairs(l.Kernel, q.Path):
+		nb = 2
 	}
 	r := 0
 	if relu {
@@ -134,7 +140,7 @@ func nnqLayerCode(q *nnq.QModel, i int, c *cLayer, in []string, src, w, b string
 		if scr == "NULL" && scratchBytes(l) > 0 {
 			return fmt.Errorf("codegen: layer %q: %s needs the scratch buffer", l.Name, v)
 		}
-		c.Decls = append(c.Decls, fmt.Sprintf("static const nnq_conv_params %s = %s;", pname, convParams(l, l.OutShift, l.ReLU)))
+		c.Decls = append(c.Decls, fmt.Sprintf("static const nnq_conv_params %s = %s;", pname, convParams(q, l, l.OutShift, l.ReLU)))
 		c.Call = fmt.Sprintf("%s(%s, &%s, %s, %s, %s, %s)", v, src, pname, w, b, c.Out, scr)
 	case kernels.KindFC:
 		if err := shiftRanges(l); err != nil {
@@ -151,7 +157,7 @@ func nnqLayerCode(q *nnq.QModel, i int, c *cLayer, in []string, src, w, b string
 		if err := checkRange(l, "pool shift", l.PoolShift, 0, kernels.MaxPoolShift); err != nil {
 			return err
 		}
-		c.Decls = append(c.Decls, fmt.Sprintf("static const nnq_conv_params %s = %s;", pname, convParams(l, l.PoolShift, false)))
+		c.Decls = append(c.Decls, fmt.Sprintf("static const nnq_conv_params %s = %s;", pname, convParams(q, l, l.PoolShift, false)))
 		c.Call = fmt.Sprintf("%s(%s, &%s, %s)", v, src, pname, c.Out)
 	case kernels.KindActivation:
 		n := l.Out.Size()

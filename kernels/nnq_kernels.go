@@ -148,65 +148,102 @@ func isQ15[T qint]() bool {
 // rounded up to a multiple of 8.
 func NNQKP(k int) int { return (k + 7) &^ 7 }
 
-// NNQConvWeights returns OHWI convolution weights w (OutC rows of
-// KY*KX*InC taps) in the order v reads them (nnq_conv.c): K = KY*KX*InC
-// taps zero-padded to KP = NNQKP(K), the output channels in blocks (2 and
-// a last block of 1 for VarNNQConvQ7; 4, then 2, then 1 for the others),
-// and within a block, for each group of 4 taps k = g..g+3:
-//   - VarNNQConvQ7: each channel's w[g..g+3] (q7);
-//   - VarNNQConvQ7Wide: each channel's pair (w[g], w[g+2]), then each
-//     channel's pair (w[g+1], w[g+3]) (q15 values);
-//   - VarNNQConvQ15: each channel's pair (w[g], w[g+1]), then each
-//     channel's pair (w[g+2], w[g+3]).
-//
-// Fully connected weights use the same order (NNQFCWeights).
-func NNQConvWeights(v Variant, outC, k int, w []int16) ([]int16, error) {
+// NNQConvPairs tells whether conv variant v stores its weights in the
+// channel-pairs layout for target t (the nnq_conv_params nb field 2): always
+// for VarNNQConvQ7Wide, for VarNNQConvQ15 on DSP cores (their SIMD path
+// multiplies three pixels by two channels), never for VarNNQConvQ7 (rows).
+func NNQConvPairs(v Variant, t Target) bool {
+	return v == VarNNQConvQ7Wide || (v == VarNNQConvQ15 && t == DSPPath)
+}
+
+// NNQConvWeights returns OHWI convolution weights w (outC rows of k =
+// KY*KX*InC taps) in the order v reads them (nnq_conv.c), the taps
+// zero-padded to KP = NNQKP(k). Rows (pairs false; VarNNQConvQ7 and
+// VarNNQConvQ15): one row of KP taps per output channel, in order. Channel
+// pairs (pairs true; VarNNQConvQ7Wide, q15 values, and VarNNQConvQ15):
+// channels 2i and 2i+1 (zeros for a missing last one) share a block of
+// 2*KP values; per group of 4 taps g..g+3 two steps, each channel 2i's pair
+// then channel 2i+1's: q7 wide the steps (w[g], w[g+2]), (w[g+1], w[g+3]),
+// q15 (w[g], w[g+1]), (w[g+2], w[g+3]). For the FC variants see
+// NNQFCWeights (pairs is ignored).
+func NNQConvWeights(v Variant, outC, k int, w []int16, pairs bool) ([]int16, error) {
 	if len(w) != outC*k {
 		return nil, fmt.Errorf("%w: %d weights for %d channels of %d taps", ErrShortBuffer, len(w), outC, k)
 	}
-	var order [4]int
-	pairs, nmax := true, 4
 	switch v {
-	case VarNNQConvQ7, VarNNQFCQ7:
-		pairs, nmax = false, 2
+	case VarNNQFCQ7, VarNNQFCQ15:
+		return nnqFCOrder(v, outC, k, w), nil
+	case VarNNQConvQ7, VarNNQConvQ15:
 	case VarNNQConvQ7Wide:
-		order = [4]int{0, 2, 1, 3}
-	case VarNNQConvQ15, VarNNQFCQ15:
-		order = [4]int{0, 1, 2, 3}
+		pairs = true
 	default:
 		return nil, fmt.Errorf("%w: %s has no nnq weight order", ErrInvalid, v)
 	}
-	if v == VarNNQFCQ7 {
-		nmax = 4
-	}
 	kp := NNQKP(k)
 	tap := func(c, t int) int16 {
-		if t >= k {
+		if c >= outC || t >= k {
 			return 0
 		}
 		return w[c*k+t]
 	}
-	out := make([]int16, 0, outC*kp)
-	for c := 0; c < outC; {
-		n := nnqBlock(outC-c, nmax)
+	if !pairs {
+		out := make([]int16, outC*kp)
+		for c := 0; c < outC; c++ {
+			copy(out[c*kp:], w[c*k:(c+1)*k])
+		}
+		return out, nil
+	}
+	// The two steps of a group: the taps of each pair.
+	steps := [2][2]int{{0, 1}, {2, 3}}
+	if v == VarNNQConvQ7Wide {
+		steps = [2][2]int{{0, 2}, {1, 3}}
+	}
+	out := make([]int16, 0, (outC+1)/2*2*kp)
+	for c := 0; c < outC; c += 2 {
 		for g := 0; g < kp; g += 4 {
-			if !pairs {
+			for _, st := range steps {
+				for h := 0; h < 2; h++ {
+					out = append(out, tap(c+h, g+st[0]), tap(c+h, g+st[1]))
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// nnqFCOrder is NNQFCWeights' order: the rows in blocks of 4, then 2, then
+// 1; within a block of n rows, for each group of 4 columns g..g+3: q7
+// (VarNNQFCQ7) n words, row j's W[j][g..g+3]; q15 (VarNNQFCQ15) n pairs
+// (W[j][g], W[j][g+1]), then n pairs (W[j][g+2], W[j][g+3]).
+func nnqFCOrder(v Variant, rows, k int, w []int16) []int16 {
+	kp := NNQKP(k)
+	tap := func(r, t int) int16 {
+		if t >= k {
+			return 0
+		}
+		return w[r*k+t]
+	}
+	out := make([]int16, 0, rows*kp)
+	for r := 0; r < rows; {
+		n := nnqBlock(rows-r, 4)
+		for g := 0; g < kp; g += 4 {
+			if v == VarNNQFCQ7 {
 				for j := 0; j < n; j++ {
 					for t := 0; t < 4; t++ {
-						out = append(out, tap(c+j, g+t))
+						out = append(out, tap(r+j, g+t))
 					}
 				}
 				continue
 			}
-			for h := 0; h < 2; h++ {
+			for h := 0; h < 4; h += 2 {
 				for j := 0; j < n; j++ {
-					out = append(out, tap(c+j, g+order[2*h]), tap(c+j, g+order[2*h+1]))
+					out = append(out, tap(r+j, g+h), tap(r+j, g+h+1))
 				}
 			}
 		}
-		c += n
+		r += n
 	}
-	return out, nil
+	return out
 }
 
 // nnqBlock is the channel block size the C kernels take next: nmax while
@@ -223,10 +260,12 @@ func nnqBlock(left, nmax int) int {
 
 // NNQFCWeights returns row-major FC weights [rows][dimVec] in the order
 // nnq_fc_q7 (VarNNQFCQ7, also nnq_fc_q7_q15) or nnq_fc_q15 (VarNNQFCQ15)
-// reads them: the convolution order of NNQConvWeights with K = dimVec, the
-// rows as output channels in blocks of 4, 2, 1.
+// reads them (nnq_fc.c): dimVec zero-padded to NNQKP(dimVec), the rows in
+// blocks of 4, then 2, then 1; within a block of n rows, for each group of 4
+// columns g..g+3: q7 n words, row j's W[j][g..g+3]; q15 n pairs
+// (W[j][g], W[j][g+1]), then n pairs (W[j][g+2], W[j][g+3]).
 func NNQFCWeights(v Variant, rows, dimVec int, w []int16) ([]int16, error) {
-	return NNQConvWeights(v, rows, dimVec, w)
+	return NNQConvWeights(v, rows, dimVec, w, false)
 }
 
 // NNQBias32 returns the int32 biases nnq's kernels take:
@@ -247,15 +286,19 @@ func NNQBias32(bias []int16, biasShift, outShift int, r Rounding) []int32 {
 // copies as many channels (up to 4) and output rows as fit.
 const NNQDWScratchBudget = 2048
 
+// nnqDW3Params is the number of int32 parameters of nnq_dwconv's 3x3 kernel.
+const nnqDW3Params = 9
+
 // NNQDWScratch is the scratch nnq_dwconv's SIMD path needs for geometry g
 // with nb channels and band output rows per pass: nb q15 planes of
-// ((band-1)*StrideY+KY) rows of rs elements, rs = ((OutX-1)*StrideX+KX+1)
-// rounded up to even, and nb*KY*kxp q15 weights, kxp = KX rounded up to
-// even.
+// (OutX-1)*StrideX+KX columns of cs = ((band-1)*StrideY+KY+2) rounded down
+// to even values, one channel's KX*kyp q15 weights (kyp = KY rounded up to
+// even), band int32 accumulators and the 3x3 kernel's parameters.
 func NNQDWScratch(g ConvGeom, nb, band int) int {
-	rs := ((g.OutX-1)*g.StrideX + g.KX + 2) &^ 1
-	kxp := (g.KX + 1) &^ 1
-	return 2 * (nb*((band-1)*g.StrideY+g.KY)*rs + nb*g.KY*kxp)
+	pw := (g.OutX-1)*g.StrideX + g.KX
+	cs := ((band-1)*g.StrideY + g.KY + 2) &^ 1
+	kyp := (g.KY + 1) &^ 1
+	return 2*(nb*pw*cs+g.KX*kyp) + 4*(band+nnqDW3Params)
 }
 
 // NNQDWPlan returns the channels per pass nb (1..4) and output rows per
@@ -274,16 +317,18 @@ func NNQDWPlan(g ConvGeom) (nb, band, bytes int) {
 }
 
 // NNQScratchBytes is the scratch an nnq kernel needs for geometry g (FC:
-// FCGeom; recurrent: RNNGeom): convolutions 2*KP taps of two pixels plus
-// their q15 expansion (4*KP bytes), depthwise NNQDWPlan's bytes, FC the
+// FCGeom; recurrent: RNNGeom): convolutions 4*KP taps of four pixels plus
+// their q15 expansion (8*KP bytes), depthwise NNQDWPlan's bytes, FC the
 // vector as KP q15 values, recurrent layers their state (RNNScratchQ15),
 // aligned, plus the FC scratch (q15 values) of max(DimIn, Hidden).
 func NNQScratchBytes(v Variant, g ConvGeom) int {
 	switch v {
-	case VarNNQConvQ7, VarNNQConvQ7Wide:
-		return 6 * NNQKP(g.KX*g.KY*g.InC)
+	case VarNNQConvQ7:
+		return 12 * NNQKP(g.KX*g.KY*g.InC)
+	case VarNNQConvQ7Wide:
+		return 9 * NNQKP(g.KX*g.KY*g.InC)
 	case VarNNQConvQ15:
-		return 8 * NNQKP(g.KX*g.KY*g.InC)
+		return 16 * NNQKP(g.KX*g.KY*g.InC)
 	case VarNNQDWConvQ7, VarNNQDWConvQ15:
 		_, _, n := NNQDWPlan(g)
 		return n

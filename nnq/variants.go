@@ -306,3 +306,30 @@ func (q *QModel) FusedInto(l *QLayer) *QLayer {
 	}
 	return nil
 }
+
+// WithRuntime returns a copy of q whose kernels are chosen for another
+// runtime and optimization goal: the same formats, shifts and parameters
+// (shared, not copied), so the two compute the same values. nnq verify uses
+// it to build the --runtime cmsis twin of an export against the real
+// library.
+func (q *QModel) WithRuntime(runtime, optimize string) (*QModel, error) {
+	rt, err := ParseRuntime(runtime)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := ParseOptimize(optimize)
+	if err != nil {
+		return nil, err
+	}
+	c := *q
+	c.Runtime, c.Optimize = rt, opt
+	c.Layers = make([]*QLayer, len(q.Layers))
+	for i, l := range q.Layers {
+		lc := *l
+		c.Layers[i] = &lc
+	}
+	if err := c.chooseKernels(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}

@@ -126,7 +126,13 @@ func convCase(r *rand.Rand, id int, v kernels.Variant, g kernels.ConvGeom) *kCas
 		in, wt, bias = widen16(randVals[int8](r, g.InSize(), -128, 127)), widen16(randVals[int8](r, g.OutC*k, -128, 127)), widen16(randVals[int8](r, g.OutC, -128, 127))
 		os = 4 + r.IntN(10)
 	}
-	lw, err := kernels.NNQConvWeights(v, g.OutC, k, wt)
+	// Both weight layouts of q15: rows (nb 0) and channel pairs (nb 2).
+	pairs := v == kernels.VarNNQConvQ7Wide || (q15 && r.IntN(2) == 0)
+	nb := 0
+	if pairs {
+		nb = 2
+	}
+	lw, err := kernels.NNQConvWeights(v, g.OutC, k, wt, pairs)
 	if err != nil {
 		panic(err)
 	}
@@ -144,7 +150,7 @@ func convCase(r *rand.Rand, id int, v kernels.Variant, g kernels.ConvGeom) *kCas
 	t, wtyp := elemTypes(q15, v == kernels.VarNNQConvQ7Wide)
 	fmt.Fprintf(&c.decl, "%s%s%s", cArr(t, fmt.Sprintf("c%d_in", id), in), cArr(wtyp, fmt.Sprintf("c%d_w", id), lw),
 		cArr("int32_t", fmt.Sprintf("c%d_b", id), kernels.NNQBias32(bias, bs, os, kernels.RoundHalfUp)))
-	fmt.Fprintf(&c.body, "nnq_conv_params p = %s;\n", paramsC(g, os, relu, 0, 0))
+	fmt.Fprintf(&c.body, "nnq_conv_params p = %s;\n", paramsC(g, os, relu, nb, 0))
 	callC(&c.body, t, id, v.String(), "&p, W, B", len(in), len(lw), wtyp, g.OutC, len(out), kernels.NNQScratchBytes(v, g))
 	c.want = ints(out)
 	return c
