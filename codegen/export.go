@@ -250,7 +250,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	legacy := q.Runtime == nnq.RuntimeCMSIS
 	// Runtime files of an earlier export into dir must not be compiled in.
 	for _, f := range append(crt.Files(true), "nnq_kernels.c") {
-		if (!legacy && crt.Legacy(f)) || f == "nnq_kernels.c" {
+		if (!legacy && crt.LegacyOnly(f)) || f == "nnq_kernels.c" {
 			os.Remove(filepath.Join(dir, f))
 		}
 	}

@@ -197,7 +197,7 @@ func convCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift
 
 // dot4 returns the dot products of x with the four consecutive rows of
 // length len(x) in w.
-func dot4[T qint](x, w []T) (a0, a1, a2, a3 int64) {
+func dot4[X qint | ~int32, W qint](x []X, w []W) (a0, a1, a2, a3 int64) {
 	n := len(x)
 	w0, w1, w2, w3 := w[:n], w[n:2*n], w[2*n:3*n], w[3*n:4*n]
 	for i, xv := range x {

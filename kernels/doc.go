@@ -1,6 +1,7 @@
 // Package kernels holds bit-exact Go twins of the legacy CMSIS-NN q7/q15
-// kernels (CMSIS_5 tag 5.9.0, the bias_shift/out_shift API) and of nnq's own
-// small C kernels (nnq_*), plus float kernels in CMSIS layout (float.go).
+// kernels (CMSIS_5 tag 5.9.0, the bias_shift/out_shift API), of today's
+// CMSIS-NN s8/s16 API (see "The s8/s16 API" below) and of nnq's own small C
+// kernels (nnq_*), plus float kernels in CMSIS layout (float.go).
 // They are pure functions on slices with no graph knowledge; the simulator
 // runs them as its hot loop and codegen uses the Variant metadata to pick and
 // name the C function to emit.
@@ -59,4 +60,56 @@
 // geometry on a target, with an explanation; TargetDependent tells whether
 // the C and DSP results can differ. For fully connected variants query with
 // FCGeom(dimVec, rows), for vector kernels with VecGeom(n).
+//
+// # The s8/s16 API (CMSIS-NN v7, TFLite int8/int16)
+//
+// The s8_*.go and s16_*.go files hold Go twins of today's CMSIS-NN API,
+// checked against all 1222 ground-truth vectors of CMSIS-NN v7.0.0 (host C
+// path and Cortex-M4 DSP path; TestS8Vectors, or the committed subset in
+// testdata/cmsis-nn-s8-subset). Parameters are structs mirroring the C
+// ones member by member (Dims, Tile, Activation, ConvParams,
+// DwConvParams, FCParams, PoolParams, PerChannelQuantParams,
+// PerTensorQuantParams, BiasS16, SoftmaxLUTS16, ElementwiseAddS8Params,
+// ElementwiseMulS8Params), so code generation prints them 1:1. Functions
+// carry the C name in CamelCase: ConvolveWrapperS8, ConvolveS8,
+// Convolve1x1S8Fast, Convolve1x1S8, Convolve1xNS8, DepthwiseConvWrapperS8,
+// DepthwiseConvS8, DepthwiseConvS8Opt, DepthwiseConv3x3S8,
+// FullyConnectedS8, AvgpoolS8, MaxPoolS8, SoftmaxS8, ElementwiseAddS8,
+// ElementwiseMulS8, ConvolveS16, ConvolveWrapperS16, DepthwiseConvS16,
+// DepthwiseConvFastS16, DepthwiseConvWrapperS16, FullyConnectedS16,
+// AvgpoolS16, MaxPoolS16, SoftmaxS16, and the helpers Requantize
+// (arm_nn_requantize), RequantizeS64 and ReduceMultiplier.
+//
+//   - Arithmetic: acc = Σ (x + input_offset)·w in int32 with wrap-around
+//     (s16: int32 or int64 exactly where the library uses them; the
+//     DSP-path int32 sums of FullyConnectedS16 and DepthwiseConvFastS16
+//     follow Opts.Target), + bias, Requantize per channel (TFLite double
+//     rounding) or RequantizeS64 (s16), + output_offset, clamp to the
+//     activation range. Softmax follows the library's two deviations from
+//     TFLite: arm_softmax_s16 does not clamp (a lone maximum gives -32768)
+//     and arm_nn_requantize_s64 truncates its doubled intermediate to 32
+//     bits.
+//   - Wrappers: ConvolveWrapperS8Kernel, DepthwiseConvWrapperS8Kernel and
+//     DepthwiseConvWrapperS16Kernel name the kernel the C wrapper runs.
+//   - Scratch: the Go kernels need none (per call they allocate at most a
+//     closure, plus buffers for im2col columns above 4096 taps or more than
+//     512 channels); the *GetBufferSize functions
+//     return the library's ctx.buf sizes for a Target (CPath = host/M0/M3,
+//     DSPPath = M4/M7/M33). Like the library,
+//     ConvolveWrapperS8GetBufferSize does not account for grouped 1×1
+//     convolutions (call ConvolveS8 for grouped convolutions).
+//   - Errors: ErrArg where the library returns ARM_CMSIS_NN_ARG_ERROR
+//     (NNStatusOf maps it), ErrInvalid for calls whose result the library
+//     leaves undefined or target-dependent (input_offset outside [-127,
+//     128], a 3×3 or _opt kernel given batches or dilation, a 1×1 kernel
+//     whose output reads past the input, empty pooling windows, softmax
+//     rows whose sum needs a shift of 32 or more), ErrShortBuffer. The
+//     output is untouched on error.
+//   - Stats: Values, AccWraps (int32 accumulator wrapped), SatHigh/SatLow
+//     (requantised value beyond the type's range) and ClampHigh/ClampLow
+//     (clamped by an activation bound narrower than the type, e.g. ReLU).
+//   - Library defect not reproduced: arm_convolve_s8 of v7.0.0 reads
+//     bias_data + group offset even when bias_data is NULL (grouped
+//     convolutions); the Go kernel computes the bias-free result, so export
+//     grouped convolutions with a bias (zeros if none).
 package kernels

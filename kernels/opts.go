@@ -121,6 +121,12 @@ type Stats struct {
 	AccWraps int64
 	// BiasWraps counts outputs whose bias<<bias_shift overflowed int32.
 	BiasWraps int64
+	// ClampHigh / ClampLow (s8/s16 kernels) count outputs clamped to an
+	// activation bound narrower than the type range while the value itself
+	// was within the type range (e.g. ReLU at the zero point); values beyond
+	// the type range count as SatHigh / SatLow.
+	ClampHigh int64
+	ClampLow  int64
 }
 
 // Add adds the counters of o to s.
@@ -131,6 +137,8 @@ func (s *Stats) Add(o Stats) {
 	s.SatLow += o.SatLow
 	s.AccWraps += o.AccWraps
 	s.BiasWraps += o.BiasWraps
+	s.ClampHigh += o.ClampHigh
+	s.ClampLow += o.ClampLow
 }
 
 // Reset zeroes all counters.
@@ -138,8 +146,12 @@ func (s *Stats) Reset() { *s = Stats{} }
 
 // String formats the counters on one line.
 func (s Stats) String() string {
-	return fmt.Sprintf("calls=%d values=%d sat_high=%d sat_low=%d acc_wraps=%d bias_wraps=%d",
+	str := fmt.Sprintf("calls=%d values=%d sat_high=%d sat_low=%d acc_wraps=%d bias_wraps=%d",
 		s.Calls, s.Values, s.SatHigh, s.SatLow, s.AccWraps, s.BiasWraps)
+	if s.ClampHigh != 0 || s.ClampLow != 0 {
+		str += fmt.Sprintf(" clamp_high=%d clamp_low=%d", s.ClampHigh, s.ClampLow)
+	}
+	return str
 }
 
 // Status is the library's arm_status return value.

@@ -183,6 +183,18 @@ func TestBadModels(t *testing.T) {
 		{"bad padding", func(m *Model) { m.Layers[0].Attrs.Padding = "full" }, `padding "full"`},
 		{"unknown param", func(m *Model) { m.Layers[0].Params["gamma"] = "w" }, `takes no "gamma" parameter`},
 		{"no layers", func(m *Model) { m.Layers = nil }, "has no layers"},
+		{"kernel attribute", func(m *Model) { m.Layers[0].Attrs.Kernel = []int{3, 2} }, `kernel attribute [3 2] disagrees with weight "w" [2 1 3 3]`},
+		{"filters", func(m *Model) { m.Layers[0].Attrs.Filters = 3 }, `filters 3 disagrees with weight "w" [2 1 3 3]`},
+		{"conv bias", func(m *Model) {
+			m.Tensors["b"] = &Tensor{Name: "b", Shape: []int{3}, Data: make([]float32, 3)}
+			m.Layers[0].Params["bias"] = "b"
+		}, `bias tensor "b" has shape [3], want [2]`},
+		{"depthwise bias", func(m *Model) {
+			m.Tensors["w"] = &Tensor{Name: "w", Shape: []int{1, 1, 3, 3}, Data: make([]float32, 9)}
+			m.Tensors["b"] = &Tensor{Name: "b", Shape: []int{2}, Data: make([]float32, 2)}
+			m.Layers[0].Op, m.Layers[0].Params["bias"] = OpDepthwiseConv2D, "b"
+		}, `bias tensor "b" has shape [2], want [1]`},
+		{"fused", func(m *Model) { m.Layers[0].Attrs.Activation = "gelu" }, `fused activation "gelu" is not supported`},
 		{"bad reshape", func(m *Model) {
 			m.Layers = append(m.Layers, &Layer{Name: "rs", Op: OpReshape, Attrs: Attrs{Shape: []int{2, 4, 1}}})
 		}, `reshape from [2 2 2] to [2 4 1]`},

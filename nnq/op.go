@@ -199,7 +199,7 @@ func (m *Model) index(l *Layer) int {
 // Shapes infers the activation of every tensor (the model input and every
 // layer output), checking parameters on the way. Errors name the layer.
 func (m *Model) Shapes() (map[string]Act, error) {
-	in, err := m.inputAct()
+	in, err := m.InputAct()
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +242,10 @@ func (m *Model) Shapes() (map[string]Act, error) {
 	return acts, nil
 }
 
-func (m *Model) inputAct() (Act, error) {
+// InputAct is the activation the model input makes: [H,W,C] for a map
+// (a 2-D input gets C=1; an NCHW [C,H,W] input is seen as [H,W,C]), [N]
+// for a vector.
+func (m *Model) InputAct() (Act, error) {
 	s := m.InputShape
 	for _, d := range s {
 		if d <= 0 {
@@ -261,6 +264,28 @@ func (m *Model) inputAct() (Act, error) {
 		return Act{Shape: []int{s[0], s[1], s[2]}}, nil
 	}
 	return Act{}, fmt.Errorf("model input %q: shape %v must have 1, 2 or 3 dimensions (without batch)", m.inputName(), s)
+}
+
+// OutputOf checks layer l's parameters against m (its tensors and layout)
+// and infers the activation l makes from its inputs in, without adding l to
+// m. Importers (package nnq/onnx) use it to build a model layer by layer.
+func (m *Model) OutputOf(l *Layer, in []Act) (Act, error) {
+	s, err := specOf(l)
+	if err != nil {
+		return Act{}, err
+	}
+	if err := m.checkParams(l, s); err != nil {
+		return Act{}, err
+	}
+	return s.shape(m, l, in)
+}
+
+// UnsupportedHint says what a layer kind CMSIS-NN has no kernel for
+// ("lstm" in a Keras model, "upsample", "concat", ...) can be rewritten
+// as; ok is false for a kind nnq has no advice for.
+func UnsupportedHint(kind string) (hint string, ok bool) {
+	hint, ok = unsupported[strings.ToLower(kind)]
+	return hint, ok
 }
 
 func (m *Model) checkParams(l *Layer, s *opSpec) error {

@@ -45,25 +45,7 @@ func init() {
 			if cin != in[0].Shape[2] {
 				return Act{}, fmt.Errorf("layer %q: weight %q expects %d input channels (%s %v), input has %d", l.Name, w.Name, cin, weightOrder(m.Layout, OpConv2D), w.Shape, in[0].Shape[2])
 			}
-			if k := l.Attrs.Kernel; len(k) > 0 && (len(k) != 2 || k[0] != kh || k[1] != kw) {
-				return Act{}, fmt.Errorf("layer %q: kernel attribute %v disagrees with weight %q %v", l.Name, k, w.Name, w.Shape)
-			}
-			if l.Attrs.Filters != 0 && l.Attrs.Filters != f {
-				return Act{}, fmt.Errorf("layer %q: filters %d disagrees with weight %q %v", l.Name, l.Attrs.Filters, w.Name, w.Shape)
-			}
-			if b := m.Param(l, "bias"); b != nil {
-				if err := wantShape(l, "bias", b, f); err != nil {
-					return Act{}, err
-				}
-			}
-			if err := checkFused(l); err != nil {
-				return Act{}, err
-			}
-			g, err := window(l, in[0].Shape, kh, kw, f, 1)
-			if err != nil {
-				return Act{}, err
-			}
-			return Act{Shape: []int{g.OutH, g.OutW, f}}, nil
+			return convShape(m, l, in[0], w, kh, kw, f)
 		},
 		forward: func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
 			g, _ := m.windowOf(l, in[0])
@@ -71,40 +53,12 @@ func init() {
 			applyFused(l, y)
 		},
 		reference: func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
-			g, _ := m.windowOf(l, in[0])
-			w := m.Param(l, "weight").Data
-			b := biasData(m, l)
-			lay := m.Layout
-			for f := 0; f < g.OutC; f++ {
-				for oy := 0; oy < g.OutH; oy++ {
-					for ox := 0; ox < g.OutW; ox++ {
-						var acc float64
-						if b != nil {
-							acc = float64(b[f])
-						}
-						for ky := 0; ky < g.KH; ky++ {
-							iy := oy*g.SH - g.PadT + ky
-							for kx := 0; kx < g.KW; kx++ {
-								ix := ox*g.SW - g.PadL + kx
-								if iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW {
-									continue
-								}
-								for c := 0; c < g.InC; c++ {
-									var wi int
-									if lay == NCHW {
-										wi = ((f*g.InC+c)*g.KH+ky)*g.KW + kx
-									} else {
-										wi = ((ky*g.KW+kx)*g.InC+c)*g.OutC + f
-									}
-									acc += float64(x[0][fwIndex(lay, g.InH, g.InW, g.InC, iy, ix, c)]) * float64(w[wi])
-								}
-							}
-						}
-						y[fwIndex(lay, g.OutH, g.OutW, g.OutC, oy, ox, f)] = float32(acc)
-					}
+			convReference(m, l, in[0], x[0], y, false, func(g kernels.Window2D, f, c, ky, kx int) int {
+				if m.Layout == NCHW {
+					return ((f*g.InC+c)*g.KH+ky)*g.KW + kx
 				}
-			}
-			applyFused(l, y)
+				return ((ky*g.KW+kx)*g.InC+c)*g.OutC + f
+			})
 		},
 		toCMSIS: func(m, dst *Model, l *Layer, in []Act) error {
 			w := m.Param(l, "weight")
@@ -132,6 +86,71 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// convShape finishes the shape rule of conv2d and depthwise_conv2d, whose
+// weight w gives a kh×kw kernel and outC output channels: the kernel
+// attribute, conv2d's filters, the bias, the fused activation and the
+// window.
+func convShape(m *Model, l *Layer, in Act, w *Tensor, kh, kw, outC int) (Act, error) {
+	if k := l.Attrs.Kernel; len(k) > 0 && (len(k) != 2 || k[0] != kh || k[1] != kw) {
+		return Act{}, fmt.Errorf("layer %q: kernel attribute %v disagrees with weight %q %v", l.Name, k, w.Name, w.Shape)
+	}
+	if l.Op == OpConv2D && l.Attrs.Filters != 0 && l.Attrs.Filters != outC {
+		return Act{}, fmt.Errorf("layer %q: filters %d disagrees with weight %q %v", l.Name, l.Attrs.Filters, w.Name, w.Shape)
+	}
+	if b := m.Param(l, "bias"); b != nil {
+		if err := wantShape(l, "bias", b, outC); err != nil {
+			return Act{}, err
+		}
+	}
+	if err := checkFused(l); err != nil {
+		return Act{}, err
+	}
+	g, err := window(l, in.Shape, kh, kw, outC, 1)
+	if err != nil {
+		return Act{}, err
+	}
+	return Act{Shape: []int{g.OutH, g.OutW, outC}}, nil
+}
+
+// convReference is the naive framework-layout pass of conv2d and (with
+// depthwise set: output channel f reads input channel f only)
+// depthwise_conv2d; wi gives the framework-layout index of the weight of
+// output channel f, input channel c and kernel tap (ky, kx).
+func convReference(m *Model, l *Layer, in Act, x, y []float32, depthwise bool, wi func(g kernels.Window2D, f, c, ky, kx int) int) {
+	g, _ := m.windowOf(l, in)
+	w := m.Param(l, "weight").Data
+	b := biasData(m, l)
+	lay := m.Layout
+	for f := 0; f < g.OutC; f++ {
+		c0, c1 := 0, g.InC
+		if depthwise {
+			c0, c1 = f, f+1
+		}
+		for oy := 0; oy < g.OutH; oy++ {
+			for ox := 0; ox < g.OutW; ox++ {
+				var acc float64
+				if b != nil {
+					acc = float64(b[f])
+				}
+				for ky := 0; ky < g.KH; ky++ {
+					iy := oy*g.SH - g.PadT + ky
+					for kx := 0; kx < g.KW; kx++ {
+						ix := ox*g.SW - g.PadL + kx
+						if iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW {
+							continue
+						}
+						for c := c0; c < c1; c++ {
+							acc += float64(x[fwIndex(lay, g.InH, g.InW, g.InC, iy, ix, c)]) * float64(w[wi(g, f, c, ky, kx)])
+						}
+					}
+				}
+				y[fwIndex(lay, g.OutH, g.OutW, g.OutC, oy, ox, f)] = float32(acc)
+			}
+		}
+	}
+	applyFused(l, y)
 }
 
 func biasData(m *Model, l *Layer) []float32 {

@@ -36,22 +36,7 @@ func init() {
 			if c != in[0].Shape[2] {
 				return Act{}, fmt.Errorf("layer %q: weight %q has %d channels, input has %d (only depth multiplier 1 is supported)", l.Name, w.Name, c, in[0].Shape[2])
 			}
-			if k := l.Attrs.Kernel; len(k) > 0 && (len(k) != 2 || k[0] != kh || k[1] != kw) {
-				return Act{}, fmt.Errorf("layer %q: kernel attribute %v disagrees with weight %q %v", l.Name, k, w.Name, w.Shape)
-			}
-			if b := m.Param(l, "bias"); b != nil {
-				if err := wantShape(l, "bias", b, c); err != nil {
-					return Act{}, err
-				}
-			}
-			if err := checkFused(l); err != nil {
-				return Act{}, err
-			}
-			g, err := window(l, in[0].Shape, kh, kw, c, 1)
-			if err != nil {
-				return Act{}, err
-			}
-			return Act{Shape: []int{g.OutH, g.OutW, c}}, nil
+			return convShape(m, l, in[0], w, kh, kw, c)
 		},
 		forward: func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
 			g, _ := m.windowOf(l, in[0])
@@ -59,35 +44,12 @@ func init() {
 			applyFused(l, y)
 		},
 		reference: func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
-			g, _ := m.windowOf(l, in[0])
-			w := m.Param(l, "weight").Data
-			b := biasData(m, l)
-			lay := m.Layout
-			for c := 0; c < g.InC; c++ {
-				for oy := 0; oy < g.OutH; oy++ {
-					for ox := 0; ox < g.OutW; ox++ {
-						var acc float64
-						if b != nil {
-							acc = float64(b[c])
-						}
-						for ky := 0; ky < g.KH; ky++ {
-							for kx := 0; kx < g.KW; kx++ {
-								iy, ix := oy*g.SH-g.PadT+ky, ox*g.SW-g.PadL+kx
-								if iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW {
-									continue
-								}
-								wi := (ky*g.KW+kx)*g.InC + c
-								if lay == NCHW {
-									wi = (c*g.KH+ky)*g.KW + kx
-								}
-								acc += float64(x[0][fwIndex(lay, g.InH, g.InW, g.InC, iy, ix, c)]) * float64(w[wi])
-							}
-						}
-						y[fwIndex(lay, g.OutH, g.OutW, g.OutC, oy, ox, c)] = float32(acc)
-					}
+			convReference(m, l, in[0], x[0], y, true, func(g kernels.Window2D, f, c, ky, kx int) int {
+				if m.Layout == NCHW {
+					return (c*g.KH+ky)*g.KW + kx
 				}
-			}
-			applyFused(l, y)
+				return (ky*g.KW+kx)*g.InC + c
+			})
 		},
 		toCMSIS: func(m, dst *Model, l *Layer, in []Act) error {
 			w := m.Param(l, "weight")

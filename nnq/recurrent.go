@@ -163,6 +163,68 @@ func rnnInternals(l *Layer) []string {
 	return out
 }
 
+// rnnReference is the sequence loop of a recurrent layer's float64
+// reference pass (framework layout, zero initial state): at every step,
+// cell writes the new h into nh from the previous h, reading the stacked
+// gate pre-activations of the step's x (px) and of h (ph) by row.
+func rnnReference(m *Model, l *Layer, in []Act, x [][]float32, y []float32, cell func(H int, px, ph func(row int) float64, h, nh []float64)) {
+	T, I, H := rnnSizes(m, l, in[0])
+	wih, whh := m.Param(l, "weight_ih").Data, m.Param(l, "weight_hh").Data
+	bih, bhh := m.Param(l, "bias_ih"), m.Param(l, "bias_hh")
+	xt := make([]float64, I)
+	h, nh := make([]float64, H), make([]float64, H)
+	px := func(row int) float64 { return rowDot(wih, bih, row, xt) }
+	ph := func(row int) float64 { return rowDot(whh, bhh, row, h) }
+	for t := 0; t < T; t++ {
+		rnnStep(m.Layout, in[0], x[0], t, xt)
+		cell(H, px, ph, h, nh)
+		h, nh = nh, h
+		if l.Attrs.ReturnSequences {
+			for k, v := range h {
+				y[t*H+k] = float32(v)
+			}
+		}
+	}
+	if !l.Attrs.ReturnSequences {
+		for k, v := range h {
+			y[k] = float32(v)
+		}
+	}
+}
+
+// rnnTrace is the sequence loop of a recurrent layer's decomposed float32
+// pass (CMSIS layout): at every step one fully connected layer computes
+// all gates of x into gx and one all gates of h into gh (both reported to
+// rec as "<layer>/gates"), then cell updates h in place (seg(v, a, b) is
+// gates a..b-1 of v; cell reports its internals to the rec it is given);
+// the new h is reported as "<layer>/h". rec may be nil.
+func rnnTrace(m *Model, l *Layer, in []Act, x [][]float32, y []float32, rec func(string, []float32), cell func(gx, gh, h []float32, seg func(v []float32, a, b int) []float32, rec func(string, []float32))) {
+	if rec == nil {
+		rec = func(string, []float32) {}
+	}
+	T, I, H := rnnSizes(m, l, in[0])
+	G := rnnGates(l.Op)
+	wih, whh := m.Param(l, "weight_ih").Data, m.Param(l, "weight_hh").Data
+	bx, bh := rnnBiases(m, l, H)
+	gx, gh, h := make([]float32, G*H), make([]float32, G*H), make([]float32, H)
+	seg := func(v []float32, a, b int) []float32 { return v[a*H : b*H] }
+	gates, state := l.Name+"/gates", l.Name+"/h"
+	for t := 0; t < T; t++ {
+		kernels.FullyConnectedFloat(x[0][t*I:(t+1)*I], wih, bx, gx)
+		kernels.FullyConnectedFloat(h, whh, bh, gh)
+		rec(gates, gx)
+		rec(gates, gh)
+		cell(gx, gh, h, seg, rec)
+		rec(state, h)
+		if l.Attrs.ReturnSequences {
+			copy(y[t*H:(t+1)*H], h)
+		}
+	}
+	if !l.Attrs.ReturnSequences {
+		copy(y, h)
+	}
+}
+
 // rnnBiases returns the biases of the two gate FCs as the decomposition
 // uses them: wherever PyTorch simply adds b_ih and b_hh (GRU r and z, every
 // LSTM gate) the sum goes to the input FC and the hidden FC gets 0; the

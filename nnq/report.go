@@ -185,10 +185,10 @@ func (r *Report) Markdown() string {
 	return b.String()
 }
 
-// WriteReport writes report.json, report.md and the PNG plots (histograms
-// of every tensor with the chosen range, SQNR per layer, confusion matrix)
-// into dir.
-func WriteReport(dir string, q *QModel, ev *Evaluation, stats *Stats) (*Report, error) {
+// WriteReport writes report.json and report.md into dir. The PNG plots
+// that go with them (histograms, SQNR per layer, confusion matrix) are
+// drawn by package nnq/plots: plots.SavePlots(dir+"/plots", ...).
+func WriteReport(dir string, q *QModel, ev *Evaluation) (*Report, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -197,9 +197,6 @@ func WriteReport(dir string, q *QModel, ev *Evaluation, stats *Stats) (*Report, 
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(r.Markdown()), 0o644); err != nil {
-		return nil, err
-	}
-	if err := SavePlots(filepath.Join(dir, "plots"), q, ev, stats); err != nil {
 		return nil, err
 	}
 	return r, nil

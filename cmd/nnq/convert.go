@@ -9,6 +9,7 @@ import (
 
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/plots"
 )
 
 func init() {
@@ -105,8 +106,11 @@ func exportAll(c *nnq.Conversion, dir string) (*nnq.Report, *codegen.Project, er
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := nnq.WriteReport(dir, c.Q, c.Eval, c.Stats)
+	rep, err := nnq.WriteReport(dir, c.Q, c.Eval)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := plots.SavePlots(filepath.Join(dir, "plots"), c.Q, c.Eval, c.Stats); err != nil {
 		return nil, nil, err
 	}
 	rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes = proj.Mem.ArenaBytes, proj.Mem.LowerBound, proj.Mem.Naive, proj.WeightBytes

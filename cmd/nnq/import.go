@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/onnx"
 )
 
 func init() {
@@ -30,7 +31,7 @@ func init() {
 		if filepath.Clean(*out) == filepath.Clean(src) {
 			return fmt.Errorf("output %s would overwrite the input", *out)
 		}
-		m, err := nnq.ReadONNX(src)
+		m, err := onnx.Read(src)
 		if err != nil {
 			return err
 		}

@@ -9,10 +9,11 @@ import (
 	"testing"
 
 	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/onnx"
 )
 
 func onnxFixture(name string) string {
-	return filepath.Join("..", "..", "nnq", "testdata", "onnx", name+".onnx")
+	return filepath.Join("..", "..", "nnq", "onnx", "testdata", name+".onnx")
 }
 
 func TestImportWritesArrowTwin(t *testing.T) {
@@ -30,7 +31,7 @@ func TestImportWritesArrowTwin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o, err := nnq.ReadONNX(onnxFixture(name))
+		o, err := onnx.Read(onnxFixture(name))
 		if err != nil {
 			t.Fatal(err)
 		}

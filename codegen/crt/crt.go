@@ -27,6 +27,66 @@ var sources embed.FS
 
 const srcDir = "c"
 
+// Runtime selects one of the runtimes the package embeds.
+type Runtime int
+
+const (
+	// Legacy is the q7/q15 runtime: nnq's own kernels (nnq_kernels.h, the
+	// public header, and its sources) plus the files of a --runtime cmsis
+	// export (the legacy CMSIS-NN 5.9.0 API: nnq_cmsis.h, nnq_legacy.c,
+	// nnq_cmsis_rnn.c); see Files.
+	Legacy Runtime = iota
+	// S8 is the s8/s16 runtime (CMSIS-NN v7 API): nnq_cmsis_s8.h (its public
+	// header), nnq_s8_internal.h and nnq_s8_{conv,dw,fc,pool,softmax}.c.
+	S8
+)
+
+// s8File tells the s8/s16 runtime's files (plain C, not templates) apart.
+func s8File(name string) bool {
+	return strings.HasPrefix(name, "nnq_s8_") || name == "nnq_cmsis_s8.h"
+}
+
+// RuntimeFiles returns the names of runtime r's files, sorted: for Legacy
+// Files(true).
+func RuntimeFiles(r Runtime) []string {
+	if r == Legacy {
+		return Files(true)
+	}
+	entries, err := fs.ReadDir(sources, srcDir)
+	if err != nil {
+		panic(err) // embedded directory always exists
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && s8File(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// WriteRuntimeTo writes runtime r's files into dir, as WriteTo does (for
+// Legacy, WriteTo(dir, true)).
+func WriteRuntimeTo(dir string, r Runtime) error {
+	if r == Legacy {
+		return WriteTo(dir, true)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("crt: %w", err)
+	}
+	for _, name := range RuntimeFiles(r) {
+		data, err := sources.ReadFile(path.Join(srcDir, name))
+		if err != nil {
+			return fmt.Errorf("crt: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("crt: %w", err)
+		}
+	}
+	return nil
+}
+
 // legacyFiles are only part of a --runtime cmsis export: the legacy
 // CMSIS-NN API and nnq's implementation of it, and the recurrent layers
 // built on it.
@@ -106,7 +166,7 @@ func expandAll() (map[string][]byte, error) {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case e.IsDir() || strings.HasPrefix(name, "_"):
+		case e.IsDir() || strings.HasPrefix(name, "_") || s8File(name):
 		case strings.HasSuffix(name, ".tmpl"):
 			var b bytes.Buffer
 			if err := set.ExecuteTemplate(&b, name, data); err != nil {
@@ -164,9 +224,9 @@ func Files(legacy bool) []string {
 	return names
 }
 
-// Legacy reports whether a runtime file belongs to the --runtime cmsis set
-// only.
-func Legacy(name string) bool { return legacyFiles[name] }
+// LegacyOnly reports whether a runtime file belongs to the --runtime cmsis
+// set only.
+func LegacyOnly(name string) bool { return legacyFiles[name] }
 
 // Source returns the content of one runtime file (expanded).
 func Source(name string) ([]byte, error) {

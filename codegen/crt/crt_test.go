@@ -17,6 +17,8 @@ var (
 	allFiles = []string{"nnq_act.c", "nnq_cmsis.h", "nnq_cmsis_rnn.c", "nnq_conv.c", "nnq_dsp.c", "nnq_dwconv.c", "nnq_fc.c", "nnq_internal.h", "nnq_kernels.h", "nnq_legacy.c", "nnq_pool.c", "nnq_recurrent.c", "nnq_tables.c"}
 )
 
+var wantS8Files = []string{"nnq_cmsis_s8.h", "nnq_s8_conv.c", "nnq_s8_dw.c", "nnq_s8_fc.c", "nnq_s8_internal.h", "nnq_s8_pool.c", "nnq_s8_softmax.c"}
+
 func TestFiles(t *testing.T) {
 	if got := Files(false); !reflect.DeepEqual(got, nnqFiles) {
 		t.Errorf("Files(false) = %v, want %v", got, nnqFiles)
@@ -25,9 +27,15 @@ func TestFiles(t *testing.T) {
 		t.Errorf("Files(true) = %v, want %v", got, allFiles)
 	}
 	for _, f := range allFiles {
-		if Legacy(f) == slices.Contains(nnqFiles, f) {
-			t.Errorf("Legacy(%s) = %v", f, Legacy(f))
+		if LegacyOnly(f) == slices.Contains(nnqFiles, f) {
+			t.Errorf("LegacyOnly(%s) = %v", f, LegacyOnly(f))
 		}
+	}
+	if got := RuntimeFiles(S8); !reflect.DeepEqual(got, wantS8Files) {
+		t.Fatalf("RuntimeFiles(S8) = %v, want %v", got, wantS8Files)
+	}
+	if got := RuntimeFiles(Legacy); !reflect.DeepEqual(got, allFiles) {
+		t.Errorf("RuntimeFiles(Legacy) = %v, want %v", got, allFiles)
 	}
 }
 

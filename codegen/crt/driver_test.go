@@ -81,13 +81,17 @@ func requireCC(t *testing.T) string {
 	return cc
 }
 
-// runtimeDir writes the runtime once (through WriteTo) and returns its directory.
+// runtimeDir writes both runtimes once (through WriteTo and
+// WriteRuntimeTo) and returns their directory.
 func runtimeDir(t *testing.T) string {
 	t.Helper()
 	buildRootOnce.Do(func() {
 		buildRoot, buildRootErr = os.MkdirTemp("", "nnq-crt-test-")
 		if buildRootErr == nil {
 			buildRootErr = WriteTo(filepath.Join(buildRoot, "rt"), true)
+		}
+		if buildRootErr == nil {
+			buildRootErr = WriteRuntimeTo(filepath.Join(buildRoot, "rt"), S8)
 		}
 	})
 	if buildRootErr != nil {
@@ -101,13 +105,7 @@ func driver(t *testing.T, flavour string) string {
 	t.Helper()
 	cc := requireCC(t)
 	rt := runtimeDir(t)
-	buildMu.Lock()
-	b := buildOnces[flavour]
-	if b == nil {
-		b = &driverBuild{}
-		buildOnces[flavour] = b
-	}
-	buildMu.Unlock()
+	b := driverBuildFor(flavour)
 	b.once.Do(func() {
 		flags, ok := flavours[flavour]
 		if !ok {
@@ -130,6 +128,24 @@ func driver(t *testing.T, flavour string) string {
 		}
 		b.path = out
 	})
+	return b.result(t)
+}
+
+// driverBuildFor returns the (once-only) build record of a driver flavour.
+func driverBuildFor(flavour string) *driverBuild {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	b := buildOnces[flavour]
+	if b == nil {
+		b = &driverBuild{}
+		buildOnces[flavour] = b
+	}
+	return b
+}
+
+// result skips or fails t as the build did, else returns the driver path.
+func (b *driverBuild) result(t *testing.T) string {
+	t.Helper()
 	if b.skip != "" {
 		t.Skip(b.skip)
 	}

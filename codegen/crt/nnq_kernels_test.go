@@ -32,7 +32,7 @@ type kCase struct {
 	want string          // the expected output line
 }
 
-func ints[T int8 | int16 | int32](v []T) string {
+func joinInts[T int8 | int16 | int32](v []T) string {
 	parts := make([]string, len(v))
 	for i, x := range v {
 		parts[i] = strconv.Itoa(int(x))
@@ -44,7 +44,7 @@ func cArr[T int8 | int16 | int32](typ, name string, v []T) string {
 	if len(v) == 0 {
 		return fmt.Sprintf("static const %s %s[1] = {0};\n", typ, name)
 	}
-	return fmt.Sprintf("static const %s %s[%d] = {%s};\n", typ, name, len(v), strings.ReplaceAll(ints(v), " ", ","))
+	return fmt.Sprintf("static const %s %s[%d] = {%s};\n", typ, name, len(v), strings.ReplaceAll(joinInts(v), " ", ","))
 }
 
 func randVals[T int8 | int16](r *rand.Rand, n, lo, hi int) []T {
@@ -152,7 +152,7 @@ func convCase(r *rand.Rand, id int, v kernels.Variant, g kernels.ConvGeom) *kCas
 		cArr("int32_t", fmt.Sprintf("c%d_b", id), kernels.NNQBias32(bias, bs, os, kernels.RoundHalfUp)))
 	fmt.Fprintf(&c.body, "nnq_conv_params p = %s;\n", paramsC(g, os, relu, nb, 0))
 	callC(&c.body, t, id, v.String(), "&p, W, B", len(in), len(lw), wtyp, g.OutC, len(out), kernels.NNQScratchBytes(v, g))
-	c.want = ints(out)
+	c.want = joinInts(out)
 	return c
 }
 
@@ -197,7 +197,7 @@ func dwCase(r *rand.Rand, id int, q15 bool, g kernels.ConvGeom) *kCase {
 		cArr("int32_t", fmt.Sprintf("c%d_b", id), kernels.NNQBias32(bias, bs, os, kernels.RoundHalfUp)))
 	fmt.Fprintf(&c.body, "nnq_conv_params p = %s;\n", paramsC(g, os, relu, nb, band))
 	callC(&c.body, t, id, v.String(), "&p, W, B", len(in), len(wt), t, g.OutC, len(out), kernels.NNQDWScratch(g, nb, band))
-	c.want = ints(out)
+	c.want = joinInts(out)
 	return c
 }
 
@@ -255,7 +255,7 @@ func fcCase(r *rand.Rand, id int, fn string) *kCase {
 	}
 	fmt.Fprintf(&c.body, "nnq_fc_params p = {%d, %d, %d, %d};\n", dim, rows, os, r0)
 	callC(&c.body, vt, id, fn, "&p, W, B", len(in), len(lw), wt2, rows, len(out), 2*kernels.NNQKP(dim))
-	c.want = ints(out)
+	c.want = joinInts(out)
 	return c
 }
 
@@ -300,7 +300,7 @@ func poolCase(r *rand.Rand, id int, q15, avg bool, g kernels.ConvGeom) *kCase {
 	fmt.Fprintf(&c.body, "%s *I = dup(c%d_in, %d); %s *O = dup(NULL, %d);\n", t, id, len(in)*elemSize(t), t, len(out)*elemSize(t))
 	fmt.Fprintf(&c.body, "%s(I, &p, O);\n", fn)
 	fmt.Fprintf(&c.body, "pr_%s(O, %d); free(I); free(O);\n", t, len(out))
-	c.want = ints(out)
+	c.want = joinInts(out)
 	return c
 }
 
@@ -326,7 +326,7 @@ func reluCase(r *rand.Rand, id int, q15 bool) *kCase {
 	}
 	fmt.Fprintf(&c.decl, "%s", cArr(t, fmt.Sprintf("c%d_in", id), in))
 	fmt.Fprintf(&c.body, "%s *I = dup(c%d_in, %d);\n%s(I, %du);\npr_%s(I, %d); free(I);\n", t, id, n*elemSize(t), fn, n, t, n)
-	c.want = ints(want)
+	c.want = joinInts(want)
 	return c
 }
 

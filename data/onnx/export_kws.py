@@ -4,7 +4,7 @@ The ONNX twin of data/kws-dscnn/model.arrow (issue 10): the same trained
 weights, exported with torch.onnx.export (opset 13) in eval mode with
 TrainingMode.PRESERVE so every BatchNormalization stays a node (nnq folds it
 when loading, exactly as it folds the Arrow model's batchnorm layers), and a
-final Softmax as in the Arrow graph. nnq/onnx_kws_test.go checks that both
+final Softmax as in the Arrow graph. nnq/onnx/kws_test.go checks that both
 files quantize to the same fixed-point model.
 
   /usr/bin/python3 data/onnx/export_kws.py            # from the repo root

@@ -1,8 +1,8 @@
 """Make the ONNX fixtures of nnq's importer tests (issue 10).
 
 Exports small PyTorch networks with torch.onnx.export (opset 13) into
-nnq/testdata/onnx/<name>.onnx and writes nnq/testdata/onnx/expected.json with
-the PyTorch outputs for a few fixed inputs, which nnq/onnx_test.go matches
+nnq/onnx/testdata/<name>.onnx and writes nnq/onnx/testdata/expected.json with
+the PyTorch outputs for a few fixed inputs, which nnq/onnx/onnx_test.go matches
 (through nnq.Load, ToCMSIS and the float pass) within 1e-4.
 
   /usr/bin/python3 data/onnx/make_fixtures.py        # from the repo root
@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "nnq", "testdata", "onnx")
+OUT = os.path.join(ROOT, "nnq", "onnx", "testdata")
 OPSET = 13
 
 

@@ -1,10 +1,10 @@
 """Make the GRU/LSTM fixtures of nnq's ONNX importer tests (issue 10 follow-up).
 
 Exports small recurrent PyTorch networks (batch_first, opset 13) into
-nnq/testdata/onnx/<name>.onnx and writes nnq/testdata/onnx/expected_rnn.json
-with the PyTorch outputs for three fixed inputs each, which nnq/onnx_test.go
+nnq/onnx/testdata/<name>.onnx and writes nnq/onnx/testdata/expected_rnn.json
+with the PyTorch outputs for three fixed inputs each, which nnq/onnx/onnx_test.go
 matches (through nnq.Load, ToCMSIS and the float pass) within 1e-4;
-nnq/onnx_rnn_test.go checks their structure. Separate from make_fixtures.py
+nnq/onnx/rnn_test.go checks their structure. Separate from make_fixtures.py
 so that the older fixtures stay byte-identical.
 
   /usr/bin/python3 data/onnx/make_rnn_fixtures.py        # from the repo root
@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "nnq", "testdata", "onnx")
+OUT = os.path.join(ROOT, "nnq", "onnx", "testdata")
 OPSET = 13
 
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nnq-toolkit/nnq/nnq"
 	"github.com/nnq-toolkit/nnq/nnq/audio"
+	"github.com/nnq-toolkit/nnq/nnq/plots"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )
@@ -193,7 +194,7 @@ func TestScores(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		png, err := nnq.PNG(p, 7*vg.Inch, 3.5*vg.Inch)
+		png, err := plots.PNG(p, 7*vg.Inch, 3.5*vg.Inch)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,7 @@ var (
 )
 
 // Plot draws the float, q15 and q7 scores side by side, one group of three
-// bars per class (render it with nnq.PNG).
+// bars per class (render it with plots.PNG).
 func (s *Scores) Plot() (*plot.Plot, error) {
 	p, err := bars(s.Classes, s.Float, s.Q15, s.Q7)
 	if err != nil {
