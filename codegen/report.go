@@ -54,3 +54,17 @@ func (p *Project) Report() string {
 	}
 	return b.String()
 }
+
+// FillReport copies the export's figures into a conversion report: the
+// memory plan (arena with scratch, lower bound, naive plan), the weight
+// bytes and the part pre-expanded to 16 bits (the flash cost of
+// --optimize speed), and why each layer runs its kernel.
+func (p *Project) FillReport(r *nnq.Report) {
+	r.ArenaBytes, r.ArenaLowerBound, r.ArenaNaive = p.Mem.ArenaBytes, p.Mem.LowerBound, p.Mem.Naive
+	r.WeightsBytes, r.ScratchBytes, r.ExpandedWeightBytes = p.WeightBytes, p.Mem.ScratchBytes, p.WideBytes
+	for _, k := range p.Kernels {
+		if k.Layer < len(r.Layers) && r.Layers[k.Layer].Name == k.Name {
+			r.Layers[k.Layer].Why = k.Why
+		}
+	}
+}

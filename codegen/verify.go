@@ -26,6 +26,9 @@ type VerifyOptions struct {
 	Sanitize bool
 	// CMSISPath builds against a CMSIS_5 checkout instead of nnq's runtime.
 	CMSISPath string
+	// LibCFlags are extra flags for the library's own sources (see
+	// harness.BuildOptions.LibCFlags).
+	LibCFlags []string
 	// MaxPatterns caps the number of patterns run (0: all).
 	MaxPatterns int
 	// RandomPatterns is the number of random inputs (uniform over the
@@ -65,6 +68,7 @@ type VerifyResult struct {
 	Sanitize      bool      `json:"sanitize"`
 	CMSIS         bool      `json:"cmsis"`
 	CFlags        []string  `json:"cflags,omitempty"`
+	LibCFlags     []string  `json:"lib_cflags,omitempty"`
 	// Instructions is the mean instruction count of one nn_run on a
 	// Cortex-M target (0 on the host).
 	Instructions float64 `json:"instructions,omitempty"`
@@ -184,7 +188,12 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	}
 	flags = append(flags, opt.ExtraCFlags...)
 	res.CFlags = flags
-	bin, err := harness.Build(ctx, tg, harness.BuildOptions{ProjectDir: dir, CMSISPath: opt.CMSISPath, Sanitize: opt.Sanitize, Trace: true, ExtraCFlags: flags})
+	var libFlags []string
+	if opt.CMSISPath != "" {
+		libFlags = opt.LibCFlags
+		res.LibCFlags = libFlags
+	}
+	bin, err := harness.Build(ctx, tg, harness.BuildOptions{ProjectDir: dir, CMSISPath: opt.CMSISPath, Sanitize: opt.Sanitize, Trace: true, ExtraCFlags: flags, LibCFlags: libFlags})
 	if err != nil {
 		return nil, fmt.Errorf("codegen: building %s: %w", dir, err)
 	}

@@ -113,7 +113,7 @@ func exportAll(c *nnq.Conversion, dir string) (*nnq.Report, *codegen.Project, er
 	if err := plots.SavePlots(filepath.Join(dir, "plots"), c.Q, c.Eval, c.Stats); err != nil {
 		return nil, nil, err
 	}
-	rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes = proj.Mem.ArenaBytes, proj.Mem.LowerBound, proj.Mem.Naive, proj.WeightBytes
+	proj.FillReport(rep)
 	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return nil, nil, err
 	}
