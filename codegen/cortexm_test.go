@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nnq-toolkit/nnq/codegen/harness"
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 )
 
 // TestCortexM verifies exports on emulated cores through the harness: a
@@ -27,7 +28,7 @@ func TestCortexM(t *testing.T) {
 			if err := harness.CheckTools(context.Background(), tg); err != nil {
 				var me *harness.MissingToolError
 				if errors.As(err, &me) {
-					t.Skip(err)
+					testenv.Missing(t, "%v", err)
 				}
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
 
@@ -52,10 +53,7 @@ func TestNCHWModel(t *testing.T) {
 	if res, err := Verify(testCtx(t), dir, VerifyOptions{}); err != nil || !res.BitExact || res.Patterns != 16 {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if _, err := exec.LookPath("make"); err != nil {
-		return
-	}
-	cmd := exec.CommandContext(testCtx(t), "make", "-s", "check")
+	cmd := exec.CommandContext(testCtx(t), testenv.Tool(t, "make", "make"), "-s", "check")
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "0 mismatch(es)") {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nnq-toolkit/nnq/codegen/harness"
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/kernels"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
@@ -186,7 +187,7 @@ func TestRecurrentCortexM(t *testing.T) {
 			if err := harness.CheckTools(context.Background(), tg); err != nil {
 				var me *harness.MissingToolError
 				if errors.As(err, &me) {
-					t.Skip(err)
+					testenv.Missing(t, "%v", err)
 				}
 				t.Fatal(err)
 			}

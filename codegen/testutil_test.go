@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	"os/exec"
 	"testing"
 	"time"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/kernels"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
@@ -142,9 +142,7 @@ func quantizedRT(t testing.TB, s netSpec, bits int, target, runtime, optimize st
 
 func needCC(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("cc"); err != nil {
-		t.Skip("no host C compiler")
-	}
+	testenv.Tool(t, "cc", "gcc")
 }
 
 func testCtx(t testing.TB) context.Context {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/kernels"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
@@ -304,9 +305,7 @@ func TestReport(t *testing.T) {
 // same against a stand-in CMSIS tree (the real library is not vendored).
 func TestMakefile(t *testing.T) {
 	needCC(t)
-	if _, err := exec.LookPath("make"); err != nil {
-		t.Skip("no make")
-	}
+	testenv.Tool(t, "make", "make")
 	dir, _ := exportT(t, netQ15, 16, "cortex-m3")
 	dspDir, _ := exportT(t, netSquareQ7, 8, "cortex-m4")
 	run := func(args ...string) string {
@@ -409,9 +408,7 @@ func fakeCMSIS(t *testing.T, proj string) string {
 // demo, with nnq's runtime and with the stand-in CMSIS tree.
 func TestCMake(t *testing.T) {
 	needCC(t)
-	if _, err := exec.LookPath("cmake"); err != nil {
-		t.Skip("no cmake")
-	}
+	testenv.Tool(t, "cmake", "cmake")
 	dspDir, _ := exportT(t, netAllQ7, 8, "cortex-m4") // NN_HOST_DSP defaults to ON
 	cDir, _ := exportT(t, netQ15, 16, "cortex-m3")
 	cmsis := fakeCMSIS(t, cDir)

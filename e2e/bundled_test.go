@@ -9,6 +9,7 @@ import (
 
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/codegen/harness"
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
 
@@ -65,7 +66,7 @@ func TestBundledNetworks(t *testing.T) {
 				}
 				tg, _ := harness.TargetByName(target)
 				if err := harness.CheckTools(ctx, tg); err != nil {
-					t.Skipf("%s: %v", target, err)
+					testenv.Missing(t, "%s: %v", target, err)
 				}
 				res, err = codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: target, MaxPatterns: cortexSample})
 				if err != nil {

@@ -3,6 +3,7 @@ package kernels
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -432,15 +433,21 @@ func TestInterleaveLeftovers(t *testing.T) {
 	}
 }
 
-func TestTargetForCore(t *testing.T) {
-	for core, want := range map[string]Target{"cortex-m0": CPath, "Cortex-M0+": CPath, "m3": CPath,
-		"cortex-m4": DSPPath, "M7": DSPPath, "cortex_m33": DSPPath, "cortex-m55": CPath} {
-		if got, ok := TargetForCore(core); !ok || got != want {
-			t.Errorf("%s: %v %v", core, got, ok)
+func TestCoreByName(t *testing.T) {
+	for name, want := range map[string]Core{"host": {"host", CPath}, "cortex-m0": {"cortex-m0", CPath}, " M3": {"cortex-m3", CPath},
+		"cortex-m4": {"cortex-m4", DSPPath}, "M7": {"cortex-m7", DSPPath}, "Cortex-M33": {"cortex-m33", DSPPath}} {
+		if got, err := CoreByName(name); err != nil || got != want {
+			t.Errorf("%q: %v %v", name, got, err)
 		}
 	}
-	if _, ok := TargetForCore("cortex-a53"); ok {
-		t.Error("a53 accepted")
+	for _, bad := range []string{"cortex-a53", "cortex-m55", "m", ""} {
+		_, err := CoreByName(bad)
+		if err == nil || !strings.Contains(err.Error(), strings.Join(CoreNames(), ", ")) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if n := CoreNames(); len(n) != len(Cores()) || n[0] != "host" {
+		t.Errorf("names %v", n)
 	}
 }
 

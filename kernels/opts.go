@@ -31,38 +31,6 @@ func (t Target) String() string {
 	return fmt.Sprintf("Target(%d)", int(t))
 }
 
-// TargetForCore maps a core name ("cortex-m4", "m0plus", "M7", ...) to the
-// code path CMSIS 5.9.0 compiles for it. Cores with the DSP extension
-// (M4, M7, M33, M35P) take DSPPath; M0, M0+, M1, M3, M23 and the MVE cores
-// M55/M85 (ARM_MATH_MVEI disables the legacy DSP paths) take CPath.
-func TargetForCore(core string) (Target, bool) {
-	b := make([]byte, 0, len(core))
-	for i := 0; i < len(core); i++ {
-		c := core[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c == '-' || c == '_' || c == ' ' || c == '+' {
-			if c == '+' {
-				b = append(b, "plus"...)
-			}
-			continue
-		}
-		b = append(b, c)
-	}
-	s := string(b)
-	if len(s) > 6 && s[:6] == "cortex" {
-		s = s[6:]
-	}
-	switch s {
-	case "m0", "m0plus", "m1", "m3", "m23", "m55", "m85":
-		return CPath, true
-	case "m4", "m4f", "m7", "m33", "m35p":
-		return DSPPath, true
-	}
-	return CPath, false
-}
-
 // Rounding selects the requantisation rounding compiled into the library.
 type Rounding int
 

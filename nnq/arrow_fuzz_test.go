@@ -49,13 +49,23 @@ func patternSeeds(t testing.TB) map[string][]byte {
 	dict := arrowFile(t, map[string]string{LayoutMetadataKey: "NCHW"},
 		[]arrow.Field{in, {Name: "label", Type: arrow.PrimitiveTypes.Int32}, {Name: "split", Type: dt}},
 		[]arrow.Array{float32ListArray(in.Type.(*arrow.FixedSizeListType), p.Inputs, 5), int32Array(p.Labels), db.NewArray()})
-	return map[string][]byte{
+	seeds := map[string][]byte{
 		"plain":   patternBytes(t, p, PatternWriteOptions{BatchRows: 2}),
 		"zstd":    patternBytes(t, p, PatternWriteOptions{Compression: Zstd}),
 		"lz4":     patternBytes(t, q, PatternWriteOptions{Compression: LZ4, BatchRows: 3}),
 		"nosplit": patternBytes(t, q, PatternWriteOptions{}),
 		"dict":    dict,
 	}
+	// Written by JavaScript apache-arrow (data/js-fixture): dictionary<int32>
+	// splits, and a broken LZ4 body.
+	for name, file := range map[string]string{"js": "js_patterns.arrow", "js-lz4": "js_patterns_lz4.arrow"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "arrow", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds[name] = b
+	}
+	return seeds
 }
 
 func TestArrowWriteFuzzSeeds(t *testing.T) {

@@ -133,7 +133,7 @@ func TestArrowModelRoundTrip(t *testing.T) {
 		{"testnet-NHWC", testNet(rand.New(rand.NewSource(3)), NHWC)},
 		{"testnet-CMSIS", func() *Model {
 			m := testNet(rand.New(rand.NewSource(4)), NHWC)
-			m.Classes = []string{"x", "y", "z"}
+			m.Classes = []string{"v", "w", "x", "y", "z"}
 			m.Notes = []string{"hello"}
 			c, err := m.ToCMSIS()
 			if err != nil {

@@ -209,9 +209,10 @@ type PatternFile struct {
 	HasSplits bool
 
 	size     int
-	rows     []int // rows per record batch
-	start    []int // global index of each batch's first row
-	limit    []int // allocation limit per batch
+	rows     []int    // rows per record batch
+	codec    []string // compression codec per record batch ("" if none)
+	start    []int    // global index of each batch's first row
+	limit    []int    // allocation limit per batch
 	total    int
 	inCol    int
 	labelCol int
@@ -363,7 +364,7 @@ func (pf *PatternFile) open(r io.ReaderAt, size int64) (err error) {
 		return idx[0], nil
 	}
 	if pf.inCol, err = col("input", true); err != nil {
-		return err
+		return fmt.Errorf("%w (the pattern column is always named input, whatever the model's input.name)", err)
 	}
 	if pf.labelCol, err = col("label", true); err != nil {
 		return err
@@ -404,6 +405,7 @@ func (pf *PatternFile) open(r io.ReaderAt, size int64) (err error) {
 			return fmt.Errorf("record batch %d claims %d patterns of %d values, which its %d-byte body cannot hold", i, b.rows, pf.size, b.body)
 		}
 		pf.rows = append(pf.rows, int(b.rows))
+		pf.codec = append(pf.codec, b.codec)
 		pf.start = append(pf.start, pf.total)
 		pf.limit = append(pf.limit, int(max(room, size))+1<<20)
 		pf.total += int(b.rows)
@@ -418,6 +420,13 @@ func (pf *PatternFile) appendBatch(i int, dst *Patterns) (err error) {
 			err = pf.errorf("record batch %d: %w", i, err)
 		}
 	}()
+	// A compressed batch that fails to decode was written wrongly.
+	decoded := false
+	defer func() {
+		if err != nil && !decoded && pf.codec[i] != "" {
+			err = &CompressedBufferError{Codec: pf.codec[i], Detail: err.Error()}
+		}
+	}()
 	defer catchArrowPanic(&err)
 	if pf.fr == nil {
 		return errors.New("file is closed")
@@ -427,6 +436,7 @@ func (pf *PatternFile) appendBatch(i int, dst *Patterns) (err error) {
 	if err != nil {
 		return err
 	}
+	decoded = true
 	defer rec.Release()
 	rows, base := pf.rows[i], pf.start[i]
 	if int(rec.NumRows()) != rows {

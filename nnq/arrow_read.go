@@ -36,7 +36,7 @@ func decodeModel(name string, r io.ReaderAt, size int64) (*Model, error) {
 func decodeModelArrow(r io.ReaderAt, size int64) (m *Model, err error) {
 	defer catchArrowPanic(&err)
 	alloc := newLimitAllocator(size)
-	fr, _, err := openArrowFile(r, size, alloc)
+	fr, hdrs, err := openArrowFile(r, size, alloc)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +91,9 @@ func decodeModelArrow(r io.ReaderAt, size int64) (m *Model, err error) {
 	// column at most its declared size.
 	alloc.limit = int(max(size, 4*int64(maxVals))) + 1<<20
 	rec, err := fr.RecordBatchAt(0)
+	if err != nil && len(hdrs) > 0 && hdrs[0].compressed {
+		return nil, &CompressedBufferError{Batch: "record batch 0", Codec: hdrs[0].codec, Detail: err.Error()}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("record batch 0: %w", err)
 	}
@@ -302,6 +305,12 @@ func indexString(shape []int, i int) string {
 	return "[" + strings.Join(idx, ",") + "]"
 }
 
+// errStreamFormat says how to write the file format instead of a stream
+// from the two writers users have (docs/FORMAT.md has both).
+var errStreamFormat = errors.New("this is an Arrow IPC stream, not an Arrow IPC file: write the random-access file format " +
+	"(pyarrow: pa.ipc.new_file(sink, schema) instead of new_stream, and for an existing stream t = pa.ipc.open_stream(src).read_all() " +
+	"then write t with new_file; JavaScript apache-arrow: tableToIPC(table, 'file'), as its default is 'stream')")
+
 // openArrowFile opens the Arrow IPC file in the size bytes of r, with
 // errors that say what the bytes look like instead.
 func openArrowFile(r io.ReaderAt, size int64, alloc memory.Allocator) (*ipc.FileReader, []batchHeader, error) {
@@ -312,7 +321,7 @@ func openArrowFile(r io.ReaderAt, size int64, alloc memory.Allocator) (*ipc.File
 	case size == 0:
 		return nil, nil, errors.New("file is empty")
 	case bytes.HasPrefix(head, []byte{0xff, 0xff, 0xff, 0xff}):
-		return nil, nil, errors.New("this is an Arrow IPC stream, not an Arrow IPC file (write it with pyarrow.ipc.new_file)")
+		return nil, nil, errStreamFormat
 	case bytes.HasPrefix(head, []byte("PAR1")):
 		return nil, nil, errors.New("this is a Parquet file, not an Arrow IPC file")
 	case !bytes.HasPrefix(head, []byte("ARROW1")):

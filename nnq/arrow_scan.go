@@ -16,6 +16,7 @@ type batchHeader struct {
 	rows       int64
 	body       int64
 	compressed bool
+	codec      string // "LZ4" or "ZSTD" when compressed
 }
 
 // Limits on the flatbuffers metadata of a file, checked before arrow-go
@@ -103,26 +104,143 @@ func scanArrowFile(r io.ReaderAt, size int64) ([]batchHeader, error) {
 			if _, _, err := fbVector(msg, 4, 4); err != nil { // Message.custom_metadata
 				return nil, bad("message %d metadata: %v", i, err)
 			}
+			what := fmt.Sprintf("record batch %d", i)
+			rb, err := batchTable(msg, vf == 2)
+			if vf == 2 {
+				what = fmt.Sprintf("dictionary batch %d", i)
+				if err != nil { // arrow-go checks dictionaries itself
+					continue
+				}
+			}
+			if err != nil {
+				return nil, bad("%s: %v", what, err)
+			}
+			codec, err := checkCompressed(r, rb, off+meta, body, what)
+			if err != nil {
+				return nil, err
+			}
 			if vf == 2 {
 				continue
 			}
-			if typ, _ := msg.u8(1); typ != 3 { // Message.header_type == RecordBatch
-				return nil, bad("message %d is not a record batch", i)
-			}
-			rbPos, ok := msg.ref(2)
-			if !ok {
-				return nil, bad("record batch %d has no header", i)
-			}
-			rb, ok := fbTableAt(buf, rbPos)
-			if !ok {
-				return nil, bad("record batch %d header", i)
-			}
 			rows, _ := rb.i64(0) // RecordBatch.length
-			_, compressed := rb.field(3)
-			out = append(out, batchHeader{rows: rows, body: body, compressed: compressed})
+			out = append(out, batchHeader{rows: rows, body: body, compressed: codec != "", codec: codec})
 		}
 	}
 	return out, nil
+}
+
+// batchTable returns the RecordBatch table of a message: its header, or
+// for a dictionary batch the header's data.
+func batchTable(msg fbTable, dict bool) (fbTable, error) {
+	want := uint8(3) // Message.header_type: RecordBatch (DictionaryBatch is 2)
+	if dict {
+		want = 2
+	}
+	if typ, _ := msg.u8(1); typ != want {
+		return fbTable{}, errors.New("unexpected message type")
+	}
+	pos, ok := msg.ref(2)
+	if !ok {
+		return fbTable{}, errors.New("no header")
+	}
+	t, ok := fbTableAt(msg.buf, pos)
+	if ok && dict {
+		if pos, ok = t.ref(1); ok { // DictionaryBatch.data
+			t, ok = fbTableAt(msg.buf, pos)
+		}
+	}
+	if !ok {
+		return fbTable{}, errors.New("header out of bounds")
+	}
+	return t, nil
+}
+
+// CompressedBufferError reports a compressed batch whose buffers do not
+// decode: they do not hold what the IPC format puts there (an int64
+// uncompressed length, then an LZ4 or ZSTD frame of that length), so the
+// writer produced a broken file. apache-arrow for JavaScript up to 21.x
+// writes the compressed length where the uncompressed one belongs.
+type CompressedBufferError struct {
+	Batch  string // "record batch 0"
+	Codec  string // "LZ4" or "ZSTD"
+	Detail string // which buffer and how, or the decoder's error
+}
+
+func (e *CompressedBufferError) Error() string {
+	prefix := ""
+	if e.Batch != "" {
+		prefix = e.Batch + ": "
+	}
+	return fmt.Sprintf("%sits %s-compressed buffers do not decode (%s). The writer produced a broken compressed file: write it uncompressed "+
+		"(pyarrow: ipc.new_file(f, schema, options=ipc.IpcWriteOptions(compression=None)); JavaScript apache-arrow: tableToIPC(table, 'file') "+
+		"with no compression type: apache-arrow up to 21.x stores wrong lengths in compressed buffers)", prefix, e.Codec, e.Detail)
+}
+
+// Frame magic numbers (little endian) of the two IPC codecs, and the
+// skippable frames both formats allow.
+const (
+	lz4FrameMagic  = 0x184D2204
+	zstdFrameMagic = 0xFD2FB528
+)
+
+// checkCompressed checks every buffer of a compressed batch whose body
+// starts at bodyPos: inside the body, an uncompressed length of -1 (stored
+// as is) or >= 0 followed by a frame of the batch's codec. It returns the
+// codec ("" for an uncompressed batch).
+func checkCompressed(r io.ReaderAt, rb fbTable, bodyPos, bodyLen int64, what string) (string, error) {
+	cpos, ok := rb.ref(3) // RecordBatch.compression
+	if !ok {
+		return "", nil
+	}
+	comp, ok := fbTableAt(rb.buf, cpos)
+	if !ok {
+		return "", fmt.Errorf("corrupt Arrow IPC file: %s: compression table", what)
+	}
+	codec, _ := comp.u8(0) // BodyCompression.codec: 0 LZ4_FRAME, 1 ZSTD
+	name, magic := "LZ4", uint32(lz4FrameMagic)
+	if codec == 1 {
+		name, magic = "ZSTD", zstdFrameMagic
+	}
+	vec, n, err := fbVector(rb, 2, 16) // RecordBatch.buffers: struct Buffer { offset, length: long }
+	if err != nil {
+		return "", fmt.Errorf("corrupt Arrow IPC file: %s: buffers: %v", what, err)
+	}
+	var head [12]byte
+	for k := 0; k < n; k++ {
+		p := vec + 16*k
+		off := int64(binary.LittleEndian.Uint64(rb.buf[p:]))
+		length := int64(binary.LittleEndian.Uint64(rb.buf[p+8:]))
+		if length == 0 {
+			continue
+		}
+		fail := func(format string, args ...any) (string, error) {
+			return "", &CompressedBufferError{Batch: what, Codec: name, Detail: fmt.Sprintf("buffer %d: ", k) + fmt.Sprintf(format, args...)}
+		}
+		if off < 0 || length < 0 || off > bodyLen || length > bodyLen-off {
+			return fail("region %d+%d outside the %d-byte body", off, length, bodyLen)
+		}
+		if length < 8 {
+			return fail("%d bytes, too short for the uncompressed length", length)
+		}
+		m := min(length, 12)
+		if _, err := r.ReadAt(head[:m], bodyPos+off); err != nil {
+			return "", err
+		}
+		raw := int64(binary.LittleEndian.Uint64(head[:8]))
+		switch {
+		case raw == -1: // stored uncompressed
+		case raw < 0:
+			return fail("uncompressed length %d", raw)
+		case raw > 0 && m < 12:
+			return fail("%d bytes hold no frame", length)
+		case raw > 0:
+			got := binary.LittleEndian.Uint32(head[8:])
+			if got != magic && got&0xFFFFFFF0 != 0x184D2A50 {
+				return fail("no %s frame magic after the uncompressed length %d", name, raw)
+			}
+		}
+	}
+	return name, nil
 }
 
 // verifyFields checks the vector of Field tables in field vf of t and,
@@ -213,10 +331,13 @@ func fbTableAt(b []byte, pos int) (fbTable, bool) {
 	return fbTable{buf: b, pos: pos, vt: vt, vtSize: vtSize}, true
 }
 
-// field returns the absolute position of field i, if present.
+// field returns the absolute position of field i, if present. A field is
+// present when its vtable slot starts inside the vtable's declared size,
+// as the flatbuffers runtime arrow-go uses decides it (an odd size makes a
+// slot straddle the end: arrow-go reads it, so this does too).
 func (t fbTable) field(i int) (int, bool) {
 	o := 4 + 2*i
-	if o+2 > t.vtSize {
+	if o >= t.vtSize || t.vt+o+2 > len(t.buf) {
 		return 0, false
 	}
 	off := int(binary.LittleEndian.Uint16(t.buf[t.vt+o:]))

@@ -27,9 +27,13 @@ type LayerEval struct {
 // pattern set.
 type Evaluation struct {
 	Patterns int
-	// Float and Fixed are top-1 accuracies (fraction of patterns whose
-	// arg-max equals the label); Agreement is the fraction where both
-	// networks pick the same class.
+	// Unlabelled counts the patterns with label -1: they count for
+	// Agreement and SQNR, not for accuracy.
+	Unlabelled int
+	// Float and Fixed are top-1 accuracies (fraction of the labelled
+	// patterns whose arg-max equals the label; 0 without labels);
+	// Agreement is the fraction of all patterns where both networks pick
+	// the same class.
 	Float, Fixed, Agreement float64
 	// InputSaturated counts input values clipped by the input format.
 	InputSaturated int64
@@ -67,7 +71,11 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 		return nil, fmt.Errorf("evaluate %q: the pattern set is empty", q.Name)
 	}
 	classes := q.Layers[len(q.Layers)-1].Out.Size()
+	unlabelled := 0
 	for i := 0; i < n; i++ {
+		if p.Label(i) < 0 {
+			unlabelled++
+		}
 		if l := p.Label(i); l >= classes {
 			return nil, fmt.Errorf("evaluate %q: pattern %d has label %d, but the network has %d outputs", q.Name, i, l, classes)
 		}
@@ -150,7 +158,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 	if err != nil {
 		return nil, err
 	}
-	ev := &Evaluation{Patterns: n, FloatConfusion: square(classes), FixedConfusion: square(classes)}
+	ev := &Evaluation{Patterns: n, Unlabelled: unlabelled, FloatConfusion: square(classes), FixedConfusion: square(classes)}
 	ev.Layers = make([]LayerEval, len(q.Layers))
 	var fok, qok, agree int64
 	for _, pt := range parts {
@@ -172,7 +180,10 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 			}
 		}
 	}
-	ev.Float, ev.Fixed, ev.Agreement = float64(fok)/float64(n), float64(qok)/float64(n), float64(agree)/float64(n)
+	if labelled := n - unlabelled; labelled > 0 {
+		ev.Float, ev.Fixed = float64(fok)/float64(labelled), float64(qok)/float64(labelled)
+	}
+	ev.Agreement = float64(agree) / float64(n)
 	for k, l := range q.Layers {
 		le := &ev.Layers[k]
 		le.Name, le.Op = l.Name, l.Op
@@ -234,7 +245,7 @@ func (q *QModel) errorsUpTo(p *Patterns, limit int64) (int64, error) {
 				mu.Unlock()
 				return
 			}
-			if predictInt(out) != p.Label(i) {
+			if l := p.Label(i); l >= 0 && predictInt(out) != l {
 				atomic.AddInt64(&errs, 1)
 			}
 		}, nil

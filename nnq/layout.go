@@ -80,5 +80,19 @@ func (m *Model) CheckPatterns(p *Patterns) error {
 	if p.Layout != "" && p.Layout != m.patternLayout() && !(len(p.Shape) == 1) {
 		return fmt.Errorf("patterns are in %s layout, model %q expects %s inputs", p.Layout, m.Name, m.patternLayout())
 	}
+	acts, err := m.Shapes()
+	if err != nil {
+		return err
+	}
+	outputs := acts[m.Output()].Size()
+	for i, l := range p.Labels {
+		if int(l) >= outputs {
+			what := fmt.Sprintf("%d outputs", outputs)
+			if len(m.Classes) > 0 {
+				what += fmt.Sprintf(" (classes %s ... %s)", m.Classes[0], m.Classes[len(m.Classes)-1])
+			}
+			return fmt.Errorf("pattern %d has label %d, but model %q has %s: labels must be class indices 0..%d or -1", i, l, m.Name, what, outputs-1)
+		}
+	}
 	return nil
 }

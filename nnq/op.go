@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nnq-toolkit/nnq/kernels"
 )
@@ -330,8 +331,48 @@ func (m *Model) Check() error {
 	if len(m.Layers) == 0 {
 		return fmt.Errorf("model %q has no layers", m.Name)
 	}
-	_, err := m.Shapes()
-	return err
+	if err := m.checkNames(); err != nil {
+		return err
+	}
+	acts, err := m.Shapes()
+	if err != nil {
+		return err
+	}
+	if out := acts[m.Output()]; len(m.Classes) > 0 && len(m.Classes) != out.Size() {
+		return fmt.Errorf("model %q: classes lists %d names, but the output %q has %d values %v", m.Name, len(m.Classes), m.Output(), out.Size(), out.Shape)
+	}
+	return nil
+}
+
+// checkNames requires every name (model, input, layers, their inputs and
+// parameters, tensors, classes) to be valid UTF-8: they are stored as JSON
+// and Arrow strings and written into C comments.
+func (m *Model) checkNames() error {
+	bad := func(what, s string) error {
+		return fmt.Errorf("model %q: %s %q is not valid UTF-8", strings.ToValidUTF8(m.Name, "?"), what, strings.ToValidUTF8(s, "?"))
+	}
+	names := [][2]string{{"name", m.Name}, {"input name", m.InputName}}
+	for _, l := range m.Layers {
+		names = append(names, [2]string{"layer name", l.Name})
+		for _, in := range l.Inputs {
+			names = append(names, [2]string{"layer input", in})
+		}
+		for _, t := range l.Params {
+			names = append(names, [2]string{"parameter", t})
+		}
+	}
+	for t := range m.Tensors {
+		names = append(names, [2]string{"tensor name", t})
+	}
+	for _, c := range m.Classes {
+		names = append(names, [2]string{"class", c})
+	}
+	for _, n := range names {
+		if !utf8.ValidString(n[1]) {
+			return bad(n[0], n[1])
+		}
+	}
+	return nil
 }
 
 func wantShape(l *Layer, role string, t *Tensor, want ...int) error {

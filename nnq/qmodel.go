@@ -165,7 +165,7 @@ func (q *QModel) Table() string {
 		} else if l.Op == OpAdd || l.Op == OpMul {
 			os = fmt.Sprint(l.OutShift)
 		}
-		k := "(buffer view)"
+		k := viewKernel
 		if l.Kernel != kernels.VarInvalid {
 			k = l.Kernel.String()
 			if l.ReLU {

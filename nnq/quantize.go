@@ -21,7 +21,8 @@ type QConfig struct {
 	// library's default round-half-up).
 	Truncate bool
 	// InputFrac, when set, fixes the network input format (e.g. the format
-	// the sensor front end produces); it then propagates.
+	// the sensor front end produces); it then propagates. It must lie in
+	// InputFracRange(Bits).
 	InputFrac *int
 	// Runtime selects the C kernels: RuntimeNNQ (default, "") or
 	// RuntimeCMSIS (the legacy CMSIS-NN functions).
@@ -33,19 +34,20 @@ type QConfig struct {
 	Progress Progress
 }
 
+// InputFracRange is the range a fixed input format's fractional bits may
+// take for a word size: from -bits (integer steps of 2^bits: raw 16-bit
+// samples in a q7 word) to 2·bits-1 (values below 2^-bits). The layers
+// reading the input may narrow it further.
+func InputFracRange(bits int) (lo, hi int) { return -bits, 2*bits - 1 }
+
 // DefaultTarget is the core most users deploy on.
 const DefaultTarget = "cortex-m4"
 
-// TargetPath maps a target name to the CMSIS-NN code path it compiles.
+// TargetPath maps a target name (one of kernels.CoreNames) to the
+// CMSIS-NN code path it compiles.
 func TargetPath(target string) (kernels.Target, error) {
-	if target == "host" {
-		return kernels.CPath, nil
-	}
-	t, ok := kernels.TargetForCore(target)
-	if !ok {
-		return 0, fmt.Errorf("unknown target %q (host, cortex-m0, cortex-m0plus, cortex-m3, cortex-m4, cortex-m7, cortex-m33, cortex-m55)", target)
-	}
-	return t, nil
+	c, err := kernels.CoreByName(target)
+	return c.Path, err
 }
 
 // qctx carries what the per-op Q-format rules need.
@@ -126,10 +128,12 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	if cfg.Target == "" {
 		cfg.Target = DefaultTarget
 	}
-	path, err := TargetPath(cfg.Target)
+	core, err := kernels.CoreByName(cfg.Target)
 	if err != nil {
 		return nil, err
 	}
+	cfg.Target = core.Name
+	path := core.Path
 	runtime, err := ParseRuntime(cfg.Runtime)
 	if err != nil {
 		return nil, fmt.Errorf("quantize %q: %w", cm.Name, err)
@@ -165,6 +169,9 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	lo, hi := c.allowed(in)
 	if cfg.InputFrac != nil {
 		q.InputFrac = *cfg.InputFrac
+		if flo, fhi := InputFracRange(cfg.Bits); q.InputFrac < flo || q.InputFrac > fhi {
+			return nil, fmt.Errorf("quantize %q: the fixed input format has %d fractional bits; a %d-bit word takes %d..%d", cm.Name, q.InputFrac, cfg.Bits, flo, fhi)
+		}
 		if q.InputFrac < lo || q.InputFrac > hi {
 			return nil, fmt.Errorf("quantize %q: the fixed input format %s does not suit the layers reading the input (they accept Q formats with %d..%d fractional bits)", cm.Name, QFormat(cfg.Bits, q.InputFrac), lo, hi)
 		}

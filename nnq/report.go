@@ -53,16 +53,19 @@ type ReportLayer struct {
 // after Layers are filled by later steps (export, Cortex-M runs) when they
 // happen.
 type Report struct {
-	Model          string        `json:"model"`
-	Target         string        `json:"target"`
-	CodePath       string        `json:"code_path"`
-	Rounding       string        `json:"rounding"`
-	Bits           int           `json:"bits"`
-	Type           string        `json:"type"`
-	Runtime        string        `json:"runtime,omitempty"`
-	Optimize       string        `json:"optimize,omitempty"`
-	Scheme         string        `json:"scheme"`
-	Patterns       int           `json:"patterns"`
+	Model    string `json:"model"`
+	Target   string `json:"target"`
+	CodePath string `json:"code_path"`
+	Rounding string `json:"rounding"`
+	Bits     int    `json:"bits"`
+	Type     string `json:"type"`
+	Runtime  string `json:"runtime,omitempty"`
+	Optimize string `json:"optimize,omitempty"`
+	Scheme   string `json:"scheme"`
+	Patterns int    `json:"patterns"`
+	// Unlabelled counts test patterns with label -1, left out of the
+	// accuracies (not of the agreement).
+	Unlabelled     int           `json:"unlabelled_patterns"`
 	FloatAccuracy  float64       `json:"float_accuracy"`
 	FixedAccuracy  float64       `json:"fixed_accuracy"`
 	Agreement      float64       `json:"agreement"`
@@ -99,7 +102,7 @@ type Report struct {
 // NewReport assembles a report from a quantized model and its evaluation.
 func NewReport(q *QModel, ev *Evaluation) *Report {
 	r := &Report{Model: q.Name, Target: q.Target, CodePath: q.Path.String(), Rounding: q.Rounding.String(), Bits: q.Bits, Type: q.TypeName(),
-		Scheme: q.Scheme, Patterns: ev.Patterns, FloatAccuracy: ev.Float, FixedAccuracy: ev.Fixed, Agreement: ev.Agreement,
+		Scheme: q.Scheme, Patterns: ev.Patterns, Unlabelled: ev.Unlabelled, FloatAccuracy: ev.Float, FixedAccuracy: ev.Fixed, Agreement: ev.Agreement,
 		InputFrac: q.InputFrac, OutputFrac: q.OutputFrac(), InputSaturated: ev.InputSaturated, Classes: q.Float.Classes,
 		Notes: append(append([]string(nil), q.Float.Notes...), q.Notes...), FloatConfusion: ev.FloatConfusion, FixedConfusion: ev.FixedConfusion,
 		Runtime: q.Runtime, Optimize: q.Optimize}
@@ -110,7 +113,7 @@ func NewReport(q *QModel, ev *Evaluation) *Report {
 		}
 	}
 	for k, l := range q.Layers {
-		rl := ReportLayer{Name: l.Name, Op: l.Op, Kernel: "(buffer view)", InFrac: l.InFrac[0], InFracs: l.InFrac, OutFrac: l.OutFrac,
+		rl := ReportLayer{Name: l.Name, Op: l.Op, Kernel: viewKernel, InFrac: l.InFrac[0], InFracs: l.InFrac, OutFrac: l.OutFrac,
 			WantFrac: l.WantFrac, Rejected: l.Rejected, Notes: l.Notes, FusedReLU: l.ReLU, MACs: macs[l.Name]}
 		if l.Kernel != 0 {
 			rl.Kernel, rl.NNQKernel = l.Kernel.String(), l.Kernel.NNQ() && q.Runtime == RuntimeCMSIS
@@ -159,7 +162,11 @@ func (r *Report) WriteJSON(path string) error {
 func (r *Report) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# nnq report: %s\n\n", r.Model)
-	fmt.Fprintf(&b, "%s (%d-bit) on %s (%s code path, %s), scheme `%s`, %d test patterns.\n\n", r.Type, r.Bits, r.Target, r.CodePath, r.Rounding, r.Scheme, r.Patterns)
+	fmt.Fprintf(&b, "%s (%d-bit) on %s (%s code path, %s), scheme `%s`, %d test patterns", r.Type, r.Bits, r.Target, r.CodePath, r.Rounding, r.Scheme, r.Patterns)
+	if r.Unlabelled > 0 {
+		fmt.Fprintf(&b, " (%d unlabelled: left out of the accuracies, counted in the agreement)", r.Unlabelled)
+	}
+	b.WriteString(".\n\n")
 	fmt.Fprintf(&b, "| | accuracy |\n|---|---|\n| float | %.2f%% |\n| %s | %.2f%% |\n| drop | %.2f points |\n| top-1 agreement | %.2f%% |\n\n",
 		100*r.FloatAccuracy, r.Type, 100*r.FixedAccuracy, 100*(r.FloatAccuracy-r.FixedAccuracy), 100*r.Agreement)
 	fmt.Fprintf(&b, "Input format %s, output format %s; %d input values saturated.\n\n", QFormat(r.Bits, r.InputFrac), QFormat(r.Bits, r.OutputFrac), r.InputSaturated)

@@ -3,7 +3,13 @@ package nnq
 import (
 	"fmt"
 	"strings"
+
+	"github.com/nnq-toolkit/nnq/kernels"
 )
+
+// viewKernel is the kernel column of flatten and reshape layers, which
+// run no code (their output is the input buffer).
+const viewKernel = "(buffer view)"
 
 // LayerInfo describes one layer for a summary.
 type LayerInfo struct {
@@ -12,22 +18,35 @@ type LayerInfo struct {
 	Inputs []string
 	Out    []int
 	Params int
-	MACs   int64
-	// CMSIS says how the layer runs on CMSIS-NN: the legacy function family,
-	// an nnq_ kernel, or "no-op".
+	// MACs counts multiply-accumulates (for an average pool the additions
+	// of its windows; max pools, activations and element-wise layers have
+	// none).
+	MACs int64
+	// CMSIS is the C function the layer runs as: the kernel Quantize
+	// chooses for the word size and target (kernels.Variant's name, as in
+	// nn.c and the report), "(buffer view)" for flatten/reshape, or what Prepare
+	// does with the layer.
 	CMSIS string
 }
 
-// Info returns per-layer shapes, parameter and MAC counts and CMSIS-NN
-// support status.
+// Info returns per-layer shapes, parameter and MAC counts and the kernels
+// of a q7 build for DefaultTarget.
 func (m *Model) Info() ([]LayerInfo, error) {
+	info, _, err := m.InfoFor(8, DefaultTarget)
+	return info, err
+}
+
+// InfoFor is Info with the kernels chosen for a word size (8 or 16) and a
+// target. kernelErr says why some layer has no kernel (the model cannot be
+// converted as it is); the other layers are still described.
+func (m *Model) InfoFor(bits int, target string) (info []LayerInfo, kernelErr, err error) {
 	acts, err := m.Shapes()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []LayerInfo
+	names, kernelErr := m.kernelNames(bits, target)
 	for i, l := range m.Layers {
-		li := LayerInfo{Name: l.Name, Op: l.Op, Inputs: m.inputsOf(i), Out: acts[l.Name].Shape}
+		li := LayerInfo{Name: l.Name, Op: l.Op, Inputs: m.inputsOf(i), Out: acts[l.Name].Shape, CMSIS: names[l.Name]}
 		for _, t := range l.Params {
 			li.Params += m.Tensors[t].Size()
 		}
@@ -37,61 +56,91 @@ func (m *Model) Info() ([]LayerInfo, error) {
 		case OpConv2D:
 			g, _ := m.windowOf(l, in)
 			li.MACs = int64(g.OutH*g.OutW*g.OutC) * int64(g.KH*g.KW*g.InC)
-			li.CMSIS = "arm_convolve_HWC_q7/q15_*"
 		case OpDepthwiseConv2D:
 			g, _ := m.windowOf(l, in)
 			li.MACs = int64(g.OutH*g.OutW*g.OutC) * int64(g.KH*g.KW)
-			li.CMSIS = "arm_depthwise_separable_conv_HWC_q7* (q15: nnq_ kernel)"
+		case OpAvgPool2D:
+			g, _ := m.windowOf(l, in)
+			li.MACs = int64(g.OutH*g.OutW*g.OutC) * int64(g.KH*g.KW)
 		case OpDense:
 			li.MACs = int64(in.Size()) * int64(o.Size())
-			li.CMSIS = "arm_fully_connected_*"
-		case OpMaxPool2D, OpAvgPool2D:
-			g, _ := m.windowOf(l, in)
-			kind := "max"
-			if l.Op == OpAvgPool2D {
-				kind = "ave"
-			}
-			if g.KH == g.KW && g.SH == g.SW && g.InH == g.InW && g.OutH == g.OutW && g.PadT == g.PadL {
-				li.CMSIS = fmt.Sprintf("arm_%spool_q7_HWC (q15: nnq_ kernel)", kind)
-			} else {
-				li.CMSIS = fmt.Sprintf("nnq_%spool_HWC_nonsquare (no square legacy kernel fits)", kind)
-			}
-		case OpReLU:
-			li.CMSIS = "arm_relu_q7/q15 (in place)"
-		case OpSigmoid, OpTanh:
-			li.CMSIS = "arm_nn_activations_direct_q7/q15"
-		case OpSoftmax:
-			li.CMSIS = "arm_softmax_q7/q15"
-		case OpAdd:
-			li.CMSIS = "nnq_add_q7/q15 (no legacy kernel)"
-		case OpMul:
-			li.CMSIS = "arm_nn_mult_q7/q15"
-		case OpFlatten, OpReshape:
-			li.CMSIS = "no-op (a view of the same buffer)"
-		case OpBatchNorm:
-			li.CMSIS = "folded at Prepare"
-		case OpDropout, OpIdentity:
-			li.CMSIS = "removed at Prepare"
 		case OpGRU, OpLSTM:
 			T, I, H := rnnSizes(m, l, in)
 			li.MACs = int64(T) * int64(rnnGates(l.Op)*H) * int64(I+H)
-			li.CMSIS = fmt.Sprintf("nnq_%s_q7/q15: CMSIS-NN FC + activations, CMSIS-DSP-style element-wise (docs/RECURRENT.md)", l.Op)
 		}
-		out = append(out, li)
+		if li.CMSIS == "" {
+			switch l.Op {
+			case OpFlatten, OpReshape:
+				li.CMSIS = viewKernel
+			case OpBatchNorm:
+				li.CMSIS = "folded at Prepare"
+			case OpDropout, OpIdentity:
+				li.CMSIS = "removed at Prepare"
+			default:
+				li.CMSIS = "none (see below)"
+			}
+		}
+		info = append(info, li)
 	}
-	return out, nil
+	return info, kernelErr, nil
 }
 
-// Summary renders the model as a table: layers, output shapes, parameters,
-// MACs, CMSIS-NN support, then the notes of what loading did.
-func (m *Model) Summary() (string, error) {
-	info, err := m.Info()
+// kernelNames runs the kernel choice of Quantize (which needs the
+// geometry, not the formats) on the prepared CMSIS form of m and returns
+// the C function of every layer that has one.
+func (m *Model) kernelNames(bits int, target string) (map[string]string, error) {
+	if bits != 8 && bits != 16 {
+		return nil, fmt.Errorf("word size %d bits is not 8 (q7) or 16 (q15)", bits)
+	}
+	core, err := kernels.CoreByName(target)
+	if err != nil {
+		return nil, err
+	}
+	p, err := m.Prepare()
+	if err != nil {
+		return nil, err
+	}
+	cm, err := p.ToCMSIS()
+	if err != nil {
+		return nil, err
+	}
+	acts, err := cm.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	q := &QModel{Name: cm.Name, Float: cm, Bits: bits, Target: core.Name, Path: core.Path}
+	for i, l := range cm.Layers {
+		ql := &QLayer{Name: l.Name, Op: l.Op, Inputs: cm.inputsOf(i), Out: acts[l.Name]}
+		for _, n := range ql.Inputs {
+			ql.In = append(ql.In, acts[n])
+		}
+		q.Layers = append(q.Layers, ql)
+	}
+	err = q.chooseKernels()
+	names := map[string]string{}
+	for _, l := range q.Layers {
+		if l.Kernel != kernels.VarInvalid {
+			names[l.Name] = l.Kernel.String()
+		}
+	}
+	return names, err
+}
+
+// Summary renders the model as a table for a q7 build on DefaultTarget;
+// see SummaryFor.
+func (m *Model) Summary() (string, error) { return m.SummaryFor(8, DefaultTarget) }
+
+// SummaryFor renders the model as a table: layers, output shapes,
+// parameters, MACs and the kernel each layer runs on for the word size and
+// target, then the notes of what loading did.
+func (m *Model) SummaryFor(bits int, target string) (string, error) {
+	info, kerr, err := m.InfoFor(bits, target)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "model %q (%s layout), input %q %v\n", m.Name, m.Layout, m.inputName(), m.InputShape)
-	fmt.Fprintf(&b, "%-22s %-17s %-13s %9s %11s  %s\n", "layer", "op", "output (HWC)", "params", "MACs", "CMSIS-NN")
+	fmt.Fprintf(&b, "%-22s %-17s %-13s %9s %11s  %s\n", "layer", "op", "output (HWC)", "params", "MACs", fmt.Sprintf("kernel (q%d on %s)", bits-1, target))
 	var params int
 	var macs int64
 	for _, li := range info {
@@ -100,6 +149,9 @@ func (m *Model) Summary() (string, error) {
 		macs += li.MACs
 	}
 	fmt.Fprintf(&b, "total: %d layers, %d parameters, %d MACs per inference\n", len(info), params, macs)
+	if kerr != nil {
+		fmt.Fprintf(&b, "kernels: %v\n", kerr)
+	}
 	for _, n := range m.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}

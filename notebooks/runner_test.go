@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 )
 
 // needJupyter skips the test unless Debian's Jupyter and GoNB's kernel are
@@ -22,22 +24,22 @@ func needJupyter(t *testing.T) {
 	jupyter := "/usr/bin/jupyter"
 	if _, err := os.Stat(jupyter); err != nil {
 		if jupyter, err = exec.LookPath("jupyter"); err != nil {
-			t.Skip("jupyter is not installed (scripts/install-deps.sh)")
+			testenv.Missing(t, "jupyter is not installed (scripts/install-deps.sh)")
 		}
 	}
 	gonb, err := exec.LookPath("gonb")
 	if err != nil {
 		out, gerr := exec.Command("go", "env", "GOPATH").Output()
 		if gerr != nil {
-			t.Skip("gonb is not installed")
+			testenv.Missing(t, "gonb is not installed (go env GOPATH failed: %v)", gerr)
 		}
 		gonb = filepath.Join(strings.TrimSpace(string(out)), "bin", "gonb")
 		if _, err := os.Stat(gonb); err != nil {
-			t.Skip("gonb is not installed (scripts/install-deps.sh)")
+			testenv.Missing(t, "gonb is not installed (scripts/install-deps.sh)")
 		}
 	}
 	if out, err := exec.Command(jupyter, "kernelspec", "list").CombinedOutput(); err != nil || !strings.Contains(string(out), "gonb") {
-		t.Skipf("the gonb kernel is not installed (gonb --install): %v", err)
+		testenv.Missing(t, "the gonb kernel is not installed (gonb --install): %v", err)
 	}
 }
 

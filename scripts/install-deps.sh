@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # Installs what nnq's tests, notebooks and Cortex-M runs need, when missing:
-# Debian packages (ARM toolchain, QEMU, Jupyter, ONNX test data) and GoNB.
-# Idempotent; used by scripts/test.sh and docker/Dockerfile alike.
+# Debian packages (ARM toolchain, QEMU, CMake, Jupyter, ONNX test data) and
+# GoNB. Idempotent; used by scripts/test.sh and docker/Dockerfile alike.
+# Needs Debian or Ubuntu, root or sudo for apt-get, and network access.
 set -euo pipefail
 
-PKGS=(gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+PKGS=(gcc make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
       jupyter-nbconvert jupyter-client python3-ipykernel jupyter-core libonnx-testdata)
 [ "${NNQ_WITH_TRAINING:-0}" = 1 ] && PKGS+=(espeak-ng sox python3-torch python3-numpy python3-onnx)
+
+# quietly runs a command, showing its output only when it fails.
+quietly() {
+  local log
+  log="$(mktemp)"
+  if ! "$@" >"$log" 2>&1; then
+    echo "install-deps: failed: $*" >&2
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+}
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -16,8 +30,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  quietly $SUDO apt-get update -qq
+  quietly $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # GoNB (the Go Jupyter kernel), pinned, through a tools module: 'go install
@@ -28,12 +42,17 @@ export PATH="$GOBIN_DIR:$PATH"
 if ! command -v gonb >/dev/null 2>&1 || ! gonb --version 2>/dev/null | grep -q "${GONB_VERSION#v}"; then
   echo "install-deps: installing GoNB $GONB_VERSION"
   tools="$(mktemp -d)"
-  (cd "$tools" && go mod init nnq-tools >/dev/null 2>&1 &&
-     go get -tool github.com/janpfeifer/gonb@$GONB_VERSION golang.org/x/tools/cmd/goimports@v0.52.0 >/dev/null 2>&1 &&
-     go install tool)
+  install_gonb() {
+    cd "$tools" && go mod init nnq-tools &&
+      go get -tool github.com/janpfeifer/gonb@$GONB_VERSION golang.org/x/tools/cmd/goimports@v0.52.0 &&
+      go install tool
+  }
+  status=0
+  (quietly install_gonb) || status=$?
   rm -rf "$tools"
+  [ $status = 0 ] || exit $status
 fi
 if ! jupyter kernelspec list 2>/dev/null | grep -q gonb; then
-  gonb --install --force_deps >/dev/null 2>&1  # gopls only serves autocompletion
+  quietly gonb --install --force_deps  # gopls only serves autocompletion
 fi
 echo "install-deps: ok"

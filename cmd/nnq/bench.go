@@ -101,20 +101,19 @@ func init() {
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		if fs.NArg() != 0 || *runs < 1 {
+		if fs.NArg() != 0 {
 			return errUsage
 		}
 		list := bundledNets
-		if *nets != "" {
-			list = nil
-			for _, spec := range strings.Split(*nets, ";") {
-				name, rest, ok1 := strings.Cut(spec, "=")
-				model, pats, ok2 := strings.Cut(rest, ",")
-				if !ok1 || !ok2 {
-					return fmt.Errorf("--nets: %q is not name=model,patterns", spec)
-				}
-				list = append(list, benchNet{name, model, pats})
-			}
+		err := checkOptions(
+			outputDir("--out", out, ""),
+			atLeast("--runs", runs, 1, ""),
+			atLeast("--max-calib", maxCalib, 1, ""),
+			atLeast("--search-val", searchVal, 1, ""),
+			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
+		)
+		if err != nil {
+			return err
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}
@@ -303,6 +302,31 @@ func dspFlags(q *nnq.QModel) []string {
 		return []string{"-DARM_MATH_DSP"}
 	}
 	return nil
+}
+
+// parseNets reads --nets (name=model,patterns;...; "" is the bundled
+// networks) and checks that the files exist.
+func parseNets(spec string) ([]benchNet, error) {
+	list := bundledNets
+	if spec != "" {
+		list = nil
+		for _, s := range strings.Split(spec, ";") {
+			name, rest, ok1 := strings.Cut(s, "=")
+			model, pats, ok2 := strings.Cut(rest, ",")
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("%q is not name=model,patterns", s)
+			}
+			list = append(list, benchNet{name, model, pats})
+		}
+	}
+	for _, n := range list {
+		for _, f := range []string{n.Model, n.Patterns} {
+			if _, err := stat(f); err != nil {
+				return nil, fmt.Errorf("network %s: %w", n.Name, err)
+			}
+		}
+	}
+	return list, nil
 }
 
 func gitCommit() string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,20 +14,26 @@ import (
 )
 
 func init() {
-	c := &command{name: "inspect", usage: "inspect MODEL", help: "print layers, shapes, parameters, MACs and CMSIS-NN support"}
+	c := &command{name: "inspect", usage: "inspect MODEL [--bits 8|16] [--target T]", help: "print layers, shapes, parameters, MACs and the CMSIS-NN kernel of every layer"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			return errUsage
-		}
-		m, err := nnq.Load(fs.Arg(0))
+		bits := fs.Int("bits", 8, "word size the kernels are chosen for: 8 (q7) or 16 (q15)")
+		target := fs.String("target", nnq.DefaultTarget, targetHelp("target core the kernels are chosen for"))
+		in, err := parseInterleaved(fs, args)
 		if err != nil {
 			return err
 		}
-		s, err := m.Summary()
+		if len(in) != 1 {
+			return errUsage
+		}
+		if err := checkOptions(inputFile("MODEL", &in[0], true), oneOf("--bits", bits, 8, 16), targetRule("--target", target)); err != nil {
+			return err
+		}
+		m, err := nnq.Load(in[0])
+		if err != nil {
+			return err
+		}
+		s, err := m.SummaryFor(*bits, *target)
 		if err != nil {
 			return err
 		}
@@ -44,36 +51,42 @@ func init() {
 		calib := fs.String("calib", "", "calibration pattern file (default: the train/val splits of --patterns)")
 		bits := fs.Int("bits", 8, "word size: 8 (q7) or 16 (q15)")
 		scheme := fs.String("scheme", "mse", "quantization scheme: minmax, percentile:P, mse, search")
-		target := fs.String("target", nnq.DefaultTarget, "target core: host, cortex-m0, cortex-m3, cortex-m4, cortex-m7, cortex-m33")
+		target := fs.String("target", nnq.DefaultTarget, targetHelp("target core"))
 		truncate := fs.Bool("truncate", false, "model a library built with ARM_NN_TRUNCATE (floor instead of round-half-up)")
 		runtime := fs.String("runtime", nnq.RuntimeNNQ, "C kernels: nnq (nnq's own, SIMD on DSP cores) or cmsis (calls to the legacy CMSIS-NN arm_* functions, for linking Arm's library)")
 		optimize := fs.String("optimize", nnq.OptimizeSpeed, "nnq runtime: speed (weights of the largest convolutions pre-expanded to 16 bits on DSP cores, within half the 8-bit parameter bytes) or size (8-bit weights only)")
-		inputFrac := fs.Int("input-frac", -1000, "fix the input format's fractional bits (the sensor format); default: from statistics")
-		out := fs.String("out", "", "output directory for the C project and report")
+		var inputFrac optInt
+		fs.Var(&inputFrac, "input-frac", "fix the input format to `N` fractional bits (the sensor's format; N from -bits to 2·bits-1); default: from statistics")
+		out := fs.String("out", "", "output directory for the C project and report (replaced as a whole)")
 		maxCalib := fs.Int("max-calib", 0, "use at most this many calibration patterns (0: all)")
 		maxTest := fs.Int("max-test", 0, "use at most this many test patterns (0: all)")
-		quiet := fs.Bool("q", false, "print only the summary")
+		quiet := fs.Bool("q", false, "print only the summary (accuracy, memory, output)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
 		if *model == "" || *patterns == "" || *out == "" || fs.NArg() != 0 {
 			return errUsage
 		}
-		sc, err := nnq.ParseScheme(*scheme)
+		var sc nnq.Scheme
+		err := checkOptions(
+			inputFile("--model", model, true),
+			inputFile("--patterns", patterns, true),
+			inputFile("--calib", calib, false),
+			oneOf("--bits", bits, 8, 16),
+			schemeRule("--scheme", scheme, &sc),
+			targetRule("--target", target),
+			inputFracRule("--input-frac", &inputFrac, bits),
+			atLeast("--max-calib", maxCalib, 0, " (0: all)"),
+			atLeast("--max-test", maxTest, 0, " (0: all)"),
+			oneOf("--runtime", runtime, nnq.RuntimeNNQ, nnq.RuntimeCMSIS),
+			oneOf("--optimize", optimize, nnq.OptimizeSpeed, nnq.OptimizeSize),
+			outputDir("--out", out, codegen.ManifestFile),
+		)
 		if err != nil {
 			return err
 		}
-		if _, err := nnq.ParseRuntime(*runtime); err != nil {
-			return fmt.Errorf("--runtime: %w", err)
-		}
-		if _, err := nnq.ParseOptimize(*optimize); err != nil {
-			return fmt.Errorf("--optimize: %w", err)
-		}
 		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Bits: *bits, Scheme: sc, Target: *target,
-			Truncate: *truncate, MaxCalib: *maxCalib, MaxTest: *maxTest, Runtime: *runtime, Optimize: *optimize}
-		if *inputFrac != -1000 {
-			opt.InputFrac = inputFrac
-		}
+			Truncate: *truncate, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Runtime: *runtime, Optimize: *optimize}
 		var mu sync.Mutex
 		if !*quiet {
 			opt.Log = func(s string) { mu.Lock(); fmt.Fprintln(stderr, s); mu.Unlock() }
@@ -86,38 +99,91 @@ func init() {
 		if err != nil {
 			return err
 		}
-		fmt.Fprint(stdout, c.Q.Table())
-		fmt.Fprintf(stdout, "\naccuracy on %d test patterns: float %.2f%%, %s %.2f%% (drop %.2f points), agreement %.2f%%\n",
-			rep.Patterns, 100*rep.FloatAccuracy, rep.Type, 100*rep.FixedAccuracy, 100*(rep.FloatAccuracy-rep.FixedAccuracy), 100*rep.Agreement)
-		fmt.Fprintf(stdout, "memory: arena %d B (lower bound %d B, naive %d B), weights %d B\n", rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes)
-		fmt.Fprintf(stdout, "wrote the C project (%d files) and report.md, report.json, plots/ to %s\n", len(proj.Files), *out)
+		if !*quiet {
+			fmt.Fprint(stdout, c.Q.Table())
+			fmt.Fprintln(stdout)
+		}
+		printSummary(stdout, c, rep, len(proj.Files), *out)
 		return nil
 	}
 	register(cv)
 }
 
+// inputFracRule checks --input-frac against nnq.InputFracRange of the
+// word size (left to the --bits rule when that is wrong).
+func inputFracRule(flag string, o *optInt, bits *int) rule {
+	return rule{flag, func() error {
+		if !o.set || (*bits != 8 && *bits != 16) {
+			return nil
+		}
+		lo, hi := nnq.InputFracRange(*bits)
+		if o.v < lo || o.v > hi {
+			return fmt.Errorf("%d is outside [%d, %d], the fractional bits a %d-bit input format can have", o.v, lo, hi, *bits)
+		}
+		return nil
+	}}
+}
+
+// printSummary prints the result of a conversion: accuracies, memory,
+// warnings, and where it went.
+func printSummary(w io.Writer, c *nnq.Conversion, rep *nnq.Report, files int, out string) {
+	unl := ""
+	if rep.Unlabelled > 0 {
+		unl = fmt.Sprintf(" (%d unlabelled left out; agreement over all %d)", rep.Unlabelled, rep.Patterns)
+	}
+	fmt.Fprintf(w, "accuracy on %d labelled test patterns%s: float %.2f%%, %s %.2f%% (drop %.2f points), agreement %.2f%%\n",
+		rep.Patterns-rep.Unlabelled, unl, 100*rep.FloatAccuracy, rep.Type, 100*rep.FixedAccuracy, 100*(rep.FloatAccuracy-rep.FixedAccuracy), 100*rep.Agreement)
+	if n := c.Test.Len() * c.Test.Size(); n > 0 && c.Eval.InputSaturated*20 > int64(n) {
+		fmt.Fprintf(w, "warning: %.1f%% of the test input values saturate in the input format %s\n",
+			100*float64(c.Eval.InputSaturated)/float64(n), nnq.QFormat(c.Q.Bits, c.Q.InputFrac))
+	}
+	fmt.Fprintf(w, "memory: arena %d B (lower bound %d B, naive %d B), weights %d B\n", rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes)
+	fmt.Fprintf(w, "wrote the C project (%d files) and report.md, report.json, plots/ to %s\n", files, out)
+}
+
 // exportAll writes the report, the plots and the C project of a
-// conversion into dir.
+// conversion into dir, through a temporary directory beside it that
+// replaces dir only once everything is written.
 func exportAll(c *nnq.Conversion, dir string) (*nnq.Report, *codegen.Project, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, err
-	}
-	proj, err := codegen.Export(c.Q, dir, codegen.Options{Patterns: c.Test})
+	st, err := stageDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := nnq.WriteReport(dir, c.Q, c.Eval)
+	defer st.close()
+	rep, proj, err := exportTo(c, st)
+	if errors.Is(err, errInterrupted) {
+		return nil, nil, fmt.Errorf("%w: %s left as it was", err, dir)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("writing %s failed, so it was left as it was: %w", dir, err)
+	}
+	proj.Dir = dir
+	return rep, proj, nil
+}
+
+// exportTo writes everything into st's temporary directory, then commits
+// it.
+func exportTo(c *nnq.Conversion, st *stagedDir) (*nnq.Report, *codegen.Project, error) {
+	tmp := st.tmp
+	proj, err := codegen.Export(c.Q, tmp, codegen.Options{Patterns: c.Test})
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := plots.SavePlots(filepath.Join(dir, "plots"), c.Q, c.Eval, c.Stats); err != nil {
+	rep, err := nnq.WriteReport(tmp, c.Q, c.Eval)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := plots.SavePlots(filepath.Join(tmp, "plots"), c.Q, c.Eval, c.Stats); err != nil {
 		return nil, nil, err
 	}
 	proj.FillReport(rep)
-	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
+	if err := rep.WriteJSON(filepath.Join(tmp, "report.json")); err != nil {
 		return nil, nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(rep.Markdown()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, "report.md"), []byte(rep.Markdown()), 0o644); err != nil {
+		return nil, nil, err
+	}
+	if err := st.commit(); err != nil {
 		return nil, nil, err
 	}
 	return rep, proj, nil

@@ -28,8 +28,18 @@ func init() {
 		if *out == "" {
 			*out = strings.TrimSuffix(src, filepath.Ext(src)) + ".arrow"
 		}
-		if filepath.Clean(*out) == filepath.Clean(src) {
-			return fmt.Errorf("output %s would overwrite the input", *out)
+		err = checkOptions(
+			inputFile("MODEL", &src, true),
+			outputFile("-o", out),
+			rule{"-o", func() error {
+				if filepath.Clean(*out) == filepath.Clean(src) {
+					return fmt.Errorf("%s would overwrite the input", *out)
+				}
+				return nil
+			}},
+		)
+		if err != nil {
+			return err
 		}
 		m, err := onnx.Read(src)
 		if err != nil {

@@ -6,6 +6,7 @@
 //	nnq convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme S] [--target T] --out DIR
 //	nnq verify DIR [--target T] [--sanitize] [--cmsis PATH]
 //	nnq bench [--out docs]
+//	nnq version                        (or nnq --version)
 package main
 
 import (
@@ -41,6 +42,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = []string{"version"}
+	}
 	for _, c := range commands {
 		if c.name == args[0] {
 			err := c.run(args[1:], stdout, stderr)
@@ -53,7 +57,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "usage: nnq %s\n", c.usage)
 				return 2
 			}
+			var oe *optionError
+			if errors.As(err, &oe) {
+				fmt.Fprintf(stderr, "nnq %s: bad options (nothing was read or written):\n  %v\nRun 'nnq %s -h' for the options.\n", c.name, err, c.name)
+				return 2
+			}
 			fmt.Fprintf(stderr, "nnq %s: %v\n", c.name, err)
+			if errors.Is(err, errInterrupted) {
+				return 130
+			}
 			return 1
 		}
 	}
@@ -68,7 +80,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.help)
 	}
-	fmt.Fprintln(w, "\nRun 'nnq COMMAND -h' for the options of one command.")
+	fmt.Fprintln(w, "\nRun 'nnq COMMAND -h' for the options of one command, 'nnq --version' for the version.")
 }
 
 func newFlags(c *command, stderr io.Writer) *flag.FlagSet {

@@ -16,6 +16,12 @@ import (
 // from the float net itself, with train/val/test splits).
 func writeToyNet(t *testing.T, dir string) (model, patterns string) {
 	t.Helper()
+	return writeToyNetPool(t, dir, nnq.OpMaxPool2D)
+}
+
+// writeToyNetPool is writeToyNet with the pooling layer's op.
+func writeToyNetPool(t *testing.T, dir string, pool nnq.Op) (model, patterns string) {
+	t.Helper()
 	r := rand.New(rand.NewSource(1))
 	rt := func(name string, shape ...int) *nnq.Tensor {
 		n := 1
@@ -37,7 +43,7 @@ func writeToyNet(t *testing.T, dir string) (model, patterns string) {
 		{Name: "c1", Op: nnq.OpConv2D, Attrs: nnq.Attrs{Padding: "explicit", Pads: []int{1, 1, 1, 1}}, Params: map[string]string{"weight": "c1.w", "bias": "c1.b"}},
 		{Name: "bn", Op: nnq.OpBatchNorm, Params: map[string]string{"gamma": "bn.g", "beta": "bn.b", "mean": "bn.m", "var": "bn.v"}},
 		{Name: "relu", Op: nnq.OpReLU},
-		{Name: "pool", Op: nnq.OpMaxPool2D, Attrs: nnq.Attrs{Kernel: []int{2, 2}}},
+		{Name: "pool", Op: pool, Attrs: nnq.Attrs{Kernel: []int{2, 2}}},
 		{Name: "flat", Op: nnq.OpFlatten},
 		{Name: "fc", Op: nnq.OpDense, Params: map[string]string{"weight": "fc.w", "bias": "fc.b"}},
 		{Name: "prob", Op: nnq.OpSoftmax},
@@ -136,9 +142,9 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"inspect"}, 2, "usage: nnq inspect"},
 		{[]string{"inspect", bad}, 1, "bad.arrow"},
 		{[]string{"convert", "--model", model}, 2, "usage: nnq convert"},
-		{[]string{"convert", "--model", model, "--patterns", patterns, "--bits", "12", "--out", dir}, 1, "not 8 (q7) or 16"},
-		{[]string{"convert", "--model", model, "--patterns", patterns, "--scheme", "best", "--out", dir}, 1, `unknown scheme "best"`},
-		{[]string{"convert", "--model", model, "--patterns", model, "--out", dir}, 1, "toy.arrow"},
+		{[]string{"convert", "--model", model, "--patterns", patterns, "--bits", "12", "--out", dir}, 2, "--bits: 12 is not one of 8, 16"},
+		{[]string{"convert", "--model", model, "--patterns", patterns, "--scheme", "best", "--out", dir}, 2, `unknown scheme "best"`},
+		{[]string{"convert", "--model", model, "--patterns", model, "--out", filepath.Join(dir, "o")}, 1, "toy.arrow"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
@@ -184,8 +190,9 @@ func TestVerifyHostAndCortexM(t *testing.T) {
 	if code := run([]string{"verify", out, "--target", "cortex-m4"}, &so, &se); code != 0 || so.String() != so2 {
 		t.Errorf("second Cortex-M run differs:\n%s\n%s", so2, so.String())
 	}
-	// A directory that is not an export is refused clearly.
-	if code := run([]string{"verify", dir}, &so, &se); code != 1 || !strings.Contains(se.String(), "not an nnq export") {
+	// A directory that is not an export is refused clearly (a bad DIR
+	// argument: exit 2).
+	if code := run([]string{"verify", dir}, &so, &se); code != 2 || !strings.Contains(se.String(), "not an nnq export") {
 		t.Errorf("non-export dir: %s", se.String())
 	}
 	// A wrong target for the model's code path is refused.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,11 +16,11 @@ import (
 )
 
 func init() {
-	c := &command{name: "verify", usage: "verify DIR [--target host|cortex-m0|cortex-m3|cortex-m4|cortex-m7|cortex-m33] [--sanitize] [--cmsis PATH] [--lib-sanitize no-shift-base|full] [--max-patterns N]",
+	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--lib-sanitize no-shift-base|full] [--max-patterns N]",
 		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint, and with --cmsis (default: $CMSIS_PATH) count the same network on the real CMSIS-NN library side by side"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
-		target := fs.String("target", "host", "where to run: host, or a Cortex-M core under QEMU")
+		target := fs.String("target", "host", targetHelp("where to run (the Cortex-M cores under QEMU)"))
 		sanitize := fs.Bool("sanitize", false, "host build with -fsanitize=address,undefined")
 		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime")
 		maxPat := fs.Int("max-patterns", 0, "verify at most this many stored patterns (0: all)")
@@ -44,10 +43,27 @@ func init() {
 		if dir == "" {
 			return errUsage
 		}
+		err := checkOptions(
+			exportDir("DIR", &dir),
+			targetRule("--target", target),
+			inputDir("--cmsis", cmsis),
+			atLeast("--max-patterns", maxPat, 0, " (0: all)"),
+		)
+		if err != nil {
+			return err
+		}
 		ctx := context.Background()
 		tg, err := harness.TargetByName(*target)
-		if err == nil {
-			if err := harness.CheckTools(ctx, tg); err != nil {
+		if err != nil {
+			return err
+		}
+		if err := harness.CheckTools(ctx, tg); err != nil {
+			return err
+		}
+		// A Cortex-M run adds its figures to the report: read it first.
+		var rep *nnq.Report
+		if !tg.IsHost() {
+			if rep, err = readReportIfAny(dir); err != nil {
 				return err
 			}
 		}
@@ -127,7 +143,7 @@ func init() {
 			}
 		}
 		printProfiles(stdout, q, prof, libProf, lib)
-		return updateReport(dir, prof, libProf, lib)
+		return updateReport(dir, rep, prof, libProf, lib)
 	}
 	register(c)
 }
@@ -228,21 +244,21 @@ func perMAC(instr uint64, macs int64) string {
 	return fmt.Sprintf("%.2f", float64(instr)/float64(macs))
 }
 
+// readReportIfAny reads DIR/report.json (nil when there is none).
+func readReportIfAny(dir string) (*nnq.Report, error) {
+	path := filepath.Join(dir, "report.json")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return nnq.ReadReport(path)
+}
+
 // updateReport writes the Cortex-M figures (and the library twin's, when
 // measured) into DIR/report.json (and report.md) when the project has a
 // report.
-func updateReport(dir string, prof, libProf *cortexProfile, lib string) error {
-	path := filepath.Join(dir, "report.json")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+func updateReport(dir string, rep *nnq.Report, prof, libProf *cortexProfile, lib string) error {
+	if rep == nil {
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var rep nnq.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	rep.Target = prof.Target
 	rep.InstructionsPerInference, rep.FlashBytes, rep.RAMBytes = prof.InstructionsPerInference, prof.Flash(), prof.RAM()
@@ -259,7 +275,7 @@ func updateReport(dir string, prof, libProf *cortexProfile, lib string) error {
 			rep.Layers[i].LibraryKernel, rep.Layers[i].LibraryInstructions = libProf.Layers[i].Kernel, libProf.Layers[i].Instructions
 		}
 	}
-	if err := rep.WriteJSON(path); err != nil {
+	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(rep.Markdown()), 0o644)

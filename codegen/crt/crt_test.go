@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 )
 
 var (
@@ -128,7 +130,7 @@ func TestTablesUpToDate(t *testing.T) {
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goBin); err != nil {
 		if goBin, err = exec.LookPath("go"); err != nil {
-			t.Skip("go command not found")
+			testenv.Missing(t, "go command not found")
 		}
 	}
 	out := filepath.Join(t.TempDir(), "tables.c")
@@ -236,10 +238,7 @@ func TestStrictHostBuilds(t *testing.T) {
 // TestCortexMBuild cross-compiles the runtime with arm-none-eabi-gcc and
 // checks that the DSP-path semantics are selected exactly on DSP cores.
 func TestCortexMBuild(t *testing.T) {
-	armcc, err := exec.LookPath("arm-none-eabi-gcc")
-	if err != nil {
-		t.Skip("arm-none-eabi-gcc not found; skipping Cortex-M build")
-	}
+	armcc := testenv.Tool(t, "arm-none-eabi-gcc", "gcc-arm-none-eabi")
 	rt := runtimeDir(t)
 	probe := filepath.Join(t.TempDir(), "probe.c")
 	src := `#include "nnq_cmsis.h"

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 )
 
 // The tests drive the C runtime through c/testdriver/driver.c, compiled once
@@ -76,7 +78,7 @@ func requireCC(t *testing.T) string {
 	t.Helper()
 	cc := ccPath()
 	if cc == "" {
-		t.Skip("no C compiler (cc or $CC) found; skipping C runtime tests")
+		testenv.Missing(t, "no C compiler (cc or $CC) found (Debian package gcc)")
 	}
 	return cc
 }
@@ -147,7 +149,7 @@ func driverBuildFor(flavour string) *driverBuild {
 func (b *driverBuild) result(t *testing.T) string {
 	t.Helper()
 	if b.skip != "" {
-		t.Skip(b.skip)
+		testenv.Missing(t, "%s", b.skip)
 	}
 	if b.err != nil {
 		t.Fatal(b.err)

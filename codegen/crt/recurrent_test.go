@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/kernels"
 )
 
@@ -260,7 +261,7 @@ func TestDSPAndRecurrentCAgainstGo(t *testing.T) {
 					t.Skip("short")
 				}
 				if reason := sanitizerUnavailable(cc); reason != "" {
-					t.Skip(reason)
+					testenv.Missing(t, "%s", reason)
 				}
 				flags = sanFlags
 			}

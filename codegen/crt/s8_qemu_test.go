@@ -8,20 +8,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 )
 
 // needTool returns the path of a tool, skipping the test when it is
-// missing, or failing it when CI=true (CI must run every toolchain test).
+// missing, or failing it when CI=true (testenv.Tool).
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found (required with CI=true)", name)
-		}
-		t.Skipf("%s not found; skipping", name)
+	pkg := name
+	if name == "arm-none-eabi-gcc" {
+		pkg = "gcc-arm-none-eabi"
 	}
-	return p
+	return testenv.Tool(t, name, pkg)
 }
 
 // cmTarget is a Cortex-M core and the QEMU board that runs it.
@@ -42,10 +41,7 @@ func cmBuild(t *testing.T, tg cmTarget, dir string, incs, defs, srcs []string) s
 	t.Helper()
 	armcc := needTool(t, "arm-none-eabi-gcc")
 	if out, err := exec.Command(armcc, "-print-file-name=rdimon.specs").Output(); err != nil || !filepath.IsAbs(strings.TrimSpace(string(out))) {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("newlib rdimon.specs not installed (required with CI=true)")
-		}
-		t.Skip("newlib rdimon.specs not installed; skipping QEMU runs")
+		testenv.Missing(t, "newlib rdimon.specs not installed (Debian package libnewlib-arm-none-eabi)")
 	}
 	elf := filepath.Join(dir, "driver.elf")
 	args := []string{"-mcpu=" + tg.cpu, "-mthumb", "-mfloat-abi=soft", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror",

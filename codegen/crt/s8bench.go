@@ -110,16 +110,8 @@ func s8BenchRun(ctx context.Context, tg harness.Target, cmsisNN string) ([]uint6
 	}
 	var extra []string
 	if cmsisNN == "" {
-		for _, name := range RuntimeFiles(S8) {
-			if strings.HasPrefix(name, "nnq_s8_") || name == "nnq_cmsis_s8.h" {
-				data, err := sources.ReadFile(srcDir + "/" + name)
-				if err != nil {
-					return nil, nil, err
-				}
-				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-					return nil, nil, err
-				}
-			}
+		if err := WriteRuntimeTo(dir, S8); err != nil {
+			return nil, nil, err
 		}
 	} else {
 		if _, err := os.Stat(filepath.Join(cmsisNN, "Include", "arm_nnfunctions.h")); err != nil {

@@ -6,9 +6,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nnq-toolkit/nnq/internal/testenv"
+	"github.com/nnq-toolkit/nnq/kernels"
 )
 
 const toyDir = "testdata/toy"
@@ -88,7 +92,7 @@ func requireTools(t *testing.T, tg Target) {
 	if err := CheckTools(context.Background(), tg); err != nil {
 		var me *MissingToolError
 		if errors.As(err, &me) {
-			t.Skipf("skipping %s: %v", tg.Name, err)
+			testenv.Missing(t, "%s: %v", tg.Name, err)
 		}
 		t.Fatal(err)
 	}
@@ -117,6 +121,14 @@ func build(t *testing.T, tg Target, opts BuildOptions) *Binary {
 }
 
 func TestTargets(t *testing.T) {
+	// Every target of the one list has a board, in the same order.
+	var got []string
+	for _, tg := range Targets() {
+		got = append(got, tg.Name)
+	}
+	if want := kernels.CoreNames(); !slices.Equal(got, want) {
+		t.Errorf("targets with a board: %v; kernels.CoreNames() = %v", got, want)
+	}
 	for _, name := range []string{"host", "cortex-m0", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33"} {
 		tg := mustTarget(t, name)
 		wantDSP := name == "cortex-m4" || name == "cortex-m7" || name == "cortex-m33"

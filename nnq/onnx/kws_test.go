@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
 
@@ -28,7 +29,7 @@ func kwsTwinPaths(t *testing.T) (arrowPath, onnxPath, patterns string) {
 	arrowPath, onnxPath = filepath.Join(dir, "model.arrow"), filepath.Join(dir, "model.onnx")
 	for _, p := range []string{arrowPath, onnxPath, patterns} {
 		if _, err := os.Stat(p); err != nil {
-			t.Skipf("%s is missing (make -C data, then /usr/bin/python3 data/onnx/export_kws.py)", p)
+			testenv.Missing(t, "%s is missing (it is committed; regenerate with make -C data, then /usr/bin/python3 data/onnx/export_kws.py)", p)
 		}
 	}
 	return

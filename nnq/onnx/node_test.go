@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq/onnx/internal/onnxpb"
 )
 
@@ -27,7 +28,7 @@ func onnxNodeDir(t *testing.T) string {
 		dir = "/usr/share/libonnx-testdata/data/node"
 	}
 	if _, err := os.Stat(filepath.Join(dir, "test_relu", "model.onnx")); err != nil {
-		t.Skipf("ONNX node tests not found in %s: install the Debian package libonnx-testdata (or set NNQ_ONNX_TESTDATA)", dir)
+		testenv.Missing(t, "ONNX node tests not found in %s: install the Debian package libonnx-testdata (or set NNQ_ONNX_TESTDATA)", dir)
 	}
 	return dir
 }

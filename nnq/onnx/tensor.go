@@ -112,6 +112,9 @@ func int64sToInts(v []int64) ([]int, error) {
 
 // decodeTensor reads a TensorProto's values.
 func decodeTensor(tp *onnxpb.TensorProto) (*ctensor, error) {
+	if tp == nil {
+		return nil, fmt.Errorf("the tensor attribute holds no tensor")
+	}
 	if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL || len(tp.GetExternalData()) > 0 {
 		return nil, fmt.Errorf("tensor %q keeps its data in an external file, which nnq does not read; save the model with the weights inside (onnx.save_model(m, path, save_as_external_data=False))", tp.GetName())
 	}

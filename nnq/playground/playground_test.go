@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq"
 	"github.com/nnq-toolkit/nnq/nnq/audio"
 	"github.com/nnq-toolkit/nnq/nnq/plots"
@@ -229,7 +230,7 @@ func TestBundled(t *testing.T) {
 	model, patterns, clips := filepath.Join(root, "kws-dscnn", "model.arrow"), filepath.Join(root, "kws", "patterns.arrow"), filepath.Join(root, "kws", "playground")
 	for _, f := range []string{model, patterns, clips} {
 		if _, err := os.Stat(f); err != nil {
-			t.Skipf("bundled data missing: %v", err)
+			testenv.Missing(t, "bundled data missing (it is committed): %v", err)
 		}
 	}
 	pg, err := NewWithOptions(model, patterns, clips, Options{CalibPatterns: 300})
