@@ -278,7 +278,7 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := proj.Report()
-	for _, want := range []string{"nnq_add_q7", "nnq_avgpool_q7", "no element-wise add", "square only", "rejected", "arm_convolve_HWC_q7_RGB", "lower bound", "cmsis runtime"} {
+	for _, want := range []string{"nnq_add_q7", "nnq_avgpool_q7", "no element-wise add", "square-only", "rejected", "arm_convolve_HWC_q7_RGB", "lower bound", "cmsis runtime"} {
 		if !strings.Contains(r, want) {
 			t.Errorf("report lacks %q:\n%s", want, r)
 		}

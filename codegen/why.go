@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nnq-toolkit/nnq/kernels"
 	"github.com/nnq-toolkit/nnq/nnq"
@@ -16,31 +17,25 @@ func whyKernel(q *nnq.QModel, l *nnq.QLayer) string {
 		return whyNNQ(q, l)
 	}
 	if v.NNQ() {
+		if len(l.Rejected) > 0 {
+			// The library has kernels for the op, but none fits: say
+			// which rule refused each, for this geometry and code path.
+			return fmt.Sprintf("no CMSIS-NN %s %s kernel fits this layer on the %s path: %s", q.TypeName(), l.Op, q.Path, strings.Join(l.Rejected, "; "))
+		}
 		switch v.Kind() {
 		case kernels.KindPool:
-			if l.PoolShift != 0 {
-				return fmt.Sprintf("CMSIS-NN pools cannot shift the average (shift %d)", l.PoolShift)
-			}
-			if q.Bits == 16 {
-				return "CMSIS-NN has no q15 pooling"
-			}
-			if !l.Geom.IsSquare() {
-				return "CMSIS-NN pools are square only; this window/input is not"
-			}
-			return "the library pool is not usable here (see rejected variants)"
+			return fmt.Sprintf("CMSIS-NN has no %s pooling", q.TypeName())
 		case kernels.KindElementwise:
 			return "CMSIS-NN has no element-wise add of two tensors"
 		case kernels.KindDepthwise:
-			return "CMSIS-NN has no q15 depthwise convolution"
-		case kernels.KindConv:
-			return "no legacy q15 convolution fits (the fast ones need even channel counts, basic is square only)"
+			return fmt.Sprintf("CMSIS-NN has no %s depthwise convolution", q.TypeName())
 		case kernels.KindRecurrent:
 			return "CMSIS-NN has no recurrent layer: nnq's time-step loop over CMSIS-NN FC/activation kernels and CMSIS-DSP-style element-wise functions"
 		}
-		return "no legacy CMSIS-NN kernel fits"
+		return fmt.Sprintf("CMSIS-NN has no %s %s kernel", q.TypeName(), l.Op)
 	}
 	if len(l.Rejected) > 0 {
-		return fmt.Sprintf("%d faster variant(s) rejected", len(l.Rejected))
+		return "the fastest variant that fits; refused faster ones: " + strings.Join(l.Rejected, "; ")
 	}
 	return ""
 }

@@ -394,7 +394,7 @@ func (v Variant) invalidReason(g ConvGeom) string {
 		return "ch_out < 1"
 	}
 	if inf.square && !g.IsSquare() {
-		return "non-square geometry for a square-signature function"
+		return "square-only function (one dim_im_in, dim_kernel, padding, stride, dim_im_out), but this layer's " + g.nonSquarePart()
 	}
 	if v == VarAvepoolQ7HWC {
 		if emptyWindow(g.InX, g.KX, g.PadX, g.StrideX, g.OutX) || emptyWindow(g.InY, g.KY, g.PadY, g.StrideY, g.OutY) {

@@ -1,8 +1,10 @@
 package nnq
 
 import (
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/nnq-toolkit/nnq/kernels"
 )
@@ -186,30 +188,13 @@ func (q *QModel) chooseKernels() error {
 		if l.Op == OpFlatten || l.Op == OpReshape {
 			continue
 		}
-		g := l.Geom
 		for _, v := range q.candidates(l) {
-			err := v.Valid(g, q.Path)
-			// The DSP pooling algorithm works in its input buffer: only use
-			// it when no later layer reads that tensor.
-			if err == nil && q.Path == kernels.DSPPath && (v == kernels.VarMaxpoolQ7HWC || v == kernels.VarAvepoolQ7HWC) {
-				switch {
-				case readers[l.Inputs[0]] > 1:
-					err = fmt.Errorf("its DSP algorithm overwrites the input %q, which another layer still reads", l.Inputs[0])
-				case g.PadX >= g.StrideX || g.PadY >= g.StrideY:
-					// The in-place row pass then reads columns it has already
-					// overwritten: values leak between windows (average pools
-					// end up far from the float result).
-					err = fmt.Errorf("with padding >= stride its DSP algorithm mixes neighbouring windows")
-				}
-			}
-			if err == nil && l.PoolShift != 0 && v == kernels.VarAvepoolQ7HWC {
-				err = fmt.Errorf("it cannot shift the average (the layer's pool shift is %d)", l.PoolShift)
-			}
-			if err == nil {
+			why := q.refusals(l, v, readers)
+			if len(why) == 0 {
 				l.Kernel = v
 				break
 			}
-			l.Rejected = append(l.Rejected, fmt.Sprintf("%s: %v", v, err))
+			l.Rejected = append(l.Rejected, fmt.Sprintf("%s: %s", v, strings.Join(why, "; and ")))
 		}
 		if l.Kernel == kernels.VarInvalid {
 			return fmt.Errorf("layer %q: no %s kernel fits %s on %s: %v", l.Name, q.TypeName(), l.Op, q.Target, l.Rejected)
@@ -223,6 +208,42 @@ func (q *QModel) chooseKernels() error {
 		q.widenConvolutions()
 	}
 	return nil
+}
+
+// refusals lists every reason that keeps kernel v from running layer l on
+// q's code path (none: v fits): the argument checks of v.Valid, and for
+// the library's DSP pooling, which works in its input buffer, a tensor
+// another layer still reads, padding >= stride, and an average it cannot
+// shift.
+func (q *QModel) refusals(l *QLayer, v kernels.Variant, readers map[string]int) []string {
+	var why []string
+	g := l.Geom
+	if err := v.Valid(g, q.Path); err != nil {
+		var ge *kernels.GeomError
+		if errors.As(err, &ge) {
+			why = append(why, ge.Reason)
+		} else {
+			why = append(why, err.Error())
+		}
+	}
+	if v != kernels.VarMaxpoolQ7HWC && v != kernels.VarAvepoolQ7HWC {
+		return why
+	}
+	if q.Path == kernels.DSPPath {
+		if readers[l.Inputs[0]] > 1 {
+			why = append(why, fmt.Sprintf("its DSP algorithm overwrites the input %q, which another layer still reads", l.Inputs[0]))
+		}
+		if g.PadX >= g.StrideX || g.PadY >= g.StrideY {
+			// The in-place row pass then reads columns it has already
+			// overwritten: values leak between windows (average pools end
+			// up far from the float result).
+			why = append(why, fmt.Sprintf("with padding >= stride (padding %dx%d, stride %dx%d) its DSP algorithm mixes neighbouring windows", g.PadX, g.PadY, g.StrideX, g.StrideY))
+		}
+	}
+	if l.PoolShift != 0 && v == kernels.VarAvepoolQ7HWC {
+		why = append(why, fmt.Sprintf("it cannot shift the average (the layer's pool shift is %d)", l.PoolShift))
+	}
+	return why
 }
 
 // readerCounts maps every tensor to the number of layers reading it (the
