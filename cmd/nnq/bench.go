@@ -88,7 +88,7 @@ type benchReport struct {
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--only runtime [--cmsis PATH]]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -98,6 +98,8 @@ func init() {
 		noM := fs.Bool("no-cortex-m", false, "skip the emulated Cortex-M4 measurements")
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
 		searchVal := fs.Int("search-val", 300, "validation patterns used by the search scheme")
+		only := fs.String("only", "", "run one section only: runtime (nnq's kernels next to the CMSIS-NN library on Cortex-M4, per layer; DIR/BENCHMARKS_RUNTIME.md)")
+		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "with --only runtime: CMSIS_5 tree (5.x up to 5.9.0) whose library the runtime section counts next to nnq's kernels")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -111,9 +113,22 @@ func init() {
 			atLeast("--max-calib", maxCalib, 1, ""),
 			atLeast("--search-val", searchVal, 1, ""),
 			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
+			rule{"--only", func() error {
+				if *only != "" && *only != "runtime" {
+					return fmt.Errorf("%q is not a section that runs alone (runtime)", *only)
+				}
+				return nil
+			}},
+			inputDir("--cmsis", cmsis),
 		)
 		if err != nil {
 			return err
+		}
+		if *only == "runtime" {
+			if *nets == "" {
+				list = runtimeNets
+			}
+			return runBenchRuntime(list, *maxCalib, *cmsis, *out, stdout, stderr)
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}

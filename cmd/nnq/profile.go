@@ -114,7 +114,9 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target, cmsis strin
 	}
 	for i, l := range q.Layers {
 		k := "(buffer view)"
-		if l.Kernel != 0 {
+		if f := q.FusedInto(l); f != nil {
+			k = "(fused into " + f.Name + ")"
+		} else if l.Kernel != 0 {
 			k = l.Kernel.String()
 		}
 		var c uint64

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/codegen/harness"
@@ -48,6 +49,7 @@ func init() {
 			targetRule("--target", target),
 			inputDir("--cmsis", cmsis),
 			atLeast("--max-patterns", maxPat, 0, " (0: all)"),
+			oneOf("--lib-sanitize", libSan, "no-shift-base", "full"),
 		)
 		if err != nil {
 			return err
@@ -203,7 +205,7 @@ func printProfiles(w io.Writer, q *nnq.QModel, prof, libProf *cortexProfile, lib
 			ll = libProf.Layers[i]
 		}
 		ratio := "-"
-		if l.Kernel != "(buffer view)" && l.Instructions > 0 && ll.Instructions > 0 {
+		if !strings.HasPrefix(l.Kernel, "(") && l.Instructions > 0 && ll.Instructions > 0 {
 			ratio = fmt.Sprintf("%.2f", float64(ll.Instructions)/float64(l.Instructions))
 		}
 		fmt.Fprintf(w, "  %-14s %-24s %10d %7s   %-50s %10d %7s %6s\n", l.Name, l.Kernel, l.Instructions, perMAC(l.Instructions, macs[i]),
