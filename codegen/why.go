@@ -82,11 +82,19 @@ func whyNNQ(q *nnq.QModel, l *nnq.QLayer) string {
 		}
 		return "direct loops over the in-range taps; plain C" + relu
 	case kernels.VarNNQFCQ7, kernels.VarNNQFCQ15:
+		if !simd {
+			return "four rows per pass over the vector; " + code + relu
+		}
 		return fmt.Sprintf("four rows per pass over the vector in q15 pairs (one LDM for the four rows' weights of a step); %s%s", code, relu)
 	case kernels.VarNNQMaxpoolQ7, kernels.VarNNQMaxpoolQ15, kernels.VarNNQAvgpoolQ7, kernels.VarNNQAvgpoolQ15:
 		why := "in-range window positions (the legacy C-path semantics on every core)"
-		if simd {
-			why += ", four q7 (two q15) channels per word (SXTAB16 lane sums for the q7 average)"
+		switch {
+		case simd && q.Bits == 16:
+			why += ", two q15 channels per word"
+		case simd && l.Kernel == kernels.VarNNQAvgpoolQ7:
+			why += ", four q7 channels per word (SXTAB16 lane sums)"
+		case simd:
+			why += ", four q7 channels per word"
 		}
 		if l.PoolShift != 0 {
 			why += fmt.Sprintf(", average shifted left by %d", l.PoolShift)
