@@ -317,18 +317,21 @@ func NNQDWPlan(g ConvGeom) (nb, band, bytes int) {
 }
 
 // NNQScratchBytes is the scratch an nnq kernel needs for geometry g (FC:
-// FCGeom; recurrent: RNNGeom): convolutions 4*KP taps of four pixels plus
-// their q15 expansion (8*KP bytes), depthwise NNQDWPlan's bytes, FC the
+// FCGeom; recurrent: RNNGeom): convolutions one pixel's KP gathered taps
+// plus the q15 expansion of a block of pixels, depthwise NNQDWPlan's bytes, FC the
 // vector as KP q15 values, recurrent layers their state (RNNScratchQ15),
 // aligned, plus the FC scratch (q15 values) of max(DimIn, Hidden).
 func NNQScratchBytes(v Variant, g ConvGeom) int {
 	switch v {
+	// One pixel's gathered window (KP elements) and the q15 expansion of a
+	// block of pixels (4 for rows, 3 for channel pairs; 2*KP bytes each);
+	// more than the plain-C path's two gathered windows.
 	case VarNNQConvQ7:
-		return 12 * NNQKP(g.KX*g.KY*g.InC)
+		return (1 + 2*4) * NNQKP(g.KX*g.KY*g.InC)
 	case VarNNQConvQ7Wide:
-		return 9 * NNQKP(g.KX*g.KY*g.InC)
+		return (1 + 2*3) * NNQKP(g.KX*g.KY*g.InC)
 	case VarNNQConvQ15:
-		return 16 * NNQKP(g.KX*g.KY*g.InC)
+		return (2 + 2*4) * NNQKP(g.KX*g.KY*g.InC)
 	case VarNNQDWConvQ7, VarNNQDWConvQ15:
 		_, _, n := NNQDWPlan(g)
 		return n
