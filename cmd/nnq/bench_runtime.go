@@ -61,8 +61,9 @@ func runBenchRuntime(nets []benchNet, maxCalib int, lib, out string, stdout, log
 	const target = "cortex-m4"
 	for _, n := range nets {
 		for _, bits := range []int{8, 16} {
+			typ := map[int]string{8: "q7", 16: "q15"}[bits]
 			logf := func(f string, a ...any) {
-				fmt.Fprintf(log, "bench runtime: %s q%d: "+f+"\n", append([]any{n.Name, bits}, a...)...)
+				fmt.Fprintf(log, "bench runtime: %s %s: "+f+"\n", append([]any{n.Name, typ}, a...)...)
 			}
 			// Evaluation is not part of this section: a few test patterns
 			// suffice (quantization depends on the calibration set only).
