@@ -117,6 +117,8 @@ func NewReport(q *QModel, ev *Evaluation) *Report {
 			WantFrac: l.WantFrac, Rejected: l.Rejected, Notes: l.Notes, FusedReLU: l.ReLU, MACs: macs[l.Name]}
 		if l.Kernel != 0 {
 			rl.Kernel, rl.NNQKernel = l.Kernel.String(), l.Kernel.NNQ() && q.Runtime == RuntimeCMSIS
+		} else if f := q.FusedInto(l); f != nil {
+			rl.Kernel = fusedKernel(f)
 		}
 		if l.Weights != nil {
 			rl.WeightFrac, rl.BiasFrac, rl.BiasShift, rl.OutShift = ptr(l.WeightFrac), ptr(l.BiasFrac), ptr(l.BiasShift), ptr(l.OutShift)

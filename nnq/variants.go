@@ -292,13 +292,18 @@ func (q *QModel) fuseReLUs(readers map[string]int) {
 // output pixels per weight), as long as the extra bytes stay within
 // WideFlashBudget of the network's 8-bit parameter bytes.
 func (q *QModel) widenConvolutions() {
+	// The parameter count of the float model (the same as the quantized
+	// one's, and known before quantization: inspect chooses kernels too).
 	params := 0
+	for _, fl := range q.Float.Layers {
+		for _, t := range fl.Params {
+			if tn := q.Float.Tensors[t]; tn != nil {
+				params += tn.Size()
+			}
+		}
+	}
 	var convs []*QLayer
 	for _, l := range q.Layers {
-		params += len(l.Weights) + len(l.Bias)
-		for _, s := range l.Sub {
-			params += len(s.Weights) + len(s.Bias)
-		}
 		if l.Kernel == kernels.VarNNQConvQ7 {
 			convs = append(convs, l)
 		}
