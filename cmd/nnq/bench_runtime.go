@@ -117,7 +117,7 @@ func runtimeMarkdown(r *runtimeReport) string {
 	} else {
 		b.WriteString("- library: not measured (give `--cmsis PATH` or set `CMSIS_PATH` to a CMSIS_5 5.x tree, e.g. a clone of ARM-software/CMSIS_5 at tag 5.9.0, for its columns)\n")
 	}
-	b.WriteString("\nCortex-M4 (QEMU mps2-an386), default scheme (mse), exact instruction counts from the repository's TCG plugin: the total is the mean of 8 test patterns, the layers come from one traced pattern. Both builds are checked bit-exact against the Go simulation. Flash is text + data, RAM data + bss (the activation arena and scratch are in bss).\n\n")
+	b.WriteString("\nCortex-M4 (QEMU mps2-an386), the default scheme, exact instruction counts from the repository's TCG plugin: the total is the mean of 8 test patterns, the layers come from one traced pattern. Both builds are checked bit-exact against the Go simulation. Flash is text + data, RAM data + bss (the activation arena and scratch are in bss).\n\n")
 	b.WriteString("| network | type | nnq instructions | per MAC | library instructions | per MAC | library / nnq | nnq flash | library flash | nnq RAM | library RAM |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, row := range r.Rows {
 		macs := sum(row.MACs)
