@@ -3,10 +3,12 @@ package codegen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/nnq-toolkit/nnq/codegen/harness"
 	"github.com/nnq-toolkit/nnq/internal/testenv"
+	"github.com/nnq-toolkit/nnq/nnq"
 )
 
 // TestCortexM verifies exports on emulated cores through the harness: a
@@ -16,11 +18,14 @@ func TestCortexM(t *testing.T) {
 		t.Skip("short")
 	}
 	for _, c := range []struct {
-		net    netSpec
-		bits   int
-		target string
-	}{{netAllQ7, 8, "cortex-m4"}, {netQ15, 16, "cortex-m3"}} {
-		t.Run(c.target, func(t *testing.T) {
+		net     netSpec
+		bits    int
+		target  string
+		runtime string
+	}{{netAllQ7, 8, "cortex-m4", nnq.RuntimeCMSIS}, {netQ15, 16, "cortex-m3", nnq.RuntimeCMSIS}, {netPool, 8, "cortex-m3", nnq.RuntimeCMSIS},
+		// nnq's SIMD average pool with main's output shift, q7 and q15.
+		{netPool, 8, "cortex-m4", nnq.RuntimeNNQ}, {netPool, 16, "cortex-m4", nnq.RuntimeNNQ}} {
+		t.Run(fmt.Sprintf("%s/%s/%s/%d", c.net.name, c.target, c.runtime, c.bits), func(t *testing.T) {
 			tg, err := harness.TargetByName(c.target)
 			if err != nil {
 				t.Fatal(err)
@@ -33,7 +38,11 @@ func TestCortexM(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Parallel()
-			dir, _ := exportT(t, c.net, c.bits, c.target)
+			q, p := quantizedRT(t, c.net, c.bits, c.target, c.runtime, "")
+			dir := t.TempDir()
+			if _, err := Export(q, dir, Options{Patterns: p}); err != nil {
+				t.Fatal(err)
+			}
 			res, err := Verify(testCtx(t), dir, VerifyOptions{Target: c.target, MaxPatterns: 8})
 			if err != nil {
 				t.Fatal(err)

@@ -41,8 +41,14 @@ type Options struct {
 	// layout) stored in the project for Verify; the first one also becomes
 	// the example of the host demo.
 	Patterns *nnq.Patterns
+	// PatternSet, when Patterns is nil, is a file-backed test set: the
+	// same file is written, streamed batch by batch.
+	PatternSet *nnq.PatternSet
 	// MaxPatterns caps how many patterns are stored (0: all).
 	MaxPatterns int
+	// Clips are audio clips stored for VerifyFrontend (models with an
+	// input front end only; see frontend.go).
+	Clips []Clip
 }
 
 // KernelChoice is the variant report of one layer.
@@ -87,6 +93,9 @@ type Project struct {
 	WeightBytes, WideBytes int
 	// Patterns is the number of test patterns stored for Verify.
 	Patterns int
+	// Frontend describes frontend.c/.h and app/app.c, written when the
+	// model records an input front end (nil otherwise).
+	Frontend *FrontendInfo
 }
 
 // manifest is nnq/manifest.json.
@@ -111,6 +120,10 @@ type manifest struct {
 	Patterns    string   `json:"patterns,omitempty"`
 	NumPatterns int      `json:"num_patterns"`
 	Files       []string `json:"files"`
+	// Frontend and Clips: the input front end and the clips stored for
+	// VerifyFrontend (absent without a front end).
+	Frontend *nnq.Frontend `json:"frontend,omitempty"`
+	Clips    []string      `json:"clips,omitempty"`
 }
 
 // tmplData is what the templates see.
@@ -157,6 +170,7 @@ type tmplData struct {
 	Headers             []string
 	Example             *example
 	Rounding            string
+	Frontend            *feData // nil: no input front end
 }
 
 type formatRow struct {
@@ -189,9 +203,13 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		return nil, err
 	}
 	p := &Project{Dir: dir, Model: q, Mem: plan, Kernels: d.Kernels, WeightBytes: d.WeightBytes, WideBytes: d.WideBytes}
+	if d.Frontend, err = buildFrontend(q, d); err != nil {
+		return nil, err
+	}
 
 	// Patterns for verification and the demo's example.
 	var pats *nnq.Patterns
+	var stream *nnq.PatternSet
 	if opt.Patterns != nil && opt.Patterns.Len() > 0 {
 		if err := q.Float.CheckPatterns(opt.Patterns); err != nil {
 			return nil, fmt.Errorf("codegen: test patterns: %w", err)
@@ -206,6 +224,22 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 			return nil, err
 		}
 		d.Example = ex
+	} else if set := opt.PatternSet; set.Len() > 0 {
+		if err := q.Float.CheckPatternSet(set); err != nil {
+			return nil, fmt.Errorf("codegen: test patterns: %w", err)
+		}
+		if opt.MaxPatterns > 0 {
+			set = set.Head(opt.MaxPatterns)
+		}
+		p.Patterns = set.Len()
+		head, err := set.Head(4).Load()
+		if err != nil {
+			return nil, err
+		}
+		if d.Example, err = makeExample(q, head); err != nil {
+			return nil, err
+		}
+		stream = set
 	}
 
 	files := map[string][]byte{}
@@ -224,6 +258,9 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		}
 		files[f.name] = b.Bytes()
 	}
+	if err := addFrontendFiles(d, p, files); err != nil {
+		return nil, err
+	}
 	if d.Example != nil {
 		var b bytes.Buffer
 		if err := templates.ExecuteTemplate(&b, "demo_example.h.tmpl", d); err != nil {
@@ -236,6 +273,10 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "nnq"), 0o755); err != nil {
 		return nil, fmt.Errorf("codegen: %w", err)
+	}
+	clips, err := prepareFrontendDirs(dir, q.Float.Frontend, d.Frontend != nil, opt.Clips)
+	if err != nil {
+		return nil, err
 	}
 	// Stale results of an earlier export must not survive.
 	if d.Example == nil {
@@ -269,8 +310,14 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	}
 	names = append(names, QuantFile)
 	patPath := filepath.Join(dir, filepath.FromSlash(PatternsFile))
-	if pats != nil {
-		if err := nnq.WritePatterns(patPath, pats); err != nil {
+	if pats != nil || stream != nil {
+		var err error
+		if pats != nil {
+			err = nnq.WritePatterns(patPath, pats)
+		} else {
+			err = nnq.WritePatternSet(patPath, stream, 0)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("codegen: writing the test patterns: %w", err)
 		}
 		names = append(names, PatternsFile)
@@ -278,6 +325,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		os.Remove(patPath)
 	}
 	names = append(names, ManifestFile)
+	names = append(names, clips...)
 	sort.Strings(names)
 	p.Files = names
 
@@ -285,8 +333,12 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 		Runtime: q.Runtime, Optimize: q.Optimize,
 		Rounding: q.Rounding.String(), InputSize: d.InputSize, OutputSize: d.OutSize, NumLayers: len(q.Layers),
 		ArenaBytes: plan.ArenaBytes, WeightBytes: d.WeightBytes, Quant: QuantFile, NumPatterns: p.Patterns, Files: names}
-	if pats != nil {
+	if pats != nil || stream != nil {
 		m.Patterns = PatternsFile
+	}
+	if d.Frontend != nil {
+		m.Frontend, m.Clips = q.Float.Frontend, clips
+		p.Frontend.Clips = len(clips)
 	}
 	for _, k := range d.Kernels {
 		m.Layers = append(m.Layers, k.Name)

@@ -16,6 +16,7 @@ func TestExportVerify(t *testing.T) {
 	}{
 		{netAllQ7, 8, "cortex-m3", nnq.RuntimeCMSIS, ""},
 		{netAllQ7, 8, "cortex-m4", nnq.RuntimeCMSIS, ""},
+		{netPool, 8, "cortex-m3", nnq.RuntimeCMSIS, ""},
 		{netSquareQ7, 8, "cortex-m4", nnq.RuntimeCMSIS, ""},
 		{netNonsquareQ7, 8, "cortex-m3", nnq.RuntimeCMSIS, ""},
 		{netQ15, 16, "cortex-m4", nnq.RuntimeCMSIS, ""},
@@ -23,6 +24,9 @@ func TestExportVerify(t *testing.T) {
 		// nnq's kernels (the default), speed and size.
 		{netAllQ7, 8, "cortex-m4", nnq.RuntimeNNQ, nnq.OptimizeSpeed},
 		{netAllQ7, 8, "cortex-m4", nnq.RuntimeNNQ, nnq.OptimizeSize},
+		{netPool, 8, "cortex-m3", nnq.RuntimeNNQ, ""},
+		{netPool, 8, "cortex-m4", nnq.RuntimeNNQ, ""},
+		{netPool, 16, "cortex-m4", nnq.RuntimeNNQ, ""},
 		{netSquareQ7, 8, "cortex-m3", nnq.RuntimeNNQ, ""},
 		{netNonsquareQ7, 8, "cortex-m4", nnq.RuntimeNNQ, ""},
 		{netQ15, 16, "cortex-m3", nnq.RuntimeNNQ, ""},

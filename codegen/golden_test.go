@@ -141,7 +141,7 @@ func exportSums(t *testing.T, c goldenCase) map[string]string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if _, err := codegen.Export(conv.Q, dir, codegen.Options{Patterns: conv.Test}); err != nil {
+	if _, err := codegen.Export(conv.Q, dir, codegen.Options{PatternSet: conv.TestSet}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := nnq.WriteReport(filepath.Join(dir, "report"), conv.Q, conv.Eval); err != nil {

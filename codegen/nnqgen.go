@@ -154,7 +154,7 @@ func nnqLayerCode(q *nnq.QModel, i int, c *cLayer, in []string, src, w, b string
 			pname, l.In[0].Size(), l.Out.Size(), l.OutShift, r))
 		c.Call = fmt.Sprintf("%s(%s, &%s, %s, %s, %s, %s)", v, src, pname, w, b, c.Out, scr)
 	case kernels.KindPool:
-		if err := checkRange(l, "pool shift", l.PoolShift, 0, kernels.MaxPoolShift); err != nil {
+		if err := checkRange(l, "pool_shift", l.PoolShift, 0, kernels.MaxPoolShift); err != nil {
 			return err
 		}
 		c.Decls = append(c.Decls, fmt.Sprintf("static const nnq_conv_params %s = %s;", pname, convParams(q, l, l.PoolShift, false)))

@@ -35,6 +35,9 @@ type netSpec struct {
 	classes []string
 	// layout is the parameter/pattern layout (default CMSIS).
 	layout nnq.Layout
+	// noPoolShift keeps average pools at their input format (so the
+	// library's pool, which cannot shift, stays usable).
+	noPoolShift bool
 }
 
 // floatModel builds the CMSIS-layout float model with random parameters.
@@ -120,7 +123,7 @@ func quantizedRT(t testing.TB, s netSpec, bits int, target, runtime, optimize st
 	if err != nil {
 		t.Fatalf("%s: calibrate: %v", s.name, err)
 	}
-	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: bits, Target: target, Scheme: nnq.MinMax{}, Runtime: runtime, Optimize: optimize})
+	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: bits, Target: target, Scheme: nnq.MinMax{}, Runtime: runtime, Optimize: optimize, NoPoolShift: s.noPoolShift})
 	if err != nil {
 		t.Fatalf("%s: quantize: %v", s.name, err)
 	}
@@ -213,7 +216,7 @@ var netSquareQ7 = netSpec{name: "square_q7", input: []int{6, 6, 4}, layers: []ls
 	{name: "rs", op: nnq.OpReshape, attrs: nnq.Attrs{Shape: []int{-1}}},
 	dense("fc", nil, 54, 7, kernels.VarFullyConnectedQ7),
 	simple("r2", nnq.OpReLU),
-}}
+}, noPoolShift: true}
 
 // netNonsquareQ7 has non-square maps: fast_nonsquare, basic_nonsquare,
 // depthwise non-square, the nnq max pool, a ReLU, a strided conv.

@@ -108,29 +108,34 @@ func readManifest(dir string) (*manifest, error) {
 	return &m, nil
 }
 
+// loadExport reads the manifest and the quantized model of an export.
+func loadExport(dir string) (*manifest, *nnq.QModel, error) {
+	man, err := readManifest(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, err := nnq.LoadQModel(filepath.Join(dir, filepath.FromSlash(man.Quant)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("codegen: %s: %w", dir, err)
+	}
+	if len(q.Layers) != man.NumLayers {
+		return nil, nil, fmt.Errorf("codegen: %s: %s has %d layers, the manifest %d (re-export the project)", dir, man.Quant, len(q.Layers), man.NumLayers)
+	}
+	return man, q, nil
+}
+
 // Verify builds the exported project in dir with the harness, runs every
 // stored pattern (quantized on the Go side) with per-layer tracing and
 // compares each layer's output bytes with nnq's simulator. It writes
 // verify.json into dir and returns a *MismatchError when any byte differs.
 func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, error) {
-	man, err := readManifest(dir)
+	man, q, err := loadExport(dir)
 	if err != nil {
 		return nil, err
 	}
-	q, err := nnq.LoadQModel(filepath.Join(dir, filepath.FromSlash(man.Quant)))
+	tg, err := target(opt.Target)
 	if err != nil {
-		return nil, fmt.Errorf("codegen: %s: %w", dir, err)
-	}
-	if len(q.Layers) != man.NumLayers {
-		return nil, fmt.Errorf("codegen: %s: %s has %d layers, the manifest %d (re-export the project)", dir, man.Quant, len(q.Layers), man.NumLayers)
-	}
-	tname := opt.Target
-	if tname == "" {
-		tname = "host"
-	}
-	tg, err := harness.TargetByName(tname)
-	if err != nil {
-		return nil, fmt.Errorf("codegen: %w", err)
+		return nil, err
 	}
 	res := &VerifyResult{Model: q.Name, Target: tg.Name, CodePath: q.Path.String(), Layers: len(q.Layers), Sanitize: opt.Sanitize, CMSIS: opt.CMSISPath != ""}
 
@@ -171,20 +176,9 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	}
 
 	// Build.
-	var flags []string
-	if tg.IsHost() {
-		if q.Path == kernels.DSPPath {
-			if opt.CMSISPath != "" {
-				return nil, fmt.Errorf("codegen: %s was quantized for the DSP path (%s): the real CMSIS-NN library cannot compile its DSP code for the host; verify on host without CMSISPath (nnq's runtime emulates it) or on a DSP Cortex-M target", q.Name, q.Target)
-			}
-			flags = append(flags, "-DARM_MATH_DSP")
-		}
-	} else if tg.DSP() != (q.Path == kernels.DSPPath) {
-		return nil, fmt.Errorf("codegen: %s was quantized for %s (%s path) but %s compiles the %s path; re-quantize for %s or pick a matching target",
-			q.Name, q.Target, q.Path, tg.Name, map[bool]string{true: "DSP", false: "C"}[tg.DSP()], tg.Name)
-	}
-	if q.Rounding == kernels.Truncate {
-		flags = append(flags, "-DARM_NN_TRUNCATE")
+	flags, err := modelFlags(q, tg, opt.CMSISPath)
+	if err != nil {
+		return nil, err
 	}
 	flags = append(flags, opt.ExtraCFlags...)
 	res.CFlags = flags
@@ -255,17 +249,58 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 		}
 	}
 	res.BitExact = res.Mismatches == 0
-	js, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
+	if err := writeJSON(filepath.Join(dir, VerifyFile), res); err != nil {
 		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, VerifyFile), append(js, '\n'), 0o644); err != nil {
-		return nil, fmt.Errorf("codegen: %w", err)
 	}
 	if !res.BitExact {
 		return res, &MismatchError{Result: res}
 	}
 	return res, nil
+}
+
+// target resolves a target name ("" is the host).
+func target(name string) (harness.Target, error) {
+	if name == "" {
+		name = "host"
+	}
+	tg, err := harness.TargetByName(name)
+	if err != nil {
+		return tg, fmt.Errorf("codegen: %w", err)
+	}
+	return tg, nil
+}
+
+// writeJSON writes v as indented JSON (a result file of the project).
+func writeJSON(path string, v any) error {
+	js, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(js, '\n'), 0o644); err != nil {
+		return fmt.Errorf("codegen: %w", err)
+	}
+	return nil
+}
+
+// modelFlags are the compiler flags that make the network code follow q's
+// code path and rounding on target tg.
+func modelFlags(q *nnq.QModel, tg harness.Target, cmsisPath string) ([]string, error) {
+	var flags []string
+	if tg.IsHost() {
+		if q.Path == kernels.DSPPath {
+			if cmsisPath != "" {
+				return nil, fmt.Errorf("codegen: %s was quantized for the DSP path (%s): the real CMSIS-NN library cannot compile its DSP code for the host; verify on host without CMSISPath (nnq's runtime emulates it) or on a DSP Cortex-M target", q.Name, q.Target)
+			}
+			flags = append(flags, "-DARM_MATH_DSP")
+		}
+	} else if tg.DSP() != (q.Path == kernels.DSPPath) {
+		return nil, fmt.Errorf("codegen: %s was quantized for %s (%s path) but %s compiles the %s path; re-quantize for %s or pick a matching target",
+			q.Name, q.Target, q.Path, tg.Name, map[bool]string{true: "DSP", false: "C"}[tg.DSP()], tg.Name)
+	}
+	if q.Rounding == kernels.Truncate {
+		flags = append(flags, "-DARM_NN_TRUNCATE")
+	}
+	return flags, nil
 }
 
 // RandomInputs makes n integer inputs for q, uniform over the word's range.

@@ -4,11 +4,14 @@
 package data_test
 
 import (
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -276,4 +279,55 @@ func TestPlaygroundClips(t *testing.T) {
 		t.Errorf("%d of %d playground clips recognized; want >= 80%%", ok, total)
 	}
 	t.Logf("%d of %d playground clips recognized", ok, total)
+}
+
+// The test clips (kws/testclips, written by kwssynth -testclips) are clips
+// of the data set itself: the features of each are a test-split pattern of
+// kws/patterns.arrow, with the clip's class, spoken by the clip's voice;
+// and every model records the front end that computes them.
+func TestTestClipsAreDataSetClips(t *testing.T) {
+	p := readPatterns(t, "kws/patterns.arrow")
+	voices := readVoices(t)
+	files, _ := filepath.Glob("kws/testclips/*.wav")
+	if len(files) != 2*len(kwsClasses) {
+		t.Fatalf("%d test clips, want 2 per class", len(files))
+	}
+	index := map[string]int{}
+	for i := 0; i < p.Len(); i++ {
+		index[featureKey(p.Input(i))] = i
+	}
+	for _, f := range files {
+		base := strings.TrimSuffix(filepath.Base(f), ".wav")
+		class, rest, _ := strings.Cut(base, "-")
+		s, rate, err := audio.ReadWAVFile(f)
+		if err != nil || rate != audio.SampleRate {
+			t.Fatalf("%s: rate %d, %v", f, rate, err)
+		}
+		i, ok := index[featureKey(audio.Features(s))]
+		if !ok {
+			t.Errorf("%s: its features are no pattern of kws/patterns.arrow", base)
+			continue
+		}
+		voice := strings.ReplaceAll(rest[:strings.LastIndex(rest, "-")], "_", "+")
+		if got := kwsClasses[p.Label(i)]; got != class || voices[i].split != "test" || voices[i].voice != voice {
+			t.Errorf("%s is pattern %d: class %s, split %s, voice %s", base, i, got, voices[i].split, voices[i].voice)
+		}
+	}
+	for _, net := range []string{"kws-dscnn", "kws-cnn", "kws-gru"} {
+		m, err := nnq.ReadModel(net + "/model.arrow")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(m.Frontend, nnq.HelloEdgeFrontend()) {
+			t.Errorf("%s records the front end %v, want the HelloEdge MFCC", net, m.Frontend)
+		}
+	}
+}
+
+func featureKey(x []float32) string {
+	b := make([]byte, 0, 4*len(x))
+	for _, v := range x {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	return string(b)
 }

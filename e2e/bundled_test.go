@@ -45,7 +45,7 @@ func TestBundledNetworks(t *testing.T) {
 					t.Fatal(err)
 				}
 				dir := t.TempDir()
-				proj, err := codegen.Export(c.Q, dir, codegen.Options{Patterns: c.Test})
+				proj, err := codegen.Export(c.Q, dir, codegen.Options{PatternSet: c.TestSet})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -61,8 +61,8 @@ func TestBundledNetworks(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !res.BitExact || res.Patterns != c.Test.Len() {
-					t.Fatalf("host: bit-exact %v on %d of %d patterns", res.BitExact, res.Patterns, c.Test.Len())
+				if !res.BitExact || res.Patterns != c.TestSet.Len() {
+					t.Fatalf("host: bit-exact %v on %d of %d patterns", res.BitExact, res.Patterns, c.TestSet.Len())
 				}
 				tg, _ := harness.TargetByName(target)
 				if err := harness.CheckTools(ctx, tg); err != nil {
@@ -72,7 +72,7 @@ func TestBundledNetworks(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !res.BitExact || res.Patterns != min(cortexSample, c.Test.Len()) {
+				if !res.BitExact || res.Patterns != min(cortexSample, c.TestSet.Len()) {
 					t.Fatalf("%s: bit-exact %v on %d patterns", target, res.BitExact, res.Patterns)
 				}
 				b, _ := os.ReadFile(filepath.Join(dir, codegen.VerifyFile))

@@ -9,9 +9,7 @@ import (
 // uint16: codegen splits longer tensors; the Go function takes any length.)
 func ReluQ7(o Opts, data []int8) {
 	for i, x := range data {
-		if x < 0 {
-			data[i] = 0
-		}
+		data[i] = x &^ (x >> 7) // branch-free: x >> 7 is -1 exactly when x < 0
 	}
 	o.Stats.countValues(len(data))
 }
@@ -19,9 +17,7 @@ func ReluQ7(o Opts, data []int8) {
 // ReluQ15 is arm_relu_q15.
 func ReluQ15(o Opts, data []int16) {
 	for i, x := range data {
-		if x < 0 {
-			data[i] = 0
-		}
+		data[i] = x &^ (x >> 15)
 	}
 	o.Stats.countValues(len(data))
 }

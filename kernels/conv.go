@@ -100,7 +100,7 @@ func convQ7(v Variant, o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outS
 	if err := checkConv(v, o, g, len(in), len(wt), len(bias), len(out), biasShift, outShift); err != nil {
 		return err
 	}
-	convCore(o, g, in, wt, bias, biasShift, outShift, out, q7Min, q7Max)
+	convCoreQ7(o, g, in, wt, bias, biasShift, outShift, out)
 	return nil
 }
 
@@ -143,31 +143,11 @@ func convCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift
 	st := o.Stats
 	rt := o.Rounding.roundTerm(outShift)
 	bs, os := uint(biasShift), uint(outShift)
-	cin, cout := g.InC, g.OutC
-	rowLen := g.KX * cin
+	cout := g.OutC
 	var colBuf [convColMax]T
 	for oy := 0; oy < g.OutY; oy++ {
-		iy0 := oy*g.StrideY - g.PadY
-		ky0, ky1 := axisRange(iy0, g.KY, g.InY)
 		for ox := 0; ox < g.OutX; ox++ {
-			ix0 := ox*g.StrideX - g.PadX
-			kx0, kx1 := axisRange(ix0, g.KX, g.InX)
-			var col []T
-			if g.KY == 1 && ky0 == 0 && ky1 == 1 && kx0 == 0 && kx1 == g.KX {
-				ib := (iy0*g.InX + ix0) * cin
-				col = in[ib : ib+k]
-			} else {
-				col = colBuf[:k]
-				if ky0 != 0 || ky1 != g.KY || kx0 != 0 || kx1 != g.KX {
-					clear(col)
-				}
-				if kx1 > kx0 {
-					for ky := ky0; ky < ky1; ky++ {
-						ib := ((iy0+ky)*g.InX + ix0 + kx0) * cin
-						copy(col[ky*rowLen+kx0*cin:ky*rowLen+kx1*cin], in[ib:ib+(kx1-kx0)*cin])
-					}
-				}
-			}
+			col := convColumn(g, in, oy*g.OutX+ox, colBuf[:k])
 			ob := out[(oy*g.OutX+ox)*cout : (oy*g.OutX+ox+1)*cout]
 			oc := 0
 			for ; oc+4 <= cout; oc += 4 {

@@ -33,23 +33,55 @@ func (g *Window2D) cols(ox int) (lo, hi, k0 int) {
 // in is HWC, w is OHWI ([OutC][KH][KW][InC]), bias has OutC entries (or is
 // nil), out is HWC. Accumulation is in float64.
 func ConvHWCFloat(g Window2D, in, w, bias, out []float32) {
+	// Each filter's sum runs in the original order (bias, then rows, then
+	// the contiguous columns x channels span of each row), so results do
+	// not depend on the blocking; four filters share every input load and
+	// give the CPU four independent chains.
+	C, KW := g.InC, g.KW
+	rowW := g.KH * KW * C // one filter's weights
 	for oy := 0; oy < g.OutH; oy++ {
 		ylo, yhi, ky0 := g.rows(oy)
 		for ox := 0; ox < g.OutW; ox++ {
 			xlo, xhi, kx0 := g.cols(ox)
+			n := (xhi - xlo) * C
+			rlo, rhi := ylo, yhi
+			if n <= 0 {
+				rhi = rlo // no column of the window is inside the input
+			}
 			o := out[(oy*g.OutW+ox)*g.OutC:][:g.OutC]
-			for f := range o {
+			f := 0
+			for ; f+4 <= len(o); f += 4 {
+				var a0, a1, a2, a3 float64
+				if bias != nil {
+					a0, a1, a2, a3 = float64(bias[f]), float64(bias[f+1]), float64(bias[f+2]), float64(bias[f+3])
+				}
+				for y, ky := rlo, ky0; y < rhi; y, ky = y+1, ky+1 {
+					iv := in[(y*g.InW+xlo)*C:][:n]
+					off := (ky*KW + kx0) * C
+					w0 := w[f*rowW+off:][:n]
+					w1 := w[(f+1)*rowW+off:][:n]
+					w2 := w[(f+2)*rowW+off:][:n]
+					w3 := w[(f+3)*rowW+off:][:n]
+					for j, v := range iv {
+						x := float64(v)
+						a0 += x * float64(w0[j])
+						a1 += x * float64(w1[j])
+						a2 += x * float64(w2[j])
+						a3 += x * float64(w3[j])
+					}
+				}
+				o[f], o[f+1], o[f+2], o[f+3] = float32(a0), float32(a1), float32(a2), float32(a3)
+			}
+			for ; f < len(o); f++ {
 				var acc float64
 				if bias != nil {
 					acc = float64(bias[f])
 				}
-				for y, ky := ylo, ky0; y < yhi; y, ky = y+1, ky+1 {
-					for x, kx := xlo, kx0; x < xhi; x, kx = x+1, kx+1 {
-						iv := in[(y*g.InW+x)*g.InC:][:g.InC]
-						wv := w[((f*g.KH+ky)*g.KW+kx)*g.InC:][:g.InC]
-						for c, v := range iv {
-							acc += float64(v) * float64(wv[c])
-						}
+				for y, ky := rlo, ky0; y < rhi; y, ky = y+1, ky+1 {
+					iv := in[(y*g.InW+xlo)*C:][:n]
+					wv := w[f*rowW+(ky*KW+kx0)*C:][:n]
+					for j, v := range iv {
+						acc += float64(v) * float64(wv[j])
 					}
 				}
 				o[f] = float32(acc)
@@ -59,25 +91,41 @@ func ConvHWCFloat(g Window2D, in, w, bias, out []float32) {
 }
 
 // DepthwiseConvHWCFloat is the float twin of the legacy depthwise
-// convolution (multiplier 1): w is [KH][KW][C], OutC == InC.
+// convolution (multiplier 1): w is [KH][KW][C], OutC == InC. Every
+// channel's sum runs in window order; the channels accumulate side by side
+// (independent chains) in a float64 buffer.
 func DepthwiseConvHWCFloat(g Window2D, in, w, bias, out []float32) {
 	C := g.InC
+	var stack [256]float64
+	acc := stack[:0]
+	if C <= len(stack) {
+		acc = stack[:C]
+	} else {
+		acc = make([]float64, C)
+	}
 	for oy := 0; oy < g.OutH; oy++ {
 		ylo, yhi, ky0 := g.rows(oy)
 		for ox := 0; ox < g.OutW; ox++ {
 			xlo, xhi, kx0 := g.cols(ox)
-			o := out[(oy*g.OutW+ox)*C:][:C]
-			for c := range o {
-				var acc float64
-				if bias != nil {
-					acc = float64(bias[c])
+			if bias != nil {
+				for c, b := range bias[:C] {
+					acc[c] = float64(b)
 				}
-				for y, ky := ylo, ky0; y < yhi; y, ky = y+1, ky+1 {
-					for x, kx := xlo, kx0; x < xhi; x, kx = x+1, kx+1 {
-						acc += float64(in[(y*g.InW+x)*C+c]) * float64(w[(ky*g.KW+kx)*C+c])
+			} else {
+				clear(acc)
+			}
+			for y, ky := ylo, ky0; y < yhi; y, ky = y+1, ky+1 {
+				for x, kx := xlo, kx0; x < xhi; x, kx = x+1, kx+1 {
+					iv := in[(y*g.InW+x)*C:][:C]
+					wv := w[(ky*g.KW+kx)*C:][:C]
+					for c, v := range iv {
+						acc[c] += float64(v) * float64(wv[c])
 					}
 				}
-				o[c] = float32(acc)
+			}
+			o := out[(oy*g.OutW+ox)*C:][:C]
+			for c, a := range acc {
+				o[c] = float32(a)
 			}
 		}
 	}
@@ -153,10 +201,12 @@ func AvgPoolHWCFloat(g Window2D, in, out []float32) {
 
 // ReLUFloat sets negative values to zero, in place.
 func ReLUFloat(x []float32) {
+	// Branch-free: clear every value whose sign bit is set (half the
+	// values of a typical pre-activation are negative, which a branch
+	// mispredicts). -0 becomes +0, which compares equal.
 	for i, v := range x {
-		if v < 0 {
-			x[i] = 0
-		}
+		b := math.Float32bits(v)
+		x[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
 	}
 }
 

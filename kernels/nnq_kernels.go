@@ -81,32 +81,31 @@ func NNQMaxpool[T qint](o Opts, g ConvGeom, in, out []T) error {
 	if err := checkPool(v, &o, g, len(in), len(out)); err != nil {
 		return err
 	}
-	poolCore(g, in, out, false, 0, start, 0)
+	poolCore(g, in, out, false, 0, start, poolShift{})
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }
 
-// MaxPoolShift is the largest average-pooling left shift nnq accepts.
-const MaxPoolShift = 15
-
 // NNQAvgpool is the twin of nnq_avgpool_q7 / nnq_avgpool_q15: over the
-// in-range window positions, SAT(int32(uint32(sum) << shift) / count) with
-// the int32 sum, C division (truncating toward zero) and saturation to the
-// type; a window without any position gives 0. shift (0..MaxPoolShift) is
-// the extra left shift that gives the output shift more fractional bits
-// than the input (0: the plain mean). The input is not modified.
+// in-range window positions, the int32 sum shifted left by shift bits (in
+// 64 bits), divided by their count (C division, truncating toward zero) and
+// saturated to the type, each saturation counted in o.Stats; a window
+// without any position gives 0. shift (0..MaxPoolShift, QLayer.PoolShift)
+// gives the output shift more fractional bits than the input: the mean of
+// many values is known more finely than any one of them. shift 0 is the
+// plain mean (which never saturates). The input is not modified.
 func NNQAvgpool[T qint](o Opts, g ConvGeom, in, out []T, shift int) error {
-	v := VarNNQAvgpoolQ7
+	v, lo, hi := VarNNQAvgpoolQ7, int32(q7Min), int32(q7Max)
 	if isQ15[T]() {
-		v = VarNNQAvgpoolQ15
+		v, lo, hi = VarNNQAvgpoolQ15, q15Min, q15Max
 	}
-	if shift < 0 || shift > MaxPoolShift {
-		return fmt.Errorf("%w: average pooling shift %d outside [0, %d]", ErrInvalid, shift, MaxPoolShift)
+	if err := checkPoolShift(shift); err != nil {
+		return err
 	}
 	if err := checkPool(v, &o, g, len(in), len(out)); err != nil {
 		return err
 	}
-	poolCore(g, in, out, true, 0, 0, uint(shift))
+	poolCore(g, in, out, true, 0, 0, poolShift{shift, lo, hi, o.Stats})
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
 }

@@ -1,5 +1,7 @@
 package kernels
 
+import "fmt"
+
 // Pooling (facts sheet §5) and nnq's own non-square / q15 pools.
 //
 // Buffer ownership: the CMSIS pools mirror the library exactly, including
@@ -32,7 +34,7 @@ func MaxpoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if o.Target == DSPPath {
 		poolDSP(g, imIn, imOut, false)
 	} else {
-		poolCore(g, imIn, imOut, false, 127, q7Min, 0)
+		poolCore(g, imIn, imOut, false, 127, q7Min, poolShift{})
 	}
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
 	return nil
@@ -53,9 +55,19 @@ func AvepoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	if o.Target == DSPPath {
 		poolDSP(g, imIn, imOut, true)
 	} else {
-		poolCore(g, imIn, imOut, true, 0, 0, 0)
+		poolCore(g, imIn, imOut, true, 0, 0, poolShift{})
 	}
 	o.Stats.countValues(g.OutX * g.OutY * g.InC)
+	return nil
+}
+
+// MaxPoolShift bounds the output left shift of nnq's average pools.
+const MaxPoolShift = 16
+
+func checkPoolShift(shift int) error {
+	if shift < 0 || shift > MaxPoolShift {
+		return fmt.Errorf("%w: average pool output shift %d is outside 0..%d", ErrInvalid, shift, MaxPoolShift)
+	}
 	return nil
 }
 
@@ -70,17 +82,20 @@ func (st *Stats) countValues(n int) {
 // poolChunk channels are accumulated at once, on the stack.
 const poolChunk = 64
 
+// poolShift is the output left shift of nnq's average pools (k 0: the plain
+// mean) with the word's bounds and the counters for its saturations.
+type poolShift struct {
+	k      int
+	lo, hi int32
+	st     *Stats
+}
+
 // poolCore is the bounds-checked single-pass pool (the library's C path and
-// nnq's kernels). Max starts from maxStart (the type's minimum; the
+// nnq's kernels). An average with sh.k > 0 is sat(trunc((sum << k) /
+// count)) in 64 bits. Max starts from maxStart (the type's minimum; the
 // library's -129 start only matters for an empty window, where its int8
-// wrap gives 127); a window without in-range positions outputs empty. The
-// average is SAT(int32(uint32(sum) << shift) / count) (shift 0: the plain
-// mean, always in range).
-func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32, shift uint) {
-	lo, hi := int32(q7Min), int32(q7Max)
-	if isQ15[T]() {
-		lo, hi = q15Min, q15Max
-	}
+// wrap gives 127); a window without in-range positions outputs empty.
+func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32, sh poolShift) {
 	ch := g.InC
 	var accBuf [poolChunk]int32
 	for oy := 0; oy < g.OutY; oy++ {
@@ -123,12 +138,25 @@ func poolCore[T qint](g ConvGeom, in, out []T, ave bool, empty T, maxStart int32
 					}
 				}
 				o := ob[cb : cb+n]
-				if ave {
-					for c := range acc {
-						// Go's / truncates toward zero like C.
-						o[c] = T(min(max(int32(uint32(acc[c])<<shift)/count, lo), hi))
+				switch {
+				case ave && sh.k > 0:
+					for c, a := range acc {
+						v := (int64(a) << sh.k) / int64(count)
+						if v > int64(sh.hi) || v < int64(sh.lo) {
+							v = min(max(v, int64(sh.lo)), int64(sh.hi))
+							if sh.st != nil && v > 0 {
+								sh.st.SatHigh++
+							} else if sh.st != nil {
+								sh.st.SatLow++
+							}
+						}
+						o[c] = T(v)
 					}
-				} else {
+				case ave:
+					for c := range acc {
+						o[c] = T(acc[c] / count) // Go's / truncates toward zero like C
+					}
+				default:
 					for c := range acc {
 						o[c] = T(acc[c])
 					}

@@ -121,16 +121,20 @@ func FuzzReadPatterns(f *testing.F) {
 				t.Fatalf("decoded patterns do not encode: %v", err)
 			}
 		}
-		// The batch-at-a-time path.
-		pf, err := newPatternFile("", bytes.NewReader(data), int64(len(data)), nil)
-		if err != nil {
-			return
-		}
-		defer pf.Close()
-		n := 0
-		err = pf.Scan(func(b *Patterns) error { n += b.Len(); return nil })
-		if err == nil && n != pf.Len() {
-			t.Fatalf("scanned %d patterns, Len %d", n, pf.Len())
+		// The batch-at-a-time path, read with ReadAt and as a mapped file
+		// (columns viewing the bytes).
+		for _, mapped := range [][]byte{nil, data} {
+			pf, err := newPatternFile("", bytes.NewReader(data), int64(len(data)), nil, mapped)
+			if err != nil {
+				continue
+			}
+			n := 0
+			err = pf.Scan(func(b *Patterns) error { n += b.Len(); return nil })
+			if err == nil && n != pf.Len() {
+				t.Fatalf("scanned %d patterns, Len %d (mapped %v)", n, pf.Len(), mapped != nil)
+			}
+			pf.mapped = nil // not from mapFile
+			pf.Close()
 		}
 	})
 }

@@ -89,6 +89,8 @@ type modelHeader struct {
 	Layers  []*Layer   `json:"layers"`
 	Notes   []string   `json:"notes,omitempty"`
 	Source  Layout     `json:"source,omitempty"`
+	// Frontend is the input front end (nil: none).
+	Frontend *Frontend `json:"frontend,omitempty"`
 }
 
 // modelHeaderIn is modelHeader as read: layers are decoded one by one so
@@ -102,6 +104,8 @@ type modelHeaderIn struct {
 	Layers  []json.RawMessage `json:"layers"`
 	Notes   []string          `json:"notes"`
 	Source  Layout            `json:"source"`
+	// Frontend is decoded strictly too (unknown keys are errors).
+	Frontend *Frontend `json:"frontend"`
 }
 
 type modelInput struct {

@@ -112,46 +112,70 @@ func EncodePatterns(w io.Writer, p *Patterns, opts PatternWriteOptions) error {
 }
 
 func encodePatterns(w io.Writer, p *Patterns, size, batch int, ipcOpts []ipc.Option) error {
-	fields := []arrow.Field{
-		tensorField("input", p.Shape, size),
-		{Name: "label", Type: arrow.PrimitiveTypes.Int32},
-	}
-	hasSplits := len(p.Splits) > 0
-	if hasSplits {
-		fields = append(fields, arrow.Field{Name: "split", Type: arrow.BinaryTypes.String})
-	}
-	md := arrow.NewMetadata([]string{LayoutMetadataKey}, []string{string(p.Layout)})
-	schema := arrow.NewSchema(fields, &md)
-	fw, err := ipc.NewFileWriter(w, append(ipcOpts, ipc.WithSchema(schema))...)
+	e, err := newPatternEncoder(w, p.Shape, p.Layout, size, len(p.Splits) > 0, ipcOpts)
 	if err != nil {
 		return err
 	}
 	n := p.Len()
-	inType := fields[0].Type.(*arrow.FixedSizeListType)
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
-		cols := []arrow.Array{
-			float32ListArray(inType, p.Inputs[lo*size:hi*size], hi-lo),
-			int32Array(p.Labels[lo:hi]),
+		var splits []string
+		if e.hasSplits {
+			splits = p.Splits[lo:hi]
 		}
-		if hasSplits {
-			b := array.NewStringBuilder(memory.DefaultAllocator)
-			b.AppendValues(p.Splits[lo:hi], nil)
-			cols = append(cols, b.NewArray())
-			b.Release()
-		}
-		rec := array.NewRecordBatch(schema, cols, int64(hi-lo))
-		for _, c := range cols {
-			c.Release()
-		}
-		err := fw.Write(rec)
-		rec.Release()
-		if err != nil {
-			fw.Close()
+		if err := e.write(p.Inputs[lo*size:hi*size], p.Labels[lo:hi], splits); err != nil {
+			e.fw.Close()
 			return err
 		}
 	}
-	return fw.Close()
+	return e.fw.Close()
+}
+
+// patternEncoder writes a pattern file one record batch at a time.
+type patternEncoder struct {
+	fw        *ipc.FileWriter
+	schema    *arrow.Schema
+	inType    *arrow.FixedSizeListType
+	hasSplits bool
+}
+
+func newPatternEncoder(w io.Writer, shape []int, layout Layout, size int, hasSplits bool, ipcOpts []ipc.Option) (*patternEncoder, error) {
+	fields := []arrow.Field{
+		tensorField("input", shape, size),
+		{Name: "label", Type: arrow.PrimitiveTypes.Int32},
+	}
+	if hasSplits {
+		fields = append(fields, arrow.Field{Name: "split", Type: arrow.BinaryTypes.String})
+	}
+	md := arrow.NewMetadata([]string{LayoutMetadataKey}, []string{string(layout)})
+	schema := arrow.NewSchema(fields, &md)
+	fw, err := ipc.NewFileWriter(w, append(ipcOpts, ipc.WithSchema(schema))...)
+	if err != nil {
+		return nil, err
+	}
+	return &patternEncoder{fw: fw, schema: schema, inType: fields[0].Type.(*arrow.FixedSizeListType), hasSplits: hasSplits}, nil
+}
+
+// write writes one record batch of the given rows.
+func (e *patternEncoder) write(inputs []float32, labels []int32, splits []string) error {
+	rows := len(labels)
+	cols := []arrow.Array{
+		float32ListArray(e.inType, inputs, rows),
+		int32Array(labels),
+	}
+	if e.hasSplits {
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		b.AppendValues(splits, nil)
+		cols = append(cols, b.NewArray())
+		b.Release()
+	}
+	rec := array.NewRecordBatch(e.schema, cols, int64(rows))
+	for _, c := range cols {
+		c.Release()
+	}
+	err := e.fw.Write(rec)
+	rec.Release()
+	return err
 }
 
 // int32Array wraps v as an Arrow int32 array without copying.
@@ -176,7 +200,7 @@ func ReadPatterns(path string) (*Patterns, error) {
 
 // DecodePatterns is ReadPatterns on the size bytes of r.
 func DecodePatterns(r io.ReaderAt, size int64) (*Patterns, error) {
-	pf, err := newPatternFile("", r, size, nil)
+	pf, err := newPatternFile("", r, size, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -220,10 +244,17 @@ type PatternFile struct {
 	fr       *ipc.FileReader
 	alloc    *limitAllocator
 	closer   io.Closer
+	// mapped is the memory-mapped file (nil when read with ReadAt): the
+	// columns of a batch are views of it, never copies.
+	mapped []byte
+	unmap  []byte // a mapping left unused
 }
 
 // OpenPatterns opens an Arrow IPC pattern file, checking its schema and
-// reading its row count. Close it when done.
+// reading its row count. Close it when done. Where the system allows, the
+// file is memory-mapped: a batch's columns are views of the file, and
+// the scans used by the streaming passes hand the pages back to the
+// kernel after each batch.
 func OpenPatterns(path string) (*PatternFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -234,8 +265,12 @@ func OpenPatterns(path string) (*PatternFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("read patterns: %w", err)
 	}
-	pf, err := newPatternFile(path, f, st.Size(), f)
+	mapped := mapFile(f, st.Size())
+	pf, err := newPatternFile(path, f, st.Size(), f, mapped)
 	if err != nil {
+		if mapped != nil {
+			unmapFile(mapped)
+		}
 		f.Close()
 		return nil, err
 	}
@@ -254,6 +289,12 @@ func (pf *PatternFile) Close() error {
 		pf.fr.Close()
 		pf.fr = nil
 	}
+	for _, m := range [][]byte{pf.mapped, pf.unmap} {
+		if m != nil {
+			unmapFile(m)
+		}
+	}
+	pf.mapped, pf.unmap = nil, nil
 	if pf.closer != nil {
 		err := pf.closer.Close()
 		pf.closer = nil
@@ -320,8 +361,8 @@ func (pf *PatternFile) ReadAll() (*Patterns, error) {
 	return p, nil
 }
 
-func newPatternFile(name string, r io.ReaderAt, size int64, closer io.Closer) (*PatternFile, error) {
-	pf := &PatternFile{Path: name, closer: closer, splitCol: -1}
+func newPatternFile(name string, r io.ReaderAt, size int64, closer io.Closer, mapped []byte) (*PatternFile, error) {
+	pf := &PatternFile{Path: name, closer: closer, splitCol: -1, mapped: mapped}
 	if err := pf.open(r, size); err != nil {
 		if pf.fr != nil {
 			pf.fr.Close()
@@ -335,8 +376,21 @@ func (pf *PatternFile) open(r io.ReaderAt, size int64) (err error) {
 	defer catchArrowPanic(&err)
 	pf.alloc = newLimitAllocator(size)
 	var blocks []batchHeader
-	if pf.fr, blocks, err = openArrowFile(r, size, pf.alloc); err != nil {
-		return err
+	if pf.mapped != nil {
+		// arrow-go's mapped reader fails on dictionary-encoded columns
+		// (a split column may be one): such files are read with ReadAt.
+		func() {
+			defer catchArrowPanic(&err)
+			pf.fr, blocks, err = openArrowFile(r, size, pf.alloc, pf.mapped)
+		}()
+		if err != nil {
+			pf.fr, pf.mapped, pf.unmap = nil, nil, pf.mapped
+		}
+	}
+	if pf.fr == nil {
+		if pf.fr, blocks, err = openArrowFile(r, size, pf.alloc, nil); err != nil {
+			return err
+		}
 	}
 	schema := pf.fr.Schema()
 	md := schema.Metadata()
@@ -413,8 +467,23 @@ func (pf *PatternFile) open(r io.ReaderAt, size int64) (err error) {
 	return nil
 }
 
-// appendBatch appends record batch i to dst.
-func (pf *PatternFile) appendBatch(i int, dst *Patterns) (err error) {
+// appendBatch appends record batch i to dst (copies).
+func (pf *PatternFile) appendBatch(i int, dst *Patterns) error {
+	vals, labels, splits, release, err := pf.batchViews(i)
+	if err != nil {
+		return err
+	}
+	dst.Inputs = append(dst.Inputs, vals...)
+	dst.Labels = append(dst.Labels, labels...)
+	dst.Splits = append(dst.Splits, splits...)
+	release()
+	return nil
+}
+
+// batchViews decodes and checks record batch i. vals and labels view the
+// batch's memory (the mapped file when it is mapped) until release is
+// called; splits are Go constants.
+func (pf *PatternFile) batchViews(i int) (vals []float32, labels []int32, splits []string, release func(), err error) {
 	defer func() {
 		if err != nil {
 			err = pf.errorf("record batch %d: %w", i, err)
@@ -429,52 +498,54 @@ func (pf *PatternFile) appendBatch(i int, dst *Patterns) (err error) {
 	}()
 	defer catchArrowPanic(&err)
 	if pf.fr == nil {
-		return errors.New("file is closed")
+		return nil, nil, nil, nil, errors.New("file is closed")
 	}
 	pf.alloc.limit = pf.limit[i]
 	rec, err := pf.fr.RecordBatchAt(i)
 	if err != nil {
-		return err
+		return nil, nil, nil, nil, err
 	}
 	decoded = true
-	defer rec.Release()
+	ok := false
+	defer func() {
+		if !ok {
+			rec.Release()
+		}
+	}()
 	rows, base := pf.rows[i], pf.start[i]
 	if int(rec.NumRows()) != rows {
-		return fmt.Errorf("%d rows, but its header says %d", rec.NumRows(), rows)
+		return nil, nil, nil, nil, fmt.Errorf("%d rows, but its header says %d", rec.NumRows(), rows)
 	}
-	vals, err := fixedListValues(rec.Column(pf.inCol), rows, pf.size, base, "pattern")
+	vals, err = fixedListValues(rec.Column(pf.inCol), rows, pf.size, base, "pattern")
 	if err != nil {
-		return fmt.Errorf("column input: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("column input: %w", err)
 	}
 	if j, ok := checkFinite(vals); !ok {
-		return fmt.Errorf("column input: pattern %d value %d %s is %v", base+j/pf.size, j%pf.size, indexString(pf.Shape, j%pf.size), vals[j])
+		return nil, nil, nil, nil, fmt.Errorf("column input: pattern %d value %d %s is %v", base+j/pf.size, j%pf.size, indexString(pf.Shape, j%pf.size), vals[j])
 	}
-	labels, ok := rec.Column(pf.labelCol).(*array.Int32)
-	if !ok {
-		return fmt.Errorf("column label: type %s; want int32", rec.Column(pf.labelCol).DataType())
+	la, isInt := rec.Column(pf.labelCol).(*array.Int32)
+	if !isInt {
+		return nil, nil, nil, nil, fmt.Errorf("column label: type %s; want int32", rec.Column(pf.labelCol).DataType())
 	}
-	lv := labels.Int32Values()
-	if labels.Len() != rows || len(lv) < rows {
-		return fmt.Errorf("column label: %d values for %d patterns", labels.Len(), rows)
+	lv := la.Int32Values()
+	if la.Len() != rows || len(lv) < rows {
+		return nil, nil, nil, nil, fmt.Errorf("column label: %d values for %d patterns", la.Len(), rows)
 	}
 	for j := 0; j < rows; j++ {
-		if labels.IsNull(j) {
-			return fmt.Errorf("column label: pattern %d label is null", base+j)
+		if la.IsNull(j) {
+			return nil, nil, nil, nil, fmt.Errorf("column label: pattern %d label is null", base+j)
 		}
 		if lv[j] < -1 {
-			return fmt.Errorf("column label: pattern %d label is %d; want a class index or -1", base+j, lv[j])
+			return nil, nil, nil, nil, fmt.Errorf("column label: pattern %d label is %d; want a class index or -1", base+j, lv[j])
 		}
 	}
-	var splits []string
 	if pf.splitCol >= 0 {
 		if splits, err = splitValues(rec.Column(pf.splitCol), rows, base); err != nil {
-			return fmt.Errorf("column split: %w", err)
+			return nil, nil, nil, nil, fmt.Errorf("column split: %w", err)
 		}
 	}
-	dst.Inputs = append(dst.Inputs, vals...)
-	dst.Labels = append(dst.Labels, lv[:rows]...)
-	dst.Splits = append(dst.Splits, splits...)
-	return nil
+	ok = true
+	return vals, lv[:rows:rows], splits, func() { rec.Release(); dropMapped(pf.mapped) }, nil
 }
 
 // splitValues reads a utf8, large_utf8 or dictionary<utf8> split column.

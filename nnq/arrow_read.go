@@ -36,7 +36,7 @@ func decodeModel(name string, r io.ReaderAt, size int64) (*Model, error) {
 func decodeModelArrow(r io.ReaderAt, size int64) (m *Model, err error) {
 	defer catchArrowPanic(&err)
 	alloc := newLimitAllocator(size)
-	fr, hdrs, err := openArrowFile(r, size, alloc)
+	fr, hdrs, err := openArrowFile(r, size, alloc, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,13 @@ func parseModelJSON(js string) (*Model, error) {
 		Classes:    h.Classes,
 		Notes:      h.Notes,
 		Source:     h.Source,
+		Frontend:   h.Frontend,
 		Layers:     make([]*Layer, len(h.Layers)),
+	}
+	if h.Frontend != nil {
+		if err := h.Frontend.Check(); err != nil {
+			return nil, fmt.Errorf("%s graph: %v", ModelMetadataKey, err)
+		}
 	}
 	if m.InputName == "" {
 		m.InputName = "input"
@@ -312,8 +318,10 @@ var errStreamFormat = errors.New("this is an Arrow IPC stream, not an Arrow IPC 
 	"then write t with new_file; JavaScript apache-arrow: tableToIPC(table, 'file'), as its default is 'stream')")
 
 // openArrowFile opens the Arrow IPC file in the size bytes of r, with
-// errors that say what the bytes look like instead.
-func openArrowFile(r io.ReaderAt, size int64, alloc memory.Allocator) (*ipc.FileReader, []batchHeader, error) {
+// errors that say what the bytes look like instead. When mapped holds the
+// same bytes (a memory-mapped file), the reader's columns view them
+// instead of being copied.
+func openArrowFile(r io.ReaderAt, size int64, alloc memory.Allocator, mapped []byte) (*ipc.FileReader, []batchHeader, error) {
 	head := make([]byte, 8)
 	n, _ := r.ReadAt(head, 0)
 	head = head[:n]
@@ -338,7 +346,12 @@ func openArrowFile(r io.ReaderAt, size int64, alloc memory.Allocator) (*ipc.File
 	if err != nil {
 		return nil, nil, err
 	}
-	fr, err := ipc.NewFileReader(io.NewSectionReader(r, 0, size), ipc.WithAllocator(alloc), ipc.WithEnsureNativeEndian(true))
+	var fr *ipc.FileReader
+	if mapped != nil {
+		fr, err = ipc.NewMappedFileReader(mapped, ipc.WithAllocator(alloc), ipc.WithEnsureNativeEndian(true))
+	} else {
+		fr, err = ipc.NewFileReader(io.NewSectionReader(r, 0, size), ipc.WithAllocator(alloc), ipc.WithEnsureNativeEndian(true))
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("corrupt Arrow IPC file: %w", err)
 	}

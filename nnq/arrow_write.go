@@ -85,14 +85,15 @@ func checkLayerParams(m *Model, i int, l *Layer, have func(string) bool) error {
 // files).
 func encodeModel(w io.Writer, m *Model) error {
 	h := modelHeader{
-		Version: ModelFormatVersion,
-		Name:    m.Name,
-		Layout:  m.Layout,
-		Input:   modelInput{Name: m.inputName(), Shape: m.InputShape},
-		Classes: m.Classes,
-		Layers:  m.Layers,
-		Notes:   m.Notes,
-		Source:  m.Source,
+		Version:  ModelFormatVersion,
+		Name:     m.Name,
+		Layout:   m.Layout,
+		Input:    modelInput{Name: m.inputName(), Shape: m.InputShape},
+		Classes:  m.Classes,
+		Layers:   m.Layers,
+		Notes:    m.Notes,
+		Source:   m.Source,
+		Frontend: m.Frontend,
 	}
 	if h.Layers == nil {
 		h.Layers = []*Layer{}

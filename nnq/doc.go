@@ -33,6 +33,11 @@
 // Moving the two out took the core's dependency graph (go list -deps) from
 // 278 packages to 163.
 //
+// A model may record its input front end (Frontend, frontend.go: the MFCC
+// of nnq/audio the KWS networks were trained on); codegen then exports it
+// as C with the network. The core imports nnq/audio for it, a package
+// without dependencies.
+//
 // Arrow I/O stays here: Arrow is nnq's native format (models, patterns and
 // the files stored in exports), Load reads it with no import, and every
 // pipeline step reads or writes it. The import rules are checked by

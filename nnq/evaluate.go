@@ -19,7 +19,21 @@ type LayerEval struct {
 	// Kernel holds the kernel counters summed over all patterns:
 	// saturated outputs, accumulators that wrapped past 32 bits, bias
 	// shifts that overflowed.
-	Kernel        kernels.Stats
+	Kernel kernels.Stats
+	// Outputs counts the layer's output values over all patterns (the
+	// denominator of its saturation rate).
+	Outputs int64
+	// AbsMax is the largest magnitude of the float layer's output on the
+	// patterns (for the headroom of the chosen format).
+	AbsMax float64
+	// Measured says whether Sensitivity was measured (every layer that
+	// computes; relu, max pool, flatten and reshape are exact on their
+	// input's format); Sensitivity is then the accuracy when only this
+	// layer runs in fixed point, on Evaluation.SensitivityPatterns
+	// patterns.
+	Measured      bool
+	Sensitivity   float64
+	sensOK        int64
 	signal, noise float64
 }
 
@@ -35,8 +49,14 @@ type Evaluation struct {
 	// Agreement is the fraction of all patterns where both networks pick
 	// the same class.
 	Float, Fixed, Agreement float64
-	// InputSaturated counts input values clipped by the input format.
-	InputSaturated int64
+	// InputSaturated counts input values clipped by the input format,
+	// out of InputValues.
+	InputSaturated, InputValues int64
+	// SensitivityPatterns is how many patterns (spread evenly over the
+	// set) the layer sensitivities were measured on; SensitivityFloat is
+	// the float accuracy on those patterns.
+	SensitivityPatterns int
+	SensitivityFloat    float64
 	// Confusion matrices, [label][prediction], for labelled patterns.
 	FloatConfusion, FixedConfusion [][]int
 	Layers                         []LayerEval
@@ -45,25 +65,55 @@ type Evaluation struct {
 // Accuracy runs only the fixed-point network (fast path used by the
 // search); Float, Agreement and the per-layer figures stay zero.
 func (q *QModel) Accuracy(p *Patterns, progress Progress) (*Evaluation, error) {
-	return q.evaluate(p, false, progress)
+	return q.evaluate(p, false, 0, progress)
 }
 
 // Evaluate runs the float and the fixed-point networks on every pattern
 // (spread over all cores) and compares them: accuracies, agreement,
-// confusion matrices, per-layer SQNR and kernel saturation counts.
+// confusion matrices, per-layer SQNR, value ranges and kernel saturation
+// counts, and, on up to DefaultSensitivityPatterns of them, each layer's
+// sensitivity. Each pattern goes through the float network once: that
+// pass also supplies the inputs of the layer-sensitivity runs.
 func (q *QModel) Evaluate(p *Patterns, progress Progress) (*Evaluation, error) {
-	return q.evaluate(p, true, progress)
+	return q.EvaluateWith(p, EvalOptions{Progress: progress})
+}
+
+// EvaluateSet is EvaluateWith on a file-backed set, read batch by batch:
+// the same results in memory that does not grow with the set.
+func (q *QModel) EvaluateSet(s *PatternSet, o EvalOptions) (*Evaluation, error) {
+	if o.SensitivityPatterns == 0 {
+		o.SensitivityPatterns = DefaultSensitivityPatterns
+	}
+	return q.evaluate(s, true, o.SensitivityPatterns, o.Progress)
+}
+
+// EvalOptions tunes EvaluateWith.
+type EvalOptions struct {
+	// SensitivityPatterns caps the patterns (spread evenly over the set)
+	// layer sensitivity is measured on: 0 means
+	// DefaultSensitivityPatterns, a negative value none.
+	SensitivityPatterns int
+	Progress            Progress
+}
+
+// EvaluateWith is Evaluate with options.
+func (q *QModel) EvaluateWith(p *Patterns, o EvalOptions) (*Evaluation, error) {
+	if o.SensitivityPatterns == 0 {
+		o.SensitivityPatterns = DefaultSensitivityPatterns
+	}
+	return q.evaluate(p, true, o.SensitivityPatterns, o.Progress)
 }
 
 type evalPart struct {
 	floatOK, fixedOK, agree, inSat int64
+	sensN, sensFloatOK             int64
 	fc, qc                         [][]int
 	layers                         []LayerEval
 	sim                            *Sim
 }
 
-func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluation, error) {
-	if err := q.Float.CheckPatterns(p); err != nil {
+func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Progress) (*Evaluation, error) {
+	if err := q.Float.checkSource(p); err != nil {
 		return nil, err
 	}
 	n := p.Len()
@@ -71,6 +121,10 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 		return nil, fmt.Errorf("evaluate %q: the pattern set is empty", q.Name)
 	}
 	classes := q.Layers[len(q.Layers)-1].Out.Size()
+	stride := 0 // every stride-th pattern measures sensitivity (0: none)
+	if maxSens > 0 {
+		stride = (n + maxSens - 1) / maxSens
+	}
 	unlabelled := 0
 	for i := 0; i < n; i++ {
 		if p.Label(i) < 0 {
@@ -84,15 +138,21 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 	var parts []*evalPart
 	var done int64
 	var firstErr error
-	err := parallel(n, func() (func(int), error) {
+	err := parallelEach(p, func() (func(*Patterns, int, int), error) {
 		sim, err := q.NewSim(full)
 		if err != nil {
 			return nil, err
 		}
 		var fr *Runner
+		var hy *hybrid
 		if full {
 			if fr, err = q.Float.NewRunner(); err != nil {
 				return nil, err
+			}
+			if stride > 0 {
+				if hy, err = newHybrid(q); err != nil {
+					return nil, err
+				}
 			}
 		}
 		part := &evalPart{fc: square(classes), qc: square(classes), layers: make([]LayerEval, len(q.Layers)), sim: sim}
@@ -101,8 +161,8 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 		mu.Unlock()
 		x := make([]int16, q.Float.InputSize())
 		deq := make([]float32, 0, 64)
-		return func(i int) {
-			part.inSat += int64(q.QuantizeInput(p.Input(i), x))
+		return func(b *Patterns, j, i int) {
+			part.inSat += int64(q.QuantizeInput(b.Input(j), x))
 			out, err := sim.Run(x)
 			if err != nil {
 				mu.Lock()
@@ -112,8 +172,8 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 				mu.Unlock()
 				return
 			}
-			qp := predictInt(out)
-			label := p.Label(i)
+			qp := PredictInt(out)
+			label := b.Label(j)
 			if qp == label {
 				part.fixedOK++
 			}
@@ -121,7 +181,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 				part.qc[label][qp]++
 			}
 			if full {
-				fp := Predict(fr.Run(p.Input(i)))
+				fp := Predict(fr.Run(b.Input(j)))
 				if fp == label {
 					part.floatOK++
 				}
@@ -135,6 +195,7 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 					ref := fr.Output(k)
 					deq = sim.Dequantized(k, deq)
 					le := &part.layers[k]
+					m := float32(le.AbsMax)
 					for j, v := range ref {
 						if ql.ReLU {
 							v = max(v, 0) // a fused ReLU: the kernel's output is relu(layer)
@@ -142,6 +203,31 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 						d := float64(v) - float64(deq[j])
 						le.signal += float64(v) * float64(v)
 						le.noise += d * d
+						m = max(m, v, -v)
+					}
+					le.AbsMax = float64(m)
+				}
+				if stride > 0 && i%stride == 0 && label >= 0 { // accuracy needs a label
+					part.sensN++
+					if fp == label {
+						part.sensFloatOK++
+					}
+					for k, l := range q.Layers {
+						if !sensitive(l.Op) {
+							continue
+						}
+						p, err := hy.predict(fr, k)
+						if err != nil {
+							mu.Lock()
+							if firstErr == nil {
+								firstErr = fmt.Errorf("pattern %d, layer %q alone in fixed point: %w", i, l.Name, err)
+							}
+							mu.Unlock()
+							return
+						}
+						if p == label {
+							part.layers[k].sensOK++
+						}
 					}
 				}
 			}
@@ -160,11 +246,13 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 	}
 	ev := &Evaluation{Patterns: n, Unlabelled: unlabelled, FloatConfusion: square(classes), FixedConfusion: square(classes)}
 	ev.Layers = make([]LayerEval, len(q.Layers))
-	var fok, qok, agree int64
+	var fok, qok, agree, sensN, sensF int64
 	for _, pt := range parts {
 		fok += pt.floatOK
 		qok += pt.fixedOK
 		agree += pt.agree
+		sensN += pt.sensN
+		sensF += pt.sensFloatOK
 		ev.InputSaturated += pt.inSat
 		for a := range pt.fc {
 			for b := range pt.fc[a] {
@@ -175,6 +263,8 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 		for k := range pt.layers {
 			ev.Layers[k].signal += pt.layers[k].signal
 			ev.Layers[k].noise += pt.layers[k].noise
+			ev.Layers[k].sensOK += pt.layers[k].sensOK
+			ev.Layers[k].AbsMax = max(ev.Layers[k].AbsMax, pt.layers[k].AbsMax)
 			if pt.sim.Stats != nil {
 				ev.Layers[k].Kernel.Add(pt.sim.Stats[k])
 			}
@@ -184,10 +274,19 @@ func (q *QModel) evaluate(p *Patterns, full bool, progress Progress) (*Evaluatio
 		ev.Float, ev.Fixed = float64(fok)/float64(labelled), float64(qok)/float64(labelled)
 	}
 	ev.Agreement = float64(agree) / float64(n)
+	ev.InputValues = int64(n) * int64(q.Float.InputSize())
+	ev.SensitivityPatterns = int(sensN)
+	if sensN > 0 {
+		ev.SensitivityFloat = float64(sensF) / float64(sensN)
+	}
 	for k, l := range q.Layers {
 		le := &ev.Layers[k]
 		le.Name, le.Op = l.Name, l.Op
 		le.SQNR = sqnr(le.signal, le.noise)
+		le.Outputs = int64(n) * int64(l.Out.Size())
+		if full && sensN > 0 && sensitive(l.Op) {
+			le.Measured, le.Sensitivity = true, float64(le.sensOK)/float64(sensN)
+		}
 	}
 	return ev, nil
 }
@@ -210,7 +309,9 @@ func square(n int) [][]int {
 	return m
 }
 
-func predictInt(out []int16) int {
+// PredictInt returns the index of the largest value of a fixed-point
+// output (the first one on ties), as Predict does for floats.
+func PredictInt(out []int16) int {
 	best := 0
 	for i, v := range out {
 		if v > out[best] {
@@ -245,7 +346,7 @@ func (q *QModel) errorsUpTo(p *Patterns, limit int64) (int64, error) {
 				mu.Unlock()
 				return
 			}
-			if l := p.Label(i); l >= 0 && predictInt(out) != l {
+			if l := p.Label(i); l >= 0 && PredictInt(out) != l {
 				atomic.AddInt64(&errs, 1)
 			}
 		}, nil

@@ -80,12 +80,17 @@ func (m *Model) CheckPatterns(p *Patterns) error {
 	if p.Layout != "" && p.Layout != m.patternLayout() && !(len(p.Shape) == 1) {
 		return fmt.Errorf("patterns are in %s layout, model %q expects %s inputs", p.Layout, m.Name, m.patternLayout())
 	}
+	return m.checkLabels(p.Labels)
+}
+
+// checkLabels requires class indices of the model's output, or -1.
+func (m *Model) checkLabels(labels []int32) error {
 	acts, err := m.Shapes()
 	if err != nil {
 		return err
 	}
 	outputs := acts[m.Output()].Size()
-	for i, l := range p.Labels {
+	for i, l := range labels {
 		if int(l) >= outputs {
 			what := fmt.Sprintf("%d outputs", outputs)
 			if len(m.Classes) > 0 {

@@ -137,6 +137,9 @@ type Model struct {
 	// Source is the framework layout the model came from (set on a model
 	// converted to CMSIS, so patterns can be converted too).
 	Source Layout
+	// Frontend, when set, records how the input is computed from a raw
+	// signal (the KWS networks' MFCC); see Frontend.
+	Frontend *Frontend
 }
 
 // Param returns the tensor that plays role for layer l, or nil.
@@ -193,6 +196,7 @@ func (m *Model) Clone() *Model {
 	c.InputShape = append([]int(nil), m.InputShape...)
 	c.Classes = append([]string(nil), m.Classes...)
 	c.Notes = append([]string(nil), m.Notes...)
+	c.Frontend = m.Frontend.Clone()
 	c.Layers = make([]*Layer, len(m.Layers))
 	for i, l := range m.Layers {
 		nl := *l

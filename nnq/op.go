@@ -341,7 +341,7 @@ func (m *Model) Check() error {
 	if out := acts[m.Output()]; len(m.Classes) > 0 && len(m.Classes) != out.Size() {
 		return fmt.Errorf("model %q: classes lists %d names, but the output %q has %d values %v", m.Name, len(m.Classes), m.Output(), out.Size(), out.Shape)
 	}
-	return nil
+	return m.CheckFrontend()
 }
 
 // checkNames requires every name (model, input, layers, their inputs and

@@ -66,7 +66,7 @@ func init() {
 	})
 	register(&opSpec{
 		op: OpAvgPool2D, arity: 1, shape: poolShape, reference: poolReference(false),
-		qformat: qformatKeep, fixed: fixedPool,
+		qformat: qformatAvgPool, fixed: fixedPool,
 		forward: func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
 			g, _ := m.windowOf(l, in[0])
 			kernels.AvgPoolHWCFloat(g, x[0], y)

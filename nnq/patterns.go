@@ -98,6 +98,41 @@ func (p *Patterns) Head(n int) *Patterns {
 	return &out
 }
 
+// Sample returns n of the patterns (copies; the set itself when n >=
+// Len), drawn reproducibly from seed and spread over the set like
+// PatternSet.Sample: one from each of n runs of nearly equal length.
+func (p *Patterns) Sample(n int, seed uint64) *Patterns {
+	if n >= p.Len() {
+		return p
+	}
+	out := &Patterns{Shape: append([]int(nil), p.Shape...), Layout: p.Layout}
+	for _, i := range sampleIndexes(p.Len(), n, seed) {
+		split := ""
+		if len(p.Splits) > 0 {
+			split = p.Splits[i]
+		}
+		out.Append(p.Input(i), p.Label(i), split)
+	}
+	return out
+}
+
+// Tail returns the last n patterns (a view).
+func (p *Patterns) Tail(n int) *Patterns {
+	k := p.Len() - n
+	if k <= 0 {
+		return p
+	}
+	out := *p
+	out.Inputs = p.Inputs[k*p.Size():]
+	if len(p.Labels) > k {
+		out.Labels = p.Labels[k:]
+	}
+	if len(p.Splits) > k {
+		out.Splits = p.Splits[k:]
+	}
+	return &out
+}
+
 // Check verifies the set is internally consistent.
 func (p *Patterns) Check() error {
 	n := p.Size()

@@ -48,10 +48,11 @@ type QLayer struct {
 	Shifts []int
 	// IntWidth is the integer bits of a sigmoid/tanh input (0..3).
 	IntWidth int
-	// PoolShift is the extra left shift of an average pooling layer's sum
-	// (out = sum·2^PoolShift / count: the output has PoolShift more
-	// fractional bits than the input; 0..kernels.MaxPoolShift). Only nnq's
-	// avgpool kernel can shift.
+	// PoolShift is the output left shift of an average pool (nnq's
+	// kernel: sum << PoolShift / count in 64 bits, saturated): its output
+	// has PoolShift more fractional bits than its input
+	// (0..kernels.MaxPoolShift; 0 is the plain mean). Only nnq's average
+	// pool kernel can shift; the library's is refused for such a layer.
 	PoolShift int
 	// ReLU is set when a ReLU layer reading this layer's output was fused
 	// into its kernel (nnq runtime): the kernel clamps its output at 0 and
@@ -70,6 +71,9 @@ type QLayer struct {
 	// Notes records constraint adjustments (e.g. a format forced by the
 	// layer, a bias format lowered to keep the shift non-negative).
 	Notes []string
+	// Reason says in a few words why the output has its format (the
+	// report's reason column; Notes hold the details).
+	Reason string
 }
 
 // QParam is one weight set of a layer that runs several FC kernels. The
@@ -110,10 +114,15 @@ type QModel struct {
 
 	InputName string
 	InputFrac int
+	// InputReason says in a few words why the input has its format.
+	InputReason string
 	// Frac maps every activation tensor name to its fractional bits.
 	Frac   map[string]int
 	Layers []*QLayer
 	Notes  []string
+	// Search holds the rounds of the accuracy search (scheme search only;
+	// not saved).
+	Search []SearchRound
 }
 
 // Layer returns the quantized layer named name, or nil.

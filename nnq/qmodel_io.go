@@ -40,6 +40,7 @@ type jsonQLayer struct {
 	Kernel     string         `json:"kernel"`
 	Rejected   []string       `json:"rejected,omitempty"`
 	Notes      []string       `json:"notes,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
 }
 
 type jsonQModel struct {
@@ -54,6 +55,7 @@ type jsonQModel struct {
 	Runtime   string                `json:"runtime,omitempty"`
 	Optimize  string                `json:"optimize,omitempty"`
 	InputFrac int                   `json:"input_frac"`
+	InputWhy  string                `json:"input_reason,omitempty"`
 	Notes     []string              `json:"notes,omitempty"`
 	Float     jsonGraph             `json:"float"`
 	Tensors   map[string]jsonTensor `json:"tensors"`
@@ -61,23 +63,24 @@ type jsonQModel struct {
 }
 
 type jsonGraph struct {
-	Name       string   `json:"name"`
-	Layout     Layout   `json:"layout"`
-	Source     Layout   `json:"source,omitempty"`
-	InputName  string   `json:"input_name"`
-	InputShape []int    `json:"input_shape"`
-	Classes    []string `json:"classes,omitempty"`
-	Layers     []*Layer `json:"layers"`
-	Notes      []string `json:"notes,omitempty"`
+	Name       string    `json:"name"`
+	Layout     Layout    `json:"layout"`
+	Source     Layout    `json:"source,omitempty"`
+	InputName  string    `json:"input_name"`
+	InputShape []int     `json:"input_shape"`
+	Classes    []string  `json:"classes,omitempty"`
+	Layers     []*Layer  `json:"layers"`
+	Notes      []string  `json:"notes,omitempty"`
+	Frontend   *Frontend `json:"frontend,omitempty"`
 }
 
 // Save writes the quantized model to path as JSON.
 func (q *QModel) Save(path string) error {
 	j := jsonQModel{Version: 1, Name: q.Name, Bits: q.Bits, Scheme: q.Scheme, Target: q.Target, Truncate: q.Rounding == kernels.Truncate,
 		Runtime: q.Runtime, Optimize: q.Optimize,
-		InputFrac: q.InputFrac, Notes: q.Notes, Tensors: map[string]jsonTensor{},
+		InputFrac: q.InputFrac, InputWhy: q.InputReason, Notes: q.Notes, Tensors: map[string]jsonTensor{},
 		Float: jsonGraph{Name: q.Float.Name, Layout: q.Float.Layout, Source: q.Float.Source, InputName: q.Float.inputName(),
-			InputShape: q.Float.InputShape, Classes: q.Float.Classes, Layers: q.Float.Layers, Notes: q.Float.Notes}}
+			InputShape: q.Float.InputShape, Classes: q.Float.Classes, Layers: q.Float.Layers, Notes: q.Float.Notes, Frontend: q.Float.Frontend}}
 	for n, t := range q.Float.Tensors {
 		j.Tensors[n] = jsonTensor{Shape: t.Shape, Data: t.Data}
 	}
@@ -89,7 +92,7 @@ func (q *QModel) Save(path string) error {
 		j.Layers = append(j.Layers, jsonQLayer{Name: l.Name, Op: l.Op, Inputs: l.Inputs, InFrac: l.InFrac, OutFrac: l.OutFrac, WantFrac: l.WantFrac,
 			WeightFrac: l.WeightFrac, BiasFrac: l.BiasFrac, BiasShift: l.BiasShift, OutShift: l.OutShift, Weights: l.Weights, Bias: l.Bias,
 			Shifts: l.Shifts, IntWidth: l.IntWidth, PoolShift: l.PoolShift, ReLU: l.ReLU, Sub: l.Sub, Internal: l.Internal, Kernel: k,
-			Rejected: l.Rejected, Notes: l.Notes})
+			Rejected: l.Rejected, Notes: l.Notes, Reason: l.Reason})
 	}
 	b, err := json.Marshal(j)
 	if err != nil {
@@ -113,7 +116,7 @@ func LoadQModel(path string) (*QModel, error) {
 		return nil, fmt.Errorf("%s: quantized model version %d is not supported (want 1)", path, j.Version)
 	}
 	m := &Model{Name: j.Float.Name, Layout: j.Float.Layout, Source: j.Float.Source, InputName: j.Float.InputName, InputShape: j.Float.InputShape,
-		Classes: j.Float.Classes, Layers: j.Float.Layers, Notes: j.Float.Notes, Tensors: map[string]*Tensor{}}
+		Classes: j.Float.Classes, Layers: j.Float.Layers, Notes: j.Float.Notes, Frontend: j.Float.Frontend, Tensors: map[string]*Tensor{}}
 	for n, t := range j.Tensors {
 		m.Tensors[n] = &Tensor{Name: n, Shape: t.Shape, Data: t.Data}
 	}
@@ -146,7 +149,7 @@ func LoadQModel(path string) (*QModel, error) {
 	}
 	acts, _ := m.Shapes()
 	q := &QModel{Name: j.Name, Float: m, Bits: j.Bits, Scheme: j.Scheme, Target: j.Target, Path: tp, Runtime: runtime, Optimize: optimize,
-		InputName: m.inputName(), InputFrac: j.InputFrac, Notes: j.Notes, Frac: map[string]int{m.inputName(): j.InputFrac}}
+		InputName: m.inputName(), InputFrac: j.InputFrac, InputReason: j.InputWhy, Notes: j.Notes, Frac: map[string]int{m.inputName(): j.InputFrac}}
 	if j.Truncate {
 		q.Rounding = kernels.Truncate
 	}
@@ -158,12 +161,15 @@ func LoadQModel(path string) (*QModel, error) {
 		l := &QLayer{Name: jl.Name, Op: jl.Op, Inputs: m.inputsOf(i), Out: acts[jl.Name], InFrac: jl.InFrac, OutFrac: jl.OutFrac, WantFrac: jl.WantFrac,
 			WeightFrac: jl.WeightFrac, BiasFrac: jl.BiasFrac, BiasShift: jl.BiasShift, OutShift: jl.OutShift, Weights: jl.Weights, Bias: jl.Bias,
 			Shifts: jl.Shifts, IntWidth: jl.IntWidth, PoolShift: jl.PoolShift, Sub: jl.Sub, Internal: jl.Internal, Rejected: jl.Rejected,
-			Notes: jl.Notes}
+			Notes: jl.Notes, Reason: jl.Reason}
 		for _, n := range l.Inputs {
 			l.In = append(l.In, acts[n])
 		}
 		if len(l.InFrac) != len(l.Inputs) {
 			return nil, fmt.Errorf("%s: layer %q has %d input formats for %d inputs", path, l.Name, len(l.InFrac), len(l.Inputs))
+		}
+		if l.PoolShift != 0 && (l.Op != OpAvgPool2D || l.PoolShift < 0 || l.PoolShift > kernels.MaxPoolShift || l.OutFrac != l.InFrac[0]+l.PoolShift) {
+			return nil, fmt.Errorf("%s: layer %q: pool_shift %d needs an avgpool2d layer, 0..%d, and out_frac = in_frac + pool_shift", path, l.Name, l.PoolShift, kernels.MaxPoolShift)
 		}
 		if jl.Kernel != "" {
 			v, ok := kernels.ParseVariant(jl.Kernel)
@@ -196,8 +202,8 @@ func LoadQModel(path string) (*QModel, error) {
 	}
 	for i, l := range q.Layers {
 		l.Kernel, l.ReLU = chosen[i], relu[i]
-		if l.PoolShift < 0 || l.PoolShift > kernels.MaxPoolShift || (l.PoolShift != 0 && l.Op != OpAvgPool2D) {
-			return nil, fmt.Errorf("%s: layer %q: pool shift %d is not valid here", path, l.Name, l.PoolShift)
+		if l.PoolShift != 0 && l.Kernel != kernels.VarInvalid && !l.Kernel.NNQ() {
+			return nil, fmt.Errorf("%s: layer %q: kernel %s cannot shift the average (pool_shift %d)", path, l.Name, l.Kernel, l.PoolShift)
 		}
 	}
 	for _, l := range q.Layers {

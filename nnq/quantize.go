@@ -11,7 +11,7 @@ import (
 type QConfig struct {
 	// Bits is the word size of the whole network: 8 (q7) or 16 (q15).
 	Bits int
-	// Scheme picks activation formats from statistics (default MSE).
+	// Scheme picks activation formats (default Auto).
 	Scheme Scheme
 	// Target is the core the code will run on: "cortex-m0", "cortex-m3",
 	// "cortex-m4" (default), "cortex-m7", "cortex-m33", or "host" (the C
@@ -30,6 +30,10 @@ type QConfig struct {
 	// Optimize is OptimizeSpeed (default, "") or OptimizeSize (nnq runtime:
 	// keep every weight in 8 bits).
 	Optimize string
+	// NoPoolShift keeps every average pool at its input format (the
+	// legacy pools' behaviour) instead of letting nnq's pool shift its
+	// output to the format the statistics want.
+	NoPoolShift bool
 	// Progress reports long steps (the accuracy search).
 	Progress Progress
 }
@@ -62,6 +66,8 @@ type qctx struct {
 	readers map[string][]*Layer
 	// delta shifts the scheme's choice per tensor (the accuracy search).
 	delta map[string]int
+	// noPoolShift is QConfig.NoPoolShift.
+	noPoolShift bool
 }
 
 // want is the format the scheme asks for tensor name, looking through a
@@ -76,6 +82,22 @@ func (c *qctx) want(name string) int {
 		return c.bits - 1 + d
 	}
 	return c.scheme.Frac(s, c.bits) + d
+}
+
+// why says in a few words why the scheme wants its format for tensor
+// name (the same look-through as want).
+func (c *qctx) why(name string) string {
+	if rs := c.readers[name]; len(rs) == 1 && rs[0].Op == OpReLU {
+		name = rs[0].Name
+	}
+	s := c.stats.Tensor(name)
+	if s == nil || s.Count == 0 {
+		return "no calibration values"
+	}
+	if e, ok := c.scheme.(explainer); ok {
+		return e.Why(s, c.bits)
+	}
+	return c.scheme.Name()
 }
 
 // allowed is the range of formats the readers of tensor name accept.
@@ -101,14 +123,23 @@ func (c *qctx) allowed(name string) (lo, hi int) {
 // the parameters and chooses each layer's kernel for the target. cm must be
 // the CMSIS-layout model the statistics were collected on.
 func Quantize(cm *Model, stats *Stats, cfg QConfig) (*QModel, error) {
+	if cfg.Scheme == nil {
+		cfg.Scheme = Auto{}
+	}
 	q, err := quantize(cm, stats, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	if srch, ok := cfg.Scheme.(Search); ok {
-		return srch.refine(q, cm, stats, cfg)
+	if r, ok := cfg.Scheme.(refiner); ok {
+		return r.refine(q, cm, stats, cfg)
 	}
 	return q, nil
+}
+
+// A refiner is a scheme that improves its statistics choice by simulating
+// candidate formats (Auto, Search).
+type refiner interface {
+	refine(q *QModel, cm *Model, stats *Stats, cfg QConfig) (*QModel, error)
 }
 
 // quantize is Quantize with per-tensor format offsets (used by Search).
@@ -123,7 +154,7 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 		return nil, fmt.Errorf("quantize %q: word size %d bits is not 8 (q7) or 16 (q15)", cm.Name, cfg.Bits)
 	}
 	if cfg.Scheme == nil {
-		cfg.Scheme = MSE{}
+		cfg.Scheme = Auto{}
 	}
 	if cfg.Target == "" {
 		cfg.Target = DefaultTarget
@@ -159,7 +190,7 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	if cfg.Truncate {
 		q.Rounding = kernels.Truncate
 	}
-	c := &qctx{q: q, m: cm, stats: stats, scheme: cfg.Scheme, bits: cfg.Bits, acts: acts, readers: map[string][]*Layer{}, delta: delta}
+	c := &qctx{q: q, m: cm, stats: stats, scheme: cfg.Scheme, bits: cfg.Bits, acts: acts, readers: map[string][]*Layer{}, delta: delta, noPoolShift: cfg.NoPoolShift}
 	for i, l := range cm.Layers {
 		for _, n := range cm.inputsOf(i) {
 			c.readers[n] = append(c.readers[n], l)
@@ -168,7 +199,7 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	in := cm.inputName()
 	lo, hi := c.allowed(in)
 	if cfg.InputFrac != nil {
-		q.InputFrac = *cfg.InputFrac
+		q.InputFrac, q.InputReason = *cfg.InputFrac, "fixed by the caller (the sensor's format)"
 		if flo, fhi := InputFracRange(cfg.Bits); q.InputFrac < flo || q.InputFrac > fhi {
 			return nil, fmt.Errorf("quantize %q: the fixed input format has %d fractional bits; a %d-bit word takes %d..%d", cm.Name, q.InputFrac, cfg.Bits, flo, fhi)
 		}
@@ -176,7 +207,10 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 			return nil, fmt.Errorf("quantize %q: the fixed input format %s does not suit the layers reading the input (they accept Q formats with %d..%d fractional bits)", cm.Name, QFormat(cfg.Bits, q.InputFrac), lo, hi)
 		}
 	} else {
-		q.InputFrac = min(max(c.want(in), lo), hi)
+		q.InputFrac, q.InputReason = min(max(c.want(in), lo), hi), c.why(in)
+		if q.InputFrac != c.want(in) {
+			q.InputReason = fmt.Sprintf("limited to %d..%d fractional bits by its readers", lo, hi)
+		}
 		if st := stats.Tensor(in); st.AbsMax() == 0 {
 			q.Notes = append(q.Notes, fmt.Sprintf("the network input is constant zero on the calibration set: it gets %s", QFormat(cfg.Bits, q.InputFrac)))
 		}
@@ -193,7 +227,7 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 		if s.qformat == nil {
 			return nil, fmt.Errorf("layer %q: %s has no fixed-point form (run Prepare before quantizing)", l.Name, l.Op)
 		}
-		ql.WantFrac = c.want(l.Name)
+		ql.WantFrac, ql.Reason = c.want(l.Name), c.why(l.Name)
 		if err := s.qformat(c, l, ql); err != nil {
 			return nil, err
 		}
@@ -260,14 +294,17 @@ func qformatWeighted(c *qctx, l *Layer, ql *QLayer) error {
 	if fo < lo || fo > hi {
 		fo = min(max(fo, lo), hi)
 		ql.Notes = append(ql.Notes, fmt.Sprintf("output format %s chosen for the layers reading it (they accept %d..%d fractional bits; the statistics wanted %s)", QFormat(B, fo), lo, hi, QFormat(B, ql.WantFrac)))
+		ql.Reason = fmt.Sprintf("its readers accept only %d..%d fractional bits", lo, hi)
 	}
 	if fo > fi+fw {
 		ql.Notes = append(ql.Notes, fmt.Sprintf("output format %s limited to %s = input + weight fractional bits (out_shift cannot be negative)", QFormat(B, fo), QFormat(B, fi+fw)))
 		fo = fi + fw
+		ql.Reason = "at most input + weight fractional bits (out_shift >= 0)"
 	}
 	if fi+fw-fo > 31 {
 		fo = fi + fw - 31
 		ql.Notes = append(ql.Notes, fmt.Sprintf("output format raised to %s to keep out_shift <= 31", QFormat(B, fo)))
+		ql.Reason = "raised to keep out_shift <= 31"
 	}
 	if fo < lo {
 		return fmt.Errorf("layer %q: its readers need an output format with at least %d fractional bits, but input (%s) and weights (%s) allow at most %d", l.Name, lo, QFormat(B, fi), QFormat(B, fw), fi+fw)
@@ -283,12 +320,38 @@ func qformatWeighted(c *qctx, l *Layer, ql *QLayer) error {
 	return nil
 }
 
-// qformatKeep is the rule of layers that cannot rescale (relu, pools,
+// qformatKeep is the rule of layers that cannot rescale (relu, max pool,
 // flatten, reshape): the output keeps the input format.
 func qformatKeep(c *qctx, l *Layer, ql *QLayer) error {
 	ql.OutFrac = ql.InFrac[0]
-	if l.Op == OpAvgPool2D && ql.WantFrac != ql.OutFrac {
-		ql.Notes = append(ql.Notes, fmt.Sprintf("average pooling cannot shift: the output keeps the input format %s (the statistics wanted %s)", QFormat(c.bits, ql.OutFrac), QFormat(c.bits, ql.WantFrac)))
+	ql.Reason = fmt.Sprintf("%s keeps its input's format", l.Op)
+	return nil
+}
+
+// qformatAvgPool: nnq's average pool shifts the window sum left by k bits
+// before dividing, so its output may have k more fractional bits than its
+// input: the mean of many values is known more finely than any one of
+// them. k is what the statistics want for the output (never negative: the
+// pool cannot drop bits), limited by the readers and kernels.MaxPoolShift.
+func qformatAvgPool(c *qctx, l *Layer, ql *QLayer) error {
+	B, fi := c.bits, ql.InFrac[0]
+	ql.OutFrac, ql.PoolShift = fi, 0
+	lo, hi := c.allowed(l.Name)
+	want := min(max(ql.WantFrac, lo), hi)
+	k := min(max(want-fi, 0), kernels.MaxPoolShift)
+	ql.Reason = "keeps its input's format (a pool cannot drop bits)"
+	switch {
+	case c.noPoolShift:
+		ql.Reason = "keeps its input's format (pool shift disabled)"
+		if ql.WantFrac > fi {
+			ql.Notes = append(ql.Notes, fmt.Sprintf("pool shift disabled: the output keeps the input format %s (the statistics wanted %s)", QFormat(B, fi), QFormat(B, ql.WantFrac)))
+		}
+	case k > 0:
+		ql.OutFrac, ql.PoolShift = fi+k, k
+		ql.Reason = fmt.Sprintf("input + %d bit(s) by the pool shift", k)
+		ql.Notes = append(ql.Notes, fmt.Sprintf("the average pool shifts its sum left by %d bit(s) before dividing: output %s from input %s", k, QFormat(B, fi+k), QFormat(B, fi)))
+	case ql.WantFrac < fi:
+		ql.Notes = append(ql.Notes, fmt.Sprintf("the statistics wanted %s, coarser than the input %s; a pool cannot drop bits, so the output keeps the input format", QFormat(B, ql.WantFrac), QFormat(B, fi)))
 	}
 	return nil
 }
@@ -301,6 +364,7 @@ func qformatTable(c *qctx, l *Layer, ql *QLayer) error {
 		return fmt.Errorf("layer %q: %s reads %s, but the CMSIS-NN table kernel takes only inputs with 0..3 integer bits (Q0.%d..Q3.%d); put it right after a conv or dense layer so nnq can choose that layer's output format", l.Name, l.Op, QFormat(c.bits, ql.InFrac[0]), c.bits-1, c.bits-4)
 	}
 	ql.OutFrac = c.bits - 1
+	ql.Reason = "fixed by the table kernel"
 	return nil
 }
 
@@ -309,6 +373,7 @@ func qformatTable(c *qctx, l *Layer, ql *QLayer) error {
 // softmax; the arg-max is preserved up to ties.
 func qformatSoftmax(c *qctx, l *Layer, ql *QLayer) error {
 	ql.OutFrac = c.bits - 1
+	ql.Reason = "fixed by the softmax kernel"
 	return nil
 }
 
@@ -319,6 +384,9 @@ func qformatAdd(c *qctx, l *Layer, ql *QLayer) error {
 	fo := ql.WantFrac
 	lo, hi := c.allowed(l.Name)
 	fo = min(max(fo, lo), hi)
+	if fo != ql.WantFrac {
+		ql.Reason = fmt.Sprintf("its readers accept only %d..%d fractional bits", lo, hi)
+	}
 	fa, fb := ql.InFrac[0], ql.InFrac[1]
 	F := max(fa, fb, fo)
 	// A left shift must keep a word's extreme inside 31 bits.
@@ -327,6 +395,7 @@ func qformatAdd(c *qctx, l *Layer, ql *QLayer) error {
 		if fo > F {
 			fo = F
 			ql.Notes = append(ql.Notes, fmt.Sprintf("output format limited to %s: the inputs' formats are too far apart to align it more finely", QFormat(B, fo)))
+			ql.Reason = "limited by aligning its inputs"
 		}
 	}
 	ql.OutFrac = fo
@@ -342,10 +411,14 @@ func qformatMul(c *qctx, l *Layer, ql *QLayer) error {
 	fo := ql.WantFrac
 	lo, hi := c.allowed(l.Name)
 	fo = min(max(fo, lo), hi)
+	if fo != ql.WantFrac {
+		ql.Reason = fmt.Sprintf("its readers accept only %d..%d fractional bits", lo, hi)
+	}
 	sum := ql.InFrac[0] + ql.InFrac[1]
 	if fo > sum {
 		ql.Notes = append(ql.Notes, fmt.Sprintf("output format limited to %s = the sum of the input fractional bits", QFormat(B, sum)))
 		fo = sum
+		ql.Reason = "at most the sum of its inputs' fractional bits"
 	}
 	if sum-fo > 31 {
 		fo = sum - 31

@@ -80,9 +80,9 @@ func TestSchemesOnSyntheticDistributions(t *testing.T) {
 	if _, err := ParseScheme("percentile:120"); err == nil {
 		t.Error("percentile 120 accepted")
 	}
-	for _, n := range []string{"minmax", "mse", "percentile:99.9", "search"} {
+	for _, n := range []string{"minmax", "mse", "percentile:99.9", "search", "auto"} {
 		sc, err := ParseScheme(n)
-		if err != nil || sc.Name() != map[string]string{"search": "search:mse"}[n] && sc.Name() != n {
+		if err != nil || sc.Name() != map[string]string{"search": "search:auto"}[n] && sc.Name() != n {
 			t.Errorf("ParseScheme(%q) = %v, %v", n, sc, err)
 		}
 	}
@@ -109,7 +109,7 @@ func TestStatsMergeEqualsOneRun(t *testing.T) {
 	}
 	for _, n := range all.Order {
 		x, y := all.Tensor(n), merged.Tensor(n)
-		if x.Min != y.Min || x.Max != y.Max || x.Count != y.Count || x.Pos != y.Pos || x.Neg != y.Neg || x.Fine != y.Fine {
+		if x.Min != y.Min || x.Max != y.Max || x.MinCount != y.MinCount || x.MaxCount != y.MaxCount || x.Count != y.Count || x.Pos != y.Pos || x.Neg != y.Neg || x.Fine != y.Fine {
 			t.Fatalf("tensor %q: merged stats differ from one run", n)
 		}
 	}
@@ -320,7 +320,7 @@ func TestEndToEndSchemesAndPersistence(t *testing.T) {
 	st, _ := Calibrate(cm, p, nil)
 	sq := map[int]float64{}
 	for _, bits := range []int{8, 16} {
-		for _, sc := range []Scheme{MinMax{}, Percentile{P: 99.9}, MSE{}, Search{Base: MSE{}, Val: p.Head(30), MaxRounds: 1}} {
+		for _, sc := range []Scheme{MinMax{}, Percentile{P: 99.9}, MSE{}, Search{Base: MSE{}, Fit: p.Head(30), Val: p.Tail(30), MaxRounds: 1}, Auto{Probe: p.Tail(30)}} {
 			q, err := Quantize(cm, st, QConfig{Bits: bits, Scheme: sc, Target: "cortex-m4"})
 			if err != nil {
 				t.Fatalf("q%d %s: %v", bits, sc.Name(), err)

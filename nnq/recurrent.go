@@ -371,6 +371,7 @@ func qformatRecurrent(c *qctx, l *Layer, ql *QLayer) error {
 	if B == 8 {
 		ql.OutFrac = 7
 	}
+	ql.Reason = "h is below 1 in magnitude by construction; gates: " + c.why(l.Name+"/gates")
 	for n, f := range ql.Internal {
 		c.q.Frac[l.Name+"/"+n] = f
 	}

@@ -262,7 +262,7 @@ func TestRecurrentQuantize(t *testing.T) {
 			}
 		}
 		// The accuracy search can move the recurrent layers' internal formats.
-		sq, err := Quantize(cm, st, QConfig{Bits: bits, Scheme: Search{Base: MSE{}, Val: p.Head(20), MaxRounds: 1, MaxDelta: 1}})
+		sq, err := Quantize(cm, st, QConfig{Bits: bits, Scheme: Search{Base: MSE{}, Fit: p.Head(20), Val: p.Tail(20), MaxRounds: 1, MaxDelta: 1}})
 		if err != nil {
 			t.Fatalf("q%d search: %v", bits, err)
 		}

@@ -30,6 +30,25 @@ type ReportLayer struct {
 	SatLow      int64 `json:"sat_low"`
 	AccWraps    int64 `json:"acc_wraps"`
 	BiasWraps   int64 `json:"bias_wraps"`
+	// OutFormat is the output's Q format (e.g. "Q8.-1").
+	OutFormat string `json:"out_format"`
+	// SaturationPct is the share of the layer's outputs the kernel
+	// clamped, in percent.
+	SaturationPct float64 `json:"saturation_pct"`
+	// HeadroomBits is log2 of the output format's largest value over the
+	// largest float output on the test patterns: how many bits the range
+	// could still grow; negative when the format clips the float values.
+	// Null when the float output is zero.
+	HeadroomBits *float64 `json:"headroom_bits"`
+	// SensitivityAcc is the test accuracy with only this layer in fixed
+	// point (on Report.SensitivityPatterns patterns) and SensitivityDrop
+	// the float accuracy on the same patterns minus it, in points. Null for
+	// layers that are exact on their input's format (relu, max pool,
+	// flatten, reshape).
+	SensitivityAcc  *float64 `json:"sensitivity_accuracy"`
+	SensitivityDrop *float64 `json:"sensitivity_drop_pts"`
+	// Reason says in a few words why the output has its format.
+	Reason string `json:"reason"`
 	// SQNRdB is null when the fixed output is exact.
 	SQNRdB       *float64 `json:"sqnr_db"`
 	Instructions uint64   `json:"instructions,omitempty"`
@@ -65,18 +84,32 @@ type Report struct {
 	Patterns int    `json:"patterns"`
 	// Unlabelled counts test patterns with label -1, left out of the
 	// accuracies (not of the agreement).
-	Unlabelled     int           `json:"unlabelled_patterns"`
-	FloatAccuracy  float64       `json:"float_accuracy"`
-	FixedAccuracy  float64       `json:"fixed_accuracy"`
-	Agreement      float64       `json:"agreement"`
-	InputFrac      int           `json:"input_frac"`
-	OutputFrac     int           `json:"output_frac"`
-	InputSaturated int64         `json:"input_saturated"`
-	Classes        []string      `json:"classes,omitempty"`
-	Layers         []ReportLayer `json:"layers"`
-	Notes          []string      `json:"notes,omitempty"`
-	FloatConfusion [][]int       `json:"float_confusion"`
-	FixedConfusion [][]int       `json:"fixed_confusion"`
+	Unlabelled     int     `json:"unlabelled_patterns"`
+	FloatAccuracy  float64 `json:"float_accuracy"`
+	FixedAccuracy  float64 `json:"fixed_accuracy"`
+	Agreement      float64 `json:"agreement"`
+	InputFrac      int     `json:"input_frac"`
+	OutputFrac     int     `json:"output_frac"`
+	InputSaturated int64   `json:"input_saturated"`
+	// InputSaturationPct is InputSaturated as a percentage of the input
+	// values; InputReason says why the input has its format.
+	InputSaturationPct float64 `json:"input_saturation_pct"`
+	InputReason        string  `json:"input_reason"`
+	// SensitivityPatterns is how many test patterns the layer
+	// sensitivities were measured on, SensitivityFloat the float accuracy
+	// on them; Costliest names the (up to) three layers whose
+	// quantization alone costs the most accuracy, costliest first.
+	SensitivityPatterns int      `json:"sensitivity_patterns"`
+	SensitivityFloat    float64  `json:"sensitivity_float_accuracy"`
+	Costliest           []string `json:"costliest_layers"`
+	// FormatsExplained says in words what the unusual Q formats of the
+	// model (negative integer or fractional bits) mean.
+	FormatsExplained []string      `json:"formats_explained,omitempty"`
+	Classes          []string      `json:"classes,omitempty"`
+	Layers           []ReportLayer `json:"layers"`
+	Notes            []string      `json:"notes,omitempty"`
+	FloatConfusion   [][]int       `json:"float_confusion"`
+	FixedConfusion   [][]int       `json:"fixed_confusion"`
 
 	// Filled by codegen (memory plan) and Cortex-M runs.
 	ArenaBytes      int `json:"arena_bytes,omitempty"`
@@ -97,6 +130,40 @@ type Report struct {
 	LibraryInstructionsPerInference uint64 `json:"library_instructions_per_inference,omitempty"`
 	LibraryFlashBytes               int    `json:"library_flash_bytes,omitempty"`
 	LibraryRAMBytes                 int    `json:"library_ram_bytes,omitempty"`
+
+	// Frontend is the exported input front end (frontend.c), when the
+	// model records one.
+	Frontend *ReportFrontend `json:"frontend,omitempty"`
+}
+
+// ReportFrontend is the input front end's cost in the report: its sizes
+// from the export and, once nnq verify ran it on a Cortex-M, its exact
+// instructions per hop and how its features compared with Go's.
+type ReportFrontend struct {
+	Frontend string  `json:"frontend"`
+	HopMs    float64 `json:"hop_ms"`
+	// Constant tables (flash) of the float32 and of the fixed-point path;
+	// per stream the audio ring and the feature window (RAM).
+	FloatTableBytes int `json:"float_table_bytes"`
+	FixedTableBytes int `json:"fixed_table_bytes"`
+	RingBytes       int `json:"ring_bytes"`
+	FeatureBytes    int `json:"feature_window_bytes"`
+	// InferEvery is the streaming app's default: an inference every
+	// InferEvery hops.
+	InferEvery int `json:"app_infer_every_hops"`
+
+	// From a Cortex-M run (QEMU, exact counts): target, path (float or
+	// fixed), instructions of one hop (mean, max), the front end's code in
+	// the image, the share of feature values equal to Go's and the clips
+	// whose class is Go's.
+	Target                string  `json:"target,omitempty"`
+	Path                  string  `json:"path,omitempty"`
+	InstructionsPerHop    float64 `json:"instructions_per_hop,omitempty"`
+	MaxInstructionsPerHop uint64  `json:"max_instructions_per_hop,omitempty"`
+	CodeBytes             int     `json:"code_bytes,omitempty"`
+	EqualShare            float64 `json:"equal_share,omitempty"`
+	ClassesAgree          int     `json:"classes_agree,omitempty"`
+	Clips                 int     `json:"clips,omitempty"`
 }
 
 // NewReport assembles a report from a quantized model and its evaluation.
@@ -104,6 +171,8 @@ func NewReport(q *QModel, ev *Evaluation) *Report {
 	r := &Report{Model: q.Name, Target: q.Target, CodePath: q.Path.String(), Rounding: q.Rounding.String(), Bits: q.Bits, Type: q.TypeName(),
 		Scheme: q.Scheme, Patterns: ev.Patterns, Unlabelled: ev.Unlabelled, FloatAccuracy: ev.Float, FixedAccuracy: ev.Fixed, Agreement: ev.Agreement,
 		InputFrac: q.InputFrac, OutputFrac: q.OutputFrac(), InputSaturated: ev.InputSaturated, Classes: q.Float.Classes,
+		InputSaturationPct: pct(ev.InputSaturated, ev.InputValues), InputReason: q.InputReason,
+		SensitivityPatterns: ev.SensitivityPatterns, SensitivityFloat: ev.SensitivityFloat,
 		Notes: append(append([]string(nil), q.Float.Notes...), q.Notes...), FloatConfusion: ev.FloatConfusion, FixedConfusion: ev.FixedConfusion,
 		Runtime: q.Runtime, Optimize: q.Optimize}
 	macs := map[string]int64{}
@@ -114,7 +183,8 @@ func NewReport(q *QModel, ev *Evaluation) *Report {
 	}
 	for k, l := range q.Layers {
 		rl := ReportLayer{Name: l.Name, Op: l.Op, Kernel: viewKernel, InFrac: l.InFrac[0], InFracs: l.InFrac, OutFrac: l.OutFrac,
-			WantFrac: l.WantFrac, Rejected: l.Rejected, Notes: l.Notes, FusedReLU: l.ReLU, MACs: macs[l.Name]}
+			WantFrac: l.WantFrac, Rejected: l.Rejected, Notes: l.Notes, OutFormat: QFormat(q.Bits, l.OutFrac), Reason: l.Reason,
+			FusedReLU: l.ReLU, MACs: macs[l.Name]}
 		if l.Kernel != 0 {
 			rl.Kernel, rl.NNQKernel = l.Kernel.String(), l.Kernel.NNQ() && q.Runtime == RuntimeCMSIS
 		} else if f := q.FusedInto(l); f != nil {
@@ -131,13 +201,21 @@ func NewReport(q *QModel, ev *Evaluation) *Report {
 			le := ev.Layers[k]
 			rl.SatHigh, rl.SatLow, rl.AccWraps, rl.BiasWraps = le.Kernel.SatHigh, le.Kernel.SatLow, le.Kernel.AccWraps, le.Kernel.BiasWraps
 			rl.Saturations = rl.SatHigh + rl.SatLow
+			rl.SaturationPct = pct(rl.Saturations, le.Outputs)
 			if !math.IsInf(le.SQNR, 0) && !math.IsNaN(le.SQNR) {
-				v := math.Round(le.SQNR*100) / 100
-				rl.SQNRdB = &v
+				rl.SQNRdB = round2(le.SQNR)
+			}
+			if le.AbsMax > 0 {
+				rl.HeadroomBits = round2(float64(q.Bits-1-l.OutFrac) - math.Log2(le.AbsMax))
+			}
+			if le.Measured {
+				rl.SensitivityAcc, rl.SensitivityDrop = round2(100*le.Sensitivity), round2(100*(ev.SensitivityFloat-le.Sensitivity))
 			}
 		}
 		r.Layers = append(r.Layers, rl)
 	}
+	r.Costliest = costliest(r.Layers, 3)
+	r.FormatsExplained = explainFormats(q)
 	return r
 }
 
@@ -149,6 +227,18 @@ func perMAC(instr uint64, macs int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", float64(instr)/float64(macs))
+}
+
+func round2(v float64) *float64 {
+	v = math.Round(v*100) / 100
+	return &v
+}
+
+func pct(n, of int64) float64 {
+	if of == 0 {
+		return 0
+	}
+	return math.Round(1e6*float64(n)/float64(of)) / 1e4
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -171,7 +261,7 @@ func (r *Report) Markdown() string {
 	b.WriteString(".\n\n")
 	fmt.Fprintf(&b, "| | accuracy |\n|---|---|\n| float | %.2f%% |\n| %s | %.2f%% |\n| drop | %.2f points |\n| top-1 agreement | %.2f%% |\n\n",
 		100*r.FloatAccuracy, r.Type, 100*r.FixedAccuracy, 100*(r.FloatAccuracy-r.FixedAccuracy), 100*r.Agreement)
-	fmt.Fprintf(&b, "Input format %s, output format %s; %d input values saturated.\n\n", QFormat(r.Bits, r.InputFrac), QFormat(r.Bits, r.OutputFrac), r.InputSaturated)
+	fmt.Fprintf(&b, "Input format %s (%s), output format %s; %d input values saturated (%s).\n\n", QFormat(r.Bits, r.InputFrac), r.InputReason, QFormat(r.Bits, r.OutputFrac), r.InputSaturated, pctText(r.InputSaturationPct))
 	if r.ArenaBytes > 0 {
 		fmt.Fprintf(&b, "Memory: RAM %d B = activation arena %d B + kernel scratch %d B (lower bound %d B, naive plan %d B); flash: weights %d B",
 			r.ArenaBytes, r.ArenaBytes-r.ScratchBytes, r.ScratchBytes, r.ArenaLowerBound, r.ArenaNaive, r.WeightsBytes)
@@ -195,15 +285,18 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "The `--runtime cmsis` twin linked with the real CMSIS-NN library (%s): %d instructions per inference (%.2fx this export's), flash %d B, RAM %d B.\n\n",
 			r.LibraryPath, r.LibraryInstructionsPerInference, float64(r.LibraryInstructionsPerInference)/float64(max(r.InstructionsPerInference, 1)), r.LibraryFlashBytes, r.LibraryRAMBytes)
 	}
+	if f := r.Frontend; f != nil {
+		b.WriteString(f.markdown(r.InstructionsPerInference))
+	}
 	instr := r.InstructionsPerInference > 0
-	b.WriteString("| layer | op | kernel | in | out | weights | bias | bias_shift | out_shift | saturations | SQNR dB |")
+	b.WriteString("| layer | op | kernel | in | out | weights | bias | bias_shift | out_shift | saturated | headroom | SQNR dB | alone | reason |")
 	if instr {
 		b.WriteString(" instructions | per MAC |")
 	}
 	if lib {
 		b.WriteString(" library kernel | library instructions |")
 	}
-	b.WriteString("\n|---|---|---|---|---|---|---|---|---|---|---|")
+	b.WriteString("\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	if instr {
 		b.WriteString("---|---|")
 	}
@@ -225,12 +318,20 @@ func (r *Report) Markdown() string {
 		if l.SQNRdB != nil {
 			s = fmt.Sprintf("%.1f", *l.SQNRdB)
 		}
+		alone := "-"
+		if l.SensitivityAcc != nil {
+			alone = fmt.Sprintf("%.2f%%", *l.SensitivityAcc)
+		}
+		hr := "-"
+		if l.HeadroomBits != nil {
+			hr = fmt.Sprintf("%+.1f", *l.HeadroomBits)
+		}
 		k := "`" + l.Kernel + "`"
 		if l.FusedReLU {
 			k += " + ReLU"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |", l.Name, l.Op, k, QFormat(r.Bits, l.InFrac), QFormat(r.Bits, l.OutFrac),
-			f(l.WeightFrac, true), f(l.BiasFrac, true), f(l.BiasShift, false), f(l.OutShift, false), l.Saturations, s)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", l.Name, l.Op, k, QFormat(r.Bits, l.InFrac), QFormat(r.Bits, l.OutFrac),
+			f(l.WeightFrac, true), f(l.BiasFrac, true), f(l.BiasShift, false), f(l.OutShift, false), pctText(l.SaturationPct), hr, s, alone, strings.ReplaceAll(l.Reason, "|", "/"))
 		if instr {
 			fmt.Fprintf(&b, " %d | %s |", l.Instructions, perMAC(l.Instructions, l.MACs))
 		}
@@ -238,6 +339,14 @@ func (r *Report) Markdown() string {
 			fmt.Fprintf(&b, " `%s` | %d |", l.LibraryKernel, l.LibraryInstructions)
 		}
 		b.WriteString("\n")
+	}
+	b.WriteString("\nsaturated: share of the layer's outputs the kernel clamped; headroom: bits between the largest float output on the test patterns and the format's limit (negative: the format clips); alone: test accuracy with only this layer in fixed point.\n")
+	r.markdownCosts(&b)
+	if len(r.FormatsExplained) > 0 {
+		b.WriteString("\n## Unusual formats\n\n")
+		for _, e := range r.FormatsExplained {
+			fmt.Fprintf(&b, "- %s.\n", e)
+		}
 	}
 	var why []string
 	for _, l := range r.Layers {
@@ -287,4 +396,23 @@ func WriteReport(dir string, q *QModel, ev *Evaluation) (*Report, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// markdown renders the front end's paragraph; networkInstr is the
+// network's count per inference on the same target (0: not measured).
+func (f *ReportFrontend) markdown(networkInstr uint64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Input front end (frontend.c): %s. Tables (flash) %d B float32 path, %d B fixed-point path; per stream audio ring %d B and feature window %d B (RAM).",
+		f.Frontend, f.FloatTableBytes, f.FixedTableBytes, f.RingBytes, f.FeatureBytes)
+	if f.InstructionsPerHop > 0 {
+		fmt.Fprintf(&b, " On %s (%s path): %.0f instructions per %g ms hop (max %d), code %d B; %.2f%% of the feature values equal Go's, class as Go on %d of %d clips.",
+			f.Target, f.Path, f.InstructionsPerHop, f.HopMs, f.MaxInstructionsPerHop, f.CodeBytes, 100*f.EqualShare, f.ClassesAgree, f.Clips)
+		if networkInstr > 0 && f.InferEvery > 0 {
+			net := float64(networkInstr) / float64(f.InferEvery)
+			fmt.Fprintf(&b, " The network: %d instructions per inference, %.0f per hop at an inference every %d hops; the front end is %.1f%% of the work.",
+				networkInstr, net, f.InferEvery, 100*f.InstructionsPerHop/(f.InstructionsPerHop+net))
+		}
+	}
+	b.WriteString("\n\n")
+	return b.String()
 }

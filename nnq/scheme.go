@@ -18,6 +18,12 @@ type Scheme interface {
 	Frac(s *TensorStats, bits int) int
 }
 
+// An explainer is a scheme that can say in a few words why it chose the
+// format it returns for a tensor (the report's reason column).
+type explainer interface {
+	Why(s *TensorStats, bits int) string
+}
+
 // FracForRange returns the fractional bits that make the range [-r, r] fit a
 // signed word of the given size: the integer part gets ceil(log2 r) bits.
 // A zero range gets the most fractional bits the word has (bits-1).
@@ -38,6 +44,11 @@ func (MinMax) Name() string { return "minmax" }
 // Frac implements Scheme.
 func (MinMax) Frac(s *TensorStats, bits int) int { return FracForRange(s.AbsMax(), bits) }
 
+// Why implements explainer.
+func (MinMax) Why(s *TensorStats, bits int) string {
+	return fmt.Sprintf("minmax: the whole range ±%.3g fits", s.AbsMax())
+}
+
 // Percentile uses the range holding P percent of the values (by magnitude),
 // the guide's "range of values making 80% of the histogram". Values beyond
 // it saturate.
@@ -49,6 +60,11 @@ func (p Percentile) Name() string { return "percentile:" + strconv.FormatFloat(p
 // Frac implements Scheme.
 func (p Percentile) Frac(s *TensorStats, bits int) int {
 	return FracForRange(s.AbsPercentile(p.P), bits)
+}
+
+// Why implements explainer.
+func (p Percentile) Why(s *TensorStats, bits int) string {
+	return fmt.Sprintf("%s: %g%% of the values lie within ±%.3g", p.Name(), p.P, s.AbsPercentile(p.P))
 }
 
 // MSE picks, per tensor, the format that minimises the expected squared
@@ -77,6 +93,11 @@ func (MSE) Frac(s *TensorStats, bits int) int {
 	return best
 }
 
+// Why implements explainer.
+func (MSE) Why(s *TensorStats, bits int) string {
+	return fmt.Sprintf("mse: least squared error over the calibration values (range ±%.3g)", s.AbsMax())
+}
+
 // QuantError is the expected squared error per value of representing the
 // tensor with frac fractional bits in a word of the given size, estimated
 // from the fine histogram.
@@ -100,17 +121,20 @@ func (s *TensorStats) QuantError(frac, bits int) float64 {
 	return sum / float64(s.Count)
 }
 
-// ParseScheme reads a scheme name as the CLI takes it: "minmax",
-// "percentile:P" (e.g. percentile:99.9), "mse", or "search" (the accuracy
-// search, started from mse; see Search).
+// ParseScheme reads a scheme name as the CLI takes it: "auto" (the
+// default), "minmax", "percentile:P" (e.g. percentile:99.9), "mse", or
+// "search" (the accuracy search, started from auto; "search:BASE" starts
+// from another scheme).
 func ParseScheme(s string) (Scheme, error) {
 	switch {
+	case s == "auto":
+		return Auto{}, nil
 	case s == "minmax":
 		return MinMax{}, nil
 	case s == "mse":
 		return MSE{}, nil
 	case s == "search":
-		return Search{Base: MSE{}}, nil
+		return Search{Base: Auto{}}, nil
 	case strings.HasPrefix(s, "search:"):
 		base, err := ParseScheme(strings.TrimPrefix(s, "search:"))
 		if err != nil {
@@ -124,5 +148,5 @@ func ParseScheme(s string) (Scheme, error) {
 		}
 		return Percentile{P: p}, nil
 	}
-	return nil, fmt.Errorf("unknown scheme %q (minmax, percentile:P, mse, search)", s)
+	return nil, fmt.Errorf("unknown scheme %q (auto, minmax, percentile:P, mse, search)", s)
 }

@@ -24,8 +24,12 @@ const (
 type TensorStats struct {
 	Name     string
 	Min, Max float64
-	Count    int64
-	Zeros    int64
+	// MinCount and MaxCount count the values exactly equal to Min and Max:
+	// a constant block (the MFCC floor of digital silence, a padding
+	// value) shows up as a large count at an extreme.
+	MinCount, MaxCount int64
+	Count              int64
+	Zeros              int64
 	// NonFinite counts NaN and ±Inf values (an error for calibration).
 	NonFinite int64
 	// Pos[k-Pow2Lo] and Neg[k-Pow2Lo] count positive and negative values
@@ -40,42 +44,112 @@ func newTensorStats(name string) *TensorStats {
 	return &TensorStats{Name: name, Min: math.Inf(1), Max: math.Inf(-1)}
 }
 
-// Add records values.
+// Add records values. It reads the exponent and the top mantissa bits of
+// each float32 directly (no logarithm per value): the power-of-two bin is
+// the exponent, the fine bin one table look-up and at most one comparison
+// against the exact bin edge in mantissa space.
 func (s *TensorStats) Add(xs []float32) {
+	mn, mx := float32(math.Inf(1)), float32(math.Inf(-1))
+	nmn, nmx := s.MinCount, s.MaxCount
+	if s.Count > 0 {
+		mn, mx = float32(s.Min), float32(s.Max)
+	}
 	for _, v := range xs {
-		x := float64(v)
-		if x != x || math.IsInf(x, 0) {
+		b := math.Float32bits(v)
+		e := int(b>>23) & 0xff
+		if e == 0xff {
 			s.NonFinite++
 			continue
 		}
 		s.Count++
-		if x < s.Min {
-			s.Min = x
+		if v <= mn {
+			if v < mn {
+				mn, nmn = v, 0
+			}
+			nmn++
 		}
-		if x > s.Max {
-			s.Max = x
+		if v >= mx {
+			if v > mx {
+				mx, nmx = v, 0
+			}
+			nmx++
 		}
-		if x == 0 {
+		if b<<1 == 0 {
 			s.Zeros++
 			continue
 		}
-		a := math.Abs(x)
-		frac, exp := math.Frexp(a) // a = frac * 2^exp, frac in [0.5, 1): 2^(exp-1) <= a < 2^exp
-		k := min(max(exp, Pow2Lo), Pow2Hi) - Pow2Lo
-		if x > 0 {
+		// |v| = 1.m·2^(e-127): 2^(k-1) <= |v| < 2^k with k = e-126.
+		// Subnormals (e == 0) are far below 2^Pow2Lo and clamp there.
+		k := min(max(e-126, Pow2Lo), Pow2Hi) - Pow2Lo
+		if b>>31 == 0 {
 			s.Pos[k]++
 		} else {
 			s.Neg[k]++
 		}
-		// log2(a) = exp-1 + log2(2*frac), the second term in [0, 1).
-		sub := int(math.Log2(2*frac) * FineSub)
-		f := (exp-1-Pow2Lo+1)*FineSub + min(sub, FineSub-1)
+		m := b & (1<<23 - 1)
+		sub := int(fineCell[m>>(23-fineCellBits)])
+		if m >= fineMant[sub+1] {
+			sub++
+		}
+		f := (e-126-Pow2Lo)*FineSub + sub
 		s.Fine[min(max(f, 0), nFine-1)]++
+	}
+	if s.Count > 0 {
+		s.Min, s.Max = float64(mn), float64(mx)
+		s.MinCount, s.MaxCount = nmn, nmx
+	}
+}
+
+// fineMant[j] is the smallest 23-bit mantissa m with 1+m/2^23 >=
+// 2^(j/FineSub): the lower edge of fine sub-bin j inside an octave
+// (fineMant[FineSub] is past every mantissa). fineCell maps the top
+// fineCellBits mantissa bits to the sub-bin of the cell's lowest mantissa;
+// a cell is narrower than a sub-bin, so at most one edge falls inside it.
+const fineCellBits = 8
+
+var fineMant [FineSub + 1]uint32
+var fineCell [1 << fineCellBits]uint8
+
+func init() {
+	for j := 0; j <= FineSub; j++ {
+		m := uint32(math.Ceil((math.Exp2(float64(j)/FineSub) - 1) * (1 << 23)))
+		// Guard the rounding of Exp2: the edge is the first m whose
+		// log2 reaches j/FineSub.
+		for m > 0 && math.Log2(1+float64(m-1)/(1<<23))*FineSub >= float64(j) {
+			m--
+		}
+		for math.Log2(1+float64(m)/(1<<23))*FineSub < float64(j) {
+			m++
+		}
+		fineMant[j] = m
+	}
+	fineMant[FineSub] = 1 << 23
+	for c := range fineCell {
+		lo := uint32(c) << (23 - fineCellBits)
+		j := 0
+		for j+1 < FineSub && lo >= fineMant[j+1] {
+			j++
+		}
+		fineCell[c] = uint8(j)
 	}
 }
 
 // Merge adds o's counts into s.
 func (s *TensorStats) Merge(o *TensorStats) {
+	switch {
+	case o.Count == 0:
+	case s.Count == 0 || o.Min < s.Min:
+		s.MinCount = o.MinCount
+	case o.Min == s.Min:
+		s.MinCount += o.MinCount
+	}
+	switch {
+	case o.Count == 0:
+	case s.Count == 0 || o.Max > s.Max:
+		s.MaxCount = o.MaxCount
+	case o.Max == s.Max:
+		s.MaxCount += o.MaxCount
+	}
 	s.Min, s.Max = math.Min(s.Min, o.Min), math.Max(s.Max, o.Max)
 	s.Count += o.Count
 	s.Zeros += o.Zeros
@@ -187,7 +261,16 @@ type Progress func(done, total int)
 // Calibrate runs the CMSIS-layout float model on every pattern, spread over
 // all cores, and collects the statistics of every activation tensor.
 func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
-	if err := m.CheckPatterns(p); err != nil {
+	return calibrate(m, p, progress)
+}
+
+// CalibrateSet is Calibrate on a file-backed set, read batch by batch.
+func CalibrateSet(m *Model, s *PatternSet, progress Progress) (*Stats, error) {
+	return calibrate(m, s, progress)
+}
+
+func calibrate(m *Model, p patternSource, progress Progress) (*Stats, error) {
+	if err := m.checkSource(p); err != nil {
 		return nil, err
 	}
 	if p.Len() == 0 {
@@ -199,7 +282,7 @@ func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
 	var parts []*Stats
 	var done int64
 	lock := make(chan struct{}, 1)
-	err := parallel(p.Len(), func() (func(int), error) {
+	err := parallelEach(p, func() (func(*Patterns, int, int), error) {
 		r, err := m.NewRunner()
 		if err != nil {
 			return nil, err
@@ -219,8 +302,8 @@ func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
 				t.Add(v)
 			}
 		}
-		return func(k int) {
-			r.Run(p.Input(k))
+		return func(b *Patterns, k, _ int) {
+			r.Run(b.Input(k))
 			in.Add(r.bufs[0])
 			for i := range m.Layers {
 				outs[i].Add(r.Output(i))
@@ -256,34 +339,22 @@ func Calibrate(m *Model, p *Patterns, progress Progress) (*Stats, error) {
 }
 
 // CalibrateFile streams a pattern file batch by batch (never holding it
-// whole) and merges the statistics. splits restricts the patterns used
-// ("train", "val"); none means all.
+// whole) and collects the statistics (CalibrateSet). splits restricts the
+// patterns used ("train", "val"); none means all.
 func CalibrateFile(m *Model, path string, progress Progress, splits ...string) (*Stats, error) {
-	total := &Stats{}
-	err := ScanPatterns(path, func(b *Patterns) error {
-		if len(splits) > 0 {
-			b = b.Split(splits...)
-		}
-		if b.Len() == 0 {
-			return nil
-		}
-		s, err := Calibrate(m, b, nil)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if err := total.Merge(s); err != nil {
-			return err
-		}
-		if progress != nil {
-			progress(total.Patterns, -1)
-		}
-		return nil
-	})
+	s, err := OpenPatternSet(path)
 	if err != nil {
 		return nil, err
 	}
-	if total.Patterns == 0 {
+	if len(splits) > 0 {
+		s = s.Split(splits...)
+	}
+	if s.Len() == 0 {
 		return nil, fmt.Errorf("%s: no patterns of split %v to calibrate on", path, splits)
 	}
-	return total, nil
+	st, err := CalibrateSet(m, s, progress)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
 }

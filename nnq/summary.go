@@ -147,6 +147,9 @@ func (m *Model) SummaryFor(bits int, target string) (string, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "model %q (%s layout), input %q %v\n", m.Name, m.Layout, m.inputName(), m.InputShape)
+	if m.Frontend != nil {
+		fmt.Fprintf(&b, "input front end: %s\n", m.Frontend)
+	}
 	fmt.Fprintf(&b, "%-22s %-17s %-13s %9s %11s  %s\n", "layer", "op", "output (HWC)", "params", "MACs", fmt.Sprintf("kernel (q%d on %s)", bits-1, target))
 	var params int
 	var macs int64

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what nnq's tests, notebooks and Cortex-M runs need, when missing:
-# Debian packages (ARM toolchain, QEMU, CMake, Jupyter, ONNX test data) and
+# Debian packages (ARM toolchain, QEMU, CMake, Jupyter, ONNX test data,
+# PyTorch for the test that checks the benchmark's PyTorch float pass) and
 # GoNB. Idempotent; used by scripts/test.sh and docker/Dockerfile alike.
 # Needs Debian or Ubuntu, root or sudo for apt-get, and network access.
 set -euo pipefail
 
 PKGS=(gcc make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-      jupyter-nbconvert jupyter-client python3-ipykernel jupyter-core libonnx-testdata)
-[ "${NNQ_WITH_TRAINING:-0}" = 1 ] && PKGS+=(espeak-ng sox python3-torch python3-numpy python3-onnx)
+      jupyter-nbconvert jupyter-client python3-ipykernel jupyter-core libonnx-testdata
+      python3-torch python3-numpy)
+[ "${NNQ_WITH_TRAINING:-0}" = 1 ] && PKGS+=(espeak-ng sox python3-onnx)
 
 # quietly runs a command, showing its output only when it fails.
 quietly() {

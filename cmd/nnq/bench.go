@@ -68,6 +68,8 @@ type netResult struct {
 	HostBitExact     bool    `json:"host_bit_exact"`
 	HostMismatches   int     `json:"host_mismatches"`
 	HostVerifiedPats int     `json:"host_verified_patterns"`
+	// Frontend: the exported input front end (bench_frontend.go).
+	Frontend *frontendBench `json:"frontend,omitempty"`
 }
 
 type memResult struct {
@@ -85,10 +87,14 @@ type benchReport struct {
 	GoVer    string      `json:"go"`
 	Runs     int         `json:"runs"`
 	Networks []netResult `json:"networks"`
+	// Calib is the calibration section (bench_calib.go).
+	Calib *calibBench `json:"calibration,omitempty"`
+	// Stream is the streaming section (bench_stream.go).
+	Stream []streamRun `json:"stream,omitempty"`
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--only runtime [--cmsis PATH]]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR] [--only runtime|frontend|stream] [--cmsis PATH] [--stream-model M]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -97,8 +103,11 @@ func init() {
 		runs := fs.Int("runs", 3, "repetitions of each timing (the median is reported)")
 		noM := fs.Bool("no-cortex-m", false, "skip the emulated Cortex-M4 measurements")
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
-		searchVal := fs.Int("search-val", 300, "validation patterns used by the search scheme")
-		only := fs.String("only", "", "run one section only: runtime (nnq's kernels next to the CMSIS-NN library on Cortex-M4, per layer; DIR/BENCHMARKS_RUNTIME.md)")
+		section := fs.String("section", "", "run only this section: calib (schemes on every bundled network, conversion vs PyTorch times)")
+		dataDir := fs.String("data", "data", "bundled data directory (calib section)")
+		streamModel := fs.String("stream-model", "", "model of the stream section (default: a generated dense network over 49x10 inputs)")
+		searchVal := fs.Int("search-val", 1000, "held-out calibration patterns (the val split) for the auto scheme's refinement and the search's fit/validation halves")
+		only := fs.String("only", "", "run one section only and print it: runtime (nnq's kernels next to the CMSIS-NN library on Cortex-M4, per layer; DIR/BENCHMARKS_RUNTIME.md, bench_runtime.go), frontend (the input front end, bench_frontend.go), stream (convert on 10^4 and 10^5 generated patterns: wall time and peak RSS, bench_stream.go)")
 		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "with --only runtime: CMSIS_5 tree (5.x up to 5.9.0) whose library the runtime section counts next to nnq's kernels")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -112,26 +121,46 @@ func init() {
 			atLeast("--runs", runs, 1, ""),
 			atLeast("--max-calib", maxCalib, 1, ""),
 			atLeast("--search-val", searchVal, 1, ""),
+			inputFile("--stream-model", streamModel, false),
 			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
-			rule{"--only", func() error {
-				if *only != "" && *only != "runtime" {
-					return fmt.Errorf("%q is not a section that runs alone (runtime)", *only)
-				}
-				return nil
-			}},
+			optional(only, oneOf("--only", only, "runtime", "frontend", "stream")),
 			inputDir("--cmsis", cmsis),
+			cmsisDSPRule(),
 		)
 		if err != nil {
 			return err
 		}
-		if *only == "runtime" {
+		switch *only {
+		case "runtime":
 			if *nets == "" {
 				list = runtimeNets
 			}
 			return runBenchRuntime(list, *maxCalib, *cmsis, *out, stdout, stderr)
+		case "frontend":
+			return benchFrontendOnly(list, *maxCalib, stdout, stderr)
+		case "stream":
+			return benchStreamOnly(*streamModel, stdout, stderr)
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}
+		if *section != "" && *section != "calib" {
+			return fmt.Errorf("--section %q: the only section is calib", *section)
+		}
+		if *section == "calib" {
+			list = nil
+		}
+		if *section == "" && *nets == "" {
+			if rep.Stream, err = runStreamBench(streamSizes, *streamModel, stderr); err != nil {
+				return fmt.Errorf("stream section: %w", err)
+			}
+		}
+		if *section == "calib" || (*section == "" && *nets == "") {
+			c, err := runCalibBench(*dataDir, *runs, stderr)
+			if err != nil {
+				return fmt.Errorf("calib section: %w", err)
+			}
+			rep.Calib = c
+		}
 		for _, n := range list {
 			fmt.Fprintf(stderr, "bench: %s\n", n.Name)
 			r, err := benchOne(n, *runs, !*noM, *maxCalib, *searchVal, stderr)
@@ -143,12 +172,23 @@ func init() {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
+		// A single section writes its own files, never the full report's.
+		jsonName, mdName := "benchmarks.json", "BENCHMARKS.md"
+		if *section != "" {
+			jsonName, mdName = "benchmarks-"+*section+".json", "BENCHMARKS-"+*section+".md"
+		}
 		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(filepath.Join(*out, "benchmarks.json"), append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(*out, jsonName), append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 		md := benchMarkdown(&rep)
-		if err := os.WriteFile(filepath.Join(*out, "BENCHMARKS.md"), []byte(md), 0o644); err != nil {
+		if rep.Calib != nil {
+			md += calibMarkdown(rep.Calib)
+		}
+		if rep.Stream != nil {
+			md += streamMarkdown(rep.Stream, *streamModel)
+		}
+		if err := os.WriteFile(filepath.Join(*out, mdName), []byte(md), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprint(stdout, md)
@@ -179,10 +219,11 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	test, calib, val := all, all, all
 	if all.HasSplit("test") {
-		test, calib, val = all.Split("test"), all.Split("train", "val"), all.Split("val")
+		test, calib, val = all.Split("test"), all.Split("train"), all.Split("val")
 	}
 	calib = calib.Head(maxCalib)
 	val = val.Head(searchVal)
+	h := val.Len() / 2
 	r := &netResult{Name: n.Name, CalibPatterns: calib.Len(), TestPatterns: test.Len(), Memory: map[string]memResult{}}
 	info, _ := fw.Info()
 	for _, li := range info {
@@ -201,7 +242,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	r.CalibPerSec = float64(calib.Len()) / median(times)
 	logf("calibration %.0f patterns/s", r.CalibPerSec)
-	schemes := []nnq.Scheme{nnq.MinMax{}, nnq.Percentile{P: 99.9}, nnq.Percentile{P: 99.99}, nnq.MSE{}, nnq.Search{Base: nnq.MSE{}, Val: val, MaxRounds: 2}}
+	schemes := []nnq.Scheme{nnq.MinMax{}, nnq.Percentile{P: 99.9}, nnq.Percentile{P: 99.99}, nnq.MSE{}, nnq.Auto{Probe: val}, nnq.Search{Fit: val.Head(h), Val: val.Tail(h)}}
 	models := map[string]*nnq.QModel{}
 	for _, bits := range []int{8, 16} {
 		for _, sc := range schemes {
@@ -210,7 +251,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 			if err != nil {
 				return nil, fmt.Errorf("q%d %s: %w", bits, sc.Name(), err)
 			}
-			ev, err := q.Evaluate(test, nil)
+			ev, err := q.EvaluateWith(test, nnq.EvalOptions{SensitivityPatterns: -1})
 			if err != nil {
 				return nil, err
 			}
@@ -228,7 +269,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	defer os.RemoveAll(tmp)
 	for _, bits := range []int{8, 16} {
-		q := models[fmt.Sprint(bits, "mse")]
+		q := models[fmt.Sprint(bits, "auto")]
 		dir := filepath.Join(tmp, fmt.Sprint("q", bits))
 		proj, err := codegen.Export(q, dir, codegen.Options{Patterns: test})
 		if err != nil {
@@ -237,7 +278,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		r.Memory[q.TypeName()] = memResult{Arena: proj.Mem.ArenaBytes, LowerBound: proj.Mem.LowerBound, Naive: proj.Mem.Naive, WeightBytes: proj.WeightBytes}
 	}
 	// Go simulator vs compiled host C on the same quantized patterns (q7).
-	q := models["8mse"]
+	q := models["8auto"]
 	dir := filepath.Join(tmp, "q8")
 	in := quantizedBytes(q, test)
 	sim, err := q.NewSim(false)
@@ -293,7 +334,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		if err != nil {
 			return nil, err
 		}
-		if _, _, err := exportAll(c, filepath.Join(tmp, "convert")); err != nil {
+		if _, _, err := exportAll(c, filepath.Join(tmp, "convert"), nil); err != nil {
 			return nil, err
 		}
 		cvT = append(cvT, time.Since(t0).Seconds())
@@ -306,6 +347,11 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		}
 		r.M4 = m4
 		logf("Cortex-M4: %d instructions per inference, text %d data %d bss %d", m4.InstructionsPerInference, m4.Text, m4.Data, m4.BSS)
+		if cm.Frontend != nil {
+			if r.Frontend, err = benchFrontend(ctx, n, cm, st, nnq.MSE{}, test, log); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return r, nil
 }
@@ -372,10 +418,15 @@ func cpuModel() string {
 
 func benchMarkdown(r *benchReport) string {
 	var b strings.Builder
+	if len(r.Networks) == 0 { // the calib section alone: its own header, no per-network part
+		fmt.Fprintf(&b, "# nnq benchmarks: calibration schemes\n\nGenerated by `nnq bench --section calib`; do not edit by hand.\n\n")
+		fmt.Fprintf(&b, "- date: %s\n- commit: %s\n- machine: %s, %d cores, %s\n- timings: best of %d runs\n", r.Date, r.Commit, r.Machine, r.Cores, r.GoVer, r.Runs)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "# nnq benchmarks\n\nGenerated by `nnq bench` (`make bench`); do not edit by hand.\n\n")
 	fmt.Fprintf(&b, "- date: %s\n- commit: %s\n- machine: %s, %d cores, %s\n- timings: medians of %d runs; the Go/C figure is a ratio of medians\n\n", r.Date, r.Commit, r.Machine, r.Cores, r.GoVer, r.Runs)
 	b.WriteString("Per layer, nnq's kernels next to the CMSIS-NN library on Cortex-M4 (q7 and q15, all bundled networks): [BENCHMARKS_RUNTIME.md](BENCHMARKS_RUNTIME.md) (`nnq bench --only runtime`).\n\n")
-	b.WriteString("The search scheme tunes formats on a few hundred validation patterns (`--search-val`); where the test accuracy ends below its starting scheme's, it has fitted the validation set.\n\n## Accuracy (test split, target cortex-m4)\n\n| network | float | q7 best | q15 best | q7 drop | q15 drop |\n|---|---|---|---|---|---|\n")
+	b.WriteString("The default scheme `auto` and the search hold out the val split of the calibration data (`--search-val` patterns; statistics come from the train split): auto scores candidate formats on it, the search chooses moves on its first half and stops on its second.\n\n## Accuracy (test split, target cortex-m4)\n\n| network | float | q7 best | q15 best | q7 drop | q15 drop |\n|---|---|---|---|---|---|\n")
 	for _, n := range r.Networks {
 		b7, b15 := best(n.Schemes, 8), best(n.Schemes, 16)
 		fmt.Fprintf(&b, "| %s | %.2f%% | %.2f%% (%s) | %.2f%% (%s) | %.2f pts | %.2f pts |\n", n.Name, 100*n.FloatAccuracy, 100*b7.Accuracy, b7.Scheme, 100*b15.Accuracy, b15.Scheme, b7.DropPts, b15.DropPts)
@@ -387,20 +438,21 @@ func benchMarkdown(r *benchReport) string {
 		for _, s := range n.Schemes {
 			fmt.Fprintf(&b, "| %d | %s | %.2f%% | %.2f | %.2f%% | %.1f |\n", s.Bits, s.Scheme, 100*s.Accuracy, s.DropPts, 100*s.Agreement, s.Seconds)
 		}
-		b.WriteString("\n| memory (mse scheme) | arena | lower bound | naive plan | weights ROM |\n|---|---|---|---|---|\n")
+		b.WriteString("\n| memory (auto scheme) | arena | lower bound | naive plan | weights ROM |\n|---|---|---|---|---|\n")
 		for _, t := range []string{"q7", "q15"} {
 			if m, ok := n.Memory[t]; ok {
 				fmt.Fprintf(&b, "| %s | %d B | %d B | %d B | %d B |\n", t, m.Arena, m.LowerBound, m.Naive, m.WeightBytes)
 			}
 		}
 		if m := n.M4; m != nil {
-			fmt.Fprintf(&b, "\nCortex-M4 (QEMU mps2-an386, q7, mse, the default export: nnq's kernels, SIMD on this core; `nnq bench --only runtime` puts the CMSIS-NN library's counts next to them, per layer): **%d instructions per inference** (mean of %d patterns, exact counts from a TCG plugin), text %d B, data %d B, bss %d B, outputs bit-exact with the Go simulation: %v.\n\n",
+			fmt.Fprintf(&b, "\nCortex-M4 (QEMU mps2-an386, q7, auto, the default export: nnq's kernels, SIMD on this core; `nnq bench --only runtime` puts the CMSIS-NN library's counts next to them, per layer): **%d instructions per inference** (mean of %d patterns, exact counts from a TCG plugin), text %d B, data %d B, bss %d B, outputs bit-exact with the Go simulation: %v.\n\n",
 				m.InstructionsPerInference, m.Patterns, m.Text, m.Data, m.BSS, m.BitExact)
 			b.WriteString("| layer | kernel | instructions |\n|---|---|---|\n")
 			for _, l := range m.Layers {
 				fmt.Fprintf(&b, "| %s | `%s` | %d |\n", l.Name, l.Kernel, l.Instructions)
 			}
 		}
+		b.WriteString(frontendMarkdown(n.Frontend))
 		fmt.Fprintf(&b, "\nToolkit speed: calibration %.0f patterns/s (all cores); Go simulator %.0f patterns/s (one goroutine) vs the compiled host C %.0f patterns/s (nnq's kernels, plain C, gcc -O2, one process) (Go time / C time = %.2f); host C bit-exact on %d/%d test patterns; `nnq convert` end to end %.1f s (median of %d).\n",
 			n.CalibPerSec, n.SimPerSec, n.HostCPerSec, n.SimOverC, n.HostVerifiedPats-n.HostMismatches, n.HostVerifiedPats, n.ConvertSeconds, n.ConvertRuns)
 	}

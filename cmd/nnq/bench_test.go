@@ -27,7 +27,7 @@ func TestBenchOnToyNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Accuracy", "| toy |", "search:mse", "percentile:99.99", "arena", "Go simulator", "commit:"} {
+	for _, want := range []string{"## Accuracy", "| toy |", "search:auto", "| 8 | auto |", "percentile:99.99", "arena", "Go simulator", "commit:"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("BENCHMARKS.md lacks %q", want)
 		}
@@ -38,7 +38,7 @@ func TestBenchOnToyNet(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := rep.Networks[0]
-	if len(n.Schemes) != 10 || n.Memory["q7"].Arena == 0 || n.SimPerSec <= 0 || n.HostCPerSec <= 0 || !n.HostBitExact {
+	if len(n.Schemes) != 12 || n.Memory["q7"].Arena == 0 || n.SimPerSec <= 0 || n.HostCPerSec <= 0 || !n.HostBitExact {
 		t.Errorf("bench results incomplete: %+v", n)
 	}
 	if n.M4 != nil && (n.M4.InstructionsPerInference == 0 || !n.M4.BitExact || n.M4.Text == 0) {

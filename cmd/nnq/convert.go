@@ -42,15 +42,16 @@ func init() {
 	}
 	register(c)
 
-	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme minmax|percentile:P|mse|search] [--target T] [--runtime nnq|cmsis] [--optimize speed|size] --out DIR",
-		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report"}
+	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme auto|minmax|percentile:P|mse|search] [--no-pool-shift] [--target T] [--runtime nnq|cmsis] [--optimize speed|size] [--frontend mfcc|none] [--clips DIR] --out DIR",
+		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report (and the input front end: frontend.c, app/app.c)"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
 		model := fs.String("model", "", "model file: nnq Arrow model (.arrow) or ONNX (.onnx)")
 		patterns := fs.String("patterns", "", "pattern file; its test split measures accuracy")
 		calib := fs.String("calib", "", "calibration pattern file (default: the train/val splits of --patterns)")
 		bits := fs.Int("bits", 8, "word size: 8 (q7) or 16 (q15)")
-		scheme := fs.String("scheme", "mse", "quantization scheme: minmax, percentile:P, mse, search")
+		scheme := fs.String("scheme", "auto", "quantization scheme: auto (default), minmax, percentile:P, mse, search")
+		noPoolShift := fs.Bool("no-pool-shift", false, "keep average pools at their input format (no output shift)")
 		target := fs.String("target", nnq.DefaultTarget, targetHelp("target core"))
 		truncate := fs.Bool("truncate", false, "model a library built with ARM_NN_TRUNCATE (floor instead of round-half-up)")
 		runtime := fs.String("runtime", nnq.RuntimeNNQ, "C kernels: nnq (nnq's own, SIMD on DSP cores) or cmsis (calls to the legacy CMSIS-NN arm_* functions, for linking Arm's library)")
@@ -58,9 +59,12 @@ func init() {
 		var inputFrac optInt
 		fs.Var(&inputFrac, "input-frac", "fix the input format to `N` fractional bits (the sensor's format; N from -bits to 2·bits-1); default: from statistics")
 		out := fs.String("out", "", "output directory for the C project and report (replaced as a whole)")
-		maxCalib := fs.Int("max-calib", 0, "use at most this many calibration patterns (0: all)")
-		maxTest := fs.Int("max-test", 0, "use at most this many test patterns (0: all)")
+		maxCalib := fs.Int("max-calib", 0, "collect statistics on at most this many calibration patterns, a seeded sample spread over the file (0: all)")
+		maxTest := fs.Int("max-test", 0, "measure accuracy on at most this many test patterns, a seeded sample spread over the file (0: all)")
+		seed := fs.Int("seed", 1, "seed of the --max-calib and --max-test samples (a positive integer)")
 		quiet := fs.Bool("q", false, "print only the summary (accuracy, memory, output)")
+		frontend := fs.String("frontend", nnq.FrontendAuto, frontendHelp)
+		clipsDir := fs.String("clips", "", "directory of WAV clips stored in the export to verify the front end with (nnq verify)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -80,22 +84,32 @@ func init() {
 			atLeast("--max-test", maxTest, 0, " (0: all)"),
 			oneOf("--runtime", runtime, nnq.RuntimeNNQ, nnq.RuntimeCMSIS),
 			oneOf("--optimize", optimize, nnq.OptimizeSpeed, nnq.OptimizeSize),
+			atLeast("--seed", seed, 1, ""),
+			frontendRule("--frontend", frontend),
+			inputDir("--clips", clipsDir),
 			outputDir("--out", out, codegen.ManifestFile),
 		)
 		if err != nil {
 			return err
 		}
+		clips, err := convertClips(*model, *frontend, *clipsDir)
+		if err != nil {
+			return err
+		}
 		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Bits: *bits, Scheme: sc, Target: *target,
-			Truncate: *truncate, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Runtime: *runtime, Optimize: *optimize}
+			Truncate: *truncate, NoPoolShift: *noPoolShift, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Seed: uint64(*seed), Frontend: *frontend,
+			Runtime: *runtime, Optimize: *optimize}
 		var mu sync.Mutex
 		if !*quiet {
-			opt.Log = func(s string) { mu.Lock(); fmt.Fprintln(stderr, s); mu.Unlock() }
+			bar := &progressBar{w: stderr}
+			opt.Log = func(s string) { mu.Lock(); bar.clear(); fmt.Fprintln(stderr, s); mu.Unlock() }
+			opt.Progress = func(step string, done, total int) { mu.Lock(); bar.draw(step, done, total); mu.Unlock() }
 		}
 		c, err := nnq.Convert(opt)
 		if err != nil {
 			return err
 		}
-		rep, proj, err := exportAll(c, *out)
+		rep, proj, err := exportAll(c, *out, clips)
 		if err != nil {
 			return err
 		}
@@ -103,7 +117,7 @@ func init() {
 			fmt.Fprint(stdout, c.Q.Table())
 			fmt.Fprintln(stdout)
 		}
-		printSummary(stdout, c, rep, len(proj.Files), *out)
+		printSummary(stdout, c, rep, proj, *out)
 		return nil
 	}
 	register(cv)
@@ -126,31 +140,39 @@ func inputFracRule(flag string, o *optInt, bits *int) rule {
 
 // printSummary prints the result of a conversion: accuracies, memory,
 // warnings, and where it went.
-func printSummary(w io.Writer, c *nnq.Conversion, rep *nnq.Report, files int, out string) {
+func printSummary(w io.Writer, c *nnq.Conversion, rep *nnq.Report, proj *codegen.Project, out string) {
 	unl := ""
 	if rep.Unlabelled > 0 {
 		unl = fmt.Sprintf(" (%d unlabelled left out; agreement over all %d)", rep.Unlabelled, rep.Patterns)
 	}
 	fmt.Fprintf(w, "accuracy on %d labelled test patterns%s: float %.2f%%, %s %.2f%% (drop %.2f points), agreement %.2f%%\n",
 		rep.Patterns-rep.Unlabelled, unl, 100*rep.FloatAccuracy, rep.Type, 100*rep.FixedAccuracy, 100*(rep.FloatAccuracy-rep.FixedAccuracy), 100*rep.Agreement)
-	if n := c.Test.Len() * c.Test.Size(); n > 0 && c.Eval.InputSaturated*20 > int64(n) {
+	if n := c.Eval.InputValues; n > 0 && c.Eval.InputSaturated*20 > n {
 		fmt.Fprintf(w, "warning: %.1f%% of the test input values saturate in the input format %s\n",
 			100*float64(c.Eval.InputSaturated)/float64(n), nnq.QFormat(c.Q.Bits, c.Q.InputFrac))
 	}
+	if c.SplitNote != "" {
+		fmt.Fprintf(w, "note: %s\n", c.SplitNote)
+	}
 	fmt.Fprintf(w, "memory: arena %d B (lower bound %d B, naive %d B), weights %d B\n", rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes)
-	fmt.Fprintf(w, "wrote the C project (%d files) and report.md, report.json, plots/ to %s\n", files, out)
+	if fe := proj.Frontend; fe != nil {
+		fmt.Fprintf(w, "front end: %s\n  frontend.c tables %d B (+%d B float32 path, +%d B fixed-point path), ring %d B + feature window %d B per stream; %d clips stored; app/app.c streams it\n",
+			fe.Frontend, fe.SharedTableBytes, fe.FloatTableBytes, fe.FixedTableBytes, fe.RingBytes, fe.FeatureBytes, fe.Clips)
+	}
+	fmt.Fprintf(w, "wrote the C project (%d files) and report.md, report.json, plots/ to %s\n", len(proj.Files), out)
 }
 
 // exportAll writes the report, the plots and the C project of a
 // conversion into dir, through a temporary directory beside it that
-// replaces dir only once everything is written.
-func exportAll(c *nnq.Conversion, dir string) (*nnq.Report, *codegen.Project, error) {
+// replaces dir only once everything is written; clips are the audio clips
+// stored with an input front end.
+func exportAll(c *nnq.Conversion, dir string, clips []codegen.Clip) (*nnq.Report, *codegen.Project, error) {
 	st, err := stageDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer st.close()
-	rep, proj, err := exportTo(c, st)
+	rep, proj, err := exportTo(c, st, clips)
 	if errors.Is(err, errInterrupted) {
 		return nil, nil, fmt.Errorf("%w: %s left as it was", err, dir)
 	}
@@ -163,9 +185,13 @@ func exportAll(c *nnq.Conversion, dir string) (*nnq.Report, *codegen.Project, er
 
 // exportTo writes everything into st's temporary directory, then commits
 // it.
-func exportTo(c *nnq.Conversion, st *stagedDir) (*nnq.Report, *codegen.Project, error) {
+func exportTo(c *nnq.Conversion, st *stagedDir, clips []codegen.Clip) (*nnq.Report, *codegen.Project, error) {
 	tmp := st.tmp
-	proj, err := codegen.Export(c.Q, tmp, codegen.Options{Patterns: c.Test})
+	opt := codegen.Options{PatternSet: c.TestSet, Clips: clips}
+	if c.Test.Len() == c.TestSet.Len() {
+		opt = codegen.Options{Patterns: c.Test, Clips: clips} // held whole (InMemory)
+	}
+	proj, err := codegen.Export(c.Q, tmp, opt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -177,6 +203,10 @@ func exportTo(c *nnq.Conversion, st *stagedDir) (*nnq.Report, *codegen.Project, 
 		return nil, nil, err
 	}
 	proj.FillReport(rep)
+	if c.SplitNote != "" {
+		rep.Notes = append([]string{c.SplitNote}, rep.Notes...)
+	}
+	rep.Frontend = reportFrontend(proj.Frontend)
 	if err := rep.WriteJSON(filepath.Join(tmp, "report.json")); err != nil {
 		return nil, nil, err
 	}

@@ -11,12 +11,13 @@ import (
 )
 
 func init() {
-	c := &command{name: "import", usage: "import MODEL.onnx [-o MODEL.arrow] [--name NAME]",
+	c := &command{name: "import", usage: "import MODEL.onnx [-o MODEL.arrow] [--name NAME] [--frontend mfcc|none|auto]",
 		help: "convert an ONNX model into nnq's Arrow model format (NCHW; batchnorm and dropout kept, folded when loaded)"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
 		out := fs.String("o", "", "output Arrow model file (default: MODEL with the extension .arrow)")
 		name := fs.String("name", "", "model name (default: the file name without extension)")
+		frontend := fs.String("frontend", nnq.FrontendAuto, frontendHelp+"; auto: the ONNX metadata entry nnq.frontend")
 		in, err := parseInterleaved(fs, args)
 		if err != nil {
 			return err
@@ -31,6 +32,7 @@ func init() {
 		err = checkOptions(
 			inputFile("MODEL", &src, true),
 			outputFile("-o", out),
+			frontendRule("--frontend", frontend),
 			rule{"-o", func() error {
 				if filepath.Clean(*out) == filepath.Clean(src) {
 					return fmt.Errorf("%s would overwrite the input", *out)
@@ -47,6 +49,9 @@ func init() {
 		}
 		if *name != "" {
 			m.Name = *name
+		}
+		if err := m.SetFrontend(*frontend); err != nil {
+			return fmt.Errorf("%s: %w", src, err)
 		}
 		// Check now that nnq can use it (batchnorm folding and the CMSIS
 		// reordering), so the Arrow file is never a dead end.
@@ -68,6 +73,9 @@ func init() {
 			*out, m.Name, m.InputName, m.InputShape, len(m.Layers), strings.Join(ops, " "))
 		for _, n := range p.Notes {
 			fmt.Fprintf(stdout, "  when loaded: %s\n", n)
+		}
+		if m.Frontend != nil {
+			fmt.Fprintf(stdout, "  input front end: %s\n", m.Frontend)
 		}
 		return nil
 	}

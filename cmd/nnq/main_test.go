@@ -23,17 +23,7 @@ func writeToyNet(t *testing.T, dir string) (model, patterns string) {
 func writeToyNetPool(t *testing.T, dir string, pool nnq.Op) (model, patterns string) {
 	t.Helper()
 	r := rand.New(rand.NewSource(1))
-	rt := func(name string, shape ...int) *nnq.Tensor {
-		n := 1
-		for _, d := range shape {
-			n *= d
-		}
-		d := make([]float32, n)
-		for i := range d {
-			d[i] = float32(r.NormFloat64() * 0.4)
-		}
-		return &nnq.Tensor{Name: name, Shape: shape, Data: d}
-	}
+	rt := func(name string, shape ...int) *nnq.Tensor { return randTensor(r, 0.4, name, shape...) }
 	m := &nnq.Model{Name: "toy", Layout: nnq.NCHW, InputShape: []int{1, 8, 6}, Classes: []string{"a", "b", "c"}, Tensors: map[string]*nnq.Tensor{}}
 	for _, tt := range []*nnq.Tensor{rt("c1.w", 4, 1, 3, 3), rt("c1.b", 4), rt("fc.w", 3, 4*4*3), rt("fc.b", 3),
 		rt("bn.g", 4), rt("bn.b", 4), rt("bn.m", 4), {Name: "bn.v", Shape: []int{4}, Data: []float32{1, 0.5, 2, 1}}} {

@@ -87,6 +87,16 @@ func oneOf[T comparable](flag string, v *T, values ...T) rule {
 	}}
 }
 
+// optional checks r only when *v is set.
+func optional(v *string, r rule) rule {
+	return rule{r.flag, func() error {
+		if *v == "" {
+			return nil
+		}
+		return r.check()
+	}}
+}
+
 // targetRule accepts a name of kernels.CoreNames and canonicalises it.
 func targetRule(flag string, v *string) rule {
 	return rule{flag, func() error {

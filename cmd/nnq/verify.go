@@ -17,8 +17,8 @@ import (
 )
 
 func init() {
-	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--lib-sanitize no-shift-base|full] [--max-patterns N]",
-		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint, and with --cmsis (default: $CMSIS_PATH) count the same network on the real CMSIS-NN library side by side"}
+	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--lib-sanitize no-shift-base|full] [--max-patterns N] [--frontend-path float|fixed] [--clips DIR]",
+		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint, and with --cmsis (default: $CMSIS_PATH) count the same network on the real CMSIS-NN library side by side; an export with an input front end also runs frontend.c on audio clips and compares features and classes with Go"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
 		target := fs.String("target", "host", targetHelp("where to run (the Cortex-M cores under QEMU)"))
@@ -26,6 +26,8 @@ func init() {
 		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime")
 		maxPat := fs.Int("max-patterns", 0, "verify at most this many stored patterns (0: all)")
 		libSan := fs.String("lib-sanitize", "no-shift-base", "with --sanitize --cmsis: sanitizers for the library's own sources: no-shift-base (ASan and UBSan except left shifts of negative values, which CMSIS-NN does on purpose) or full")
+		fePath := fs.String("frontend-path", "", "front end implementation to verify: float or fixed (default: fixed on cores without an FPU, else float)")
+		clipsDir := fs.String("clips", "", "WAV clips to verify the front end with (default: the clips stored in the export, else synthetic ones)")
 		// Flags may follow the directory.
 		var dir string
 		rest := args
@@ -50,6 +52,8 @@ func init() {
 			inputDir("--cmsis", cmsis),
 			atLeast("--max-patterns", maxPat, 0, " (0: all)"),
 			oneOf("--lib-sanitize", libSan, "no-shift-base", "full"),
+			optional(fePath, oneOf("--frontend-path", fePath, "float", "fixed")),
+			inputDir("--clips", clipsDir),
 		)
 		if err != nil {
 			return err
@@ -124,6 +128,10 @@ func init() {
 			return err
 		}
 		if res.Target == "host" {
+			if hasFrontend(dir) {
+				_, err := verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, *sanitize, 0, stdout)
+				return err
+			}
 			return nil
 		}
 		// Cortex-M: exact instruction counts and footprint into report.json.
@@ -145,7 +153,15 @@ func init() {
 			}
 		}
 		printProfiles(stdout, q, prof, libProf, lib)
-		return updateReport(dir, rep, prof, libProf, lib)
+		if err := updateReport(dir, rep, prof, libProf, lib); err != nil || !hasFrontend(dir) {
+			return err
+		}
+		fr, err := verifyFrontend(ctx, dir, res.Target, *fePath, *clipsDir, false, float64(prof.InstructionsPerInference), stdout)
+		if err != nil || rep == nil {
+			return err
+		}
+		addFrontendRun(rep, fr)
+		return writeReport(dir, rep)
 	}
 	register(c)
 }
@@ -277,6 +293,11 @@ func updateReport(dir string, rep *nnq.Report, prof, libProf *cortexProfile, lib
 			rep.Layers[i].LibraryKernel, rep.Layers[i].LibraryInstructions = libProf.Layers[i].Kernel, libProf.Layers[i].Instructions
 		}
 	}
+	return writeReport(dir, rep)
+}
+
+// writeReport writes DIR/report.json and report.md.
+func writeReport(dir string, rep *nnq.Report) error {
 	if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return err
 	}

@@ -92,6 +92,21 @@ func nnqKernelCases() []unitCase {
 		{"avgpool_q7 shift saturates", pool("nnq_avgpool_q7", 7, []int64{3, -128, 2, -128, 2, -128}, [11]int64{3, 1, 2, 3, 1, 0, 0, 1, 1, 1, 1}, []int64{18, -128}, 3),
 			[][]int64{nil, {18, -128}}, ""},
 		{"avgpool_q15 shift 1", pool("nnq_avgpool_q15", 15, in15a, geoA, []int64{5000, -5000, 1499, -1499}, 1), [][]int64{in15a, {5000, -5000, 1499, -1499}}, ""},
+		// 5*32/2 = 80, -5*32/2 = -80, 3*32/4 = 24, -3*32/4 = -24.
+		{"avgpool_q7 shift 5", pool("nnq_avgpool_q7", 7, in7a, geoA, []int64{80, -80, 24, -24}, 5), [][]int64{nil, {80, -80, 24, -24}}, ""},
+		// Saturation: 5*64/2 = 160 -> 127, -160 -> -128; -3*64/4 = -48.
+		{"avgpool_q7 shift 6 saturates", pool("nnq_avgpool_q7", 7, in7a, geoA, []int64{127, -128, 48, -48}, 6), [][]int64{nil, {127, -128, 48, -48}}, ""},
+		// Truncation toward zero after the shift: (-1-2)*2/2 = -3, (-2-4)*2/2 = -6; a
+		// 3-row window over -1,-2,-4 (pad 1 both ends) ...
+		{"avgpool_q7 shift 1 vertical", pool("nnq_avgpool_q7", 7, []int64{-1, -2, -4}, geoD, []int64{-3, -6}, 1), [][]int64{nil, {-3, -6}}, ""},
+		// -7*2/3 = -4 (toward zero; floor would be -5).
+		{"avgpool_q7 shift truncates", pool("nnq_avgpool_q7", 7, []int64{-1, -2, -4}, [11]int64{1, 3, 1, 1, 3, 0, 0, 1, 1, 1, 1}, []int64{-4}, 1), [][]int64{nil, {-4}}, ""},
+		{"avgpool_q7 empty window shifted", pool("nnq_avgpool_q7", 7, []int64{5, -6}, geoB, []int64{40, 0}, 3), [][]int64{nil, {40, 0}}, ""},
+		// q15: c0 5000*8/2 = 20000, 2999*8/4 = 5998; c1 -20000, -5998; shift 4 saturates.
+		{"avgpool_q15 shift 3", pool("nnq_avgpool_q15", 15, in15a, geoA, []int64{20000, -20000, 5998, -5998}, 3), [][]int64{nil, {20000, -20000, 5998, -5998}}, ""},
+		{"avgpool_q15 shift saturates", pool("nnq_avgpool_q15", 15, in15a, geoA, []int64{32767, -32768, 11996, -11996}, 4), [][]int64{nil, {32767, -32768, 11996, -11996}}, ""},
+		// 4 * 32767 * 2^16 needs 64 bits (an int32 product would wrap negative).
+		{"avgpool_q15 shift 16 wide sum", pool("nnq_avgpool_q15", 15, []int64{32767, 32767, 32767, 32767}, [11]int64{4, 1, 1, 4, 1, 0, 0, 1, 1, 1, 1}, []int64{32767}, 16), [][]int64{nil, {32767}}, ""},
 
 		// out_shift 1, R=1: (100+100+1)>>1=100, (-200+1)>>1=-100, (3+1)>>1=2,
 		// (-3+1)>>1=-1, (1+1)>>1=1, (254+1)>>1=127.

@@ -265,6 +265,11 @@ func poolCase(r *rand.Rand, id int, q15, avg bool, g kernels.ConvGeom) *kCase {
 	fn := "nnq_maxpool_q7"
 	if avg {
 		fn, shift = "nnq_avgpool_q7", r.IntN(4)
+		if r.IntN(2) == 0 {
+			// Large shifts: sums whose shifted value leaves int32 (the
+			// kernel's 64-bit division) and saturation.
+			shift = r.IntN(kernels.MaxPoolShift + 1)
+		}
 	}
 	if q15 {
 		fn = strings.Replace(fn, "q7", "q15", 1)

@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-//go:embed files/nnq_main.c files/nnq_startup.c files/nnq_link.ld.in files/nnq_count_plugin.c
+//go:embed files/nnq_main.c files/nnq_startup.c files/nnq_link.ld.in files/nnq_count_plugin.c files/nnq_info.h
 var files embed.FS
 
 // BuildOptions says what to build.
@@ -47,6 +47,14 @@ type BuildOptions struct {
 	// OutDir receives the build; when empty a temporary directory is made
 	// and removed by Binary.Close.
 	OutDir string
+	// Driver, when set, replaces the network driver nnq_main.c with these
+	// C sources (file name → text; the Cortex-M startup code is still
+	// added). Such a driver defines nnq_info with NNQ_DEFINE_INFO from
+	// nnq_info.h (written next to it) and is run with Binary.Exec.
+	Driver map[string][]byte
+	// StartSymbol and EndSymbol name the code addresses the Cortex-M
+	// instruction count runs between (default nn_run and nnq_run_done).
+	StartSymbol, EndSymbol string
 }
 
 // Info describes the compiled network's interface, read from the nnq_info
@@ -78,6 +86,8 @@ type Binary struct {
 	dir     string
 	ownDir  bool
 	markers markers
+
+	startSym, endSym string
 }
 
 // markers are the code addresses the counting plugin cuts the count at.
@@ -132,7 +142,7 @@ func Build(ctx context.Context, t Target, opts BuildOptions) (*Binary, error) {
 		return nil, err
 	}
 
-	b := &Binary{Target: t, Trace: opts.Trace}
+	b := &Binary{Target: t, Trace: opts.Trace, startSym: opts.StartSymbol, endSym: opts.EndSymbol}
 	if opts.OutDir != "" {
 		if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 			return nil, err
@@ -155,15 +165,33 @@ func Build(ctx context.Context, t Target, opts BuildOptions) (*Binary, error) {
 		}
 	}()
 
-	driver := []string{"nnq_main.c"}
-	if !t.IsHost() {
-		driver = append(driver, "nnq_startup.c")
+	driver := map[string][]byte{}
+	if opts.Driver != nil {
+		for name, data := range opts.Driver {
+			driver[filepath.Base(name)] = data
+		}
+	} else if driver["nnq_main.c"], err = files.ReadFile("files/nnq_main.c"); err != nil {
+		return nil, err
 	}
-	for _, name := range driver {
-		data, err := files.ReadFile("files/" + name)
-		if err != nil {
+	if !t.IsHost() {
+		if driver["nnq_startup.c"], err = files.ReadFile("files/nnq_startup.c"); err != nil {
 			return nil, err
 		}
+	}
+	info, err := files.ReadFile("files/nnq_info.h")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, "nnq_info.h"), info, 0o644); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(driver))
+	for name := range driver {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		data := driver[name]
 		p := filepath.Join(b.dir, name)
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			return nil, err
@@ -364,11 +392,18 @@ func (b *Binary) readELF() error {
 		}
 		return s.Value &^ 1, true
 	}
+	startSym, endSym := b.startSym, b.endSym
+	if startSym == "" {
+		startSym = "nn_run"
+	}
+	if endSym == "" {
+		endSym = "nnq_run_done"
+	}
 	var ok1, ok2 bool
-	b.markers.start, ok1 = addr("nn_run")
-	b.markers.end, ok2 = addr("nnq_run_done")
+	b.markers.start, ok1 = addr(startSym)
+	b.markers.end, ok2 = addr(endSym)
 	if !ok1 || !ok2 {
-		return fmt.Errorf("harness: %s lacks the nn_run / nnq_run_done symbols", b.Path)
+		return fmt.Errorf("harness: %s lacks the %s / %s symbols", b.Path, startSym, endSym)
 	}
 	p, okp := addr("nnq_trace")
 	r, okr := addr("nnq_trace_resume")

@@ -132,57 +132,10 @@ func (b *Binary) Run(ctx context.Context, inputs []byte, nPatterns int) (*Result
 		progArgs = append(progArgs, "trace.bin", "layers.bin")
 	}
 
-	var cmd *exec.Cmd
 	countsPath := filepath.Join(dir, "counts.txt")
-	if b.Target.IsHost() {
-		cmd = exec.CommandContext(ctx, b.Path, progArgs...)
-		cmd.Env = append(os.Environ(), "ASAN_OPTIONS=abort_on_error=0:detect_leaks=1", "UBSAN_OPTIONS=print_stacktrace=1")
-	} else {
-		qemu, err := lookTool(qemuARM, "qemu-system-arm")
-		if err != nil {
-			return nil, err
-		}
-		plugin, err := countPlugin(ctx)
-		if err != nil {
-			return nil, err
-		}
-		semi := "enable=on,target=native,arg=nnq_main"
-		for _, a := range progArgs {
-			semi += ",arg=" + a
-		}
-		m := b.markers
-		pl := fmt.Sprintf("%s,out=%s,start=0x%x,end=0x%x", plugin, countsPath, m.start, m.end)
-		if m.hasPause {
-			pl += fmt.Sprintf(",pause=0x%x,resume=0x%x", m.pause, m.resume)
-		}
-		if strings.Contains(plugin+countsPath, ",") {
-			return nil, fmt.Errorf("harness: paths with commas cannot be passed to QEMU: %s", countsPath)
-		}
-		cmd = exec.CommandContext(ctx, qemu,
-			"-M", b.Target.machine,
-			"-nographic", "-monitor", "none", "-serial", "none",
-			"-semihosting-config", semi,
-			"-kernel", b.Path,
-			"-plugin", pl)
-	}
-	cmd.Dir = dir
-	cmd.WaitDelay = 2 * time.Second
-	var log bytes.Buffer
-	cmd.Stdout = &log
-	cmd.Stderr = &log
-	start := time.Now()
-	err = cmd.Run()
-	res.Elapsed = time.Since(start)
-	res.Log = log.String()
+	res.Log, res.Elapsed, err = b.execIn(ctx, dir, progArgs, countsPath)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("harness: run on %s: %w\n%s", b.Target.Name, ctx.Err(), strings.TrimSpace(res.Log))
-		}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return nil, &RunError{Target: b.Target.Name, ExitCode: ee.ExitCode(), Log: res.Log}
-		}
-		return nil, fmt.Errorf("harness: run on %s: %w", b.Target.Name, err)
+		return nil, err
 	}
 
 	res.Outputs, err = os.ReadFile(filepath.Join(dir, "out.bin"))
@@ -222,12 +175,97 @@ func (b *Binary) Run(ctx context.Context, inputs []byte, nPatterns int) (*Result
 	return res, nil
 }
 
+// execIn runs the program in dir with progArgs: natively on the host,
+// under qemu-system-arm with the counting plugin (writing countsPath) on
+// Cortex-M. It returns what the program printed and the wall time.
+func (b *Binary) execIn(ctx context.Context, dir string, progArgs []string, countsPath string) (string, time.Duration, error) {
+	var cmd *exec.Cmd
+	if b.Target.IsHost() {
+		cmd = exec.CommandContext(ctx, b.Path, progArgs...)
+		cmd.Env = append(os.Environ(), "ASAN_OPTIONS=abort_on_error=0:detect_leaks=1", "UBSAN_OPTIONS=print_stacktrace=1")
+	} else {
+		qemu, err := lookTool(qemuARM, "qemu-system-arm")
+		if err != nil {
+			return "", 0, err
+		}
+		plugin, err := countPlugin(ctx)
+		if err != nil {
+			return "", 0, err
+		}
+		semi := "enable=on,target=native,arg=nnq_main"
+		for _, a := range progArgs {
+			semi += ",arg=" + a
+		}
+		m := b.markers
+		pl := fmt.Sprintf("%s,out=%s,start=0x%x,end=0x%x", plugin, countsPath, m.start, m.end)
+		if m.hasPause {
+			pl += fmt.Sprintf(",pause=0x%x,resume=0x%x", m.pause, m.resume)
+		}
+		if strings.Contains(plugin+countsPath, ",") {
+			return "", 0, fmt.Errorf("harness: paths with commas cannot be passed to QEMU: %s", countsPath)
+		}
+		cmd = exec.CommandContext(ctx, qemu,
+			"-M", b.Target.machine,
+			"-nographic", "-monitor", "none", "-serial", "none",
+			"-semihosting-config", semi,
+			"-kernel", b.Path,
+			"-plugin", pl)
+	}
+	cmd.Dir = dir
+	cmd.WaitDelay = 2 * time.Second
+	var log bytes.Buffer
+	cmd.Stdout = &log
+	cmd.Stderr = &log
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	out := log.String()
+	if err != nil {
+		if ctx.Err() != nil {
+			return out, elapsed, fmt.Errorf("harness: run on %s: %w\n%s", b.Target.Name, ctx.Err(), strings.TrimSpace(out))
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return out, elapsed, &RunError{Target: b.Target.Name, ExitCode: ee.ExitCode(), Log: out}
+		}
+		return out, elapsed, fmt.Errorf("harness: run on %s: %w", b.Target.Name, err)
+	}
+	return out, elapsed, nil
+}
+
 // readCounts parses the plugin's output (see files/nnq_count_plugin.c).
 func (b *Binary) readCounts(path string, nPatterns int, res *Result) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("harness: counting plugin wrote nothing: %w\n%s", err, res.Log)
 	}
+	totals, segments, err := parseCounts(data)
+	if err != nil {
+		return err
+	}
+	res.Instructions = totals
+	if b.Trace {
+		L := b.Info.NumLayers
+		for _, segs := range segments {
+			if len(segs) != L+1 {
+				return fmt.Errorf("harness: %d trace segments in one inference, want %d layers + 1", len(segs), L)
+			}
+			layers := append([]uint64(nil), segs[:L]...)
+			if L > 0 {
+				layers[L-1] += segs[L]
+			}
+			res.LayerInstructions = append(res.LayerInstructions, layers)
+		}
+	}
+	if len(res.Instructions) != nPatterns {
+		return fmt.Errorf("harness: counting plugin saw %d inferences, want %d", len(res.Instructions), nPatterns)
+	}
+	return nil
+}
+
+// parseCounts reads the plugin's "R total nseg seg..." lines: one total
+// and its segments per counted region.
+func parseCounts(data []byte) (totals []uint64, segments [][]uint64, err error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<16), 1<<24)
 	for sc.Scan() {
@@ -237,37 +275,23 @@ func (b *Binary) readCounts(path string, nPatterns int, res *Result) error {
 		}
 		switch f[0] {
 		case "E":
-			return fmt.Errorf("harness: counting plugin: %s", strings.Join(f[1:], " "))
+			return nil, nil, fmt.Errorf("harness: counting plugin: %s", strings.Join(f[1:], " "))
 		case "R":
 			nums := make([]uint64, len(f)-1)
 			for i, s := range f[1:] {
 				nums[i], err = strconv.ParseUint(s, 10, 64)
 				if err != nil {
-					return fmt.Errorf("harness: bad plugin line %q", sc.Text())
+					return nil, nil, fmt.Errorf("harness: bad plugin line %q", sc.Text())
 				}
 			}
 			if len(nums) < 2 || uint64(len(nums)-2) != nums[1] {
-				return fmt.Errorf("harness: bad plugin line %q", sc.Text())
+				return nil, nil, fmt.Errorf("harness: bad plugin line %q", sc.Text())
 			}
-			total, segs := nums[0], nums[2:]
-			res.Instructions = append(res.Instructions, total)
-			if b.Trace {
-				L := b.Info.NumLayers
-				if len(segs) != L+1 {
-					return fmt.Errorf("harness: %d trace segments in one inference, want %d layers + 1", len(segs), L)
-				}
-				layers := append([]uint64(nil), segs[:L]...)
-				if L > 0 {
-					layers[L-1] += segs[L]
-				}
-				res.LayerInstructions = append(res.LayerInstructions, layers)
-			}
+			totals = append(totals, nums[0])
+			segments = append(segments, nums[2:])
 		}
 	}
-	if len(res.Instructions) != nPatterns {
-		return fmt.Errorf("harness: counting plugin saw %d inferences, want %d", len(res.Instructions), nPatterns)
-	}
-	return nil
+	return totals, segments, nil
 }
 
 var pluginMu sync.Mutex

@@ -14,7 +14,9 @@ The weights come from the training run's intermediate export in
 data/build/kws-dscnn/ (see data/train/common.py): the PyTorch state_dict
 model.pt when present, else the tensors of model.json + *.bin (the very
 tensors data/tools/export writes into model.arrow). The class names travel
-in the ONNX metadata entry "classes" (a JSON list), which nnq reads.
+in the ONNX metadata entry "classes" (a JSON list), the input front end (the
+MFCC the network was trained on) in "nnq.frontend": the "frontend" record of
+data/build/kws/features.json, as tools/features wrote it. nnq reads both.
 """
 
 import argparse
@@ -75,6 +77,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "data", "build", "kws-dscnn"))
     ap.add_argument("--out", default=os.path.join(ROOT, "data", "kws-dscnn", "model.onnx"))
+    ap.add_argument("--features", default=os.path.join(ROOT, "data", "build", "kws", "features.json"))
     args = ap.parse_args()
     model = DSCNNSoftmax()
     pt = os.path.join(args.build, "model.pt")
@@ -91,6 +94,8 @@ def main():
                       training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=True)
     m = onnx.load(args.out)
     m.metadata_props.add(key="classes", value=json.dumps(kws.CLASSES))
+    with open(args.features) as f:
+        m.metadata_props.add(key="nnq.frontend", value=json.dumps(json.load(f)["frontend"], separators=(",", ":")))
     m.graph.name = "kws-dscnn"
     onnx.checker.check_model(m)
     onnx.save(m, args.out)

@@ -38,16 +38,18 @@ import (
 const SampleRate = 16000
 
 // MFCCConfig describes an MFCC front end.
+// The JSON names are those of the "frontend" record of nnq's model files
+// (docs/FORMAT.md).
 type MFCCConfig struct {
-	SampleRate int     // Hz
-	WindowSize int     // samples per frame
-	Stride     int     // samples between frame starts
-	FFTSize    int     // power of two >= WindowSize; 0 means the next power of two
-	NumMel     int     // mel bands
-	LowHz      float64 // lower edge of the filterbank
-	HighHz     float64 // upper edge of the filterbank
-	NumCoeffs  int     // DCT coefficients kept per frame
-	ClipLength int     // samples per clip for Features (pad/crop); 0 = no pad/crop
+	SampleRate int     `json:"sample_rate"` // Hz
+	WindowSize int     `json:"window_size"` // samples per frame
+	Stride     int     `json:"stride"`      // samples between frame starts
+	FFTSize    int     `json:"fft_size"`    // power of two >= WindowSize; 0 means the next power of two
+	NumMel     int     `json:"num_mel"`     // mel bands
+	LowHz      float64 `json:"low_hz"`      // lower edge of the filterbank
+	HighHz     float64 `json:"high_hz"`     // upper edge of the filterbank
+	NumCoeffs  int     `json:"num_coeffs"`  // DCT coefficients kept per frame
+	ClipLength int     `json:"clip_length"` // samples per clip for Features (pad/crop); 0 = no pad/crop
 }
 
 // HelloEdge is the front end of the Hello Edge KWS networks: 40 ms windows,
@@ -65,9 +67,9 @@ var HelloEdge = MFCCConfig{
 	ClipLength: SampleRate,
 }
 
-// filterbankFloor is TensorFlow's kFilterbankFloor: the smallest band energy
-// fed to the log.
-const filterbankFloor = 1e-12
+// FilterbankFloor is TensorFlow's kFilterbankFloor: the smallest band
+// energy fed to the log.
+const FilterbankFloor = 1e-12
 
 // MFCC computes MFCC features. It is safe for concurrent use.
 type MFCC struct {
@@ -83,23 +85,37 @@ type MFCC struct {
 	fft        *fft
 }
 
-// NewMFCC validates cfg and precomputes windows, filterbank and DCT tables.
-func NewMFCC(cfg MFCCConfig) (*MFCC, error) {
-	if cfg.FFTSize == 0 {
+// Resolved returns cfg with FFTSize set (the next power of two >=
+// WindowSize when it is 0) and checks it.
+func (cfg MFCCConfig) Resolved() (MFCCConfig, error) {
+	if cfg.FFTSize == 0 && cfg.WindowSize > 0 && cfg.WindowSize <= 1<<24 {
 		cfg.FFTSize = 1
 		for cfg.FFTSize < cfg.WindowSize {
 			cfg.FFTSize *= 2
 		}
 	}
 	switch {
+	case cfg.WindowSize > 1<<24 || cfg.FFTSize > 1<<24:
+		return cfg, fmt.Errorf("audio: window %d / FFT size %d larger than 2^24 samples", cfg.WindowSize, cfg.FFTSize)
 	case cfg.SampleRate <= 0 || cfg.WindowSize <= 0 || cfg.Stride <= 0:
-		return nil, fmt.Errorf("audio: sample rate, window and stride must be positive")
+		return cfg, fmt.Errorf("audio: sample rate, window and stride must be positive")
 	case cfg.FFTSize < cfg.WindowSize || cfg.FFTSize&(cfg.FFTSize-1) != 0:
-		return nil, fmt.Errorf("audio: FFT size %d must be a power of two >= window %d", cfg.FFTSize, cfg.WindowSize)
+		return cfg, fmt.Errorf("audio: FFT size %d must be a power of two >= window %d", cfg.FFTSize, cfg.WindowSize)
 	case cfg.NumMel <= 0 || cfg.NumCoeffs <= 0 || cfg.NumCoeffs > cfg.NumMel:
-		return nil, fmt.Errorf("audio: need 0 < coefficients (%d) <= mel bands (%d)", cfg.NumCoeffs, cfg.NumMel)
-	case cfg.LowHz < 0 || cfg.HighHz <= cfg.LowHz || cfg.HighHz > float64(cfg.SampleRate)/2:
-		return nil, fmt.Errorf("audio: bad filterbank range %g-%g Hz at %d Hz", cfg.LowHz, cfg.HighHz, cfg.SampleRate)
+		return cfg, fmt.Errorf("audio: need 0 < coefficients (%d) <= mel bands (%d)", cfg.NumCoeffs, cfg.NumMel)
+	case !(cfg.LowHz >= 0) || !(cfg.HighHz > cfg.LowHz) || cfg.HighHz > float64(cfg.SampleRate)/2:
+		return cfg, fmt.Errorf("audio: bad filterbank range %g-%g Hz at %d Hz", cfg.LowHz, cfg.HighHz, cfg.SampleRate)
+	case cfg.ClipLength < 0:
+		return cfg, fmt.Errorf("audio: negative clip length %d", cfg.ClipLength)
+	}
+	return cfg, nil
+}
+
+// NewMFCC validates cfg and precomputes windows, filterbank and DCT tables.
+func NewMFCC(cfg MFCCConfig) (*MFCC, error) {
+	cfg, err := cfg.Resolved()
+	if err != nil {
+		return nil, err
 	}
 	m := &MFCC{cfg: cfg, fft: newFFT(cfg.FFTSize)}
 
@@ -245,7 +261,7 @@ func (m *MFCC) DCT(v []float64) []float64 {
 func (m *MFCC) Frame(frame []float32) []float64 {
 	mel := m.MelEnergies(m.PowerSpectrum(frame))
 	for i, v := range mel {
-		mel[i] = math.Log(math.Max(v, filterbankFloor))
+		mel[i] = math.Log(math.Max(v, FilterbankFloor))
 	}
 	return m.DCT(mel)
 }
@@ -337,4 +353,30 @@ func (f *fft) transform(re, im []float64) {
 			}
 		}
 	}
+}
+
+// Tables are the precomputed tables of an MFCC front end, for code
+// generators that compute the same features elsewhere (codegen's C front
+// end).
+type Tables struct {
+	// Window is the periodic Hann window, WindowSize values.
+	Window []float64
+	// Bins Start..End (inclusive) of the power spectrum feed the
+	// filterbank: bin k adds Weight[k]*|X[k]| to band Band[k] (if >= 0)
+	// and (1-Weight[k])*|X[k]| to band Band[k]+1 (if < NumMel).
+	Start, End int
+	Band       []int
+	Weight     []float64
+	// DCT is the [NumCoeffs][NumMel] DCT-II matrix, scale included.
+	DCT [][]float64
+}
+
+// Tables returns copies of the front end's tables.
+func (m *MFCC) Tables() Tables {
+	t := Tables{Window: append([]float64(nil), m.window...), Start: m.start, End: m.end,
+		Band: append([]int(nil), m.bandMapper...), Weight: append([]float64(nil), m.weights...)}
+	for _, row := range m.dct {
+		t.DCT = append(t.DCT, append([]float64(nil), row...))
+	}
+	return t
 }

@@ -51,6 +51,11 @@ func TestONNXKWSTwinQuantizesLikeArrow(t *testing.T) {
 	if !reflect.DeepEqual(a.InputShape, o.InputShape) || !reflect.DeepEqual(a.Classes, o.Classes) {
 		t.Fatalf("input %v classes %v (Arrow) vs %v %v (ONNX)", a.InputShape, a.Classes, o.InputShape, o.Classes)
 	}
+	// Both record the front end they were trained on (nnq.frontend metadata
+	// in the ONNX file).
+	if a.Frontend == nil || !reflect.DeepEqual(a.Frontend, o.Frontend) || !reflect.DeepEqual(a.Frontend, nnq.HelloEdgeFrontend()) {
+		t.Fatalf("front end %v (Arrow) vs %v (ONNX), want the HelloEdge MFCC", a.Frontend, o.Frontend)
+	}
 	if len(a.Layers) != len(o.Layers) {
 		t.Fatalf("Arrow has %d layers, ONNX %d:\n%s\n%s", len(a.Layers), len(o.Layers), layerSummary(a), layerSummary(o))
 	}

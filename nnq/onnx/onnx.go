@@ -161,8 +161,15 @@ func importONNX(mp *onnxpb.ModelProto, name string) (*nnq.Model, error) {
 		return nil, fmt.Errorf("ONNX model imports no ai.onnx operator set version")
 	}
 	for _, kv := range mp.GetMetadataProps() {
-		if kv.GetKey() == "classes" {
+		switch kv.GetKey() {
+		case "classes":
 			b.m.Classes = parseClasses(kv.GetValue())
+		case FrontendMetadataKey:
+			fe, err := parseFrontend(kv.GetValue())
+			if err != nil {
+				return nil, err
+			}
+			b.m.Frontend = fe
 		}
 	}
 	for _, t := range g.GetInitializer() {
@@ -256,6 +263,19 @@ func (b *onnxImporter) pruneLayers(out string) {
 			delete(b.m.Tensors, name)
 		}
 	}
+}
+
+// FrontendMetadataKey is the ONNX metadata entry that records the model's
+// input front end: the JSON of an nnq.Frontend (docs/FORMAT.md, "frontend").
+const FrontendMetadataKey = "nnq.frontend"
+
+// parseFrontend decodes an nnq.frontend metadata entry strictly.
+func parseFrontend(s string) (*nnq.Frontend, error) {
+	fe, err := nnq.ParseFrontend([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("ONNX metadata %q: %v", FrontendMetadataKey, err)
+	}
+	return fe, nil
 }
 
 // parseClasses reads class names from a "classes" metadata entry: a JSON

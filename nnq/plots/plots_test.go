@@ -84,3 +84,24 @@ func TestFileSafe(t *testing.T) {
 		t.Fatalf("fileSafe gave %q", got)
 	}
 }
+
+func TestFeatureMapPlot(t *testing.T) {
+	v := make([]float64, 49*10)
+	for i := range v {
+		v[i] = float64(i%10) - float64(i/10)/5
+	}
+	p, err := FeatureMapPlot(v, 49, 10, 0.02, -10, 10, "map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := PNG(p, 300, 150)
+	if err != nil || len(png) < 100 {
+		t.Fatalf("PNG: %v, %d bytes", err, len(png))
+	}
+	if _, err := FeatureMapPlot(v, 48, 10, 0.02, -10, 10, "bad"); err == nil {
+		t.Error("a map of the wrong size was drawn")
+	}
+	if _, err := FeatureMapPlot(v, 49, 10, 0.02, 1, 1, "bad"); err == nil {
+		t.Error("an empty colour range was accepted")
+	}
+}

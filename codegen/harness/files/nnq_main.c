@@ -27,28 +27,9 @@
 #include <string.h>
 
 #include "nn.h"
+#include "nnq_info.h"
 
-#define NNQ_INFO_MAGIC 0x31514e4eu /* "NNQ1" */
-
-/* Read by the Go harness from the ELF file (symbol nnq_info). */
-struct nnq_info {
-    uint32_t magic;
-    uint32_t input_size;
-    uint32_t output_size;
-    uint32_t num_layers;
-    uint32_t input_elem_bytes;
-    uint32_t output_elem_bytes;
-};
-
-__attribute__((used, section(".nnq_info")))
-const struct nnq_info nnq_info = {
-    NNQ_INFO_MAGIC,
-    NN_INPUT_SIZE,
-    NN_OUTPUT_SIZE,
-    NN_NUM_LAYERS,
-    sizeof(nn_in_t),
-    sizeof(nn_out_t),
-};
+NNQ_DEFINE_INFO;
 
 /* ------------------------------------------------------------------ I/O */
 

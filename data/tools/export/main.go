@@ -1,7 +1,7 @@
 // Command export turns the intermediate files the training scripts write
 // under data/build/ into nnq Arrow files.
 //
-//	export -model build/kws-dscnn -o kws-dscnn/model.arrow [-check kws/patterns.arrow]
+//	export -model build/kws-dscnn -o kws-dscnn/model.arrow [-check kws/patterns.arrow] [-frontend build/kws/features.json]
 //	export -patterns build/kws-patterns -o kws/patterns.arrow [-compress zstd]
 //
 // A model directory holds model.json (the nnq graph JSON plus "tensors":
@@ -14,6 +14,10 @@
 // folded) and its float accuracy on the test split of the given pattern
 // file is compared with the training script's figure (accuracy.json next
 // to model.json); a difference over 0.05 points is an error.
+//
+// With -frontend, the "frontend" record of the given features.json (written
+// by tools/features: how the network's input is computed from audio) is
+// stored in the model, so that nnq exports the MFCC front end with it.
 package main
 
 import (
@@ -36,6 +40,7 @@ func main() {
 	out := flag.String("o", "", "output .arrow file")
 	check := flag.String("check", "", "pattern file to check the written model's float test accuracy on")
 	compress := flag.String("compress", "zstd", "pattern file body compression: zstd, lz4 or none")
+	frontend := flag.String("frontend", "", "features.json whose \"frontend\" record the model gets")
 	flag.Parse()
 	log.SetFlags(0)
 	if *out == "" || (*modelDir == "") == (*patDir == "") {
@@ -48,6 +53,11 @@ func main() {
 		m, err := buildModel(*modelDir)
 		if err != nil {
 			log.Fatal(err)
+		}
+		if *frontend != "" {
+			if m.Frontend, err = readFrontend(*frontend); err != nil {
+				log.Fatal(err)
+			}
 		}
 		if err := nnq.WriteModel(*out, m); err != nil {
 			log.Fatal(err)
@@ -226,4 +236,22 @@ func readFloats(path string) ([]float32, error) {
 		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return v, nil
+}
+
+// readFrontend reads the "frontend" record of a features.json strictly.
+func readFrontend(path string) (*nnq.Frontend, error) {
+	var f struct {
+		Frontend json.RawMessage `json:"frontend"`
+	}
+	if err := readJSON(path, &f); err != nil {
+		return nil, err
+	}
+	if len(f.Frontend) == 0 {
+		return nil, fmt.Errorf("%s has no \"frontend\" record (rerun tools/features)", path)
+	}
+	fe, err := nnq.ParseFrontend(f.Frontend)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return fe, nil
 }

@@ -8,7 +8,8 @@
 //
 // reads in/index.csv and in/<file> and writes in/features.bin (row i of
 // index.csv → 49*10 little-endian float32 values, frame-major, i.e. the NCHW
-// pattern [1][49][10]) and in/features.json (shape and count).
+// pattern [1][49][10]) and in/features.json (shape, count and "frontend":
+// the nnq.Frontend record tools/export writes into the KWS models).
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/nnq-toolkit/nnq/nnq"
 	"github.com/nnq-toolkit/nnq/nnq/audio"
 )
 
@@ -75,7 +77,7 @@ func main() {
 	}
 	meta, _ := json.MarshalIndent(map[string]any{
 		"shape": []int{1, shape[0], shape[1]}, "count": len(rows), "dtype": "float32",
-		"frontend": audio.HelloEdge,
+		"frontend": nnq.HelloEdgeFrontend(),
 	}, "", "  ")
 	if err := os.WriteFile(filepath.Join(*in, "features.json"), meta, 0o644); err != nil {
 		log.Fatal(err)

@@ -13,10 +13,13 @@
 //
 // Usage:
 //
-//	kwssynth -out build/kws [-playground kws/playground]
+//	kwssynth -out build/kws [-playground kws/playground] [-testclips kws/testclips]
 //
 // writes out/wav/<split>/<class>/<voice>-<n>.wav and out/index.csv
 // (file,label,class,word,voice,split,speed,pitch,snr_db,noise,offset,fx).
+// With -testclips it also writes, for every class, -testclips-n clips of
+// the test split (the very clips of the data set, noise and all) as
+// <class>-<voice>-<n>.wav; with -out "" it writes only those.
 package main
 
 import (
@@ -93,6 +96,8 @@ var (
 	workers    = flag.Int("j", runtime.NumCPU(), "parallel workers")
 	fracTest   = flag.Float64("test", 0.2, "fraction of each accent's voices held out for test")
 	fracVal    = flag.Float64("val", 0.1, "fraction of each accent's voices held out for val")
+	testClips  = flag.String("testclips", "", "if set, also write test-split clips of every class here")
+	testClipsN = flag.Int("testclips-n", 2, "test-split clips per class for -testclips")
 )
 
 func main() {
@@ -100,6 +105,14 @@ func main() {
 	log.SetFlags(0)
 	start := time.Now()
 	voices := splitVoices()
+	if *testClips != "" {
+		if err := writeTestClips(voices); err != nil {
+			log.Fatal(err)
+		}
+		if *out == "" {
+			return
+		}
+	}
 	var jobs []job
 	for _, v := range voices {
 		per := *perEval
@@ -274,6 +287,51 @@ func trim(s []float32) []float32 {
 func dbToAmp(db float64) float64 { return math.Pow(10, db/20) }
 
 func render(j job) (clip, error) {
+	c, x, err := synthesize(j)
+	if err != nil {
+		return c, err
+	}
+	id := strings.ReplaceAll(j.v.ID(), "+", "_")
+	c.File = filepath.Join("wav", j.v.Split, Classes[j.class], fmt.Sprintf("%s-%d.wav", id, j.n))
+	path := filepath.Join(*out, c.File)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return c, err
+	}
+	return c, audio.WriteWAVFile(path, x, audio.SampleRate)
+}
+
+// writeTestClips writes -testclips-n clips of each class, spoken by test
+// voices picked with a seeded generator (clip n of the voice, as in the
+// data set).
+func writeTestClips(voices []voice) error {
+	if err := os.MkdirAll(*testClips, 0o755); err != nil {
+		return err
+	}
+	var test []voice
+	for _, v := range voices {
+		if v.Split == "test" {
+			test = append(test, v)
+		}
+	}
+	rng := rand.New(rand.NewPCG(*seed, 21))
+	for c, class := range Classes {
+		for k := 0; k < *testClipsN; k++ {
+			j := job{v: test[rng.IntN(len(test))], class: c, n: rng.IntN(*perEval)}
+			_, x, err := synthesize(j)
+			if err != nil {
+				return err
+			}
+			name := fmt.Sprintf("%s-%s-%d.wav", class, strings.ReplaceAll(j.v.ID(), "+", "_"), j.n)
+			if err := audio.WriteWAVFile(filepath.Join(*testClips, name), x, audio.SampleRate); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// synthesize renders the clip of job j.
+func synthesize(j job) (clip, []float32, error) {
 	rng := jobRNG(j)
 	c := clip{job: j, Offset: -1}
 	class := Classes[j.class]
@@ -299,11 +357,11 @@ func render(j job) (clip, error) {
 		c.FX = strings.Join(fx, " ")
 		s, err := speak(j.v.ID(), c.Word, c.Speed, c.Pitch, fx)
 		if err != nil {
-			return c, err
+			return c, nil, err
 		}
 		s = trim(s)
 		if len(s) == 0 {
-			return c, fmt.Errorf("%s %q: no audio", j.v.ID(), c.Word)
+			return c, nil, fmt.Errorf("%s %q: no audio", j.v.ID(), c.Word)
 		}
 		if len(s) > len(x) {
 			s = s[:len(x)]
@@ -335,13 +393,7 @@ func render(j job) (clip, error) {
 	for i := range x {
 		x[i] += float32(floor * rng.NormFloat64())
 	}
-	id := strings.ReplaceAll(j.v.ID(), "+", "_")
-	c.File = filepath.Join("wav", j.v.Split, class, fmt.Sprintf("%s-%d.wav", id, j.n))
-	path := filepath.Join(*out, c.File)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return c, err
-	}
-	return c, audio.WriteWAVFile(path, x, audio.SampleRate)
+	return c, x, nil
 }
 
 // writePlayground writes a few clean (noise-free, untrimmed-offset) keyword
