@@ -310,11 +310,18 @@ func layerComment(q *nnq.QModel, i int, st StepPlan) []string {
 		g := l.Geom
 		det = append(det, fmt.Sprintf("kernel %dx%d, pad %d,%d, stride %d,%d (x,y)", g.KX, g.KY, g.PadX, g.PadY, g.StrideX, g.StrideY))
 	}
+	return planLines(lines, det, st, l.Inputs)
+}
+
+// planLines ends a layer comment: det gains what the memory plan does with
+// the step (a buffer view, in place), and becomes the comment's second
+// line.
+func planLines(lines, det []string, st StepPlan, inputs []string) []string {
 	switch {
 	case st.View:
 		det = append(det, "buffer view, no code")
 	case st.Reuses >= 0:
-		det = append(det, fmt.Sprintf("in place over %q", l.Inputs[st.Reuses]))
+		det = append(det, fmt.Sprintf("in place over %q", inputs[st.Reuses]))
 	}
 	if len(det) > 0 {
 		lines = append(lines, strings.Join(det, "; "))

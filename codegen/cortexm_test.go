@@ -1,13 +1,9 @@
 package codegen
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"testing"
 
-	"github.com/nnq-toolkit/nnq/codegen/harness"
-	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
 
@@ -26,17 +22,7 @@ func TestCortexM(t *testing.T) {
 		// nnq's SIMD average pool with main's output shift, q7 and q15.
 		{netPool, 8, "cortex-m4", nnq.RuntimeNNQ}, {netPool, 16, "cortex-m4", nnq.RuntimeNNQ}} {
 		t.Run(fmt.Sprintf("%s/%s/%s/%d", c.net.name, c.target, c.runtime, c.bits), func(t *testing.T) {
-			tg, err := harness.TargetByName(c.target)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := harness.CheckTools(context.Background(), tg); err != nil {
-				var me *harness.MissingToolError
-				if errors.As(err, &me) {
-					testenv.Missing(t, "%v", err)
-				}
-				t.Fatal(err)
-			}
+			needTarget(t, c.target)
 			t.Parallel()
 			q, p := quantizedRT(t, c.net, c.bits, c.target, c.runtime, "")
 			dir := t.TempDir()

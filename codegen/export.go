@@ -104,6 +104,7 @@ type manifest struct {
 	Version     int      `json:"version"`
 	Model       string   `json:"model"`
 	Bits        int      `json:"bits"`
+	Arithmetic  string   `json:"arithmetic,omitempty"`
 	Target      string   `json:"target"`
 	CodePath    string   `json:"code_path"`
 	Runtime     string   `json:"runtime"`
@@ -127,6 +128,9 @@ type manifest struct {
 }
 
 // tmplData is what the templates see.
+// MaxExamples is the bound on the demo's examples (for the templates).
+func (tmplData) MaxExamples() int { return MaxExamples }
+
 type tmplData struct {
 	Name, Type, ElemC   string
 	Bits                int
@@ -170,7 +174,9 @@ type tmplData struct {
 	Headers             []string
 	Example             *example
 	Rounding            string
-	Frontend            *feData // nil: no input front end
+	// S8 holds the s8/s16 parts (nil for q7/q15 exports).
+	S8       *s8Data
+	Frontend *feData // nil: no input front end
 }
 
 type formatRow struct {
@@ -180,6 +186,7 @@ type formatRow struct {
 
 type example struct {
 	Count   int
+	Labels  []int      // per pattern, the expected class (-1: unlabelled)
 	Inputs  [][]string // per pattern, value rows
 	Outputs [][]string // per pattern, expected value rows (simulator)
 	Floats  [][]string // per pattern, float HWC value rows
@@ -198,7 +205,11 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := buildData(q, plan)
+	build, runtime, tmpls := buildData, crt.Legacy, legacyTemplates
+	if q.IsAffine() {
+		build, runtime, tmpls = buildDataS8, crt.S8, s8Templates
+	}
+	d, err := build(q, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -243,15 +254,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	}
 
 	files := map[string][]byte{}
-	for _, f := range []struct{ name, tmpl string }{
-		{"nn.h", "nn.h.tmpl"},
-		{"nn.c", "nn.c.tmpl"},
-		{"nn_weights.h", "nn_weights.h.tmpl"},
-		{"Makefile", "Makefile.tmpl"},
-		{"CMakeLists.txt", "CMakeLists.txt.tmpl"},
-		{"README.md", "README.md.tmpl"},
-		{"demo/main.c", "demo_main.c.tmpl"},
-	} {
+	for _, f := range tmpls {
 		var b bytes.Buffer
 		if err := templates.ExecuteTemplate(&b, f.tmpl, d); err != nil {
 			return nil, fmt.Errorf("codegen: %s: %w", f.name, err)
@@ -288,21 +291,35 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 			return nil, fmt.Errorf("codegen: %w", err)
 		}
 	}
-	legacy := q.Runtime == nnq.RuntimeCMSIS
-	// Runtime files of an earlier export into dir must not be compiled in.
-	for _, f := range append(crt.Files(true), "nnq_kernels.c") {
-		if (!legacy && crt.LegacyOnly(f)) || f == "nnq_kernels.c" {
+	// Runtime files of an earlier export into dir (the other runtime's, the
+	// --runtime cmsis files in an nnq-runtime export, the retired
+	// nnq_kernels.c) must not be compiled in.
+	rtFiles := crt.RuntimeFiles(runtime)
+	if runtime == crt.Legacy {
+		rtFiles = crt.Files(q.Runtime == nnq.RuntimeCMSIS)
+	}
+	keep := map[string]bool{}
+	for _, f := range rtFiles {
+		keep[f] = true
+	}
+	for _, f := range append(append(crt.RuntimeFiles(crt.Legacy), crt.RuntimeFiles(crt.S8)...), "nnq_kernels.c") {
+		if !keep[f] {
 			os.Remove(filepath.Join(dir, f))
 		}
 	}
-	if err := crt.WriteTo(dir, legacy); err != nil {
+	if runtime == crt.Legacy {
+		err = crt.WriteTo(dir, q.Runtime == nnq.RuntimeCMSIS)
+	} else {
+		err = crt.WriteRuntimeTo(dir, runtime)
+	}
+	if err != nil {
 		return nil, err
 	}
 	names := []string{}
 	for n := range files {
 		names = append(names, n)
 	}
-	names = append(names, crt.Files(legacy)...)
+	names = append(names, rtFiles...)
 
 	// Verification data.
 	if err := q.Save(filepath.Join(dir, filepath.FromSlash(QuantFile))); err != nil {
@@ -336,6 +353,9 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	if pats != nil || stream != nil {
 		m.Patterns = PatternsFile
 	}
+	if q.IsAffine() {
+		m.Arithmetic = q.TypeName()
+	}
 	if d.Frontend != nil {
 		m.Frontend, m.Clips = q.Float.Frontend, clips
 		p.Frontend.Clips = len(clips)
@@ -358,22 +378,77 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	return p, nil
 }
 
+// The project files and the templates that make them.
+var legacyTemplates = []struct{ name, tmpl string }{
+	{"nn.h", "nn.h.tmpl"},
+	{"nn.c", "nn.c.tmpl"},
+	{"nn_weights.h", "nn_weights.h.tmpl"},
+	{"Makefile", "Makefile.tmpl"},
+	{"CMakeLists.txt", "CMakeLists.txt.tmpl"},
+	{"README.md", "README.md.tmpl"},
+	{"demo/main.c", "demo_main.c.tmpl"},
+}
+
+var s8Templates = []struct{ name, tmpl string }{
+	{"nn.h", "nn_s8.h.tmpl"},
+	{"nn.c", "nn_s8.c.tmpl"},
+	{"nn_weights.h", "nn_weights_s8.h.tmpl"},
+	{"Makefile", "Makefile_s8.tmpl"},
+	{"CMakeLists.txt", "CMakeLists_s8.txt.tmpl"},
+	{"README.md", "README_s8.md.tmpl"},
+	{"demo/main.c", "demo_main.c.tmpl"},
+}
+
 // makeExample quantizes the first patterns (at most 4) and runs them
 // through the simulator for the demo's self-check.
+// MaxExamples bounds the examples stored in demo/example.h.
+const MaxExamples = 12
+
+// ExamplePatterns picks the demo's examples among the stored patterns: the
+// first pattern of each class, in class order, up to MaxExamples; patterns
+// without labels: the first MaxExamples.
+func ExamplePatterns(p *nnq.Patterns) []int {
+	var idx []int
+	first := map[int]int{}
+	for i := 0; i < p.Len(); i++ {
+		if l := p.Label(i); l >= 0 {
+			if _, ok := first[l]; !ok {
+				first[l] = i
+			}
+		}
+	}
+	if len(first) == 0 {
+		for i := 0; i < min(p.Len(), MaxExamples); i++ {
+			idx = append(idx, i)
+		}
+		return idx
+	}
+	labels := make([]int, 0, len(first))
+	for l := range first {
+		labels = append(labels, l)
+	}
+	sort.Ints(labels)
+	for _, l := range labels[:min(len(labels), MaxExamples)] {
+		idx = append(idx, first[l])
+	}
+	return idx
+}
+
 func makeExample(q *nnq.QModel, p *nnq.Patterns) (*example, error) {
-	n := min(p.Len(), 4)
 	sim, err := q.NewSim(false)
 	if err != nil {
 		return nil, fmt.Errorf("codegen: simulator: %w", err)
 	}
-	ex := &example{Count: n}
+	picks := ExamplePatterns(p)
+	ex := &example{Count: len(picks)}
 	x := make([]int16, q.Float.InputSize())
-	for i := 0; i < n; i++ {
+	for _, i := range picks {
 		q.QuantizeInput(p.Input(i), x)
 		y, err := sim.Run(x)
 		if err != nil {
 			return nil, fmt.Errorf("codegen: simulating pattern %d: %w", i, err)
 		}
+		ex.Labels = append(ex.Labels, p.Label(i))
 		ex.Inputs = append(ex.Inputs, valueRows(x, 16))
 		hwc := make([]float32, len(x))
 		q.Float.InputToCMSIS(p.Input(i), hwc)
@@ -436,19 +511,7 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 		}
 	}
 
-	// Tensor pointer macros.
-	macros := make([]string, len(plan.Tensors))
-	for i, t := range plan.Tensors {
-		macros[i] = fmt.Sprintf("NN_T%d_%s", i, ident(t.Name))
-		note := fmt.Sprintf("%d bytes at %d, live %d..%d", t.Bytes, t.Offset, t.First, t.Last)
-		if t.AliasOf >= 0 {
-			note += fmt.Sprintf(", %s of %s", t.Role, plan.Tensors[t.AliasOf].Name)
-		} else if t.Role != "" {
-			note += ", " + t.Role
-		}
-		d.Tensors = append(d.Tensors, cTensor{Macro: macros[i], Expr: fmt.Sprintf("(nn_arena.act + %d)", t.Offset/eb), Comment: fmt.Sprintf("%q: %s", t.Name, note)})
-	}
-	d.InputMacro, d.OutputMacro = macros[0], macros[plan.Steps[len(plan.Steps)-1].Output]
+	macros := d.tensorMacros(plan, eb)
 	ptr := func(t int) string { return macros[t] }
 
 	for i, l := range q.Layers {
@@ -547,6 +610,39 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 		d.Rows = append(d.Rows, row)
 	}
 	return d, nil
+}
+
+// tensorMacros names every tensor of the plan with a pointer macro into
+// the arena (d.Tensors, d.InputMacro, d.OutputMacro) and returns the names.
+func (d *tmplData) tensorMacros(plan *MemPlan, eb int) []string {
+	macros := make([]string, len(plan.Tensors))
+	for i, t := range plan.Tensors {
+		macros[i] = fmt.Sprintf("NN_T%d_%s", i, ident(t.Name))
+		note := fmt.Sprintf("%d bytes at %d, live %d..%d", t.Bytes, t.Offset, t.First, t.Last)
+		if t.AliasOf >= 0 {
+			note += fmt.Sprintf(", %s of %s", t.Role, plan.Tensors[t.AliasOf].Name)
+		} else if t.Role != "" {
+			note += ", " + t.Role
+		}
+		d.Tensors = append(d.Tensors, cTensor{Macro: macros[i], Expr: fmt.Sprintf("(nn_arena.act + %d)", t.Offset/eb), Comment: fmt.Sprintf("%q: %s", t.Name, note)})
+	}
+	d.InputMacro, d.OutputMacro = macros[0], macros[plan.Steps[len(plan.Steps)-1].Output]
+	return macros
+}
+
+// runtimeFiles sorts runtime r's files into headers, files compiled only
+// without the library (RuntimeAll) and nnq's own, always compiled (nnq).
+func (d *tmplData) runtimeFiles(r crt.Runtime, nnq func(string) bool) {
+	for _, f := range crt.RuntimeFiles(r) {
+		switch {
+		case strings.HasSuffix(f, ".h"):
+			d.Headers = append(d.Headers, f)
+		case nnq(f):
+			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
+		case strings.HasSuffix(f, ".c"):
+			d.RuntimeAll = append(d.RuntimeAll, f)
+		}
+	}
 }
 
 // cQuote renders s as a C string literal: printable ASCII as is, \, " and

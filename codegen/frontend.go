@@ -154,7 +154,9 @@ func ringSize(cfg audio.MFCCConfig) (ring, mirror int) {
 // records no front end).
 func buildFrontend(q *nnq.QModel, d *tmplData) (*feData, error) {
 	fe := q.Float.Frontend
-	if fe == nil {
+	if fe == nil || q.IsAffine() {
+		// The front end writes Q-format features; an s8/s16 network's
+		// affine input is not one (README, Limits).
 		return nil, nil
 	}
 	if err := q.Float.CheckFrontend(); err != nil {

@@ -177,6 +177,9 @@ func graphOf(q *nnq.QModel) (*planGraph, error) {
 		case l.Op == nnq.OpAdd:
 			op.mayAlias = l.Kernel.NNQ()
 		}
+		if l.S8 != nil {
+			op.view, op.inPlace, op.mayAlias = l.S8.Function == "", false, s8ElementWise(l)
+		}
 		// The library pools destroy Im_in on DSP builds. Plan for it on
 		// every target: the same project may be built for either path.
 		op.clobbers = l.Kernel.ClobbersInput(kernels.DSPPath) && !op.inPlace
@@ -212,6 +215,9 @@ func layerInputs(q *nnq.QModel, i int) []string {
 // scratchBytes is the bufferA / vec_buffer size layer l's kernel needs on
 // DSP builds.
 func scratchBytes(l *nnq.QLayer) int {
+	if l.S8 != nil {
+		return l.S8.Scratch
+	}
 	switch l.Kernel.Kind() {
 	case kernels.KindFC:
 		if len(l.In) == 0 {

@@ -1,16 +1,12 @@
 package codegen
 
 import (
-	"context"
-	"errors"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/nnq-toolkit/nnq/codegen/harness"
-	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/kernels"
 	"github.com/nnq-toolkit/nnq/nnq"
 )
@@ -180,17 +176,7 @@ func TestRecurrentCortexM(t *testing.T) {
 		target string
 	}{{8, "cortex-m4"}, {16, "cortex-m0"}} {
 		t.Run(c.target, func(t *testing.T) {
-			tg, err := harness.TargetByName(c.target)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := harness.CheckTools(context.Background(), tg); err != nil {
-				var me *harness.MissingToolError
-				if errors.As(err, &me) {
-					testenv.Missing(t, "%v", err)
-				}
-				t.Fatal(err)
-			}
+			needTarget(t, c.target)
 			t.Parallel()
 			q, p := quantizedRNN(t, rnnModel(t, 4, 6, 2, 2, 8, 4, false), c.bits, c.target)
 			dir := t.TempDir()

@@ -47,6 +47,8 @@ func (p *Project) Report() string {
 	switch {
 	case nnqCount == 0:
 		b.WriteString("every layer runs a CMSIS-NN library function\n")
+	case q.IsAffine():
+		fmt.Fprintf(&b, "%d layer(s) run nnq's own kernels (codegen runtime nnq_s8_nnq.c, compiled with or without CMSIS-NN)\n", nnqCount)
 	case q.Runtime == nnq.RuntimeCMSIS:
 		fmt.Fprintf(&b, "%d layer(s) run nnq's own kernels (nnq_kernels.h, compiled with or without CMSIS)\n", nnqCount)
 	default:

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nnq-toolkit/nnq/codegen/harness"
 	"github.com/nnq-toolkit/nnq/internal/testenv"
 	"github.com/nnq-toolkit/nnq/kernels"
 	"github.com/nnq-toolkit/nnq/nnq"
@@ -256,3 +257,21 @@ var netQ15Conv = netSpec{name: "conv_q15", input: []int{4, 4, 2}, layers: []lspe
 	simple("f", nnq.OpFlatten),
 	dense("fc", nil, 64, 6, kernels.VarFullyConnectedQ15),
 }}
+
+// needTarget returns the harness target name, skipping the test when its
+// tools are missing (failing in CI).
+func needTarget(t *testing.T, name string) harness.Target {
+	t.Helper()
+	tg, err := harness.TargetByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.CheckTools(context.Background(), tg); err != nil {
+		var me *harness.MissingToolError
+		if errors.As(err, &me) {
+			testenv.Missing(t, "%v", err)
+		}
+		t.Fatal(err)
+	}
+	return tg
+}

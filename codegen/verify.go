@@ -24,11 +24,15 @@ type VerifyOptions struct {
 	// Sanitize builds the host binary with AddressSanitizer and
 	// UndefinedBehaviorSanitizer.
 	Sanitize bool
-	// CMSISPath builds against a CMSIS_5 checkout instead of nnq's runtime.
+	// CMSISPath builds a q7/q15 export against a CMSIS_5 checkout instead of
+	// nnq's runtime.
 	CMSISPath string
 	// LibCFlags are extra flags for the library's own sources (see
 	// harness.BuildOptions.LibCFlags).
 	LibCFlags []string
+	// CMSISNNPath builds an s8/s16 export against a CMSIS-NN checkout (the
+	// s8/s16 API, e.g. v7.0.0) instead of nnq's runtime.
+	CMSISNNPath string
 	// MaxPatterns caps the number of patterns run (0: all).
 	MaxPatterns int
 	// RandomPatterns is the number of random inputs (uniform over the
@@ -38,6 +42,11 @@ type VerifyOptions struct {
 	Seed           int64
 	// ExtraCFlags are passed to the compiler after the harness's flags.
 	ExtraCFlags []string
+	// Progress, when set, reports the steps "build" (0/1, 1/1), "run
+	// TARGET" (the host binary or QEMU running every pattern: 0/1, 1/1) and
+	// "compare" (patterns compared with the simulator); it fits
+	// nnq.ConvertOptions.Progress and progress.Reporter.Step.
+	Progress func(step string, done, total int)
 }
 
 // Mismatch locates the first differing value.
@@ -67,6 +76,7 @@ type VerifyResult struct {
 	FirstMismatch *Mismatch `json:"first_mismatch,omitempty"`
 	Sanitize      bool      `json:"sanitize"`
 	CMSIS         bool      `json:"cmsis"`
+	CMSISNN       bool      `json:"cmsis_nn,omitempty"`
 	CFlags        []string  `json:"cflags,omitempty"`
 	LibCFlags     []string  `json:"lib_cflags,omitempty"`
 	// Instructions is the mean instruction count of one nn_run on a
@@ -137,7 +147,11 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	if err != nil {
 		return nil, err
 	}
-	res := &VerifyResult{Model: q.Name, Target: tg.Name, CodePath: q.Path.String(), Layers: len(q.Layers), Sanitize: opt.Sanitize, CMSIS: opt.CMSISPath != ""}
+	res := &VerifyResult{Model: q.Name, Target: tg.Name, CodePath: q.Path.String(), Layers: len(q.Layers), Sanitize: opt.Sanitize, CMSIS: opt.CMSISPath != "",
+		CMSISNN: opt.CMSISNNPath != ""}
+	if err := checkLibrary(q, opt); err != nil {
+		return nil, fmt.Errorf("codegen: %s: %w", dir, err)
+	}
 
 	// Inputs, quantized by the Go side.
 	n := q.Float.InputSize()
@@ -176,7 +190,12 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	}
 
 	// Build.
-	flags, err := modelFlags(q, tg, opt.CMSISPath)
+	var flags []string
+	if q.IsAffine() {
+		flags, err = s8BuildFlags(q, tg, opt)
+	} else {
+		flags, err = modelFlags(q, tg, opt.CMSISPath)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -187,11 +206,18 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 		libFlags = opt.LibCFlags
 		res.LibCFlags = libFlags
 	}
-	bin, err := harness.Build(ctx, tg, harness.BuildOptions{ProjectDir: dir, CMSISPath: opt.CMSISPath, Sanitize: opt.Sanitize, Trace: true, ExtraCFlags: flags, LibCFlags: libFlags})
+	step := func(name string, done, total int) {
+		if opt.Progress != nil {
+			opt.Progress(name, done, total)
+		}
+	}
+	step("build", 0, 1)
+	bin, err := harness.Build(ctx, tg, harness.BuildOptions{ProjectDir: dir, CMSISPath: opt.CMSISPath, CMSISNNPath: opt.CMSISNNPath, Sanitize: opt.Sanitize, Trace: true, ExtraCFlags: flags, LibCFlags: libFlags})
 	if err != nil {
 		return nil, fmt.Errorf("codegen: building %s: %w", dir, err)
 	}
 	defer bin.Close()
+	step("build", 1, 1)
 	if bin.Info.InputSize != n || bin.Info.NumLayers != len(q.Layers) {
 		return nil, fmt.Errorf("codegen: %s: nn.h says %d inputs and %d layers, the model %d and %d (re-export the project)", dir, bin.Info.InputSize, bin.Info.NumLayers, n, len(q.Layers))
 	}
@@ -203,10 +229,12 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	for _, x := range inputs {
 		raw = appendWords(raw, x, eb)
 	}
+	step("run "+tg.Name, 0, 1)
 	run, err := bin.Run(ctx, raw, len(inputs))
 	if err != nil {
 		return nil, fmt.Errorf("codegen: running %s on %s: %w", dir, tg.Name, err)
 	}
+	step("run "+tg.Name, 1, 1)
 	if len(run.Instructions) > 0 {
 		var sum float64
 		for _, c := range run.Instructions {
@@ -222,6 +250,7 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	}
 	var want []byte
 	for p, x := range inputs {
+		step("compare", p, len(inputs))
 		y, err := sim.Run(x)
 		if err != nil {
 			return nil, fmt.Errorf("codegen: simulating pattern %d: %w", p, err)
@@ -248,6 +277,7 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 			}
 		}
 	}
+	step("compare", len(inputs), len(inputs))
 	res.BitExact = res.Mismatches == 0
 	if err := writeJSON(filepath.Join(dir, VerifyFile), res); err != nil {
 		return nil, err
@@ -285,6 +315,9 @@ func writeJSON(path string, v any) error {
 // modelFlags are the compiler flags that make the network code follow q's
 // code path and rounding on target tg.
 func modelFlags(q *nnq.QModel, tg harness.Target, cmsisPath string) ([]string, error) {
+	if q.IsAffine() {
+		return s8BuildFlags(q, tg, VerifyOptions{})
+	}
 	var flags []string
 	if tg.IsHost() {
 		if q.Path == kernels.DSPPath {

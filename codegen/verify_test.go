@@ -328,8 +328,8 @@ func TestMakefile(t *testing.T) {
 	}
 	// Class names, escaped for C, come back intact.
 	allDir, _ := exportT(t, netAllQ7, 8, "cortex-m3")
-	out = run("-C", allDir, "-s", "check", "CFLAGS=-O1 -Werror")
-	if !strings.Contains(out, "-> class ") || !strings.Contains(out, "(say \"what\"??!)") {
+	out = run("-C", allDir, "-s", "run", "CFLAGS=-O1 -Werror")
+	if !strings.Contains(out, "network says ") || !strings.Contains(out, "(say \"what\"??!)") {
 		t.Errorf("no class name in demo output:\n%s", out)
 	}
 	if !strings.Contains(out, "0 mismatch(es)") {

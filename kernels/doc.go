@@ -108,6 +108,15 @@
 //   - Stats: Values, AccWraps (int32 accumulator wrapped), SatHigh/SatLow
 //     (requantised value beyond the type's range) and ClampHigh/ClampLow
 //     (clamped by an activation bound narrower than the type, e.g. ReLU).
+//   - nnq's own kernels of s8/s16 networks (nnq_s8.go, nnq_s8_rnn.go;
+//     C twins in codegen/crt/c/nnq_s8_nnq.c), for layers the API has no
+//     function for: NNQClampS8/S16 (a ReLU that cannot be fused), NNQLUTS8
+//     (int8 sigmoid/tanh tables), NNQActS16 (int16 sigmoid/tanh: Q3.12 and
+//     an interpolated 513-entry table, LUTS16), NNQAddS16/NNQMulS16 (TFLite's
+//     int16 ADD/MUL), NNQSoftmaxS16Unwrap (arm_softmax_s16's unclamped
+//     32768), the recurrent NNQGRUS8/S16 and NNQLSTMS8/S16 over
+//     ConvolveWrapperS16, and GenLUTS16 (TFLite's int16 table generator,
+//     which reproduces the softmax tables of the vectors).
 //   - Library defect not reproduced: arm_convolve_s8 of v7.0.0 reads
 //     bias_data + group offset even when bias_data is NULL (grouped
 //     convolutions); the Go kernel computes the bias-free result, so export

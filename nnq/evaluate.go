@@ -121,8 +121,8 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 		return nil, fmt.Errorf("evaluate %q: the pattern set is empty", q.Name)
 	}
 	classes := q.Layers[len(q.Layers)-1].Out.Size()
-	stride := 0 // every stride-th pattern measures sensitivity (0: none)
-	if maxSens > 0 {
+	stride := 0                       // every stride-th pattern measures sensitivity (0: none)
+	if maxSens > 0 && !q.IsAffine() { // the hybrid pass reads Q formats
 		stride = (n + maxSens - 1) / maxSens
 	}
 	unlabelled := 0
@@ -134,10 +134,19 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 			return nil, fmt.Errorf("evaluate %q: pattern %d has label %d, but the network has %d outputs", q.Name, i, l, classes)
 		}
 	}
+	refs := q.sqnrReference()
 	var mu sync.Mutex
 	var parts []*evalPart
 	var done int64
 	var firstErr error
+	// Per pattern and layer signal and noise energies, summed in pattern
+	// order at the end: the SQNRs do not depend on how the patterns were
+	// spread over the workers (float sums are not associative).
+	nl := len(q.Layers)
+	var signal, noise []float64
+	if full {
+		signal, noise = make([]float64, n*nl), make([]float64, n*nl)
+	}
 	err := parallelEach(p, func() (func(*Patterns, int, int), error) {
 		sim, err := q.NewSim(full)
 		if err != nil {
@@ -192,20 +201,23 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 					part.fc[label][fp]++
 				}
 				for k, ql := range q.Layers {
-					ref := fr.Output(k)
+					ref := fr.Output(refs[k])
 					deq = sim.Dequantized(k, deq)
 					le := &part.layers[k]
 					m := float32(le.AbsMax)
+					var sg, ns float64
 					for j, v := range ref {
 						if ql.ReLU {
 							v = max(v, 0) // a fused ReLU: the kernel's output is relu(layer)
 						}
 						d := float64(v) - float64(deq[j])
-						le.signal += float64(v) * float64(v)
-						le.noise += d * d
+						sg += float64(v) * float64(v)
+						ns += d * d
 						m = max(m, v, -v)
 					}
 					le.AbsMax = float64(m)
+					// Summed in pattern order below, not per worker.
+					signal[i*nl+k], noise[i*nl+k] = sg, ns
 				}
 				if stride > 0 && i%stride == 0 && label >= 0 { // accuracy needs a label
 					part.sensN++
@@ -261,14 +273,16 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 			}
 		}
 		for k := range pt.layers {
-			ev.Layers[k].signal += pt.layers[k].signal
-			ev.Layers[k].noise += pt.layers[k].noise
 			ev.Layers[k].sensOK += pt.layers[k].sensOK
 			ev.Layers[k].AbsMax = max(ev.Layers[k].AbsMax, pt.layers[k].AbsMax)
 			if pt.sim.Stats != nil {
 				ev.Layers[k].Kernel.Add(pt.sim.Stats[k])
 			}
 		}
+	}
+	for i := range signal {
+		ev.Layers[i%nl].signal += signal[i]
+		ev.Layers[i%nl].noise += noise[i]
 	}
 	if labelled := n - unlabelled; labelled > 0 {
 		ev.Float, ev.Fixed = float64(fok)/float64(labelled), float64(qok)/float64(labelled)

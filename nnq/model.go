@@ -137,6 +137,9 @@ type Model struct {
 	// Source is the framework layout the model came from (set on a model
 	// converted to CMSIS, so patterns can be converted too).
 	Source Layout
+	// QDQ, when set, is the int8 quantization an already-quantized model
+	// was imported with (s8 keeps it; see QDQ).
+	QDQ *QDQ
 	// Frontend, when set, records how the input is computed from a raw
 	// signal (the KWS networks' MFCC); see Frontend.
 	Frontend *Frontend

@@ -23,6 +23,8 @@ type ConvertOptions struct {
 	Calib string
 	// Bits is 8 (q7, default) or 16 (q15).
 	Bits int
+	// Format is q7, q15, s8 or s16 (empty: the legacy format of Bits).
+	Format Format
 	// Scheme picks the formats (default Auto). The calibration patterns
 	// are split into a statistics part and a held-out part (the "val"
 	// rows when there are "train" rows too, else the last fifth): an Auto
@@ -164,7 +166,7 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 	if scheme, err = c.schemePatterns(scheme, o); err != nil {
 		return nil, err
 	}
-	cfg := QConfig{Bits: o.Bits, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, NoPoolShift: o.NoPoolShift, Progress: prog(scheme.Name()),
+	cfg := QConfig{Bits: o.Bits, Format: o.Format, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, NoPoolShift: o.NoPoolShift, Progress: prog(scheme.Name()),
 		Runtime: o.Runtime, Optimize: o.Optimize}
 	if c.Q, err = Quantize(c.CMSIS, c.Stats, cfg); err != nil {
 		return nil, err

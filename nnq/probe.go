@@ -133,7 +133,14 @@ func (s *Sim) runRange(from, to int) error {
 		for j, i := range s.inIdx[k] {
 			args[j] = s.bufs[i]
 		}
-		if err := ops[l.Op].fixed(s, k, args, s.bufs[k+1]); err != nil {
+		fixed := ops[l.Op].fixed
+		if s.s8 != nil {
+			fixed = s.s8[k].run
+		}
+		if err := fixed(s, k, args, s.bufs[k+1]); err != nil {
+			if l.S8 != nil {
+				return fmt.Errorf("layer %q (%s): %w", l.Name, l.S8.Function, err)
+			}
 			return fmt.Errorf("layer %q (%s): %w", l.Name, l.Kernel, err)
 		}
 	}

@@ -74,6 +74,10 @@ type QLayer struct {
 	// Reason says in a few words why the output has its format (the
 	// report's reason column; Notes hold the details).
 	Reason string
+
+	// S8 holds everything of a layer of an s8/s16 network (the legacy
+	// fields above then stay unset, Kernel is VarInvalid).
+	S8 *S8Layer
 }
 
 // QParam is one weight set of a layer that runs several FC kernels. The
@@ -99,8 +103,13 @@ type QModel struct {
 	Name string
 	// Float is the CMSIS-layout float model the quantized one was made from.
 	Float *Model
-	// Bits is the word size: 8 (q7) or 16 (q15).
+	// Bits is the activation word size: 8 (q7, s8) or 16 (q15, s16).
 	Bits int
+	// Format is q7, q15, s8 or s16 (empty: the legacy format of Bits).
+	Format Format
+	// Affine maps every activation tensor of an s8/s16 network to its
+	// scale and zero point (Frac is unused then).
+	Affine map[string]Affine
 	// Scheme names the quantization scheme that chose the formats.
 	Scheme string
 	// Target is the core name ("cortex-m4", "host", ...) and Path the
@@ -141,8 +150,11 @@ func (q *QModel) Output() string { return q.Layers[len(q.Layers)-1].Name }
 // OutputFrac is the fractional bits of the network output.
 func (q *QModel) OutputFrac() int { return q.Frac[q.Output()] }
 
-// TypeName is "q7" or "q15".
+// TypeName is "q7", "q15", "s8" or "s16".
 func (q *QModel) TypeName() string {
+	if q.Format != "" {
+		return string(q.Format)
+	}
 	if q.Bits == 16 {
 		return "q15"
 	}
@@ -159,6 +171,9 @@ func QFormat(bits, f int) string { return fmt.Sprintf("Q%d.%d", bits-1-f, f) }
 
 // Table renders the formats, shifts and kernels as a text table.
 func (q *QModel) Table() string {
+	if q.IsAffine() {
+		return q.tableS8()
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "quantized %q: %s, scheme %s, target %s (%s path), %s runtime, input %s\n", q.Name, q.TypeName(), q.Scheme, q.Target, q.Path, q.Runtime, QFormat(q.Bits, q.InputFrac))
 	fmt.Fprintf(&b, "%-20s %-17s %-9s %-9s %-9s %-9s %5s %5s  %s\n", "layer", "op", "in", "out", "weights", "bias", "bsh", "osh", "kernel")

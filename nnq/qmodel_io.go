@@ -40,16 +40,19 @@ type jsonQLayer struct {
 	Kernel     string         `json:"kernel"`
 	Rejected   []string       `json:"rejected,omitempty"`
 	Notes      []string       `json:"notes,omitempty"`
+	S8         *S8Layer       `json:"s8,omitempty"`
 	Reason     string         `json:"reason,omitempty"`
 }
 
 type jsonQModel struct {
-	Version  int    `json:"version"`
-	Name     string `json:"name"`
-	Bits     int    `json:"bits"`
-	Scheme   string `json:"scheme"`
-	Target   string `json:"target"`
-	Truncate bool   `json:"truncate"`
+	Version  int               `json:"version"`
+	Name     string            `json:"name"`
+	Bits     int               `json:"bits"`
+	Format   Format            `json:"format,omitempty"`
+	Affine   map[string]Affine `json:"affine,omitempty"`
+	Scheme   string            `json:"scheme"`
+	Target   string            `json:"target"`
+	Truncate bool              `json:"truncate"`
 	// Runtime and Optimize are absent from files of earlier versions,
 	// which always used the legacy CMSIS-NN functions.
 	Runtime   string                `json:"runtime,omitempty"`
@@ -76,7 +79,7 @@ type jsonGraph struct {
 
 // Save writes the quantized model to path as JSON.
 func (q *QModel) Save(path string) error {
-	j := jsonQModel{Version: 1, Name: q.Name, Bits: q.Bits, Scheme: q.Scheme, Target: q.Target, Truncate: q.Rounding == kernels.Truncate,
+	j := jsonQModel{Version: 1, Name: q.Name, Bits: q.Bits, Format: q.Format, Affine: q.Affine, Scheme: q.Scheme, Target: q.Target, Truncate: q.Rounding == kernels.Truncate,
 		Runtime: q.Runtime, Optimize: q.Optimize,
 		InputFrac: q.InputFrac, InputWhy: q.InputReason, Notes: q.Notes, Tensors: map[string]jsonTensor{},
 		Float: jsonGraph{Name: q.Float.Name, Layout: q.Float.Layout, Source: q.Float.Source, InputName: q.Float.inputName(),
@@ -92,7 +95,7 @@ func (q *QModel) Save(path string) error {
 		j.Layers = append(j.Layers, jsonQLayer{Name: l.Name, Op: l.Op, Inputs: l.Inputs, InFrac: l.InFrac, OutFrac: l.OutFrac, WantFrac: l.WantFrac,
 			WeightFrac: l.WeightFrac, BiasFrac: l.BiasFrac, BiasShift: l.BiasShift, OutShift: l.OutShift, Weights: l.Weights, Bias: l.Bias,
 			Shifts: l.Shifts, IntWidth: l.IntWidth, PoolShift: l.PoolShift, ReLU: l.ReLU, Sub: l.Sub, Internal: l.Internal, Kernel: k,
-			Rejected: l.Rejected, Notes: l.Notes, Reason: l.Reason})
+			Rejected: l.Rejected, Notes: l.Notes, Reason: l.Reason, S8: l.S8})
 	}
 	b, err := json.Marshal(j)
 	if err != nil {
@@ -132,6 +135,12 @@ func LoadQModel(path string) (*QModel, error) {
 	if j.Bits != 8 && j.Bits != 16 {
 		return nil, fmt.Errorf("%s: word size %d is not 8 or 16", path, j.Bits)
 	}
+	if j.Format.Affine() {
+		return loadQModelAffine(path, &j, m)
+	}
+	if f, _ := FormatOfBits(j.Bits); j.Format != "" && j.Format != f {
+		return nil, fmt.Errorf("%s: format %q does not fit %d-bit words", path, j.Format, j.Bits)
+	}
 	tp, err := TargetPath(j.Target)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -148,7 +157,7 @@ func LoadQModel(path string) (*QModel, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	acts, _ := m.Shapes()
-	q := &QModel{Name: j.Name, Float: m, Bits: j.Bits, Scheme: j.Scheme, Target: j.Target, Path: tp, Runtime: runtime, Optimize: optimize,
+	q := &QModel{Name: j.Name, Float: m, Bits: j.Bits, Format: j.Format, Scheme: j.Scheme, Target: j.Target, Path: tp, Runtime: runtime, Optimize: optimize,
 		InputName: m.inputName(), InputFrac: j.InputFrac, InputReason: j.InputWhy, Notes: j.Notes, Frac: map[string]int{m.inputName(): j.InputFrac}}
 	if j.Truncate {
 		q.Rounding = kernels.Truncate

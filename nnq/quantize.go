@@ -11,6 +11,9 @@ import (
 type QConfig struct {
 	// Bits is the word size of the whole network: 8 (q7) or 16 (q15).
 	Bits int
+	// Format is q7, q15, s8 or s16 (empty: the legacy format of Bits). With
+	// s8/s16 Bits may stay 0 or must agree (8, 16).
+	Format Format
 	// Scheme picks activation formats (default Auto).
 	Scheme Scheme
 	// Target is the core the code will run on: "cortex-m0", "cortex-m3",
@@ -66,6 +69,9 @@ type qctx struct {
 	readers map[string][]*Layer
 	// delta shifts the scheme's choice per tensor (the accuracy search).
 	delta map[string]int
+	// keptW and refusedW list the s8 layers whose imported (QDQ) weight
+	// scales were kept or could not be.
+	keptW, refusedW []string
 	// noPoolShift is QConfig.NoPoolShift.
 	noPoolShift bool
 }
@@ -126,6 +132,13 @@ func Quantize(cm *Model, stats *Stats, cfg QConfig) (*QModel, error) {
 	if cfg.Scheme == nil {
 		cfg.Scheme = Auto{}
 	}
+	if f, err := cfg.format(); err == nil && f.Affine() {
+		// Auto picks among Q-format candidates; s8/s16 ranges come from
+		// MSE, the scheme their accuracy was measured with.
+		if _, ok := cfg.Scheme.(Auto); ok {
+			cfg.Scheme = MSE{}
+		}
+	}
 	q, err := quantize(cm, stats, cfg, nil)
 	if err != nil {
 		return nil, err
@@ -147,12 +160,11 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	if cm.Layout != CMSIS {
 		return nil, fmt.Errorf("quantize %q: convert the model with ToCMSIS first", cm.Name)
 	}
-	if cfg.Bits == 0 {
-		cfg.Bits = 8
+	f, err := cfg.format()
+	if err != nil {
+		return nil, fmt.Errorf("quantize %q: %w", cm.Name, err)
 	}
-	if cfg.Bits != 8 && cfg.Bits != 16 {
-		return nil, fmt.Errorf("quantize %q: word size %d bits is not 8 (q7) or 16 (q15)", cm.Name, cfg.Bits)
-	}
+	cfg.Format, cfg.Bits = f, f.Bits()
 	if cfg.Scheme == nil {
 		cfg.Scheme = Auto{}
 	}
@@ -185,7 +197,10 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	if err != nil {
 		return nil, err
 	}
-	q := &QModel{Name: cm.Name, Float: cm, Bits: cfg.Bits, Scheme: cfg.Scheme.Name(), Target: cfg.Target, Path: path,
+	if f.Affine() {
+		return quantizeAffine(cm, stats, cfg, delta, path, acts)
+	}
+	q := &QModel{Name: cm.Name, Float: cm, Bits: cfg.Bits, Format: f, Scheme: cfg.Scheme.Name(), Target: cfg.Target, Path: path,
 		Runtime: runtime, Optimize: optimize, InputName: cm.inputName(), Frac: map[string]int{}}
 	if cfg.Truncate {
 		q.Rounding = kernels.Truncate
@@ -241,6 +256,21 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 		return nil, err
 	}
 	return q, nil
+}
+
+// format resolves the configured format: Format, or the legacy format of
+// Bits; both given must agree.
+func (cfg QConfig) format() (Format, error) {
+	if cfg.Format == "" {
+		return FormatOfBits(cfg.Bits)
+	}
+	if _, err := ParseFormat(string(cfg.Format)); err != nil {
+		return "", err
+	}
+	if cfg.Bits != 0 && cfg.Bits != cfg.Format.Bits() {
+		return "", fmt.Errorf("format %s has %d-bit activations, not %d", cfg.Format, cfg.Format.Bits(), cfg.Bits)
+	}
+	return cfg.Format, nil
 }
 
 // quantizeValues rounds v·2^frac to the nearest integer (ties away from

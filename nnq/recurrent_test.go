@@ -3,7 +3,6 @@ package nnq
 import (
 	"math"
 	"math/rand"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -183,14 +182,7 @@ func TestRecurrentQuantize(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := randPatterns(r, fw, 80)
-	fr, _ := cm.NewRunner()
-	for i := 0; i < p.Len(); i++ {
-		p.Labels[i] = int32(Predict(fr.Run(p.Input(i))))
-	}
-	st, err := Calibrate(cm, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := labelledStats(t, cm, p)
 	for _, n := range []string{"gru/gates", "gru/h", "lstm/gates", "lstm/h", "lstm/c"} {
 		ts := st.Tensor(n)
 		if ts == nil || ts.Count == 0 {
@@ -236,31 +228,7 @@ func TestRecurrentQuantize(t *testing.T) {
 				t.Errorf("table lacks %q:\n%s", want, tbl)
 			}
 		}
-		path := filepath.Join(t.TempDir(), "q.json")
-		if err := q.Save(path); err != nil {
-			t.Fatal(err)
-		}
-		q2, err := LoadQModel(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s1, _ := q.NewSim(false)
-		s2, _ := q2.NewSim(false)
-		x := make([]int16, cm.InputSize())
-		for i := 0; i < 10; i++ {
-			q.QuantizeInput(p.Input(i), x)
-			a, err := s1.Run(x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a = append([]int16(nil), a...)
-			b, _ := s2.Run(x)
-			for j := range a {
-				if a[j] != b[j] {
-					t.Fatalf("q%d: reloaded model differs at pattern %d output %d", bits, i, j)
-				}
-			}
-		}
+		q2, path := checkSaveLoad(t, q, p, 10)
 		// The accuracy search can move the recurrent layers' internal formats.
 		sq, err := Quantize(cm, st, QConfig{Bits: bits, Scheme: Search{Base: MSE{}, Fit: p.Head(20), Val: p.Tail(20), MaxRounds: 1, MaxDelta: 1}})
 		if err != nil {

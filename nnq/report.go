@@ -66,6 +66,8 @@ type ReportLayer struct {
 	// library (nnq verify --cmsis PATH on a Cortex-M target).
 	LibraryKernel       string `json:"library_kernel,omitempty"`
 	LibraryInstructions uint64 `json:"library_instructions,omitempty"`
+	// S8 holds an s8/s16 layer's formats and requantization.
+	S8 *ReportS8Layer `json:"s8,omitempty"`
 }
 
 // Report is what nnq convert writes as report.json and report.md. Keys
@@ -110,6 +112,9 @@ type Report struct {
 	Notes            []string      `json:"notes,omitempty"`
 	FloatConfusion   [][]int       `json:"float_confusion"`
 	FixedConfusion   [][]int       `json:"fixed_confusion"`
+	// InputAffine and OutputAffine: the formats of an s8/s16 network.
+	InputAffine  *Affine `json:"input_affine,omitempty"`
+	OutputAffine *Affine `json:"output_affine,omitempty"`
 
 	// Filled by codegen (memory plan) and Cortex-M runs.
 	ArenaBytes      int `json:"arena_bytes,omitempty"`
@@ -168,6 +173,9 @@ type ReportFrontend struct {
 
 // NewReport assembles a report from a quantized model and its evaluation.
 func NewReport(q *QModel, ev *Evaluation) *Report {
+	if q.IsAffine() {
+		return newReportS8(q, ev)
+	}
 	r := &Report{Model: q.Name, Target: q.Target, CodePath: q.Path.String(), Rounding: q.Rounding.String(), Bits: q.Bits, Type: q.TypeName(),
 		Scheme: q.Scheme, Patterns: ev.Patterns, Unlabelled: ev.Unlabelled, FloatAccuracy: ev.Float, FixedAccuracy: ev.Fixed, Agreement: ev.Agreement,
 		InputFrac: q.InputFrac, OutputFrac: q.OutputFrac(), InputSaturated: ev.InputSaturated, Classes: q.Float.Classes,
@@ -261,6 +269,10 @@ func (r *Report) Markdown() string {
 	b.WriteString(".\n\n")
 	fmt.Fprintf(&b, "| | accuracy |\n|---|---|\n| float | %.2f%% |\n| %s | %.2f%% |\n| drop | %.2f points |\n| top-1 agreement | %.2f%% |\n\n",
 		100*r.FloatAccuracy, r.Type, 100*r.FixedAccuracy, 100*(r.FloatAccuracy-r.FixedAccuracy), 100*r.Agreement)
+	if r.InputAffine != nil {
+		r.markdownS8(&b)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "Input format %s (%s), output format %s; %d input values saturated (%s).\n\n", QFormat(r.Bits, r.InputFrac), r.InputReason, QFormat(r.Bits, r.OutputFrac), r.InputSaturated, pctText(r.InputSaturationPct))
 	if r.ArenaBytes > 0 {
 		fmt.Fprintf(&b, "Memory: RAM %d B = activation arena %d B + kernel scratch %d B (lower bound %d B, naive plan %d B); flash: weights %d B",

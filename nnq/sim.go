@@ -63,27 +63,22 @@ type Sim struct {
 	Stats []kernels.Stats
 	wide  []int16
 	outs  [][]int16
+	// s8 holds the layers of an s8/s16 network (nil for q7/q15).
+	s8 []s8Step
 }
 
 // NewSim prepares a simulator. With stats, every kernel call counts its
 // saturations and wraps into Sim.Stats (slower).
 func (q *QModel) NewSim(stats bool) (*Sim, error) {
+	if q.IsAffine() {
+		return q.newSimAffine(stats)
+	}
 	s := &Sim{q: q}
-	index := map[string]int{q.InputName: 0}
-	s.bufs = append(s.bufs, newQbuf(q.Bits, q.Float.InputSize()))
+	if err := s.wire(stats); err != nil {
+		return nil, err
+	}
 	maxPool := 0
-	for i, l := range q.Layers {
-		idx := make([]int, len(l.Inputs))
-		for j, n := range l.Inputs {
-			k, ok := index[n]
-			if !ok {
-				return nil, fmt.Errorf("layer %q reads unknown tensor %q", l.Name, n)
-			}
-			idx[j] = k
-		}
-		s.inIdx = append(s.inIdx, idx)
-		s.bufs = append(s.bufs, newQbuf(q.Bits, l.Out.Size()))
-		index[l.Name] = i + 1
+	for _, l := range q.Layers {
 		var p simParams
 		if l.Weights != nil {
 			w := l.Weights
@@ -117,11 +112,33 @@ func (q *QModel) NewSim(stats bool) (*Sim, error) {
 		}
 	}
 	s.work = newQbuf(q.Bits, maxPool)
+	return s, nil
+}
+
+// wire allocates the buffers of the network input and of every layer
+// output, resolves each layer's inputs, and the counters when stats.
+func (s *Sim) wire(stats bool) error {
+	q := s.q
+	index := map[string]int{q.InputName: 0}
+	s.bufs = append(s.bufs, newQbuf(q.Bits, q.Float.InputSize()))
+	for i, l := range q.Layers {
+		idx := make([]int, len(l.Inputs))
+		for j, n := range l.Inputs {
+			k, ok := index[n]
+			if !ok {
+				return fmt.Errorf("layer %q reads unknown tensor %q", l.Name, n)
+			}
+			idx[j] = k
+		}
+		s.inIdx = append(s.inIdx, idx)
+		s.bufs = append(s.bufs, newQbuf(q.Bits, l.Out.Size()))
+		index[l.Name] = i + 1
+	}
 	s.args = make([]qbuf, 2)
 	if stats {
 		s.Stats = make([]kernels.Stats, len(q.Layers))
 	}
-	return s, nil
+	return nil
 }
 
 func narrow8(v []int16) []int8 {
@@ -167,18 +184,7 @@ func (s *Sim) Run(x []int16) ([]int16, error) {
 	return s.wide, nil
 }
 
-func (s *Sim) run() error {
-	for k, l := range s.q.Layers {
-		args := s.args[:len(s.inIdx[k])]
-		for j, i := range s.inIdx[k] {
-			args[j] = s.bufs[i]
-		}
-		if err := ops[l.Op].fixed(s, k, args, s.bufs[k+1]); err != nil {
-			return fmt.Errorf("layer %q (%s): %w", l.Name, l.Kernel, err)
-		}
-	}
-	return nil
-}
+func (s *Sim) run() error { return s.runRange(0, len(s.q.Layers)) }
 
 // Output returns layer k's output from the last Run, widened to int16.
 func (s *Sim) Output(k int) []int16 {
@@ -191,6 +197,9 @@ func (s *Sim) Output(k int) []int16 {
 
 // Dequantized returns layer k's output from the last Run as float values.
 func (s *Sim) Dequantized(k int, dst []float32) []float32 {
+	if s.q.IsAffine() {
+		return dequantizeAffine(s.Output(k), s.q.Layers[k].S8.Out, dst)
+	}
 	return Dequantize(s.Output(k), s.q.Frac[s.q.Layers[k].Name], dst)
 }
 
@@ -200,15 +209,18 @@ func (s *Sim) Dequantized(k int, dst []float32) []float32 {
 // read in CHW order and written in HWC order directly.
 func (q *QModel) QuantizeInput(x []float32, dst []int16) int {
 	m := q.Float
+	qz := q.inputQuantizer()
 	if m.patternLayout() != NCHW || len(m.InputShape) != 3 {
-		return quantizeInto(x, q.InputFrac, q.Bits, dst)
+		for i, v := range x {
+			dst[i] = qz.value(v)
+		}
+		return qz.saturated
 	}
 	s := m.InputShape // [H,W,C] (CMSIS model) or [C,H,W]
 	H, W, C := s[0], s[1], s[2]
 	if m.Layout == NCHW {
 		H, W, C = s[1], s[2], s[0]
 	}
-	qz := newQuantizer(q.InputFrac, q.Bits)
 	for c := 0; c < C; c++ {
 		for y := 0; y < H; y++ {
 			row := x[(c*H+y)*W:][:W]
@@ -220,10 +232,11 @@ func (q *QModel) QuantizeInput(x []float32, dst []int16) int {
 	return qz.saturated
 }
 
-// quantizer rounds to nearest (ties away from zero) and saturates to a word.
+// quantizer rounds x·scale to nearest (ties away from zero), adds zero (an
+// s8/s16 input's zero point) and saturates to a word.
 type quantizer struct {
-	lo, hi, scale float64
-	saturated     int
+	lo, hi, scale, zero float64
+	saturated           int
 }
 
 func newQuantizer(frac, bits int) *quantizer {
@@ -231,7 +244,7 @@ func newQuantizer(frac, bits int) *quantizer {
 }
 
 func (z *quantizer) value(x float32) int16 {
-	r := math.Round(float64(x) * z.scale)
+	r := math.Round(float64(x)*z.scale) + z.zero
 	if r > z.hi {
 		r = z.hi
 		z.saturated++

@@ -2,6 +2,8 @@ package nnq
 
 import (
 	"math/rand"
+	"path/filepath"
+	"testing"
 )
 
 func randTensor(r *rand.Rand, name string, shape ...int) *Tensor {
@@ -108,4 +110,55 @@ func randPatterns(r *rand.Rand, m *Model, n int) *Patterns {
 		p.Append(x, r.Intn(3), "")
 	}
 	return p
+}
+
+// checkSaveLoad saves q, loads it back and checks that the loaded model
+// simulates the first n patterns of p bit for bit like q. It returns the
+// loaded model and the file.
+func checkSaveLoad(t *testing.T, q *QModel, p *Patterns, n int) (*QModel, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "q.json")
+	if err := q.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	q2, err := LoadQModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, _ := q.NewSim(false)
+	s2, _ := q2.NewSim(false)
+	x := make([]int16, q.Float.InputSize())
+	for i := 0; i < n; i++ {
+		q.QuantizeInput(p.Input(i), x)
+		a, err := s1.Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a = append([]int16(nil), a...)
+		b, err := s2.Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range a {
+			if a[j] != b[j] {
+				t.Fatalf("%s: the reloaded model differs at pattern %d output %d: %d, saved %d", q.TypeName(), i, j, b[j], a[j])
+			}
+		}
+	}
+	return q2, path
+}
+
+// labelledStats labels p with the float network's predictions and
+// calibrates cm on it.
+func labelledStats(t *testing.T, cm *Model, p *Patterns) *Stats {
+	t.Helper()
+	fr, _ := cm.NewRunner()
+	for i := 0; i < p.Len(); i++ {
+		p.Labels[i] = int32(Predict(fr.Run(p.Input(i))))
+	}
+	st, err := Calibrate(cm, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
 # Executes nnq's notebooks headless (GoNB kernel, Debian's Jupyter) and
-# fails if any of them went wrong.
+# fails if any of them went wrong or if its committed outputs are stale.
 #
 #   notebooks/run.sh                 every notebooks/*.ipynb
 #   notebooks/run.sh PATH...         these notebooks, or every *.ipynb in
 #                                    these directories
+#   notebooks/run.sh --store [PATH...]
+#                                    execute and store the outputs in the
+#                                    notebooks themselves (make notebooks)
 #
 # Each notebook runs with `jupyter nbconvert --to notebook --execute` into
-# a temporary directory (the committed notebooks stay untouched, outputs
-# cleared). A failing GoNB cell does not always make nbconvert fail (a
-# panic or a failing `!` line only prints), so the executed notebooks are
-# scanned: the run fails if a cell produced an error output, printed
-# "panic:" or "exit status N", or if a notebook that should plot (all of
+# a temporary directory. A failing GoNB cell does not always make nbconvert
+# fail (a panic or a failing `!` line only prints), so the executed
+# notebooks are scanned (notebooks/nbtool.py scan): the run fails if a cell
+# produced an error output, printed "panic:" or "exit status N", showed an
+# absolute path of this machine, or if a notebook that should plot (all of
 # them, unless its metadata says "nnq": {"plots": false}) shows no
 # image/png.
+#
+# The notebooks are committed with their outputs, so that they read like a
+# book without running them. Without --store, the run also fails when a
+# committed notebook is stale (nbtool.py compare): its code cells changed
+# since its outputs were stored (metadata.nnq.code_sha256, which
+# notebooks/check_test.go also checks without Jupyter), or executing it
+# now gives other outputs (nnq's code or data changed what it shows; text,
+# tables and plots are compared exactly, so the notebooks are written to
+# be deterministic: fixed seeds, no timings, no absolute paths). The cure
+# is `make notebooks`. With --store, a notebook is written back only when
+# its run is clean.
 #
 # Environment:
 #   NNQ_NOTEBOOK_OUT   keep the executed notebooks in this directory
@@ -37,6 +51,9 @@ if [ ! -x "$JUPYTER" ]; then JUPYTER="$(command -v jupyter)"; fi
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY="$(command -v python3)"
 GONB="$(command -v gonb)" || { echo "run.sh: gonb is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
+
+store=0
+if [ "${1:-}" = --store ]; then store=1; shift; fi
 
 # Notebooks to run.
 nbs=()
@@ -65,6 +82,8 @@ cat > "$work/jupyter/kernels/gonb/kernel.json" <<EOF
  "display_name": "Go (gonb)", "language": "go", "interrupt_mode": "message", "env": {}}
 EOF
 export JUPYTER_PATH="$work/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
+# No person at the notebook: nb.Interactive() is false, widgets are skipped.
+export NNQ_HEADLESS=1
 
 failed=0
 start_all=$(date +%s)
@@ -74,7 +93,7 @@ for nb in "${nbs[@]}"; do
   start=$(date +%s)
   rc=0
   "$JUPYTER" nbconvert --to notebook --execute --allow-errors \
-    --ExecutePreprocessor.kernel_name=gonb \
+    --ExecutePreprocessor.kernel_name=gonb --ExecutePreprocessor.record_timing=False \
     --ExecutePreprocessor.timeout="${NNQ_CELL_TIMEOUT:-600}" \
     --output-dir "$out" --output "$name" "$nb" >"$log" 2>&1 || rc=$?
   secs=$(( $(date +%s) - start ))
@@ -84,47 +103,19 @@ for nb in "${nbs[@]}"; do
     failed=$((failed + 1))
     continue
   fi
-  if problems="$("$PY" - "$out/$name" <<'PYEOF'
-import json, re, sys
-nb = json.load(open(sys.argv[1]))
-want_png = nb.get("metadata", {}).get("nnq", {}).get("plots", True)
-problems, pngs = [], 0
-bad = re.compile(r"panic:|^exit status \d+", re.M)
-for i, cell in enumerate(nb.get("cells", [])):
-    if cell.get("cell_type") != "code":
-        continue
-    src = "".join(cell.get("source", "")).strip().splitlines()
-    where = "cell %d (%s)" % (i + 1, src[0][:60] if src else "empty")
-    for o in cell.get("outputs", []):
-        t = o.get("output_type")
-        if t == "error":
-            tb = "\n".join(o.get("traceback", []))
-            problems.append("%s: error %s: %s\n%s" % (where, o.get("ename", ""), o.get("evalue", ""), tb[-1500:]))
-        elif t == "stream":
-            text = "".join(o.get("text", ""))
-            m = bad.search(text)
-            if m:
-                problems.append("%s: printed %r:\n%s" % (where, m.group(0), text[max(0, m.start() - 800):m.start() + 1200]))
-        else:
-            data = o.get("data", {})
-            if "image/png" in data:
-                pngs += 1
-            text = "".join(data.get("text/plain", ""))
-            if bad.search(text):
-                problems.append("%s: output shows %r" % (where, bad.search(text).group(0)))
-if want_png and pngs == 0:
-    problems.append("no image/png output (this notebook should plot)")
-if len(problems) > 6:
-    problems = problems[:5] + ["... and %d more problems" % (len(problems) - 5)]
-print(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(problems)))
-sys.exit(1 if problems else 0)
-PYEOF
-  )"; then
-    echo "ok   $name (${secs}s)"
-  else
+  if ! problems="$("$PY" "$here/nbtool.py" scan "$out/$name" "$root")"; then
     echo "FAIL $name (${secs}s):"
     printf '%s\n' "$problems" | sed 's/^/    /'
     failed=$((failed + 1))
+  elif [ $store = 1 ]; then
+    "$PY" "$here/nbtool.py" store "$out/$name" "$nb"
+    echo "ok   $name (${secs}s): outputs stored"
+  elif ! stale="$("$PY" "$here/nbtool.py" compare "$nb" "$out/$name")"; then
+    echo "FAIL $name (${secs}s): stale outputs (run make notebooks, or notebooks/run.sh --store $name):"
+    printf '%s\n' "$stale" | sed 's/^/    /'
+    failed=$((failed + 1))
+  else
+    echo "ok   $name (${secs}s)"
   fi
 done
 total=$(( $(date +%s) - start_all ))

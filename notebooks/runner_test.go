@@ -100,3 +100,43 @@ func TestRunnerRejectsMissingPath(t *testing.T) {
 		t.Errorf("run.sh on a missing path: ok=%v\n%s", ok, out)
 	}
 }
+
+// TestRunnerFailsOnStaleOutputs: a notebook whose committed outputs are
+// not what its code prints now (nnq changed what a cell shows) fails the
+// run, and --store makes it fresh again.
+func TestRunnerFailsOnStaleOutputs(t *testing.T) {
+	needJupyter(t)
+	b, err := os.ReadFile("testdata/good.ipynb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const line = "exit status is printed by failing cells; this line only mentions it"
+	if !strings.Contains(string(b), line) {
+		t.Fatal("testdata/good.ipynb lacks its stored output line")
+	}
+	dir := t.TempDir()
+	nb := filepath.Join(dir, "stale.ipynb")
+	// The stored output says something else than the code prints.
+	os.WriteFile(nb, []byte(strings.Replace(string(b), line+`\n"`, `an older output\n"`, 1)), 0o644)
+	out, ok := runNotebooks(t, nb)
+	if ok || !strings.Contains(out, "FAIL stale.ipynb") || !strings.Contains(out, "stale outputs") || !strings.Contains(out, "an older output") {
+		t.Fatalf("run.sh passed a notebook with stale outputs:\n%s", out)
+	}
+	// A code cell edited without storing again.
+	edited := strings.Replace(string(b), "img.Set(3, 3,", "img.Set(4, 4,", 1)
+	os.WriteFile(nb, []byte(edited), 0o644)
+	out, ok = runNotebooks(t, nb)
+	if ok || !strings.Contains(out, "code cells changed") {
+		t.Fatalf("run.sh passed a notebook with an edited cell:\n%s", out)
+	}
+	// --store makes it fresh.
+	if out, ok = runNotebooks(t, "--store", nb); !ok || !strings.Contains(out, "outputs stored") {
+		t.Fatalf("run.sh --store:\n%s", out)
+	}
+	if out, ok = runNotebooks(t, nb); !ok {
+		t.Fatalf("run.sh after --store:\n%s", out)
+	}
+	if err := checkStored(nb); err != nil {
+		t.Fatal(err)
+	}
+}

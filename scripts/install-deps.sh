@@ -6,10 +6,12 @@
 # Needs Debian or Ubuntu, root or sudo for apt-get, and network access.
 set -euo pipefail
 
-PKGS=(gcc make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+PKGS=(gcc libc6-dev make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
       jupyter-nbconvert jupyter-client python3-ipykernel jupyter-core libonnx-testdata
       python3-torch python3-numpy)
 [ "${NNQ_WITH_TRAINING:-0}" = 1 ] && PKGS+=(espeak-ng sox python3-onnx)
+# The image test's builders (scripts/test.sh; not inside the image itself).
+[ "${NNQ_WITH_IMAGE:-0}" = 1 ] && PKGS+=(podman buildah debootstrap)
 
 # quietly runs a command, showing its output only when it fails.
 quietly() {
@@ -41,7 +43,9 @@ fi
 GONB_VERSION=v0.11.1
 GOBIN_DIR="$(go env GOPATH)/bin"
 export PATH="$GOBIN_DIR:$PATH"
-if ! command -v gonb >/dev/null 2>&1 || ! gonb --version 2>/dev/null | grep -q "${GONB_VERSION#v}"; then
+# (grep reads all of the output: with pipefail, grep -q quitting at the
+# first match could kill the writer with SIGPIPE and fail the pipe.)
+if ! command -v gonb >/dev/null 2>&1 || ! gonb --version 2>/dev/null | grep "${GONB_VERSION#v}" >/dev/null; then
   echo "install-deps: installing GoNB $GONB_VERSION"
   tools="$(mktemp -d)"
   install_gonb() {
@@ -54,7 +58,7 @@ if ! command -v gonb >/dev/null 2>&1 || ! gonb --version 2>/dev/null | grep -q "
   rm -rf "$tools"
   [ $status = 0 ] || exit $status
 fi
-if ! jupyter kernelspec list 2>/dev/null | grep -q gonb; then
+if ! jupyter kernelspec list 2>/dev/null | grep gonb >/dev/null; then
   quietly gonb --install --force_deps  # gopls only serves autocompletion
 fi
 echo "install-deps: ok"

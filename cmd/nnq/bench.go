@@ -16,6 +16,7 @@ import (
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/codegen/harness"
 	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/progress"
 )
 
 // benchNet is one network of the benchmark.
@@ -87,6 +88,7 @@ type benchReport struct {
 	GoVer    string      `json:"go"`
 	Runs     int         `json:"runs"`
 	Networks []netResult `json:"networks"`
+	S8       []s8Row     `json:"s8,omitempty"`
 	// Calib is the calibration section (bench_calib.go).
 	Calib *calibBench `json:"calibration,omitempty"`
 	// Stream is the streaming section (bench_stream.go).
@@ -94,7 +96,7 @@ type benchReport struct {
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR] [--only runtime|frontend|stream] [--cmsis PATH] [--stream-model M]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR] [--only runtime|s8|frontend|stream] [--cmsis PATH] [--stream-model M]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -107,7 +109,7 @@ func init() {
 		dataDir := fs.String("data", "data", "bundled data directory (calib section)")
 		streamModel := fs.String("stream-model", "", "model of the stream section (default: a generated dense network over 49x10 inputs)")
 		searchVal := fs.Int("search-val", 1000, "held-out calibration patterns (the val split) for the auto scheme's refinement and the search's fit/validation halves")
-		only := fs.String("only", "", "run one section only and print it: runtime (nnq's kernels next to the CMSIS-NN library on Cortex-M4, per layer; DIR/BENCHMARKS_RUNTIME.md, bench_runtime.go), frontend (the input front end, bench_frontend.go), stream (convert on 10^4 and 10^5 generated patterns: wall time and peak RSS, bench_stream.go)")
+		only := fs.String("only", "", "run one section only: runtime (nnq's kernels next to the CMSIS-NN library on Cortex-M4, per layer; DIR/BENCHMARKS_RUNTIME.md, bench_runtime.go), s8 (today's CMSIS-NN s8/s16 rows of all bundled networks, replaced in DIR/BENCHMARKS.md and DIR/benchmarks.json), frontend (the input front end, bench_frontend.go), stream (convert on 10^4 and 10^5 generated patterns: wall time and peak RSS, bench_stream.go)")
 		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "with --only runtime: CMSIS_5 tree (5.x up to 5.9.0) whose library the runtime section counts next to nnq's kernels")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -123,7 +125,7 @@ func init() {
 			atLeast("--search-val", searchVal, 1, ""),
 			inputFile("--stream-model", streamModel, false),
 			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
-			optional(only, oneOf("--only", only, "runtime", "frontend", "stream")),
+			optional(only, oneOf("--only", only, "runtime", "s8", "frontend", "stream")),
 			inputDir("--cmsis", cmsis),
 			cmsisDSPRule(),
 		)
@@ -136,6 +138,12 @@ func init() {
 				list = runtimeNets
 			}
 			return runBenchRuntime(list, *maxCalib, *cmsis, *out, stdout, stderr)
+		case "s8":
+			s8list := s8Nets
+			if *nets != "" {
+				s8list = list
+			}
+			return runBenchS8(s8list, !*noM, *maxCalib, *out, stdout, stderr)
 		case "frontend":
 			return benchFrontendOnly(list, *maxCalib, stdout, stderr)
 		case "stream":
@@ -169,6 +177,17 @@ func init() {
 			}
 			rep.Networks = append(rep.Networks, *r)
 		}
+		if *section == "" {
+			s8list := s8Nets
+			if *nets != "" {
+				s8list = list
+			}
+			s8rows, err := benchS8(s8list, !*noM, *maxCalib, os.Getenv("CMSIS_NN_PATH"), stderr)
+			if err != nil {
+				return err
+			}
+			rep.S8 = s8rows
+		}
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
@@ -181,7 +200,7 @@ func init() {
 		if err := os.WriteFile(filepath.Join(*out, jsonName), append(b, '\n'), 0o644); err != nil {
 			return err
 		}
-		md := benchMarkdown(&rep)
+		md := benchMarkdown(&rep) + benchS8Markdown(rep.S8)
 		if rep.Calib != nil {
 			md += calibMarkdown(rep.Calib)
 		}
@@ -204,22 +223,11 @@ func median(xs []float64) float64 {
 }
 
 func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log io.Writer) (*netResult, error) {
-	logf := func(f string, a ...any) { fmt.Fprintf(log, "bench: %s: "+f+"\n", append([]any{n.Name}, a...)...) }
-	fw, err := nnq.Load(n.Model)
+	pr := progress.New(log) // bars for calibration, search and evaluation on a terminal
+	logf := func(f string, a ...any) { pr.Log(fmt.Sprintf("bench: %s: "+f, append([]any{n.Name}, a...)...)) }
+	fw, cm, test, calib, val, err := loadBenchNet(n)
 	if err != nil {
 		return nil, err
-	}
-	cm, err := fw.ToCMSIS()
-	if err != nil {
-		return nil, err
-	}
-	all, err := nnq.ReadPatterns(n.Patterns)
-	if err != nil {
-		return nil, err
-	}
-	test, calib, val := all, all, all
-	if all.HasSplit("test") {
-		test, calib, val = all.Split("test"), all.Split("train"), all.Split("val")
 	}
 	calib = calib.Head(maxCalib)
 	val = val.Head(searchVal)
@@ -235,7 +243,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	var times []float64
 	for i := 0; i < runs; i++ {
 		t0 := time.Now()
-		if st, err = nnq.Calibrate(cm, calib, nil); err != nil {
+		if st, err = nnq.Calibrate(cm, calib, pr.Bar(n.Name+" calibrate")); err != nil {
 			return nil, err
 		}
 		times = append(times, time.Since(t0).Seconds())
@@ -247,11 +255,12 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	for _, bits := range []int{8, 16} {
 		for _, sc := range schemes {
 			t0 := time.Now()
-			q, err := nnq.Quantize(cm, st, nnq.QConfig{Bits: bits, Scheme: sc, Target: "cortex-m4"})
+			q, err := nnq.Quantize(cm, st, nnq.QConfig{Bits: bits, Scheme: sc, Target: "cortex-m4",
+				Progress: pr.Bar(fmt.Sprintf("%s q%d search", n.Name, bits-1))})
 			if err != nil {
 				return nil, fmt.Errorf("q%d %s: %w", bits, sc.Name(), err)
 			}
-			ev, err := q.EvaluateWith(test, nnq.EvalOptions{SensitivityPatterns: -1})
+			ev, err := q.EvaluateWith(test, nnq.EvalOptions{SensitivityPatterns: -1, Progress: pr.Bar(fmt.Sprintf("%s q%d %s", n.Name, bits-1, sc.Name()))})
 			if err != nil {
 				return nil, err
 			}
@@ -341,7 +350,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	r.ConvertSeconds, r.ConvertRuns = median(cvT), runs
 	if cortexM {
-		m4, err := profileCortexM(ctx, q, dir, "cortex-m4", "", test.Head(8))
+		m4, err := profileCortexM(ctx, q, dir, "cortex-m4", "", test.Head(8), "")
 		if err != nil {
 			return nil, err
 		}
@@ -354,6 +363,27 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 		}
 	}
 	return r, nil
+}
+
+// loadBenchNet loads a network and its patterns: the float model, its
+// CMSIS form, and the test, calibration (train) and val splits (all
+// patterns when the file has no splits).
+func loadBenchNet(n benchNet) (fw, cm *nnq.Model, test, calib, val *nnq.Patterns, err error) {
+	if fw, err = nnq.Load(n.Model); err != nil {
+		return
+	}
+	if cm, err = fw.ToCMSIS(); err != nil {
+		return
+	}
+	all, err := nnq.ReadPatterns(n.Patterns)
+	if err != nil {
+		return
+	}
+	test, calib, val = all, all, all
+	if all.HasSplit("test") {
+		test, calib, val = all.Split("test"), all.Split("train"), all.Split("val")
+	}
+	return
 }
 
 // dspFlags makes a host build compile the DSP-path algorithms when the

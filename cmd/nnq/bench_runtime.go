@@ -77,7 +77,7 @@ func runBenchRuntime(nets []benchNet, maxCalib int, lib, out string, stdout, log
 				return fmt.Errorf("%s: %w", n.Name, err)
 			}
 			row := runtimeRow{Network: n.Name, Type: c.Q.TypeName(), Target: target, MACs: layerMACs(c.Q), ExpandedWeightBytes: proj.WideBytes}
-			if row.NNQ, err = profileCortexM(ctx, c.Q, dir, target, "", c.Test.Head(8)); err != nil {
+			if row.NNQ, err = profileCortexM(ctx, c.Q, dir, target, "", c.Test.Head(8), ""); err != nil {
 				return fmt.Errorf("%s: %w", n.Name, err)
 			}
 			if !row.NNQ.BitExact {

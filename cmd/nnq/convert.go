@@ -6,11 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/nnq"
 	"github.com/nnq-toolkit/nnq/nnq/plots"
+	"github.com/nnq-toolkit/nnq/nnq/progress"
 )
 
 func init() {
@@ -42,15 +42,16 @@ func init() {
 	}
 	register(c)
 
-	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme auto|minmax|percentile:P|mse|search] [--no-pool-shift] [--target T] [--runtime nnq|cmsis] [--optimize speed|size] [--frontend mfcc|none] [--clips DIR] --out DIR",
+	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--scheme auto|minmax|percentile:P|mse|search] [--no-pool-shift] [--target T] [--runtime nnq|cmsis] [--optimize speed|size] [--frontend mfcc|none] [--clips DIR] --out DIR",
 		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report (and the input front end: frontend.c, app/app.c)"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
 		model := fs.String("model", "", "model file: nnq Arrow model (.arrow) or ONNX (.onnx)")
 		patterns := fs.String("patterns", "", "pattern file; its test split measures accuracy")
 		calib := fs.String("calib", "", "calibration pattern file (default: the train/val splits of --patterns)")
-		bits := fs.Int("bits", 8, "word size: 8 (q7) or 16 (q15)")
-		scheme := fs.String("scheme", "auto", "quantization scheme: auto (default), minmax, percentile:P, mse, search")
+		format := fs.String("format", "", "arithmetic: q7, q15 (legacy CMSIS-NN API), s8, s16 (today's CMSIS-NN s8/s16 API); default q7")
+		bits := fs.Int("bits", 0, "legacy spelling of --format: 8 (q7) or 16 (q15)")
+		scheme := fs.String("scheme", "auto", "quantization scheme: auto (default; mse for s8/s16), minmax, percentile:P, mse, search")
 		noPoolShift := fs.Bool("no-pool-shift", false, "keep average pools at their input format (no output shift)")
 		target := fs.String("target", nnq.DefaultTarget, targetHelp("target core"))
 		truncate := fs.Bool("truncate", false, "model a library built with ARM_NN_TRUNCATE (floor instead of round-half-up)")
@@ -72,14 +73,17 @@ func init() {
 			return errUsage
 		}
 		var sc nnq.Scheme
+		var f nnq.Format
 		err := checkOptions(
 			inputFile("--model", model, true),
 			inputFile("--patterns", patterns, true),
 			inputFile("--calib", calib, false),
-			oneOf("--bits", bits, 8, 16),
+			bitsRule("--bits", bits),
+			formatRule("--format", format, bits, &f),
 			schemeRule("--scheme", scheme, &sc),
 			targetRule("--target", target),
-			inputFracRule("--input-frac", &inputFrac, bits),
+			truncateRule("--truncate", truncate, &f),
+			inputFracRule("--input-frac", &inputFrac, &f),
 			atLeast("--max-calib", maxCalib, 0, " (0: all)"),
 			atLeast("--max-test", maxTest, 0, " (0: all)"),
 			oneOf("--runtime", runtime, nnq.RuntimeNNQ, nnq.RuntimeCMSIS),
@@ -96,14 +100,13 @@ func init() {
 		if err != nil {
 			return err
 		}
-		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Bits: *bits, Scheme: sc, Target: *target,
+		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Format: f, Scheme: sc, Target: *target,
 			Truncate: *truncate, NoPoolShift: *noPoolShift, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Seed: uint64(*seed), Frontend: *frontend,
 			Runtime: *runtime, Optimize: *optimize}
-		var mu sync.Mutex
 		if !*quiet {
-			bar := &progressBar{w: stderr}
-			opt.Log = func(s string) { mu.Lock(); bar.clear(); fmt.Fprintln(stderr, s); mu.Unlock() }
-			opt.Progress = func(step string, done, total int) { mu.Lock(); bar.draw(step, done, total); mu.Unlock() }
+			// A bar per long step on a terminal, a line per step otherwise.
+			pr := progress.New(stderr)
+			opt.Log, opt.Progress = pr.Log, pr.Step
 		}
 		c, err := nnq.Convert(opt)
 		if err != nil {
@@ -123,16 +126,62 @@ func init() {
 	register(cv)
 }
 
-// inputFracRule checks --input-frac against nnq.InputFracRange of the
-// word size (left to the --bits rule when that is wrong).
-func inputFracRule(flag string, o *optInt, bits *int) rule {
+// bitsRule accepts --bits 8 or 16, or 0 (not given).
+func bitsRule(flag string, bits *int) rule {
+	r := oneOf(flag, bits, 8, 16)
 	return rule{flag, func() error {
-		if !o.set || (*bits != 8 && *bits != 16) {
+		if *bits == 0 {
 			return nil
 		}
-		lo, hi := nnq.InputFracRange(*bits)
+		return r.check()
+	}}
+}
+
+// formatRule resolves --format and its legacy spelling --bits (0: not
+// given; a wrong value is left to bitsRule) into *f; both given must agree.
+func formatRule(flag string, format *string, bits *int, f *nnq.Format) rule {
+	return rule{flag, func() (err error) {
+		if *bits != 0 && *bits != 8 && *bits != 16 {
+			return nil
+		}
+		if *format == "" {
+			*f, err = nnq.FormatOfBits(*bits)
+			return err
+		}
+		g, err := nnq.ParseFormat(*format)
+		if err != nil {
+			return err
+		}
+		if *bits != 0 && *bits != g.Bits() {
+			return fmt.Errorf("--bits %d contradicts --format %s (%d-bit activations)", *bits, g, g.Bits())
+		}
+		*f = g
+		return nil
+	}}
+}
+
+// truncateRule refuses --truncate for the s8/s16 formats: it models the
+// legacy library's ARM_NN_TRUNCATE build.
+func truncateRule(flag string, truncate *bool, f *nnq.Format) rule {
+	return rule{flag, func() error {
+		if *truncate && f.Affine() {
+			return fmt.Errorf("models the legacy ARM_NN_TRUNCATE build; it does not apply to --format %s", *f)
+		}
+		return nil
+	}}
+}
+
+// inputFracRule checks --input-frac against nnq.InputFracRange of the
+// format's word size (left to the --format rule when that is wrong).
+func inputFracRule(flag string, o *optInt, f *nnq.Format) rule {
+	return rule{flag, func() error {
+		if !o.set || *f == "" {
+			return nil
+		}
+		bits := f.Bits()
+		lo, hi := nnq.InputFracRange(bits)
 		if o.v < lo || o.v > hi {
-			return fmt.Errorf("%d is outside [%d, %d], the fractional bits a %d-bit input format can have", o.v, lo, hi, *bits)
+			return fmt.Errorf("%d is outside [%d, %d], the fractional bits a %d-bit input format can have", o.v, lo, hi, bits)
 		}
 		return nil
 	}}
@@ -148,8 +197,12 @@ func printSummary(w io.Writer, c *nnq.Conversion, rep *nnq.Report, proj *codegen
 	fmt.Fprintf(w, "accuracy on %d labelled test patterns%s: float %.2f%%, %s %.2f%% (drop %.2f points), agreement %.2f%%\n",
 		rep.Patterns-rep.Unlabelled, unl, 100*rep.FloatAccuracy, rep.Type, 100*rep.FixedAccuracy, 100*(rep.FloatAccuracy-rep.FixedAccuracy), 100*rep.Agreement)
 	if n := c.Eval.InputValues; n > 0 && c.Eval.InputSaturated*20 > n {
+		in := nnq.QFormat(c.Q.Bits, c.Q.InputFrac)
+		if c.Q.IsAffine() {
+			in = string(c.Q.Format) + " " + c.Q.InputAffine().String()
+		}
 		fmt.Fprintf(w, "warning: %.1f%% of the test input values saturate in the input format %s\n",
-			100*float64(c.Eval.InputSaturated)/float64(n), nnq.QFormat(c.Q.Bits, c.Q.InputFrac))
+			100*float64(c.Eval.InputSaturated)/float64(n), in)
 	}
 	if c.SplitNote != "" {
 		fmt.Fprintf(w, "note: %s\n", c.SplitNote)

@@ -1,11 +1,11 @@
-// Command nnq converts a float neural network into a fixed-point CMSIS-NN
-// (legacy q7/q15 API) C project and proves it right.
+// Command nnq converts a float neural network into a fixed-point CMSIS-NN C
+// project (today's s8/s16 API or the legacy q7/q15 API) and proves it right.
 //
 //	nnq inspect MODEL                  (MODEL: nnq Arrow model or .onnx)
 //	nnq import MODEL.onnx -o MODEL.arrow
-//	nnq convert --model M --patterns P [--calib C] [--bits 8|16] [--scheme S] [--target T] --out DIR
-//	nnq verify DIR [--target T] [--sanitize] [--cmsis PATH]
-//	nnq bench [--out docs]
+//	nnq convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--scheme S] [--target T] --out DIR
+//	nnq verify DIR [--target T] [--sanitize] [--cmsis PATH] [--cmsis-nn PATH]
+//	nnq bench [--out docs] [--only s8]
 //	nnq version                        (or nnq --version)
 package main
 

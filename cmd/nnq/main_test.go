@@ -87,6 +87,10 @@ func TestInspectAndConvert(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("convert --bits %s exit %d: %s", bits, code, errb.String())
 		}
+		// stderr is no terminal here: a line per finished step, no bar.
+		if e := errb.String(); !strings.Contains(e, "calibrate: ") || !strings.Contains(e, "evaluate: ") || strings.Contains(e, "\r") {
+			t.Errorf("convert --bits %s: stderr lacks the step lines or draws a bar:\n%q", bits, e)
+		}
 		b, err := os.ReadFile(filepath.Join(outDir, "report.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -164,6 +168,9 @@ func TestVerifyHostAndCortexM(t *testing.T) {
 		}
 		if !strings.Contains(so.String(), "40 stored patterns, every layer compared: bit-exact") {
 			t.Errorf("nnq %v: %s", args, so.String())
+		}
+		if !strings.Contains(se.String(), "build: 1/1 done\n") || !strings.Contains(se.String(), "compare: 40/40 done\n") {
+			t.Errorf("nnq %v: stderr lacks the step lines: %q", args, se.String())
 		}
 	}
 	var rep nnq.Report

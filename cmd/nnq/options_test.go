@@ -56,10 +56,10 @@ func TestBinaryOptionsCheckedBeforeWork(t *testing.T) {
 		{[]string{"verify", plain}, []string{"is not a directory"}},
 		{[]string{"verify", out, "--target", "m55", "--max-patterns", "-2"}, []string{"DIR: " + out + " does not exist", `--target: unknown target "m55"`, "--max-patterns: -2 is below 0"}},
 		{[]string{"verify", out, "--lib-sanitize", "none"}, []string{"--lib-sanitize: none is not one of no-shift-base, full"}},
-		{[]string{"bench", "--only", "s9", "--cmsis", plain}, []string{"--only: s9 is not one of runtime, frontend, stream", "--cmsis: " + plain + " is not a directory"}},
+		{[]string{"bench", "--only", "s9", "--cmsis", plain}, []string{"--only: s9 is not one of runtime, s8, frontend, stream", "--cmsis: " + plain + " is not a directory"}},
 		{[]string{"bench", "--runs", "0", "--max-calib", "0", "--out", plain}, []string{"--runs: 0 is below 1", "--max-calib: 0 is below 1", "--out: " + plain + " exists and is not a directory"}},
 		{[]string{"bench", "--only", "stream", "--stream-model", filepath.Join(dir, "nope.arrow")}, []string{"--stream-model: " + filepath.Join(dir, "nope.arrow") + " does not exist"}},
-		{[]string{"bench", "--only", "network"}, []string{"--only: network is not one of runtime, frontend, stream"}},
+		{[]string{"bench", "--only", "network"}, []string{"--only: network is not one of runtime, s8, frontend, stream"}},
 		{[]string{"import", bad, "-o", dir}, []string{"-o: " + dir + " is a directory"}},
 		{[]string{"import", filepath.Join(dir, "nope.onnx")}, []string{"MODEL: " + filepath.Join(dir, "nope.onnx") + " does not exist"}},
 	}

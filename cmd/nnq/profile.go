@@ -52,10 +52,12 @@ func appendWords(b []byte, x []int16, bits int) []byte {
 	return b
 }
 
-// profileCortexM builds the exported project in dir for a Cortex-M target,
-// runs the patterns under QEMU and measures instructions and footprint,
-// checking the outputs against the simulator.
-func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target, cmsis string, p *nnq.Patterns) (*cortexProfile, error) {
+// profileCortexM builds the exported project in dir for a Cortex-M target
+// (with nnq's runtime, with the CMSIS_5 tree cmsis for a --runtime cmsis
+// export, or an s8/s16 export against the CMSIS-NN checkout cmsisNN), runs
+// the patterns under QEMU and measures instructions and footprint, checking
+// the outputs against the simulator.
+func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target, cmsis string, p *nnq.Patterns, cmsisNN string) (*cortexProfile, error) {
 	t, err := harness.TargetByName(target)
 	if err != nil {
 		return nil, err
@@ -68,7 +70,7 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target, cmsis strin
 		return nil, fmt.Errorf("no patterns to profile with")
 	}
 	in := quantizedBytes(q, p)
-	plain, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, CMSISPath: cmsis})
+	plain, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, CMSISPath: cmsis, CMSISNNPath: cmsisNN})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +105,7 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target, cmsis strin
 			prof.BitExact = false
 		}
 	}
-	traced, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, CMSISPath: cmsis, Trace: true})
+	traced, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, CMSISPath: cmsis, Trace: true, CMSISNNPath: cmsisNN})
 	if err != nil {
 		return nil, err
 	}
@@ -114,9 +116,12 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target, cmsis strin
 	}
 	for i, l := range q.Layers {
 		k := "(buffer view)"
-		if f := q.FusedInto(l); f != nil {
+		switch f := q.FusedInto(l); {
+		case f != nil:
 			k = "(fused into " + f.Name + ")"
-		} else if l.Kernel != 0 {
+		case l.S8 != nil && l.S8.Function != "":
+			k = l.S8.Function
+		case l.S8 == nil && l.Kernel != 0:
 			k = l.Kernel.String()
 		}
 		var c uint64

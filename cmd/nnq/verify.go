@@ -14,16 +14,18 @@ import (
 	"github.com/nnq-toolkit/nnq/codegen/harness"
 	"github.com/nnq-toolkit/nnq/kernels"
 	"github.com/nnq-toolkit/nnq/nnq"
+	"github.com/nnq-toolkit/nnq/nnq/progress"
 )
 
 func init() {
-	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--lib-sanitize no-shift-base|full] [--max-patterns N] [--frontend-path float|fixed] [--clips DIR]",
+	c := &command{name: "verify", usage: "verify DIR [--target T] [--sanitize] [--cmsis PATH] [--lib-sanitize no-shift-base|full] [--cmsis-nn PATH] [--max-patterns N] [--frontend-path float|fixed] [--clips DIR]",
 		help: "build an exported project, run its test patterns and compare every layer's output with the Go simulation; on a Cortex-M target also count instructions and measure the footprint, and with --cmsis (default: $CMSIS_PATH) count the same network on the real CMSIS-NN library side by side; an export with an input front end also runs frontend.c on audio clips and compares features and classes with Go"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
 		target := fs.String("target", "host", targetHelp("where to run (the Cortex-M cores under QEMU)"))
 		sanitize := fs.Bool("sanitize", false, "host build with -fsanitize=address,undefined")
-		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime")
+		cmsis := fs.String("cmsis", "", "q7/q15 exports: CMSIS_5 checkout (5.x up to 5.9.0) to build against instead of nnq's runtime (default $CMSIS_PATH)")
+		cmsisNN := fs.String("cmsis-nn", "", "s8/s16 exports: CMSIS-NN checkout (s8/s16 API, e.g. v7.0.0) to build against instead of nnq's runtime (default $CMSIS_NN_PATH)")
 		maxPat := fs.Int("max-patterns", 0, "verify at most this many stored patterns (0: all)")
 		libSan := fs.String("lib-sanitize", "no-shift-base", "with --sanitize --cmsis: sanitizers for the library's own sources: no-shift-base (ASan and UBSan except left shifts of negative values, which CMSIS-NN does on purpose) or full")
 		fePath := fs.String("frontend-path", "", "front end implementation to verify: float or fixed (default: fixed on cores without an FPU, else float)")
@@ -50,6 +52,7 @@ func init() {
 			exportDir("DIR", &dir),
 			targetRule("--target", target),
 			inputDir("--cmsis", cmsis),
+			inputDir("--cmsis-nn", cmsisNN),
 			atLeast("--max-patterns", maxPat, 0, " (0: all)"),
 			oneOf("--lib-sanitize", libSan, "no-shift-base", "full"),
 			optional(fePath, oneOf("--frontend-path", fePath, "float", "fixed")),
@@ -57,6 +60,17 @@ func init() {
 		)
 		if err != nil {
 			return err
+		}
+		arith, err := codegen.ExportArithmetic(dir)
+		if err != nil {
+			return err
+		}
+		if *cmsis == "" && *cmsisNN == "" {
+			if arith == "s8" || arith == "s16" {
+				*cmsisNN = os.Getenv("CMSIS_NN_PATH")
+			} else {
+				*cmsis = os.Getenv("CMSIS_PATH")
+			}
 		}
 		ctx := context.Background()
 		tg, err := harness.TargetByName(*target)
@@ -106,8 +120,8 @@ func init() {
 		if legacy {
 			primary = lib
 		}
-		res, err := codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: *target, Sanitize: *sanitize, CMSISPath: primary, MaxPatterns: *maxPat,
-			LibCFlags: libFlags(*libSan, *sanitize)})
+		res, err := codegen.Verify(ctx, dir, codegen.VerifyOptions{Target: *target, Sanitize: *sanitize, CMSISPath: primary, CMSISNNPath: *cmsisNN, MaxPatterns: *maxPat,
+			LibCFlags: libFlags(*libSan, *sanitize), Progress: progress.New(stderr).Step})
 		var mm *codegen.MismatchError
 		if err != nil && !errors.As(err, &mm) {
 			return err
@@ -139,7 +153,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		prof, err := profileCortexM(ctx, q, dir, *target, primary, p.Head(8))
+		prof, err := profileCortexM(ctx, q, dir, *target, primary, p.Head(8), *cmsisNN)
 		if err != nil {
 			return err
 		}
@@ -190,7 +204,7 @@ func profileLibraryTwin(ctx context.Context, q *nnq.QModel, target, lib string, 
 	if _, err := codegen.Export(twin, dir, codegen.Options{}); err != nil {
 		return nil, err
 	}
-	prof, err := profileCortexM(ctx, twin, dir, target, lib, p)
+	prof, err := profileCortexM(ctx, twin, dir, target, lib, p, "")
 	if err != nil {
 		return nil, fmt.Errorf("the --runtime cmsis twin on %s: %w", lib, err)
 	}

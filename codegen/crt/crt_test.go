@@ -19,7 +19,8 @@ var (
 	allFiles = []string{"nnq_act.c", "nnq_cmsis.h", "nnq_cmsis_rnn.c", "nnq_conv.c", "nnq_dsp.c", "nnq_dwconv.c", "nnq_fc.c", "nnq_internal.h", "nnq_kernels.h", "nnq_legacy.c", "nnq_pool.c", "nnq_recurrent.c", "nnq_tables.c"}
 )
 
-var wantS8Files = []string{"nnq_cmsis_s8.h", "nnq_s8_conv.c", "nnq_s8_dw.c", "nnq_s8_fc.c", "nnq_s8_internal.h", "nnq_s8_pool.c", "nnq_s8_softmax.c"}
+var wantS8Files = []string{"nnq_cmsis_s8.h", "nnq_s8_conv.c", "nnq_s8_dw.c", "nnq_s8_fc.c", "nnq_s8_internal.h", "nnq_s8_nnq.c", "nnq_s8_nnq.h",
+	"nnq_s8_pool.c", "nnq_s8_softmax.c"}
 
 func TestFiles(t *testing.T) {
 	if got := Files(false); !reflect.DeepEqual(got, nnqFiles) {

@@ -30,6 +30,11 @@ type BuildOptions struct {
 	// Core/Include are added to the include path, and NNQ_USE_CMSIS is
 	// defined.
 	CMSISPath string
+	// CMSISNNPath, when set, is a CMSIS-NN checkout (the s8/s16 API):
+	// its Source/<family>/*.c are compiled in (with -fwrapv, as the
+	// library's reference builds), Include is added to the include path
+	// and NNQ_USE_CMSIS_NN is defined.
+	CMSISNNPath string
 	// Sanitize adds AddressSanitizer and UndefinedBehaviorSanitizer (host
 	// only).
 	Sanitize bool
@@ -222,6 +227,14 @@ func Build(ctx context.Context, t Target, opts BuildOptions) (*Binary, error) {
 			args = append(args, "-I"+d)
 		}
 		libSrcs = csrcs
+	}
+	if opts.CMSISNNPath != "" {
+		inc, csrcs, err := cmsisNNFiles(opts.CMSISNNPath)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "-DNNQ_USE_CMSIS_NN", "-fwrapv", "-I"+inc)
+		srcs = append(srcs, csrcs...)
 	}
 	if t.IsHost() {
 		b.Path = filepath.Join(b.dir, "nnq_main")

@@ -6,6 +6,7 @@ package archtest
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -22,6 +23,8 @@ type Rule struct {
 	Pkg    string
 	Forbid []string
 	Why    string
+	// Except lists packages matched by Pkg that the rule leaves alone.
+	Except []string
 }
 
 // Rules are nnq's import rules.
@@ -51,6 +54,17 @@ var Rules = []Rule{
 		Forbid: []string{Module + "/cmd/..."},
 		Why:    "commands are leaves: nothing imports them",
 	},
+	{
+		Pkg:    Module + "/...",
+		Forbid: []string{"github.com/janpfeifer/gonb/..."},
+		Why:    "only the notebook helpers (nnq/nb) talk to GoNB; the toolkit runs without Jupyter",
+		Except: []string{Module + "/nnq/nb"},
+	},
+	{
+		Pkg:    Module + "/nnq/progress",
+		Forbid: []string{Module + "/nnq", Module + "/kernels/...", Module + "/codegen/...", "gonum.org/v1/plot/...", "github.com/apache/arrow-go/..."},
+		Why:    "progress reporting is plain text on a writer, for any caller",
+	},
 }
 
 // match reports whether import path p matches pattern pat.
@@ -75,7 +89,7 @@ func Check(rules []Rule, deps map[string][]string) []string {
 	sort.Strings(pkgs)
 	for _, p := range pkgs {
 		for _, r := range rules {
-			if !match(r.Pkg, p) {
+			if !match(r.Pkg, p) || slices.ContainsFunc(r.Except, func(e string) bool { return match(e, p) }) {
 				continue
 			}
 			var bad []string

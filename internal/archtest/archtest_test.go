@@ -52,7 +52,7 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("rule for %s matches no package of the module", r.Pkg)
 		}
 	}
-	for _, p := range []string{Module + "/kernels", Module + "/nnq", Module + "/nnq/onnx", Module + "/nnq/plots", Module + "/codegen", Module + "/cmd/nnq"} {
+	for _, p := range []string{Module + "/kernels", Module + "/nnq", Module + "/nnq/onnx", Module + "/nnq/plots", Module + "/nnq/nb", Module + "/nnq/progress", Module + "/codegen", Module + "/cmd/nnq"} {
 		if _, ok := deps[p]; !ok {
 			t.Errorf("go list did not list %s", p)
 		}
@@ -71,12 +71,14 @@ func TestImportRules(t *testing.T) {
 func TestCheckFindsForbiddenDependencies(t *testing.T) {
 	m := Module
 	clean := map[string][]string{
-		m + "/kernels":   {"math", "fmt"},
-		m + "/nnq":       {m + "/kernels", "github.com/apache/arrow-go/v18/arrow"},
-		m + "/nnq/onnx":  {m + "/nnq", m + "/nnq/onnx/internal/onnxpb", "google.golang.org/protobuf/proto"},
-		m + "/nnq/plots": {m + "/nnq", "gonum.org/v1/plot"},
-		m + "/codegen":   {m + "/nnq", m + "/nnq/plots", m + "/kernels"},
-		m + "/cmd/nnq":   {m + "/codegen", m + "/nnq/onnx", m + "/cmd/nnq/internal"},
+		m + "/kernels":      {"math", "fmt"},
+		m + "/nnq":          {m + "/kernels", "github.com/apache/arrow-go/v18/arrow"},
+		m + "/nnq/onnx":     {m + "/nnq", m + "/nnq/onnx/internal/onnxpb", "google.golang.org/protobuf/proto"},
+		m + "/nnq/plots":    {m + "/nnq", "gonum.org/v1/plot"},
+		m + "/codegen":      {m + "/nnq", m + "/nnq/plots", m + "/kernels"},
+		m + "/cmd/nnq":      {m + "/codegen", m + "/nnq/onnx", m + "/cmd/nnq/internal", m + "/nnq/progress"},
+		m + "/nnq/nb":       {m + "/nnq", m + "/nnq/plots", m + "/nnq/progress", "github.com/janpfeifer/gonb/gonbui"},
+		m + "/nnq/progress": {"fmt", "io"},
 	}
 	if v := Check(Rules, clean); len(v) != 0 {
 		t.Fatalf("a clean graph breaks rules: %q", v)
@@ -96,6 +98,9 @@ func TestCheckFindsForbiddenDependencies(t *testing.T) {
 		{m + "/codegen", m + "/cmd/nnq", "neither knows the CLI"},
 		{m + "/codegen", m + "/nnq/onnx", "neither knows the CLI"},
 		{m + "/data/tools/export", m + "/cmd/nnq", "nothing imports them"},
+		{m + "/nnq/plots", "github.com/janpfeifer/gonb/gonbui", "only the notebook helpers"},
+		{m + "/codegen", "github.com/janpfeifer/gonb/gonbui", "only the notebook helpers"},
+		{m + "/nnq/progress", m + "/nnq", "plain text on a writer"},
 	}
 	for _, c := range cases {
 		bad := map[string][]string{}

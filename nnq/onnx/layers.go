@@ -37,6 +37,7 @@ func onnxConv(b *onnxImporter, n *onode) []*oval {
 	}
 	l := b.layer(n, "", op, attrs)
 	b.param(l, "weight", n.inName(1), wt.dims, wt.float32s())
+	b.keepWeightScales(l.Params["weight"], wt)
 	if bias != nil {
 		b.param(l, "bias", n.inName(2), bias.dims, bias.float32s())
 	}
@@ -213,6 +214,9 @@ func onnxGemm(b *onnxImporter, n *onode) []*oval {
 		hint = ""
 	}
 	b.param(l, "weight", hint, w.dims, data)
+	if hint != "" {
+		b.keepWeightScales(l.Params["weight"], wt)
+	}
 	if c != nil && beta != 0 && !b.gemmBias(n, l, c, beta, units) {
 		return nil
 	}

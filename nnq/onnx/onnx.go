@@ -112,6 +112,9 @@ type oact struct {
 	// recurrent layer's Y_h when its Y is used): only Concat and Shape
 	// may read it.
 	missing string
+	// quant marks the int8 output of a QuantizeLinear (qdq.go): only a
+	// DequantizeLinear may read it.
+	quant *qmark
 }
 
 // oval is an ONNX value: a constant, an activation, or bad (made by a node

@@ -48,6 +48,8 @@ func init() {
 		"Identity":           {conv: onnxIdentity},
 		"Pad":                {attrs: []string{"mode", "pads", "value"}, conv: onnxPad},
 		"GRU":                {attrs: append(rnnAttrs, "linear_before_reset"), conv: onnxRecurrent(nnq.OpGRU)},
+		"QuantizeLinear":     {attrs: []string{"axis", "saturate"}, conv: onnxQuantizeLinear},
+		"DequantizeLinear":   {attrs: []string{"axis"}, conv: onnxDequantizeLinear},
 		"LSTM":               {attrs: append(rnnAttrs, "input_forget"), conv: onnxRecurrent(nnq.OpLSTM)},
 
 		"Constant":        {attrs: []string{"value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings", "sparse_value"}, constOnly: true, conv: onnxConstant},

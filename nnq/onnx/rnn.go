@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nnq-toolkit/nnq/nnq"
@@ -671,6 +672,8 @@ func (v *oval) unreadable(op string) string {
 	switch {
 	case v.a != nil && v.a.missing != "" && op != "Concat" && op != "Shape":
 		return v.a.missing
+	case v.a != nil && v.a.quant != nil && op != "DequantizeLinear":
+		return "is the int8 output of QuantizeLinear node " + strconv.Quote(v.a.quant.node) + "; nnq reads it only through a DequantizeLinear (QDQ form)"
 	case v.stack != nil && op != "Gather" && op != "Shape":
 		return "is a concatenation of activations (e.g. h_n of stacked GRU/LSTM layers) from which nnq can only select one part (Gather, h_n[-1])"
 	}

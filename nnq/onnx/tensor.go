@@ -41,6 +41,9 @@ type ctensor struct {
 	dims  []int
 	v     []float64
 	dtype int32
+	// qscale holds the symmetric int8 scales (one, or one per index of
+	// axis 0) of a constant made by DequantizeLinear (qdq.go).
+	qscale []float64
 }
 
 func (t *ctensor) size() int { return len(t.v) }

@@ -213,6 +213,9 @@ type Scores struct {
 	// Features its 49x10 MFCC map (frame-major).
 	Samples, Features []float32
 	Classes           []string
+	// Network names the networks compared: "kws-dscnn · float, q15, q7 ·
+	// mse" (the plots' first title line).
+	Network string
 	// Float, Q15 and Q7 are the scores per class: the networks' outputs,
 	// for the fixed-point ones dequantized from the bit-exact simulation.
 	// The legacy arm_softmax_q7/q15 is a base-2 softmax over the raw
@@ -299,7 +302,8 @@ func (pg *Playground) noise(kind string, n int, rng *rand.Rand) ([]float32, erro
 // e.g. a recording of your own read with audio.ReadWAVFile.
 func (pg *Playground) Classify(samples []float32) (*Scores, error) {
 	feat := audio.Features(samples)
-	s := &Scores{Samples: samples, Features: feat, Classes: pg.Classes}
+	s := &Scores{Samples: samples, Features: feat, Classes: pg.Classes,
+		Network: fmt.Sprintf("%s · float, q15, q7 · %s", pg.Q7.Name, pg.Q7.Scheme)}
 	r, err := pg.Float.NewRunner()
 	if err != nil {
 		return nil, err

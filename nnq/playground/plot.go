@@ -17,15 +17,16 @@ var (
 )
 
 // Plot draws the float, q15 and q7 scores side by side, one group of three
-// bars per class (render it with plots.PNG).
+// bars per class (render it with plots.PNG, which puts the legend beside
+// the bars).
 func (s *Scores) Plot() (*plot.Plot, error) {
 	p, err := bars(s.Classes, s.Float, s.Q15, s.Q7)
 	if err != nil {
 		return nil, err
 	}
-	p.Title.Text = s.Title()
+	p.Title.Text = s.Network + "\n" + s.Title()
 	p.Y.Label.Text = "score (network output)"
-	p.Y.Min, p.Y.Max = 0, 1.35 // room for the legend above the bars
+	p.Y.Min, p.Y.Max = 0, 1.05
 	return p, nil
 }
 
@@ -37,7 +38,7 @@ func (s *Scores) LogitPlot() (*plot.Plot, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Title.Text = "logits: " + s.Title()
+	p.Title.Text = s.Network + "\nlogits: " + s.Title()
 	p.Y.Label.Text = "softmax input"
 	lo, hi := 0.0, 0.0
 	for _, v := range [][]float64{s.FloatLogits, s.Q15Logits, s.Q7Logits} {
@@ -45,7 +46,7 @@ func (s *Scores) LogitPlot() (*plot.Plot, error) {
 			lo, hi = math.Min(lo, x), math.Max(hi, x)
 		}
 	}
-	p.Y.Min, p.Y.Max = lo-0.05*(hi-lo), hi+0.35*(hi-lo) // room for the legend
+	p.Y.Min, p.Y.Max = lo-0.05*(hi-lo), hi+0.05*(hi-lo)
 	return p, nil
 }
 

@@ -7,7 +7,6 @@
 package plots
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
@@ -16,9 +15,9 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/nnq-toolkit/nnq/nnq"
 )
@@ -27,7 +26,9 @@ import (
 // figures: bin k holds values with 2^(k-1) <= |x| < 2^k, positive values in
 // blue and negative ones in red, on a log scale. When frac is given, dashed
 // lines mark the format's range bound 2^(bits-1-frac) and its step
-// 2^-frac.
+// 2^-frac, and the legend says which share of the values saturates
+// beyond the range and which share rounds to zero (below half a step).
+// The title is the tensor's name (and format); prefix it with Caption.
 func HistogramPlot(s *nnq.TensorStats, bits int, frac *int) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = s.Name
@@ -40,7 +41,7 @@ func HistogramPlot(s *nnq.TensorStats, bits int, frac *int) (*plot.Plot, error) 
 		}
 	}
 	if frac != nil {
-		lo, hi = min(lo, -*frac), max(hi, bits-1-*frac)
+		lo, hi = min(lo, -*frac), max(hi, bits-1-*frac+1)
 	}
 	if lo > hi {
 		lo, hi = -1, 1
@@ -66,7 +67,7 @@ func HistogramPlot(s *nnq.TensorStats, bits int, frac *int) (*plot.Plot, error) 
 		}
 		h.GlyphStyle.Color = series.c
 		h.GlyphStyle.Radius = vg.Points(2)
-		sticks := make(plotter.XYs, 0, 2*len(series.xy))
+		sticks := make(plotter.XYs, 0, 3*len(series.xy))
 		for _, pt := range series.xy {
 			sticks = append(sticks, plotter.XY{X: pt.X, Y: 0}, pt, plotter.XY{X: pt.X, Y: 0})
 		}
@@ -78,48 +79,109 @@ func HistogramPlot(s *nnq.TensorStats, bits int, frac *int) (*plot.Plot, error) 
 		p.Add(l, h)
 		p.Legend.Add(series.lbl, l)
 	}
+	p.Y.Min = 0
 	if frac != nil {
 		top := 0.0
 		for _, pt := range append(pos, neg...) {
 			top = math.Max(top, pt.Y)
 		}
-		for _, x := range []float64{float64(bits - 1 - *frac), float64(-*frac)} {
-			l, err := plotter.NewLine(plotter.XYs{{X: x + 0.5, Y: 0}, {X: x + 0.5, Y: top + 0.5}})
+		f := *frac
+		intBits := bits - 1 - f
+		sat, zero := FormatShares(s, bits, f)
+		rangeLabel, stepLabel := formatLabels(bits, f, sat, zero)
+		for _, m := range []struct {
+			x     float64
+			label string
+			c     color.Color
+			dash  []vg.Length
+		}{
+			{float64(intBits) + 0.5, rangeLabel, color.Black, []vg.Length{vg.Points(5), vg.Points(3)}},
+			{float64(-f) + 0.5, stepLabel, color.Gray{Y: 110}, []vg.Length{vg.Points(2), vg.Points(2)}},
+		} {
+			l, err := plotter.NewLine(plotter.XYs{{X: m.x, Y: 0}, {X: m.x, Y: top + 0.3}})
 			if err != nil {
 				return nil, err
 			}
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			l.Dashes, l.Color, l.Width = m.dash, m.c, vg.Points(1.5)
 			p.Add(l)
+			p.Legend.Add(m.label, l)
 		}
-		p.Title.Text = fmt.Sprintf("%s: %s", s.Name, nnq.QFormat(bits, *frac))
+		p.Title.Text = fmt.Sprintf("%s: %s", s.Name, nnq.QFormat(bits, f))
 	}
-	// Small magnitudes (left) are rare, so the top left is free.
-	p.Legend.Top, p.Legend.Left = true, true
 	return p, nil
 }
 
-// SQNRPlot draws the per-layer SQNR of an evaluation as bars (exact layers
-// are drawn at the largest finite value).
+// FormatShares returns the shares of a tensor's calibration values that
+// the format with frac fractional bits in a bits-bit word saturates
+// (|x| >= 2^(bits-1-frac)) and rounds to zero (|x| < 2^(-frac-1)), from
+// the power-of-two histogram (exact: the bounds are bin edges).
+func FormatShares(s *nnq.TensorStats, bits, frac int) (saturated, zero float64) {
+	if s.Count == 0 {
+		return 0, 0
+	}
+	hiK := bits - 1 - frac + 1 // bins from k = hiK up are >= 2^(bits-1-frac)
+	loK := -frac - 1           // bins up to k = loK are below 2^(-frac-1)
+	var sat, z int64 = 0, s.Zeros
+	for i := range s.Pos {
+		k := i + nnq.Pow2Lo
+		n := s.Pos[i] + s.Neg[i]
+		if k >= hiK {
+			sat += n
+		}
+		if k <= loK {
+			z += n
+		}
+	}
+	return float64(sat) / float64(s.Count), float64(z) / float64(s.Count)
+}
+
+// formatLabels are the legend entries of a format's range and step lines.
+func formatLabels(bits, frac int, saturated, zero float64) (rangeLabel, stepLabel string) {
+	return fmt.Sprintf("range ±%g: %s saturate", math.Ldexp(1, bits-1-frac), share(saturated)),
+		fmt.Sprintf("step 2^%d: %s round to 0", -frac, share(zero))
+}
+
+// share prints a fraction as a percentage with the digits that matter.
+func share(f float64) string {
+	switch {
+	case f == 0:
+		return "0 %"
+	case f < 0.0001:
+		return "<0.01 %"
+	case f < 0.1:
+		return fmt.Sprintf("%.2f %%", 100*f)
+	default:
+		return fmt.Sprintf("%.1f %%", 100*f)
+	}
+}
+
+// SQNRPlot draws the per-layer SQNR of an evaluation as bars from 0 dB,
+// each labelled with its value; exact layers (no error: infinite SQNR) are
+// drawn at the largest finite value and labelled "exact". Title it with
+// Caption.
 func SQNRPlot(ev *nnq.Evaluation) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "SQNR per layer"
-	p.Y.Label.Text = "dB"
+	p.Y.Label.Text = "SQNR (dB)"
 	vals := make(plotter.Values, len(ev.Layers))
 	names := make([]string, len(ev.Layers))
 	top := 0.0
 	for _, l := range ev.Layers {
-		if !math.IsInf(l.SQNR, 0) {
+		if !math.IsInf(l.SQNR, 0) && !math.IsNaN(l.SQNR) {
 			top = math.Max(top, l.SQNR)
 		}
 	}
+	var lbl plotter.XYLabels
 	for i, l := range ev.Layers {
-		v := l.SQNR
+		v, text := l.SQNR, fmt.Sprintf("%.0f", l.SQNR)
 		if math.IsInf(v, 1) {
-			v = top
+			v, text = top, "exact"
 		} else if math.IsInf(v, -1) || math.IsNaN(v) {
-			v = 0
+			v, text = 0, "n/a"
 		}
 		vals[i], names[i] = v, l.Name
+		lbl.XYs = append(lbl.XYs, plotter.XY{X: float64(i), Y: math.Max(v, 0)})
+		lbl.Labels = append(lbl.Labels, text)
 	}
 	b, err := plotter.NewBarChart(vals, vg.Points(12))
 	if err != nil {
@@ -127,69 +189,53 @@ func SQNRPlot(ev *nnq.Evaluation) (*plot.Plot, error) {
 	}
 	b.Color = color.RGBA{G: 120, B: 200, A: 255}
 	p.Add(b)
+	if err := addValueLabels(p, lbl, 0); err != nil {
+		return nil, err
+	}
 	p.NominalX(names...)
 	p.X.Tick.Label.Rotation = math.Pi / 3
-	p.X.Tick.Label.XAlign = -1
+	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
+	p.Y.Min = math.Min(0, p.Y.Min)
+	p.Y.Max = 1.12 * top
 	return p, nil
 }
 
-type confGrid [][]int
-
-func (g confGrid) Dims() (c, r int)   { return len(g), len(g) }
-func (g confGrid) Z(c, r int) float64 { return math.Log10(1 + float64(g[len(g)-1-r][c])) }
-func (g confGrid) X(c int) float64    { return float64(c) }
-func (g confGrid) Y(r int) float64    { return float64(r) }
-
-// ConfusionPlot draws a confusion matrix ([label][prediction]) as a heat
-// map (log colour scale); rows are labels from the top.
-func ConfusionPlot(conf [][]int, classes []string, title string) (*plot.Plot, error) {
-	if len(conf) == 0 {
-		return nil, fmt.Errorf("empty confusion matrix")
-	}
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "prediction"
-	p.Y.Label.Text = "label"
-	h := plotter.NewHeatMap(confGrid(conf), palette.Heat(32, 1))
-	p.Add(h)
-	n := len(conf)
-	if len(classes) == n {
-		ticks := make([]plot.Tick, n)
-		yt := make([]plot.Tick, n)
-		for i := range classes {
-			ticks[i] = plot.Tick{Value: float64(i), Label: classes[i]}
-			yt[i] = plot.Tick{Value: float64(n - 1 - i), Label: classes[i]}
-		}
-		p.X.Tick.Marker = plot.ConstantTicks(ticks)
-		p.Y.Tick.Marker = plot.ConstantTicks(yt)
-		p.X.Tick.Label.Rotation = math.Pi / 3
-		p.X.Tick.Label.XAlign = -1
-	}
-	return p, nil
-}
-
-// PNG renders a plot to PNG bytes (for notebooks: gonbui.DisplayPNG).
-func PNG(p *plot.Plot, w, h vg.Length) ([]byte, error) {
-	wt, err := p.WriterTo(w, h, "png")
+// addValueLabels writes small labels centred just above the given points
+// (bar tops), shifted right by dx.
+func addValueLabels(p *plot.Plot, lbl plotter.XYLabels, dx vg.Length) error {
+	l, err := plotter.NewLabels(lbl)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var b bytes.Buffer
-	if _, err := wt.WriteTo(&b); err != nil {
-		return nil, err
+	for i := range l.TextStyle {
+		l.TextStyle[i].Font.Size = vg.Points(7)
+		l.TextStyle[i].XAlign = draw.XCenter
 	}
-	return b.Bytes(), nil
+	l.Offset = vg.Point{X: dx, Y: vg.Points(2)}
+	p.Add(l)
+	return nil
+}
+
+// BarLabels labels the bars of a bar chart (values at x = 0, 1, ...; the
+// chart's Offset as offset) with their values printed by format; negative
+// bars get their label at 0.
+func BarLabels(p *plot.Plot, vals []float64, offset vg.Length, format string) error {
+	var lbl plotter.XYLabels
+	for i, v := range vals {
+		lbl.XYs = append(lbl.XYs, plotter.XY{X: float64(i), Y: math.Max(v, 0)})
+		lbl.Labels = append(lbl.Labels, fmt.Sprintf(format, v))
+	}
+	return addValueLabels(p, lbl, offset)
 }
 
 // SavePlots writes hist_<tensor>.png for every tensor (with its chosen
-// format), sqnr.png and confusion.png into dir.
+// format), sqnr.png and confusion.png (float and fixed point side by side)
+// into dir, each titled with Caption(q).
 func SavePlots(dir string, q *nnq.QModel, ev *nnq.Evaluation, stats *nnq.Stats) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	save := func(p *plot.Plot, name string, w, h vg.Length) error {
-		return p.Save(w, h, filepath.Join(dir, name))
-	}
+	caption := Caption(q)
 	if stats != nil {
 		for _, n := range stats.Order {
 			f, ok := q.Frac[n]
@@ -201,7 +247,8 @@ func SavePlots(dir string, q *nnq.QModel, ev *nnq.Evaluation, stats *nnq.Stats) 
 			if err != nil {
 				return err
 			}
-			if err := save(p, "hist_"+fileSafe(n)+".png", 5*vg.Inch, 3*vg.Inch); err != nil {
+			p.Title.Text = caption + "\n" + p.Title.Text
+			if err := Save(p, 7*vg.Inch, 3*vg.Inch, filepath.Join(dir, "hist_"+fileSafe(n)+".png")); err != nil {
 				return err
 			}
 		}
@@ -211,14 +258,15 @@ func SavePlots(dir string, q *nnq.QModel, ev *nnq.Evaluation, stats *nnq.Stats) 
 		if err != nil {
 			return err
 		}
-		if err := save(p, "sqnr.png", 6*vg.Inch, 4*vg.Inch); err != nil {
+		p.Title.Text = caption + ": SQNR per layer"
+		if err := Save(p, 7*vg.Inch, 4*vg.Inch, filepath.Join(dir, "sqnr.png")); err != nil {
 			return err
 		}
-		c, err := ConfusionPlot(ev.FixedConfusion, q.Float.Classes, fmt.Sprintf("%s confusion (%s)", q.TypeName(), q.Scheme))
+		b, err := ConfusionPNG(ev, q.Float.Classes, caption, q.TypeName(), 4.5*vg.Inch)
 		if err != nil {
 			return err
 		}
-		if err := save(c, "confusion.png", 5*vg.Inch, 5*vg.Inch); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "confusion.png"), b, 0o644); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package plots
 
 import (
 	"bytes"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -9,7 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/nnq-toolkit/nnq/nnq"
 )
@@ -82,6 +87,95 @@ func TestHistogramPlotNamesTheFormat(t *testing.T) {
 func TestFileSafe(t *testing.T) {
 	if got := fileSafe("gru/gates h:1\\x"); got != "gru_gates_h_1_x" {
 		t.Fatalf("fileSafe gave %q", got)
+	}
+}
+
+func TestFormatSharesCountBins(t *testing.T) {
+	s := &nnq.TensorStats{Name: "x", Count: 100, Zeros: 10}
+	s.Pos[3-nnq.Pow2Lo] = 5   // [4, 8): saturates in Q2.5 (range ±4)
+	s.Neg[2-nnq.Pow2Lo] = 30  // [2, 4): fits
+	s.Pos[-6-nnq.Pow2Lo] = 20 // [2^-7, 2^-6): below half a step 2^-6 of Q2.5, rounds to 0
+	s.Pos[-5-nnq.Pow2Lo] = 35 // [2^-6, 2^-5): kept
+	sat, zero := FormatShares(s, 8, 5)
+	if sat != 0.05 || zero != 0.30 {
+		t.Fatalf("FormatShares = %g, %g; want 0.05 saturated, 0.30 (20 small + 10 zeros) to zero", sat, zero)
+	}
+	p, err := HistogramPlot(s, 8, new(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The legend names the format's range and step with their shares.
+	r, st := formatLabels(8, 5, sat, zero)
+	if r != "range ±4: 5.00 % saturate" || st != "step 2^-5: 30.0 % round to 0" {
+		t.Errorf("legend entries %q, %q", r, st)
+	}
+	if r, st := formatLabels(16, 15, 0, 0.00001); r != "range ±1: 0 % saturate" || st != "step 2^-15: <0.01 % round to 0" {
+		t.Errorf("legend entries %q, %q", r, st)
+	}
+	if _, err := PNG(p, 6*vg.Inch, 3*vg.Inch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLegendBesideTheData(t *testing.T) {
+	p := plot.New()
+	p.Title.Text = "t"
+	l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Add(l)
+	c := draw.New(vgimg.New(6*vg.Inch, 3*vg.Inch))
+	if _, _, ok := split(p, p.Legend, c); ok {
+		t.Fatal("a plot without legend gets a legend column")
+	}
+	p.Legend.Add("a rather long legend entry", l)
+	pc, lc, ok := split(p, p.Legend, c)
+	r := p.Legend.Rectangle(c)
+	if !ok || pc.Max.X >= lc.Min.X || lc.Max.X-lc.Min.X < r.Max.X-r.Min.X || pc.Min.X != c.Min.X {
+		t.Fatalf("plot %v, legend %v (legend needs %v)", pc.Rectangle, lc.Rectangle, r.Size())
+	}
+	before := p.Legend
+	Draw(p, c)
+	if p.Legend.Top != before.Top || p.Legend.Rectangle(c) != before.Rectangle(c) {
+		t.Error("Draw changed the plot's legend")
+	}
+}
+
+func TestConfusionPlotShowsCountsAndRowShares(t *testing.T) {
+	conf := [][]int{{8, 2}, {1, 99}}
+	grid, err := newShareGrid(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lbl, colors := grid.cellLabels()
+	// Rows from the top: "yes" (8, 2) is the upper row, r = 1.
+	if strings.Join(lbl.Labels, " ") != "1 99 8 2" {
+		t.Errorf("cell labels %q", lbl.Labels)
+	}
+	if grid.Z(0, 1) != 0.8 || grid.Z(1, 0) != 0.99 {
+		t.Errorf("shares %g %g, want 0.8 and 0.99 (row-normalized)", grid.Z(0, 1), grid.Z(1, 0))
+	}
+	if colors[1] != color.White || colors[0] != color.Black {
+		t.Errorf("label colours %v", colors)
+	}
+	if _, err := ConfusionPlot(conf, []string{"yes", "no"}, "title"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ConfusionPlot([][]int{{1, 2}, {3}}, nil, ""); err == nil {
+		t.Error("a ragged matrix was accepted")
+	}
+	ev := &nnq.Evaluation{FloatConfusion: conf, FixedConfusion: conf, Float: 0.9, Fixed: 0.89, Patterns: 110}
+	b, err := ConfusionPNG(ev, []string{"yes", "no"}, "net · q7 · mse", "q7", 3*vg.Inch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != 6*DPI+3*DPI/4 || h < 3*DPI {
+		t.Errorf("confusion picture %dx%d pixels", w, h)
 	}
 }
 

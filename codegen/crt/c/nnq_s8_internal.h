@@ -15,30 +15,10 @@
 
 #include "nnq_cmsis_s8.h"
 
-/* Nothing here is needed when the real library provides the functions. */
-#if !defined(NNQ_USE_CMSIS_NN) && !defined(NNQ_USE_CMSIS)
-
-#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
-#include <arm_acle.h>
-#endif
-
-#if (defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)) || defined(NNQ_S8_DSP_EMULATE)
-#define NNQ_S8_DSP 1
-#else
-#define NNQ_S8_DSP 0
-#endif
-
-#ifndef NNQ_S8_STACK_BYTES
-#define NNQ_S8_STACK_BYTES 1024
-#endif
-
-/* Keeps a hot loop in its own function (own register allocation). */
-#if defined(__GNUC__)
-#define NNQ_NOINLINE __attribute__((noinline))
-#else
-#define NNQ_NOINLINE
-#endif
-
+/*
+ * The requantisation helpers up to nnq_requantize also serve nnq's own
+ * kernels (nnq_s8_nnq.c), which are built next to the real library too.
+ */
 #define NNQ_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NNQ_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define NNQ_CLAMP(v, lo, hi) NNQ_MIN(NNQ_MAX((v), (lo)), (hi))
@@ -114,6 +94,30 @@ static inline int32_t nnq_requantize(int32_t val, int32_t mult, int32_t shift)
 {
     return nnq_rq_apply(val, nnq_rq_of(mult, shift));
 }
+
+/* The rest is needed only when nnq's runtime replaces the library. */
+#if !defined(NNQ_USE_CMSIS_NN) && !defined(NNQ_USE_CMSIS)
+
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)
+#include <arm_acle.h>
+#endif
+
+#if (defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)) || defined(NNQ_S8_DSP_EMULATE)
+#define NNQ_S8_DSP 1
+#else
+#define NNQ_S8_DSP 0
+#endif
+
+#ifndef NNQ_S8_STACK_BYTES
+#define NNQ_S8_STACK_BYTES 1024
+#endif
+
+/* Keeps a hot loop in its own function (own register allocation). */
+#if defined(__GNUC__)
+#define NNQ_NOINLINE __attribute__((noinline))
+#else
+#define NNQ_NOINLINE
+#endif
 
 /* Saturation to [-128, 127] (one SSAT on Arm). */
 static inline int32_t nnq_ssat8(int32_t y)
