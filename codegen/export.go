@@ -230,7 +230,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 			pats = pats.Head(opt.MaxPatterns)
 		}
 		p.Patterns = pats.Len()
-		ex, err := makeExample(q, pats)
+		ex, err := makeExample(q, pats, func(i int) ([]float32, error) { return pats.Input(i), nil })
 		if err != nil {
 			return nil, err
 		}
@@ -243,11 +243,15 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 			set = set.Head(opt.MaxPatterns)
 		}
 		p.Patterns = set.Len()
-		head, err := set.Head(4).Load()
-		if err != nil {
-			return nil, err
+		one := func(i int) ([]float32, error) {
+			row, err := set.Slice(i, i+1).Load()
+			if err != nil {
+				return nil, err
+			}
+			return row.Input(0), nil
 		}
-		if d.Example, err = makeExample(q, head); err != nil {
+		var err error
+		if d.Example, err = makeExample(q, set, one); err != nil {
 			return nil, err
 		}
 		stream = set
@@ -404,10 +408,17 @@ var s8Templates = []struct{ name, tmpl string }{
 // MaxExamples bounds the examples stored in demo/example.h.
 const MaxExamples = 12
 
+// Labelled is a set of patterns whose labels can be read without their
+// inputs: *nnq.Patterns and the streamed *nnq.PatternSet.
+type Labelled interface {
+	Len() int
+	Label(i int) int
+}
+
 // ExamplePatterns picks the demo's examples among the stored patterns: the
 // first pattern of each class, in class order, up to MaxExamples; patterns
 // without labels: the first MaxExamples.
-func ExamplePatterns(p *nnq.Patterns) []int {
+func ExamplePatterns(p Labelled) []int {
 	var idx []int
 	first := map[int]int{}
 	for i := 0; i < p.Len(); i++ {
@@ -434,7 +445,9 @@ func ExamplePatterns(p *nnq.Patterns) []int {
 	return idx
 }
 
-func makeExample(q *nnq.QModel, p *nnq.Patterns) (*example, error) {
+// makeExample simulates the demo's examples; input reads pattern i's
+// input (from memory, or one row of a streamed set).
+func makeExample(q *nnq.QModel, p Labelled, input func(i int) ([]float32, error)) (*example, error) {
 	sim, err := q.NewSim(false)
 	if err != nil {
 		return nil, fmt.Errorf("codegen: simulator: %w", err)
@@ -443,7 +456,11 @@ func makeExample(q *nnq.QModel, p *nnq.Patterns) (*example, error) {
 	ex := &example{Count: len(picks)}
 	x := make([]int16, q.Float.InputSize())
 	for _, i := range picks {
-		q.QuantizeInput(p.Input(i), x)
+		in, err := input(i)
+		if err != nil {
+			return nil, fmt.Errorf("codegen: reading pattern %d: %w", i, err)
+		}
+		q.QuantizeInput(in, x)
 		y, err := sim.Run(x)
 		if err != nil {
 			return nil, fmt.Errorf("codegen: simulating pattern %d: %w", i, err)
@@ -451,7 +468,7 @@ func makeExample(q *nnq.QModel, p *nnq.Patterns) (*example, error) {
 		ex.Labels = append(ex.Labels, p.Label(i))
 		ex.Inputs = append(ex.Inputs, valueRows(x, 16))
 		hwc := make([]float32, len(x))
-		q.Float.InputToCMSIS(p.Input(i), hwc)
+		q.Float.InputToCMSIS(in, hwc)
 		ex.Floats = append(ex.Floats, floatRows(hwc, 8))
 		ex.Outputs = append(ex.Outputs, valueRows(y, 16))
 	}

@@ -97,7 +97,7 @@ func init() {
 		// target, is compared with its --runtime cmsis twin on the library.
 		explicit := false
 		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "cmsis" })
-		legacy := q.Runtime == nnq.RuntimeCMSIS
+		legacy := q.Runtime == nnq.RuntimeCMSIS || q.IsAffine() // s8/s16: Verify checks --cmsis itself
 		lib := *cmsis
 		if lib != "" && err == nil && tg.IsHost() {
 			switch {
