@@ -32,6 +32,7 @@ type cLayer struct {
 	Index    int
 	Name     string
 	Comment  []string
+	Decls    []string // file-scope declarations (nnq kernel parameters)
 	Pre      []string // statements before the kernel call (copies)
 	Call     string   // kernel call expression, "" for a view
 	Status   bool     // the call returns arm_status
@@ -205,6 +206,12 @@ func layerCode(q *nnq.QModel, i int, st StepPlan, ptr func(int) string, w, b str
 	if scratch && scratchBytes(l) > 0 {
 		bufA, bufQ7 = "NN_SCRATCH_Q15", "NN_SCRATCH_Q7"
 	}
+	if v.Kind() == kernels.KindActivation && st.Reuses < 0 {
+		c.Pre = append(c.Pre, fmt.Sprintf("memcpy(%s, %s, %du); /* in-place kernel; the input is still read later */", out, src, l.Out.Size()*eb))
+	}
+	if v.NNQ() {
+		return c, nnqLayerCode(q, i, c, in, src, w, b, scratch)
+	}
 	g := l.Geom
 	shifts := func() error {
 		if err := checkRange(l, "bias_shift", l.BiasShift, 0, 31); err != nil {
@@ -231,26 +238,11 @@ func layerCode(q *nnq.QModel, i int, st StepPlan, ptr func(int) string, w, b str
 		c.Call = fmt.Sprintf("%s(%s, %s, %d, %d, %d, %d, %s, %s, %s)", v, src, w, l.In[0].Size(), l.Out.Size(), l.BiasShift, l.OutShift, b, out, vec)
 		c.Status = true
 	case kernels.KindPool:
-		if v.NNQ() {
-			c.Call = fmt.Sprintf("%s(%s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s", v, src, g.InX, g.InY, g.InC, g.KX, g.KY, g.PadX, g.PadY, g.StrideX, g.StrideY, g.OutX, g.OutY, out)
-			if l.Op == nnq.OpAvgPool2D {
-				// nnq's average pools take the output left shift.
-				if err := checkRange(l, "pool_shift", l.PoolShift, 0, kernels.MaxPoolShift); err != nil {
-					return nil, err
-				}
-				c.Call += fmt.Sprintf(", %d", l.PoolShift)
-			}
-			c.Call += ")"
-		} else {
-			c.Call = fmt.Sprintf("%s(%s, %d, %d, %d, %d, %d, %d, %s, %s)", v, src, g.InX, g.InC, g.KX, g.PadX, g.StrideX, g.OutX, bufQ7, out)
-		}
+		c.Call = fmt.Sprintf("%s(%s, %d, %d, %d, %d, %d, %d, %s, %s)", v, src, g.InX, g.InC, g.KX, g.PadX, g.StrideX, g.OutX, bufQ7, out)
 	case kernels.KindActivation:
 		n := l.Out.Size()
 		if err := checkRange(l, "size", n, 0, 65535); err != nil {
 			return nil, err
-		}
-		if st.Reuses < 0 {
-			c.Pre = append(c.Pre, fmt.Sprintf("memcpy(%s, %s, %du); /* in-place kernel; the input is still read later */", out, src, n*eb))
 		}
 		switch v {
 		case kernels.VarReluQ7, kernels.VarReluQ15:
@@ -281,20 +273,7 @@ func layerCode(q *nnq.QModel, i int, st StepPlan, ptr func(int) string, w, b str
 		if err := checkRange(l, "out_shift", l.OutShift, 0, 30); err != nil {
 			return nil, err
 		}
-		switch v {
-		case kernels.VarNNQAddQ7, kernels.VarNNQAddQ15:
-			if len(l.Shifts) != 2 {
-				return nil, fmt.Errorf("codegen: layer %q: nnq_add needs two input shifts, has %v", l.Name, l.Shifts)
-			}
-			for k, s := range l.Shifts {
-				if err := checkRange(l, fmt.Sprintf("shift of input %d", k), s, 0, 30); err != nil {
-					return nil, err
-				}
-			}
-			c.Call = fmt.Sprintf("%s(%s, %s, %s, %du, %d, %d, %d)", v, in[0], in[1], out, n, l.Shifts[0], l.Shifts[1], l.OutShift)
-		default:
-			c.Call = fmt.Sprintf("%s(%s, %s, %s, %d, %du)", v, in[0], in[1], out, l.OutShift, n)
-		}
+		c.Call = fmt.Sprintf("%s(%s, %s, %s, %d, %du)", v, in[0], in[1], out, l.OutShift, n)
 	default:
 		return nil, fmt.Errorf("codegen: layer %q: no code generation for kernel %s", l.Name, v)
 	}

@@ -68,6 +68,13 @@ type KernelChoice struct {
 	// InPlace says the layer writes over its (dying) input; Copy that a
 	// copy of the input is made first.
 	InPlace, Copy bool
+	// ReLU: a following ReLU is fused into this layer's kernel;
+	// FusedInto names the layer a fused ReLU runs in.
+	ReLU      bool
+	FusedInto string
+	// WideBytes is the flash the pre-expanded q15 weights of an
+	// nnq_conv_q7_wide layer add over 8-bit ones (--optimize speed).
+	WideBytes int
 }
 
 // Project describes an exported C project.
@@ -80,8 +87,10 @@ type Project struct {
 	// Files lists the written files (slash-separated, relative to Dir),
 	// sorted.
 	Files []string
-	// WeightBytes is the size of the constant parameters (flash).
-	WeightBytes int
+	// WeightBytes is the size of the constant parameters (flash);
+	// WideBytes the part spent on pre-expanded q15 weights (--optimize
+	// speed) beyond what 8-bit weights take.
+	WeightBytes, WideBytes int
 	// Patterns is the number of test patterns stored for Verify.
 	Patterns int
 	// Frontend describes frontend.c/.h and app/app.c, written when the
@@ -98,6 +107,8 @@ type manifest struct {
 	Arithmetic  string   `json:"arithmetic,omitempty"`
 	Target      string   `json:"target"`
 	CodePath    string   `json:"code_path"`
+	Runtime     string   `json:"runtime"`
+	Optimize    string   `json:"optimize"`
 	Rounding    string   `json:"rounding"`
 	InputSize   int      `json:"input_size"`
 	OutputSize  int      `json:"output_size"`
@@ -125,6 +136,8 @@ type tmplData struct {
 	Bits                int
 	Target, Path, Round string
 	DSP                 bool
+	Runtime, Optimize   string
+	Legacy              bool // --runtime cmsis: the legacy CMSIS-NN API
 	InputSize, OutSize  int
 	InputShape          string
 	InputLayout         string
@@ -138,6 +151,7 @@ type tmplData struct {
 	Classes             []string
 	ClassesC            []string
 	Arrays              []cArray
+	Decls               []string // nnq kernel parameter structs
 	Tensors             []cTensor
 	Layers              []*cLayer
 	AnyStatus           bool
@@ -150,6 +164,7 @@ type tmplData struct {
 	LowerBound, Naive   int
 	Strategy            string
 	WeightBytes         int
+	WideBytes           int // flash spent on pre-expanded weights (--optimize speed)
 	Mem                 *MemPlan
 	Kernels             []KernelChoice
 	NNQKernels          []KernelChoice
@@ -190,15 +205,15 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	build, runtime, other, tmpls := buildData, crt.Legacy, crt.S8, legacyTemplates
+	build, runtime, tmpls := buildData, crt.Legacy, legacyTemplates
 	if q.IsAffine() {
-		build, runtime, other, tmpls = buildDataS8, crt.S8, crt.Legacy, s8Templates
+		build, runtime, tmpls = buildDataS8, crt.S8, s8Templates
 	}
 	d, err := build(q, plan)
 	if err != nil {
 		return nil, err
 	}
-	p := &Project{Dir: dir, Model: q, Mem: plan, Kernels: d.Kernels, WeightBytes: d.WeightBytes}
+	p := &Project{Dir: dir, Model: q, Mem: plan, Kernels: d.Kernels, WeightBytes: d.WeightBytes, WideBytes: d.WideBytes}
 	if d.Frontend, err = buildFrontend(q, d); err != nil {
 		return nil, err
 	}
@@ -280,18 +295,35 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 			return nil, fmt.Errorf("codegen: %w", err)
 		}
 	}
-	// The other runtime's files of an earlier export must not be compiled.
-	for _, f := range crt.RuntimeFiles(other) {
-		os.Remove(filepath.Join(dir, f))
+	// Runtime files of an earlier export into dir (the other runtime's, the
+	// --runtime cmsis files in an nnq-runtime export, the retired
+	// nnq_kernels.c) must not be compiled in.
+	rtFiles := crt.RuntimeFiles(runtime)
+	if runtime == crt.Legacy {
+		rtFiles = crt.Files(q.Runtime == nnq.RuntimeCMSIS)
 	}
-	if err := crt.WriteRuntimeTo(dir, runtime); err != nil {
+	keep := map[string]bool{}
+	for _, f := range rtFiles {
+		keep[f] = true
+	}
+	for _, f := range append(append(crt.RuntimeFiles(crt.Legacy), crt.RuntimeFiles(crt.S8)...), "nnq_kernels.c") {
+		if !keep[f] {
+			os.Remove(filepath.Join(dir, f))
+		}
+	}
+	if runtime == crt.Legacy {
+		err = crt.WriteTo(dir, q.Runtime == nnq.RuntimeCMSIS)
+	} else {
+		err = crt.WriteRuntimeTo(dir, runtime)
+	}
+	if err != nil {
 		return nil, err
 	}
 	names := []string{}
 	for n := range files {
 		names = append(names, n)
 	}
-	names = append(names, crt.RuntimeFiles(runtime)...)
+	names = append(names, rtFiles...)
 
 	// Verification data.
 	if err := q.Save(filepath.Join(dir, filepath.FromSlash(QuantFile))); err != nil {
@@ -319,6 +351,7 @@ func Export(q *nnq.QModel, dir string, opt Options) (*Project, error) {
 	p.Files = names
 
 	m := manifest{Format: manifestFormat, Version: 1, Model: q.Name, Bits: q.Bits, Target: q.Target, CodePath: q.Path.String(),
+		Runtime: q.Runtime, Optimize: q.Optimize,
 		Rounding: q.Rounding.String(), InputSize: d.InputSize, OutputSize: d.OutSize, NumLayers: len(q.Layers),
 		ArenaBytes: plan.ArenaBytes, WeightBytes: d.WeightBytes, Quant: QuantFile, NumPatterns: p.Patterns, Files: names}
 	if pats != nil || stream != nil {
@@ -446,6 +479,7 @@ func makeExample(q *nnq.QModel, p Labelled, input func(i int) ([]float32, error)
 func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 	eb := elemBytes(q)
 	d := &tmplData{Name: q.Name, Type: q.TypeName(), Bits: q.Bits, Target: q.Target, Path: q.Path.String(),
+		Runtime: q.Runtime, Optimize: q.Optimize, Legacy: q.Runtime == nnq.RuntimeCMSIS,
 		DSP: q.Path == kernels.DSPPath, Round: q.Rounding.String(), NumLayers: len(q.Layers), Mem: plan,
 		ActBytes: plan.ActivationBytes, ScratchBytes: plan.ScratchBytes, ArenaBytes: plan.ArenaBytes,
 		LowerBound: plan.LowerBound, Naive: plan.Naive, Strategy: plan.Strategy}
@@ -481,10 +515,18 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 		}
 	}
 
-	// Runtime files.
-	d.runtimeFiles(crt.Legacy, func(f string) bool {
-		return strings.HasPrefix(f, "nnq_kernels") || f == "nnq_dsp.c" || f == "nnq_recurrent.c"
-	})
+	// Runtime files: nnq_legacy.c is only compiled without the real
+	// library (it compiles to nothing with NNQ_USE_CMSIS).
+	for _, f := range crt.Files(d.Legacy) {
+		switch {
+		case strings.HasSuffix(f, ".h"):
+			d.Headers = append(d.Headers, f)
+		case f == "nnq_legacy.c":
+			d.RuntimeAll = append(d.RuntimeAll, f)
+		case strings.HasSuffix(f, ".c"):
+			d.RuntimeNNQ = append(d.RuntimeNNQ, f)
+		}
+	}
 
 	macros := d.tensorMacros(plan, eb)
 	ptr := func(t int) string { return macros[t] }
@@ -496,7 +538,15 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 		if !st.View {
 			kc.Function = l.Kernel.String()
 			kc.NNQ = l.Kernel.NNQ()
+			kc.ReLU = l.ReLU
 			kc.Why = whyKernel(q, l)
+		} else if p := q.FusedInto(l); p != nil {
+			kc.FusedInto = p.Name
+			kc.Why = fmt.Sprintf("fused into %q: its kernel clamps at 0; no code, a view of the same buffer", p.Name)
+		}
+		if l.Kernel == kernels.VarNNQConvQ7Wide {
+			kc.WideBytes = l.Geom.OutC * kernels.NNQKP(l.Geom.KX*l.Geom.KY*l.Geom.InC) // one extra byte per stored weight
+			d.WideBytes += kc.WideBytes
 		}
 		d.Kernels = append(d.Kernels, kc)
 		if kc.NNQ {
@@ -511,7 +561,12 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 			continue
 		}
 		wName, bName := "NULL", "NULL"
-		if l.Weights != nil && !st.View {
+		if l.Weights != nil && !st.View && l.Kernel.NNQ() {
+			var err error
+			if wName, bName, err = d.addNNQParams(q, i); err != nil {
+				return nil, err
+			}
+		} else if l.Weights != nil && !st.View {
 			typ, wbits := weightType(l.Kernel)
 			base := fmt.Sprintf("nn_l%d_%s", i, ident(l.Name))
 			w := interleaved(l)
@@ -547,6 +602,7 @@ func buildData(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 			return nil, err
 		}
 		cl.Comment = layerComment(q, i, st)
+		d.Decls = append(d.Decls, cl.Decls...)
 		if cl.Status {
 			d.AnyStatus = true
 		}
@@ -663,34 +719,4 @@ func checkValues(l *nnq.QLayer, what string, v []int16, bits int) error {
 		}
 	}
 	return nil
-}
-
-// whyKernel explains the choice of an nnq_ kernel or of a slower variant.
-func whyKernel(q *nnq.QModel, l *nnq.QLayer) string {
-	v := l.Kernel
-	if v.NNQ() {
-		switch v.Kind() {
-		case kernels.KindPool:
-			if q.Bits == 16 {
-				return "CMSIS-NN has no q15 pooling"
-			}
-			if !l.Geom.IsSquare() {
-				return "CMSIS-NN pools are square only; this window/input is not"
-			}
-			return "the library pool is not usable here (see rejected variants)"
-		case kernels.KindElementwise:
-			return "CMSIS-NN has no element-wise add of two tensors"
-		case kernels.KindDepthwise:
-			return "CMSIS-NN has no q15 depthwise convolution"
-		case kernels.KindConv:
-			return "no legacy q15 convolution fits (the fast ones need even channel counts, basic is square only)"
-		case kernels.KindRecurrent:
-			return "CMSIS-NN has no recurrent layer: nnq's time-step loop over CMSIS-NN FC/activation kernels and CMSIS-DSP-style element-wise functions"
-		}
-		return "no legacy CMSIS-NN kernel fits"
-	}
-	if len(l.Rejected) > 0 {
-		return fmt.Sprintf("%d faster variant(s) rejected", len(l.Rejected))
-	}
-	return ""
 }

@@ -168,12 +168,13 @@ func graphOf(q *nnq.QModel) (*planGraph, error) {
 			return nil, fmt.Errorf("codegen: tensor name %q used twice", l.Name)
 		}
 		ids[l.Name] = i + 1
-		switch l.Op {
-		case nnq.OpFlatten, nnq.OpReshape:
+		switch {
+		case l.Kernel == kernels.VarInvalid:
+			// flatten/reshape, or a ReLU fused into the layer before it
 			op.view = true
-		case nnq.OpReLU, nnq.OpSigmoid, nnq.OpTanh:
+		case l.Op == nnq.OpReLU || l.Op == nnq.OpSigmoid || l.Op == nnq.OpTanh:
 			op.inPlace = true
-		case nnq.OpAdd:
+		case l.Op == nnq.OpAdd:
 			op.mayAlias = l.Kernel.NNQ()
 		}
 		if l.S8 != nil {

@@ -27,10 +27,11 @@ var netPool = netSpec{name: "gap", input: []int{7, 5, 3}, layers: []lspec{
 // with NoPoolShift the same pool keeps its input format.
 func TestPoolShiftEmitted(t *testing.T) {
 	for _, c := range []struct {
-		net  netSpec
-		bits int
-	}{{netPool, 8}, {netPool, 16}} {
-		q, _ := quantized(t, c.net, c.bits, "cortex-m4")
+		net     netSpec
+		bits    int
+		runtime string
+	}{{netPool, 8, nnq.RuntimeCMSIS}, {netPool, 16, nnq.RuntimeCMSIS}, {netPool, 8, nnq.RuntimeNNQ}, {netPool, 16, nnq.RuntimeNNQ}} {
+		q, p := quantizedRT(t, c.net, c.bits, "cortex-m4", c.runtime, "")
 		var pl *nnq.QLayer
 		for _, l := range q.Layers {
 			if l.Op == nnq.OpAvgPool2D {
@@ -40,23 +41,19 @@ func TestPoolShiftEmitted(t *testing.T) {
 		if pl == nil || pl.PoolShift <= 0 || pl.OutFrac != pl.InFrac[0]+pl.PoolShift || !pl.Kernel.NNQ() {
 			t.Fatalf("%s: average pool %+v does not shift", c.net.name, pl)
 		}
-		dir, _ := exportT(t, c.net, c.bits, "cortex-m4")
+		dir := t.TempDir()
+		if _, err := Export(q, dir, Options{Patterns: p}); err != nil {
+			t.Fatal(err)
+		}
 		src, err := os.ReadFile(filepath.Join(dir, "nn.c"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		g := pl.Geom
-		call := fmt.Sprintf("%s(", pl.Kernel)
-		args := fmt.Sprintf("%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d,", g.InX, g.InY, g.InC, g.KX, g.KY, g.PadX, g.PadY, g.StrideX, g.StrideY, g.OutX, g.OutY)
-		tail := fmt.Sprintf(", %d);", pl.PoolShift)
-		found := false
-		for _, line := range strings.Split(string(src), "\n") {
-			if strings.Contains(line, call) && strings.Contains(line, args) && strings.HasSuffix(strings.TrimSpace(line), tail) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("%s: nn.c has no %s call ending in %q", c.net.name, pl.Kernel, tail)
+		// nnq's pools read the shift from their parameter block's out_shift.
+		params := convParams(q, pl, pl.PoolShift, false)
+		if !strings.Contains(params, fmt.Sprintf(".out_shift = %d,", pl.PoolShift)) || !strings.Contains(string(src), params) ||
+			!strings.Contains(string(src), fmt.Sprintf("%s(", pl.Kernel)) {
+			t.Errorf("%s: nn.c has no %s call with the parameters %s", c.net.name, pl.Kernel, params)
 		}
 		lq, err := nnq.LoadQModel(filepath.Join(dir, QuantFile))
 		if err != nil {

@@ -8,10 +8,12 @@ import (
 )
 
 // Code generation of the recurrent layers (gru, lstm): four parameter
-// arrays (W_ih, b_ih, W_hh, b_hh, plain row-major, q7 for a q7 network and
-// q15 for a q15 one) and one call of nnq_gru_q7/q15 or nnq_lstm_q7/q15 with
-// its scalar arguments as a compound literal; the gates and state live in
-// the shared scratch buffer (MemPlan.ScratchBytes).
+// arrays (W_ih, b_ih, W_hh, b_hh) and one call of nnq_gru_q7/q15 or
+// nnq_lstm_q7/q15 with its scalar arguments as a compound literal; the
+// gates and state live in the shared scratch buffer (MemPlan.ScratchBytes).
+// The nnq runtime's kernels take the weights in nnq's FC order and int32
+// pre-shifted biases; the _cmsis ones (--runtime cmsis) row-major weights
+// and q7/q15 biases (q7 for a q7 network and q15 for a q15 one).
 
 // addRecurrent appends layer i's arrays and code to d.
 func (d *tmplData) addRecurrent(q *nnq.QModel, i int, st StepPlan, ptr func(int) string, scratch bool) error {
@@ -38,7 +40,40 @@ func (d *tmplData) addRecurrent(q *nnq.QModel, i int, st StepPlan, ptr func(int)
 	}
 	base := fmt.Sprintf("nn_l%d_%s", i, ident(l.Name))
 	var names []string
+	if !isCMSISRecurrent(v) {
+		fc := kernels.VarNNQFCQ7
+		if q.Bits == 16 {
+			fc = kernels.VarNNQFCQ15
+		}
+		for _, sp := range l.Sub {
+			if err := checkValues(l, "weights W_"+sp.Name, sp.Weights, wbits); err != nil {
+				return err
+			}
+			if err := checkValues(l, "bias b_"+sp.Name, sp.Bias, wbits); err != nil {
+				return err
+			}
+			w, err := kernels.NNQFCWeights(fc, sp.Rows, sp.Cols, sp.Weights)
+			if err != nil {
+				return fmt.Errorf("codegen: layer %q: W_%s: %w", l.Name, sp.Name, err)
+			}
+			b32 := kernels.NNQBias32(sp.Bias, sp.BiasShift, sp.OutShift, q.Rounding)
+			wa := cArray{Ident: base + "_w" + sp.Name, Type: typ, Len: len(w), Bytes: len(w) * wbits / 8,
+				Comment: []string{fmt.Sprintf("layer %d %q (%s): weights W_%s %s, row-major [%d][%d] (gates %s stacked) in %s's order",
+					i, l.Name, l.Op, sp.Name, nnq.QFormat(wbits, sp.WeightFrac), sp.Rows, sp.Cols, order, fc)},
+				Rows: valueRows(w, 16)}
+			ba := cArray{Ident: base + "_b" + sp.Name, Type: "int32_t", Len: len(b32), Bytes: 4 * len(b32),
+				Comment: []string{fmt.Sprintf("layer %d %q (%s): bias b_%s %s << %d + rounding term, %d int32 values",
+					i, l.Name, l.Op, sp.Name, nnq.QFormat(wbits, sp.BiasFrac), sp.BiasShift, len(b32))},
+				Rows: values32(b32, 8)}
+			d.Arrays = append(d.Arrays, wa, ba)
+			d.WeightBytes += wa.Bytes + ba.Bytes
+			names = append(names, wa.Ident+".v", ba.Ident+".v")
+		}
+	}
 	for _, sp := range l.Sub {
+		if !isCMSISRecurrent(v) {
+			break
+		}
 		for _, part := range []struct {
 			suffix, what string
 			vals         []int16
@@ -104,4 +139,14 @@ func recurrentRow(q *nnq.QModel, i int, fn string) formatRow {
 		row.OS = fmt.Sprintf("%d/%d", ih.OutShift, hh.OutShift)
 	}
 	return row
+}
+
+// isCMSISRecurrent reports whether v is a recurrent kernel over the legacy
+// CMSIS-NN functions.
+func isCMSISRecurrent(v kernels.Variant) bool {
+	switch v {
+	case kernels.VarNNQGRUCMSISQ7, kernels.VarNNQGRUCMSISQ15, kernels.VarNNQLSTMCMSISQ7, kernels.VarNNQLSTMCMSISQ15:
+		return true
+	}
+	return false
 }

@@ -52,7 +52,7 @@ func rnnModel(t testing.TB, seed int64, T, W, C, H1, H2 int, lstmSeq bool) *nnq.
 	return m
 }
 
-func quantizedRNN(t testing.TB, m *nnq.Model, bits int, target string) (*nnq.QModel, *nnq.Patterns) {
+func quantizedRNN(t testing.TB, m *nnq.Model, bits int, target string, runtime ...string) (*nnq.QModel, *nnq.Patterns) {
 	t.Helper()
 	p := randomPatterns(m, 24, 5)
 	for i := range p.Inputs {
@@ -62,7 +62,11 @@ func quantizedRNN(t testing.TB, m *nnq.Model, bits int, target string) (*nnq.QMo
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: bits, Target: target})
+	rt := ""
+	if len(runtime) > 0 {
+		rt = runtime[0]
+	}
+	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: bits, Target: target, Runtime: rt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +78,11 @@ func quantizedRNN(t testing.TB, m *nnq.Model, bits int, target string) (*nnq.QMo
 func recurrentVariantsSeen(t *testing.T) map[kernels.Variant]bool {
 	seen := map[kernels.Variant]bool{}
 	for _, bits := range []int{8, 16} {
-		q, _ := quantizedRNN(t, rnnModel(t, 1, 5, 3, 2, 6, 4, false), bits, "host")
-		for _, l := range q.Layers {
-			seen[l.Kernel] = true
+		for _, rt := range []string{nnq.RuntimeNNQ, nnq.RuntimeCMSIS} {
+			q, _ := quantizedRNN(t, rnnModel(t, 1, 5, 3, 2, 6, 4, false), bits, "host", rt)
+			for _, l := range q.Layers {
+				seen[l.Kernel] = true
+			}
 		}
 	}
 	return seen
@@ -101,54 +107,61 @@ func TestRecurrentExportVerify(t *testing.T) {
 		{"q7_host_seq_trunc", 8, "host", true, true, false},
 		{"q15_m4", 16, "cortex-m4", false, false, true},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			m := rnnModel(t, 3, 7, 3, 2, 9, 5, c.seq)
-			p := randomPatterns(m, 24, 5)
-			for i := range p.Inputs {
-				p.Inputs[i] *= 2
-			}
-			st, err := nnq.Calibrate(m, p, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: c.bits, Target: c.target, Truncate: c.truncate})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			proj, err := Export(q, dir, Options{Patterns: p})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if proj.Mem.ScratchBytes < kernels.RNNScratchQ15(q.Layers[1].Kernel, 9, 5)*2 {
-				t.Errorf("scratch %d bytes is too small for the LSTM", proj.Mem.ScratchBytes)
-			}
-			src, err := os.ReadFile(filepath.Join(dir, "nn.c"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			typ := map[int]string{8: "q7", 16: "q15"}[c.bits]
-			for _, want := range []string{"nnq_gru_" + typ + "(", "nnq_lstm_" + typ + "(", "NN_SCRATCH_Q15", ".gate_int_width = ", "gates Q"} {
-				if !strings.Contains(string(src), want) {
-					t.Errorf("nn.c lacks %q", want)
+		for _, rt := range []string{nnq.RuntimeNNQ, nnq.RuntimeCMSIS} {
+			c, rt := c, rt
+			c.name += "_" + rt
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				m := rnnModel(t, 3, 7, 3, 2, 9, 5, c.seq)
+				p := randomPatterns(m, 24, 5)
+				for i := range p.Inputs {
+					p.Inputs[i] *= 2
 				}
-			}
-			mk, _ := os.ReadFile(filepath.Join(dir, "Makefile"))
-			if !strings.Contains(string(mk), "nnq_recurrent.c") || !strings.Contains(string(mk), "nnq_dsp.c") {
-				t.Errorf("Makefile does not always compile nnq_recurrent.c and nnq_dsp.c")
-			}
-			if r := proj.Report(); !strings.Contains(r, "no recurrent layer") {
-				t.Errorf("report does not explain the nnq kernel:\n%s", r)
-			}
-			res, err := Verify(testCtx(t), dir, VerifyOptions{Sanitize: c.sanitize})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !res.BitExact || res.Patterns != p.Len() {
-				t.Fatalf("%+v", res)
-			}
-		})
+				st, err := nnq.Calibrate(m, p, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: c.bits, Target: c.target, Truncate: c.truncate, Runtime: rt})
+				if err != nil {
+					t.Fatal(err)
+				}
+				dir := t.TempDir()
+				proj, err := Export(q, dir, Options{Patterns: p})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if proj.Mem.ScratchBytes < q.Layers[1].Kernel.ScratchBytes(kernels.RNNGeom(7, 9, 5, c.seq)) {
+					t.Errorf("scratch %d bytes is too small for the LSTM", proj.Mem.ScratchBytes)
+				}
+				src, err := os.ReadFile(filepath.Join(dir, "nn.c"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				typ := map[int]string{8: "q7", 16: "q15"}[c.bits]
+				if rt == nnq.RuntimeCMSIS {
+					typ = "cmsis_" + typ
+				}
+				for _, want := range []string{"nnq_gru_" + typ + "(", "nnq_lstm_" + typ + "(", "NN_SCRATCH_Q15", ".gate_int_width = ", "gates Q"} {
+					if !strings.Contains(string(src), want) {
+						t.Errorf("nn.c lacks %q", want)
+					}
+				}
+				mk, _ := os.ReadFile(filepath.Join(dir, "Makefile"))
+				if !strings.Contains(string(mk), "nnq_recurrent.c") || !strings.Contains(string(mk), "nnq_dsp.c") {
+					t.Errorf("Makefile does not always compile nnq_recurrent.c and nnq_dsp.c")
+				}
+				if r := proj.Report(); !strings.Contains(r, "time-step loop") {
+					t.Errorf("report does not explain the nnq kernel:\n%s", r)
+				}
+				res, err := Verify(testCtx(t), dir, VerifyOptions{Sanitize: c.sanitize})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !res.BitExact || res.Patterns != p.Len() {
+					t.Fatalf("%+v", res)
+				}
+			})
+		}
 	}
 }
 

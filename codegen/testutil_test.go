@@ -107,8 +107,16 @@ func randomPatterns(m *nnq.Model, n int, seed int64) *nnq.Patterns {
 }
 
 // quantized builds, calibrates and quantizes s for target with bits-bit
-// words, then applies the forced kernels.
+// words for the legacy CMSIS-NN runtime (--runtime cmsis), then applies the
+// forced kernels.
 func quantized(t testing.TB, s netSpec, bits int, target string) (*nnq.QModel, *nnq.Patterns) {
+	t.Helper()
+	return quantizedRT(t, s, bits, target, nnq.RuntimeCMSIS, "")
+}
+
+// quantizedRT is quantized for a runtime and optimization goal (the forced
+// kernels are legacy ones: only for RuntimeCMSIS).
+func quantizedRT(t testing.TB, s netSpec, bits int, target, runtime, optimize string) (*nnq.QModel, *nnq.Patterns) {
 	t.Helper()
 	m := floatModel(t, s, 1)
 	p := randomPatterns(m, 24, 2)
@@ -116,12 +124,12 @@ func quantized(t testing.TB, s netSpec, bits int, target string) (*nnq.QModel, *
 	if err != nil {
 		t.Fatalf("%s: calibrate: %v", s.name, err)
 	}
-	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: bits, Target: target, Scheme: nnq.MinMax{}, NoPoolShift: s.noPoolShift})
+	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: bits, Target: target, Scheme: nnq.MinMax{}, Runtime: runtime, Optimize: optimize, NoPoolShift: s.noPoolShift})
 	if err != nil {
 		t.Fatalf("%s: quantize: %v", s.name, err)
 	}
 	for i, ls := range s.layers {
-		if ls.force == kernels.VarInvalid {
+		if ls.force == kernels.VarInvalid || runtime != nnq.RuntimeCMSIS {
 			continue
 		}
 		l := q.Layers[i]
@@ -212,12 +220,13 @@ var netSquareQ7 = netSpec{name: "square_q7", input: []int{6, 6, 4}, layers: []ls
 }, noPoolShift: true}
 
 // netNonsquareQ7 has non-square maps: fast_nonsquare, basic_nonsquare,
-// depthwise non-square, the nnq max pool, a strided conv.
+// depthwise non-square, the nnq max pool, a ReLU, a strided conv.
 var netNonsquareQ7 = netSpec{name: "nonsquare_q7", input: []int{9, 7, 4}, layers: []lspec{
 	conv("c1", nil, 3, 3, 4, 4, "valid", 1, 0),
 	conv("c2", nil, 3, 3, 4, 6, "same", 1, kernels.VarConvolveHWCQ7BasicNonsquare),
 	dw("d1", nil, 3, 1, 6, "same", 0),
 	pool("mp", nnq.OpMaxPool2D, nil, 2, 2, 1, 1, "valid", 0),
+	simple("r1", nnq.OpReLU), // after a pool: not fused
 	conv("c3", nil, 2, 3, 6, 5, "same", 2, 0),
 	simple("f", nnq.OpFlatten),
 	dense("fc", nil, 3*2*5, 4, 0),
@@ -234,6 +243,7 @@ var netQ15 = netSpec{name: "all_q15", input: []int{6, 6, 2}, layers: []lspec{
 	simple("m1", nnq.OpMul, "t1", "a1"),
 	conv("c2", nil, 3, 2, 4, 3, "same", 1, 0),
 	{name: "gap", op: nnq.OpAvgPool2D, attrs: nnq.Attrs{Global: true}},
+	simple("r2", nnq.OpReLU), // after a pool: not fused
 	simple("f", nnq.OpFlatten),
 	dense("fc", nil, 3, 5, 0),
 	simple("s1", nnq.OpSigmoid),

@@ -27,6 +27,9 @@ type VerifyOptions struct {
 	// CMSISPath builds a q7/q15 export against a CMSIS_5 checkout instead of
 	// nnq's runtime.
 	CMSISPath string
+	// LibCFlags are extra flags for the library's own sources (see
+	// harness.BuildOptions.LibCFlags).
+	LibCFlags []string
 	// CMSISNNPath builds an s8/s16 export against a CMSIS-NN checkout (the
 	// s8/s16 API, e.g. v7.0.0) instead of nnq's runtime.
 	CMSISNNPath string
@@ -75,6 +78,7 @@ type VerifyResult struct {
 	CMSIS         bool      `json:"cmsis"`
 	CMSISNN       bool      `json:"cmsis_nn,omitempty"`
 	CFlags        []string  `json:"cflags,omitempty"`
+	LibCFlags     []string  `json:"lib_cflags,omitempty"`
 	// Instructions is the mean instruction count of one nn_run on a
 	// Cortex-M target (0 on the host).
 	Instructions float64 `json:"instructions,omitempty"`
@@ -197,13 +201,18 @@ func Verify(ctx context.Context, dir string, opt VerifyOptions) (*VerifyResult, 
 	}
 	flags = append(flags, opt.ExtraCFlags...)
 	res.CFlags = flags
+	var libFlags []string
+	if opt.CMSISPath != "" {
+		libFlags = opt.LibCFlags
+		res.LibCFlags = libFlags
+	}
 	step := func(name string, done, total int) {
 		if opt.Progress != nil {
 			opt.Progress(name, done, total)
 		}
 	}
 	step("build", 0, 1)
-	bin, err := harness.Build(ctx, tg, harness.BuildOptions{ProjectDir: dir, CMSISPath: opt.CMSISPath, CMSISNNPath: opt.CMSISNNPath, Sanitize: opt.Sanitize, Trace: true, ExtraCFlags: flags})
+	bin, err := harness.Build(ctx, tg, harness.BuildOptions{ProjectDir: dir, CMSISPath: opt.CMSISPath, CMSISNNPath: opt.CMSISNNPath, Sanitize: opt.Sanitize, Trace: true, ExtraCFlags: flags, LibCFlags: libFlags})
 	if err != nil {
 		return nil, fmt.Errorf("codegen: building %s: %w", dir, err)
 	}

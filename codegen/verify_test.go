@@ -245,10 +245,16 @@ func TestVariantCoverage(t *testing.T) {
 		bits   int
 		target string
 	}{{netAllQ7, 8, "cortex-m3"}, {netSquareQ7, 8, "cortex-m4"}, {netNonsquareQ7, 8, "cortex-m3"}, {netQ15, 16, "cortex-m4"}, {netQ15Conv, 16, "cortex-m3"}} {
-		q, _ := quantized(t, c.net, c.bits, c.target)
-		for _, l := range q.Layers {
-			seen[l.Kernel] = true
+		for _, rt := range []string{nnq.RuntimeCMSIS, nnq.RuntimeNNQ} {
+			q, _ := quantizedRT(t, c.net, c.bits, c.target, rt, "")
+			for _, l := range q.Layers {
+				seen[l.Kernel] = true
+			}
 		}
+	}
+	q, _ := quantizedRT(t, netAllQ7, 8, "cortex-m4", nnq.RuntimeNNQ, nnq.OptimizeSpeed)
+	for _, l := range q.Layers {
+		seen[l.Kernel] = true
 	}
 	for v := range recurrentVariantsSeen(t) {
 		seen[v] = true
@@ -272,7 +278,7 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := proj.Report()
-	for _, want := range []string{"nnq_add_q7", "nnq_avepool_q7_HWC_nonsquare", "no element-wise add", "square only", "rejected", "arm_convolve_HWC_q7_RGB", "lower bound"} {
+	for _, want := range []string{"nnq_add_q7", "nnq_avgpool_q7", "no element-wise add", "square-only", "rejected", "arm_convolve_HWC_q7_RGB", "lower bound", "cmsis runtime"} {
 		if !strings.Contains(r, want) {
 			t.Errorf("report lacks %q:\n%s", want, r)
 		}
@@ -287,7 +293,7 @@ func TestReport(t *testing.T) {
 		t.Errorf("kernels: %+v", proj.Kernels)
 	}
 	readme, _ := os.ReadFile(filepath.Join(proj.Dir, "README.md"))
-	for _, want := range []string{"## Memory", "nnq_avepool_q7_HWC_nonsquare", "NNQ_USE_CMSIS", "| 13 | sm | softmax |"} {
+	for _, want := range []string{"## Memory", "nnq_avgpool_q7", "NNQ_USE_CMSIS", "| 13 | sm | softmax |"} {
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README lacks %q", want)
 		}
@@ -388,7 +394,7 @@ func fakeCMSIS(t *testing.T, proj string) string {
 	}
 	write(filepath.Join(nn, "Include", "arm_nnfunctions.h"), decl)
 	write(filepath.Join(nn, "Include", "arm_nnsupportfunctions.h"), "#include \"arm_nnfunctions.h\"\n")
-	for _, f := range []string{"nnq_legacy.c", "nnq_tables.c"} {
+	for _, f := range []string{"nnq_legacy.c"} {
 		src, err := os.ReadFile(filepath.Join(proj, f))
 		if err != nil {
 			t.Fatal(err)

@@ -142,7 +142,7 @@ func BenchmarkPool_KWS(b *testing.B) {
 		b.ReportAllocs()
 		c0 := processCPU()
 		for b.Loop() {
-			_ = NNQAvepoolQ7HWCNonsquare(Opts{}, bkGAP, in, out, 0)
+			_ = NNQAvgpool(Opts{}, bkGAP, in, out, 0)
 		}
 		bkReportCPU(b, c0)
 	})
@@ -152,7 +152,7 @@ func BenchmarkPool_KWS(b *testing.B) {
 		b.ReportAllocs()
 		c0 := processCPU()
 		for b.Loop() {
-			_ = NNQAvepoolQ15HWCNonsquare(Opts{}, bkGAP, in16, out16, 0)
+			_ = NNQAvgpool(Opts{}, bkGAP, in16, out16, 0)
 		}
 		bkReportCPU(b, c0)
 	})

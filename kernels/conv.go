@@ -116,7 +116,7 @@ func depthwiseQ7(v Variant, o *Opts, g ConvGeom, in, wt, bias []int8, biasShift,
 	if err := checkConv(v, o, g, len(in), len(wt), len(bias), len(out), biasShift, outShift); err != nil {
 		return err
 	}
-	depthwiseCore(o, g, in, wt, bias, biasShift, outShift, out)
+	depthwiseCore(o, g, in, wt, bias, biasShift, outShift, out, q7Min, q7Max)
 	return nil
 }
 
@@ -229,7 +229,7 @@ func convCoreRuns[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outS
 // the stack).
 const dwChunk = 64
 
-func depthwiseCore(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) {
+func depthwiseCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift int, out []T, lo, hi int32) {
 	st := o.Stats
 	rt := o.Rounding.roundTerm(outShift)
 	bs, os := uint(biasShift), uint(outShift)
@@ -261,11 +261,11 @@ func depthwiseCore(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift
 				bb := bias[cb : cb+n]
 				if st == nil {
 					for c, a := range acc {
-						ob[c] = int8(requantFast(a, int32(bb[c]), bs, os, rt, q7Min, q7Max))
+						ob[c] = T(requantFast(a, int32(bb[c]), bs, os, rt, lo, hi))
 					}
 				} else {
 					for c, a := range acc {
-						ob[c] = int8(requant(st, a, int32(bb[c]), bs, os, rt, q7Min, q7Max))
+						ob[c] = T(requant(st, a, int32(bb[c]), bs, os, rt, lo, hi))
 					}
 				}
 			}

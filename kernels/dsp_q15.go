@@ -9,7 +9,7 @@ import "fmt"
 // core (the scalar, SIMD and Helium paths of CMSIS-DSP compute the same
 // values):
 //
-//	nnq_mult_q15       arm_mult_q15       dst = SSAT((a*b) >> 15, 16), the product truncated (floor)
+//	nnq_mult_q15_dsp   arm_mult_q15       dst = SSAT((a*b) >> 15, 16), the product truncated (floor)
 //	nnq_add_q15_sat    arm_add_q15        dst = SSAT(a + b, 16)
 //	nnq_sub_q15_sat    arm_sub_q15        dst = SSAT(a - b, 16)
 //	nnq_offset_q15_sat arm_offset_q15     dst = SSAT(a + offset, 16)
@@ -21,9 +21,9 @@ import "fmt"
 // len(dst); sources must be at least as long (else ErrShortBuffer, dst
 // untouched). Saturations are counted in Opts.Stats (SatHigh/SatLow).
 
-// NNQMultQ15 is nnq_mult_q15 (arm_mult_q15): dst[i] = SSAT((a[i]·b[i]) >> 15,
+// NNQMultQ15DSP is nnq_mult_q15_dsp (arm_mult_q15): dst[i] = SSAT((a[i]·b[i]) >> 15,
 // 16). The shift floors (no rounding); only -32768·-32768 saturates.
-func NNQMultQ15(o Opts, a, b, dst []int16) error {
+func NNQMultQ15DSP(o Opts, a, b, dst []int16) error {
 	if len(a) < len(dst) || len(b) < len(dst) {
 		return ErrShortBuffer
 	}

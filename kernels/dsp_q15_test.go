@@ -56,7 +56,7 @@ func TestDSPQ15Edges(t *testing.T) {
 			t.Errorf("%s: short source: %v", name, err)
 		}
 	}
-	check("nnq_mult_q15", NNQMultQ15, mult, 1, 0)
+	check("nnq_mult_q15_dsp", NNQMultQ15DSP, mult, 1, 0)
 	check("nnq_add_q15_sat", NNQAddQ15Sat, add, 2, 2)
 	check("nnq_sub_q15_sat", NNQSubQ15Sat, sub, 1, 1)
 
@@ -147,7 +147,7 @@ func TestDSPQ15Random(t *testing.T) {
 		}
 		return q
 	}
-	if err := NNQMultQ15(Opts{}, a, b, got); err != nil {
+	if err := NNQMultQ15DSP(Opts{}, a, b, got); err != nil {
 		t.Fatal(err)
 	}
 	for i := range a {

@@ -157,7 +157,7 @@ func TestValidDSPUnsafe(t *testing.T) {
 	if !errors.Is(VarAvepoolQ7HWC.Valid(empty, CPath), ErrInvalid) || VarMaxpoolQ7HWC.Valid(empty, CPath) != nil {
 		t.Error("empty pooling window")
 	}
-	if VarNNQAvepoolQ7HWCNonsquare.Valid(empty, DSPPath) != nil {
+	if VarNNQAvgpoolQ7.Valid(empty, DSPPath) != nil {
 		t.Error("nnq avepool must accept empty windows")
 	}
 	// 3x3 s1 p1 "same" pooling is emulated on DSP, and target dependent.
@@ -181,9 +181,9 @@ func TestMaxpoolEmptyWindow(t *testing.T) {
 		t.Errorf("CMSIS maxpool %v, want %v", out, want)
 	}
 	for _, ave := range []bool{false, true} {
-		f := NNQMaxpoolQ7HWCNonsquare
+		f := NNQMaxpool[int8]
 		if ave {
-			f = nnqAvepoolQ7NoShift
+			f = func(o Opts, g ConvGeom, in, out []int8) error { return NNQAvgpool(o, g, in, out, 0) }
 		}
 		out := make([]int8, 9)
 		if err := f(Opts{}, g, []int8{-5}, out); err != nil {
@@ -199,7 +199,7 @@ func TestAvepoolTruncation(t *testing.T) {
 	// -7/2 = -3 and 7/2 = 3 (toward zero), two channels; 1x2 input, window 2.
 	in := []int8{-4, 4, -3, 3}
 	g := PoolGeom(2, 1, 2, 2, 1, 0, 0, 2, 1, 1, 1)
-	for _, f := range []func(Opts, ConvGeom, []int8, []int8) error{nnqAvepoolQ7NoShift} {
+	for _, f := range []func(Opts, ConvGeom, []int8, []int8) error{func(o Opts, g ConvGeom, in, out []int8) error { return NNQAvgpool(o, g, in, out, 0) }} {
 		out := make([]int8, 2)
 		if err := f(Opts{}, g, in, out); err != nil {
 			t.Fatal(err)
@@ -216,10 +216,10 @@ func TestAvepoolTruncation(t *testing.T) {
 	in16 := []int16{-30001, 2}
 	out16 := make([]int16, 1)
 	g16 := PoolGeom(2, 1, 1, 2, 1, 0, 0, 2, 1, 1, 1)
-	if err := NNQAvepoolQ15HWCNonsquare(Opts{}, g16, in16, out16, 0); err != nil || out16[0] != -14999 {
+	if err := NNQAvgpool(Opts{}, g16, in16, out16, 0); err != nil || out16[0] != -14999 {
 		t.Errorf("q15 avepool: %v %v, want -14999", out16, err)
 	}
-	if err := NNQMaxpoolQ15HWCNonsquare(Opts{}, g16, in16, out16); err != nil || out16[0] != 2 {
+	if err := NNQMaxpool(Opts{}, g16, in16, out16); err != nil || out16[0] != 2 {
 		t.Errorf("q15 maxpool: %v %v, want 2", out16, err)
 	}
 }
@@ -460,35 +460,5 @@ func TestVariantNames(t *testing.T) {
 	}
 	if VarConvolveHWCQ7Fast.String() != "arm_convolve_HWC_q7_fast" || VarNNQAddQ15.String() != "nnq_add_q15" {
 		t.Error("names")
-	}
-}
-
-// nnqAvepoolQ7NoShift is the nnq average pool without output shift, in
-// the signature of the other pools.
-func nnqAvepoolQ7NoShift(o Opts, g ConvGeom, in, out []int8) error {
-	return NNQAvepoolQ7HWCNonsquare(o, g, in, out, 0)
-}
-
-// TestReluEveryWord checks the branch-free relus on every q7 and q15 word.
-func TestReluEveryWord(t *testing.T) {
-	b := make([]int8, 256)
-	for i := range b {
-		b[i] = int8(i - 128)
-	}
-	ReluQ7(Opts{}, b)
-	for i, v := range b {
-		if want := max(int8(i-128), 0); v != want {
-			t.Fatalf("ReluQ7(%d) = %d", i-128, v)
-		}
-	}
-	w := make([]int16, 65536)
-	for i := range w {
-		w[i] = int16(i - 32768)
-	}
-	ReluQ15(Opts{}, w)
-	for i, v := range w {
-		if want := max(int16(i-32768), 0); v != want {
-			t.Fatalf("ReluQ15(%d) = %d", i-32768, v)
-		}
 	}
 }

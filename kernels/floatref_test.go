@@ -119,6 +119,12 @@ func TestFloatRefConv(t *testing.T) {
 					err = DepthwiseSeparableConvHWCQ7(o, g, in, wt, bias, f.bs, f.os, out)
 				case VarDepthwiseSeparableConvHWCQ7Nonsquare:
 					err = DepthwiseSeparableConvHWCQ7Nonsquare(o, g, in, wt, bias, f.bs, f.os, out)
+				case VarNNQConvQ7, VarNNQConvQ7Wide:
+					err = NNQConv(o, g, in, wt, bias, f.bs, f.os, false, out)
+				case VarNNQDWConvQ7:
+					err = NNQDWConv(o, g, in, wt, bias, f.bs, f.os, false, out)
+				default:
+					t.Fatalf("no test runner for %s", v)
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -133,9 +139,13 @@ func TestFloatRefConv(t *testing.T) {
 				out := make([]int16, g.OutSize())
 				fn := map[Variant]func(Opts, ConvGeom, []int16, []int16, []int16, int, int, []int16) error{
 					VarConvolveHWCQ15Basic: ConvolveHWCQ15Basic, VarConvolveHWCQ15Fast: ConvolveHWCQ15Fast,
-					VarConvolveHWCQ15FastNonsquare:     ConvolveHWCQ15FastNonsquare,
-					VarNNQConvolveHWCQ15BasicNonsquare: NNQConvolveHWCQ15BasicNonsquare,
-					VarNNQDepthwiseConvHWCQ15Nonsquare: NNQDepthwiseConvHWCQ15Nonsquare}[v]
+					VarConvolveHWCQ15FastNonsquare: ConvolveHWCQ15FastNonsquare,
+					VarNNQConvQ15: func(o Opts, g ConvGeom, in, wt, b []int16, bs, os int, out []int16) error {
+						return NNQConv(o, g, in, wt, b, bs, os, false, out)
+					},
+					VarNNQDWConvQ15: func(o Opts, g ConvGeom, in, wt, b []int16, bs, os int, out []int16) error {
+						return NNQDWConv(o, g, in, wt, b, bs, os, false, out)
+					}}[v]
 				if fn == nil {
 					t.Fatalf("no test runner for %s", v)
 				}
@@ -279,10 +289,10 @@ func TestFloatRefPool(t *testing.T) {
 		n := g.OutX * g.OutY * g.InC
 		a, m := make([]int16, n), make([]int16, n)
 		a8, m8 := make([]int8, n), make([]int8, n)
-		_ = NNQAvepoolQ15HWCNonsquare(Opts{}, g, in, a, 0)
-		_ = NNQMaxpoolQ15HWCNonsquare(Opts{}, g, in, m)
-		_ = NNQAvepoolQ7HWCNonsquare(Opts{}, g, in8, a8, 0)
-		_ = NNQMaxpoolQ7HWCNonsquare(Opts{}, g, in8, m8)
+		_ = NNQAvgpool(Opts{}, g, in, a, 0)
+		_ = NNQMaxpool(Opts{}, g, in, m)
+		_ = NNQAvgpool(Opts{}, g, in8, a8, 0)
+		_ = NNQMaxpool(Opts{}, g, in8, m8)
 		mx, mean := frPool(g, in)
 		mx8, mean8 := frPool(g, in8)
 		for i := 0; i < n; i++ {

@@ -1,5 +1,7 @@
 package kernels
 
+import "fmt"
+
 // ConvGeom is the geometry of a convolution, depthwise convolution or pool
 // (x = width/columns, y = height/rows). Activations are HWC: element
 // (y, x, c) of an H×W×C tensor is at (y*W+x)*C+c. Convolution weights are
@@ -66,6 +68,20 @@ func stdOut(in, pad, k, stride int) int {
 func (g ConvGeom) IsSquare() bool {
 	return g.InX == g.InY && g.KX == g.KY && g.PadX == g.PadY &&
 		g.StrideX == g.StrideY && g.OutX == g.OutY
+}
+
+// nonSquarePart names the first x/y pair of g that differs, as "input
+// 25x5 (x by y)", for a message ("" when g is square).
+func (g ConvGeom) nonSquarePart() string {
+	for _, p := range [...]struct {
+		name string
+		x, y int
+	}{{"input", g.InX, g.InY}, {"kernel", g.KX, g.KY}, {"padding", g.PadX, g.PadY}, {"stride", g.StrideX, g.StrideY}, {"output", g.OutX, g.OutY}} {
+		if p.x != p.y {
+			return fmt.Sprintf("%s is %dx%d (x by y)", p.name, p.x, p.y)
+		}
+	}
+	return ""
 }
 
 // InSize, OutSize: element counts of the input and output tensors.

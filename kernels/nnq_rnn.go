@@ -90,9 +90,9 @@ func (p RNNParams) Geom() ConvGeom { return RNNGeom(p.Steps, p.DimIn, p.Hidden, 
 // 0 for other variants).
 func RNNGates(v Variant) int {
 	switch v {
-	case VarNNQGRUQ7, VarNNQGRUQ15:
+	case VarNNQGRUQ7, VarNNQGRUQ15, VarNNQGRUCMSISQ7, VarNNQGRUCMSISQ15:
 		return 3
-	case VarNNQLSTMQ7, VarNNQLSTMQ15:
+	case VarNNQLSTMQ7, VarNNQLSTMQ15, VarNNQLSTMCMSISQ7, VarNNQLSTMCMSISQ15:
 		return 4
 	}
 	return 0

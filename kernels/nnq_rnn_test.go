@@ -213,10 +213,19 @@ func TestRNNKernelErrors(t *testing.T) {
 	if err := VarNNQGRUQ15.Valid(bad.Geom(), DSPPath); err != nil {
 		t.Errorf("GRU hidden 20000 (60000 rows): %v", err)
 	}
-	if got := VarNNQGRUQ7.ScratchBytes(RNNGeom(49, 10, 64, false)); got != 2*(6*64+64+10) {
+	// The legacy-FC kernels need the state only; nnq's FC kernels also the
+	// vector (max(dim_in, hidden) rounded up to 8 q15 values) after it,
+	// word-aligned.
+	if got := VarNNQGRUCMSISQ7.ScratchBytes(RNNGeom(49, 10, 64, false)); got != 2*(6*64+64+10) {
 		t.Errorf("GRU q7 scratch %d bytes", got)
 	}
-	if got := VarNNQLSTMQ15.ScratchBytes(RNNGeom(49, 10, 64, true)); got != 2*(8*64+2*64) {
+	if got := VarNNQLSTMCMSISQ15.ScratchBytes(RNNGeom(49, 10, 64, true)); got != 2*(8*64+2*64) {
 		t.Errorf("LSTM q15 scratch %d bytes", got)
+	}
+	if got := VarNNQGRUQ7.ScratchBytes(RNNGeom(49, 10, 64, false)); got != 2*(6*64+64+10+64) {
+		t.Errorf("nnq GRU q7 scratch %d bytes", got)
+	}
+	if got := VarNNQGRUQ7.ScratchBytes(RNNGeom(49, 8, 3, false)); got != 2*(6*3+3+8+1+8) {
+		t.Errorf("nnq GRU q7 odd scratch %d bytes", got)
 	}
 }

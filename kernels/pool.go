@@ -61,69 +61,12 @@ func AvepoolQ7HWC(o Opts, g ConvGeom, imIn, imOut []int8) error {
 	return nil
 }
 
-// NNQMaxpoolQ7HWCNonsquare is the Go twin of nnq's own C kernel
-// nnq_maxpool_q7_HWC_nonsquare (same semantics on every target): maximum
-// over the in-range window positions. A window with no in-range position
-// gives 0. imIn is not modified.
-func NNQMaxpoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8) error {
-	if err := checkPool(VarNNQMaxpoolQ7HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
-		return err
-	}
-	poolCore(g, imIn, imOut, false, 0, q7Min, poolShift{})
-	o.Stats.countValues(g.OutX * g.OutY * g.InC)
-	return nil
-}
-
-// NNQAvepoolQ7HWCNonsquare is the Go twin of nnq_avepool_q7_HWC_nonsquare:
-// int32 sum over the in-range window positions, shifted left by shift
-// bits (in 64 bits), divided by their count (C division, truncating toward
-// zero) and saturated to q7. The shift gives the output shift more
-// fractional bits than the input: the mean of many values is known more
-// finely than any one of them. shift 0 is the plain average pool (which
-// never saturates). An empty window gives 0. imIn is not modified.
-func NNQAvepoolQ7HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int8, shift int) error {
-	if err := checkPool(VarNNQAvepoolQ7HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
-		return err
-	}
-	if err := checkPoolShift(shift); err != nil {
-		return err
-	}
-	poolCore(g, imIn, imOut, true, 0, 0, poolShift{shift, q7Min, q7Max, o.Stats})
-	o.Stats.countValues(g.OutX * g.OutY * g.InC)
-	return nil
-}
-
-// NNQMaxpoolQ15HWCNonsquare is the q15 twin of NNQMaxpoolQ7HWCNonsquare
-// (nnq_maxpool_q15_HWC_nonsquare).
-func NNQMaxpoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16) error {
-	if err := checkPool(VarNNQMaxpoolQ15HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
-		return err
-	}
-	poolCore(g, imIn, imOut, false, 0, q15Min, poolShift{})
-	o.Stats.countValues(g.OutX * g.OutY * g.InC)
-	return nil
-}
-
-// NNQAvepoolQ15HWCNonsquare is the q15 twin of NNQAvepoolQ7HWCNonsquare
-// (nnq_avepool_q15_HWC_nonsquare).
-func NNQAvepoolQ15HWCNonsquare(o Opts, g ConvGeom, imIn, imOut []int16, shift int) error {
-	if err := checkPool(VarNNQAvepoolQ15HWCNonsquare, &o, g, len(imIn), len(imOut)); err != nil {
-		return err
-	}
-	if err := checkPoolShift(shift); err != nil {
-		return err
-	}
-	poolCore(g, imIn, imOut, true, 0, 0, poolShift{shift, q15Min, q15Max, o.Stats})
-	o.Stats.countValues(g.OutX * g.OutY * g.InC)
-	return nil
-}
-
-// MaxPoolShift bounds the output left shift of the nnq average pools.
+// MaxPoolShift bounds the output left shift of nnq's average pools.
 const MaxPoolShift = 16
 
 func checkPoolShift(shift int) error {
 	if shift < 0 || shift > MaxPoolShift {
-		return fmt.Errorf("average pool output shift %d is outside 0..%d", shift, MaxPoolShift)
+		return fmt.Errorf("%w: average pool output shift %d is outside 0..%d", ErrInvalid, shift, MaxPoolShift)
 	}
 	return nil
 }

@@ -107,14 +107,29 @@ func TestPropertyConvVsReference(t *testing.T) {
 		VarConvolve1x1HWCQ7FastNonsquare:        Convolve1x1HWCQ7FastNonsquare,
 		VarDepthwiseSeparableConvHWCQ7:          DepthwiseSeparableConvHWCQ7,
 		VarDepthwiseSeparableConvHWCQ7Nonsquare: DepthwiseSeparableConvHWCQ7Nonsquare,
+		// nnq's own kernels (nnq_kernels.go), without a fused ReLU; the
+		// wide variant computes what nnq_conv_q7 computes.
+		VarNNQConvQ7: func(o Opts, g ConvGeom, in, wt, b []int8, bs, os int, out []int8) error {
+			return NNQConv(o, g, in, wt, b, bs, os, false, out)
+		},
+		VarNNQConvQ7Wide: func(o Opts, g ConvGeom, in, wt, b []int8, bs, os int, out []int8) error {
+			return NNQConv(o, g, in, wt, b, bs, os, false, out)
+		},
+		VarNNQDWConvQ7: func(o Opts, g ConvGeom, in, wt, b []int8, bs, os int, out []int8) error {
+			return NNQDWConv(o, g, in, wt, b, bs, os, false, out)
+		},
 	}
 	q15 := map[Variant]func(Opts, ConvGeom, []int16, []int16, []int16, int, int, []int16) error{
 		VarConvolveHWCQ15Basic:         ConvolveHWCQ15Basic,
 		VarConvolveHWCQ15Fast:          ConvolveHWCQ15Fast,
 		VarConvolveHWCQ15FastNonsquare: ConvolveHWCQ15FastNonsquare,
-		// nnq's own q15 kernels (nnq_q15.go).
-		VarNNQConvolveHWCQ15BasicNonsquare: NNQConvolveHWCQ15BasicNonsquare,
-		VarNNQDepthwiseConvHWCQ15Nonsquare: NNQDepthwiseConvHWCQ15Nonsquare,
+		// nnq's own q15 kernels (nnq_kernels.go).
+		VarNNQConvQ15: func(o Opts, g ConvGeom, in, wt, b []int16, bs, os int, out []int16) error {
+			return NNQConv(o, g, in, wt, b, bs, os, false, out)
+		},
+		VarNNQDWConvQ15: func(o Opts, g ConvGeom, in, wt, b []int16, bs, os int, out []int16) error {
+			return NNQDWConv(o, g, in, wt, b, bs, os, false, out)
+		},
 	}
 	for _, v := range Variants() {
 		if v.Kind() != KindConv && v.Kind() != KindDepthwise {
@@ -260,9 +275,9 @@ func TestPropertyNNQPoolsEqualCMSISCPath(t *testing.T) {
 		in := ptSlice[int8](r, g.InSize(), -128, 127)
 		n := g.OutX * g.OutY * g.InC
 		for _, ave := range []bool{false, true} {
-			f, fn := MaxpoolQ7HWC, NNQMaxpoolQ7HWCNonsquare
+			f, fn := MaxpoolQ7HWC, NNQMaxpool[int8]
 			if ave {
-				f, fn = AvepoolQ7HWC, nnqAvepoolQ7NoShift
+				f, fn = AvepoolQ7HWC, func(o Opts, g ConvGeom, in, out []int8) error { return NNQAvgpool(o, g, in, out, 0) }
 			}
 			a, b := make([]int8, n), make([]int8, n)
 			_ = f(Opts{}, g, in, a)
@@ -278,9 +293,9 @@ func TestPropertyNNQPoolsEqualCMSISCPath(t *testing.T) {
 			}
 			c := make([]int16, n)
 			if ave {
-				_ = NNQAvepoolQ15HWCNonsquare(Opts{}, g, in16, c, 0)
+				_ = NNQAvgpool(Opts{}, g, in16, c, 0)
 			} else {
-				_ = NNQMaxpoolQ15HWCNonsquare(Opts{}, g, in16, c)
+				_ = NNQMaxpool(Opts{}, g, in16, c)
 			}
 			if !slices.Equal(tvInts(c), tvInts(a)) {
 				t.Fatalf("q15 twin ave=%v %+v", ave, g)

@@ -43,24 +43,46 @@ const (
 	VarNNMultQ7
 	VarNNMultQ15
 
-	// nnq's own C kernels (shipped by codegen), not part of CMSIS-NN.
-	VarNNQAvepoolQ7HWCNonsquare
-	VarNNQMaxpoolQ7HWCNonsquare
-	VarNNQAvepoolQ15HWCNonsquare
-	VarNNQMaxpoolQ15HWCNonsquare
+	// nnq's own C kernels (codegen/crt), not part of CMSIS-NN: the kernels
+	// of the default (--runtime nnq) export; a --runtime cmsis export uses
+	// them only for layers the legacy library has no kernel for. Their Go
+	// twins are in nnq_kernels.go; the same results on every target.
+	VarNNQConvQ7     // nnq_conv_q7: any convolution, q7 weights in nnq's order
+	VarNNQConvQ7Wide // nnq_conv_q7_wide: the same weights pre-expanded to q15
+	VarNNQConvQ15
+	VarNNQDWConvQ7 // nnq_dwconv_q7: depthwise, multiplier 1
+	VarNNQDWConvQ15
+	VarNNQFCQ7
+	VarNNQFCQ15
+	VarNNQMaxpoolQ7
+	VarNNQMaxpoolQ15
+	VarNNQAvgpoolQ7
+	VarNNQAvgpoolQ15
+	VarNNQReluQ7
+	VarNNQReluQ15
+	VarNNQActQ7 // nnq_act_q7: sigmoid or tanh by table
+	VarNNQActQ15
+	VarNNQSoftmaxQ7
+	VarNNQSoftmaxQ15
+	VarNNQMultQ7
+	VarNNQMultQ15
 	VarNNQAddQ7
 	VarNNQAddQ15
-	VarNNQConvolveHWCQ15BasicNonsquare
-	VarNNQDepthwiseConvHWCQ15Nonsquare
 
 	// nnq's recurrent kernels (nnq_rnn.go): the time-step loop of a GRU or
-	// LSTM layer over CMSIS-NN FC and activation kernels and CMSIS-DSP
+	// LSTM layer over fully connected and activation kernels and CMSIS-DSP
 	// element-wise functions. The suffix is the network's word size; the
-	// state always runs in q15.
+	// state always runs in q15. nnq_gru_q7 etc. use nnq's FC kernel (nnq
+	// weight order, int32 biases); the _cmsis ones the legacy CMSIS-NN
+	// functions (--runtime cmsis).
 	VarNNQGRUQ7
 	VarNNQGRUQ15
 	VarNNQLSTMQ7
 	VarNNQLSTMQ15
+	VarNNQGRUCMSISQ7
+	VarNNQGRUCMSISQ15
+	VarNNQLSTMCMSISQ7
+	VarNNQLSTMCMSISQ15
 
 	numVariants
 )
@@ -119,18 +141,35 @@ var variantTable = [numVariants]variantInfo{
 	VarSoftmaxWithBatchQ7:                   {"arm_softmax_with_batch_q7", KindSoftmax, false, false, false, false},
 	VarNNMultQ7:                             {"arm_nn_mult_q7", KindElementwise, false, false, false, false},
 	VarNNMultQ15:                            {"arm_nn_mult_q15", KindElementwise, false, true, false, false},
-	VarNNQAvepoolQ7HWCNonsquare:             {"nnq_avepool_q7_HWC_nonsquare", KindPool, false, false, false, true},
-	VarNNQMaxpoolQ7HWCNonsquare:             {"nnq_maxpool_q7_HWC_nonsquare", KindPool, false, false, false, true},
-	VarNNQAvepoolQ15HWCNonsquare:            {"nnq_avepool_q15_HWC_nonsquare", KindPool, false, true, false, true},
-	VarNNQMaxpoolQ15HWCNonsquare:            {"nnq_maxpool_q15_HWC_nonsquare", KindPool, false, true, false, true},
+	VarNNQConvQ7:                            {"nnq_conv_q7", KindConv, false, false, false, true},
+	VarNNQConvQ7Wide:                        {"nnq_conv_q7_wide", KindConv, false, false, false, true},
+	VarNNQConvQ15:                           {"nnq_conv_q15", KindConv, false, true, false, true},
+	VarNNQDWConvQ7:                          {"nnq_dwconv_q7", KindDepthwise, false, false, false, true},
+	VarNNQDWConvQ15:                         {"nnq_dwconv_q15", KindDepthwise, false, true, false, true},
+	VarNNQFCQ7:                              {"nnq_fc_q7", KindFC, false, false, false, true},
+	VarNNQFCQ15:                             {"nnq_fc_q15", KindFC, false, true, false, true},
+	VarNNQMaxpoolQ7:                         {"nnq_maxpool_q7", KindPool, false, false, false, true},
+	VarNNQMaxpoolQ15:                        {"nnq_maxpool_q15", KindPool, false, true, false, true},
+	VarNNQAvgpoolQ7:                         {"nnq_avgpool_q7", KindPool, false, false, false, true},
+	VarNNQAvgpoolQ15:                        {"nnq_avgpool_q15", KindPool, false, true, false, true},
+	VarNNQReluQ7:                            {"nnq_relu_q7", KindActivation, false, false, false, true},
+	VarNNQReluQ15:                           {"nnq_relu_q15", KindActivation, false, true, false, true},
+	VarNNQActQ7:                             {"nnq_act_q7", KindActivation, false, false, false, true},
+	VarNNQActQ15:                            {"nnq_act_q15", KindActivation, false, true, false, true},
+	VarNNQSoftmaxQ7:                         {"nnq_softmax_q7", KindSoftmax, false, false, false, true},
+	VarNNQSoftmaxQ15:                        {"nnq_softmax_q15", KindSoftmax, false, true, false, true},
+	VarNNQMultQ7:                            {"nnq_mult_q7", KindElementwise, false, false, false, true},
+	VarNNQMultQ15:                           {"nnq_mult_q15", KindElementwise, false, true, false, true},
 	VarNNQAddQ7:                             {"nnq_add_q7", KindElementwise, false, false, false, true},
 	VarNNQAddQ15:                            {"nnq_add_q15", KindElementwise, false, true, false, true},
-	VarNNQConvolveHWCQ15BasicNonsquare:      {"nnq_convolve_HWC_q15_basic_nonsquare", KindConv, false, true, false, true},
-	VarNNQDepthwiseConvHWCQ15Nonsquare:      {"nnq_depthwise_conv_HWC_q15_nonsquare", KindDepthwise, false, true, false, true},
 	VarNNQGRUQ7:                             {"nnq_gru_q7", KindRecurrent, false, false, false, true},
 	VarNNQGRUQ15:                            {"nnq_gru_q15", KindRecurrent, false, true, false, true},
 	VarNNQLSTMQ7:                            {"nnq_lstm_q7", KindRecurrent, false, false, false, true},
 	VarNNQLSTMQ15:                           {"nnq_lstm_q15", KindRecurrent, false, true, false, true},
+	VarNNQGRUCMSISQ7:                        {"nnq_gru_cmsis_q7", KindRecurrent, false, false, false, true},
+	VarNNQGRUCMSISQ15:                       {"nnq_gru_cmsis_q15", KindRecurrent, false, true, false, true},
+	VarNNQLSTMCMSISQ7:                       {"nnq_lstm_cmsis_q7", KindRecurrent, false, false, false, true},
+	VarNNQLSTMCMSISQ15:                      {"nnq_lstm_cmsis_q15", KindRecurrent, false, true, false, true},
 }
 
 func (v Variant) info() variantInfo {
@@ -176,23 +215,43 @@ func Variants() []Variant {
 	return vs
 }
 
-// ParseVariant returns the variant with the given C name.
+// oldNames maps the names of nnq kernels that earlier versions wrote into
+// quantized models to the kernels that compute the same function now.
+var oldNames = map[string]Variant{
+	"nnq_avepool_q7_HWC_nonsquare":         VarNNQAvgpoolQ7,
+	"nnq_maxpool_q7_HWC_nonsquare":         VarNNQMaxpoolQ7,
+	"nnq_avepool_q15_HWC_nonsquare":        VarNNQAvgpoolQ15,
+	"nnq_maxpool_q15_HWC_nonsquare":        VarNNQMaxpoolQ15,
+	"nnq_convolve_HWC_q15_basic_nonsquare": VarNNQConvQ15,
+	"nnq_depthwise_conv_HWC_q15_nonsquare": VarNNQDWConvQ15,
+}
+
+// ParseVariant returns the variant with the given C name (or an earlier
+// version's name of the same nnq kernel).
 func ParseVariant(name string) (Variant, bool) {
 	for v := VarInvalid + 1; v < numVariants; v++ {
 		if variantTable[v].name == name {
 			return v, true
 		}
 	}
+	if v, ok := oldNames[name]; ok {
+		return v, true
+	}
 	return VarInvalid, false
 }
 
 // ScratchBytes is the size in bytes of the scratch buffer (bufferA, or
-// vec_buffer for FC) the C function needs on DSP builds; 0 means none (pass
-// NULL). C-path builds ignore the buffer. Give it 4-byte alignment. The Go
-// kernels never need scratch. Exception: the recurrent kernels (KindRecurrent)
-// keep their gates and state in the scratch buffer on every target, C path
-// included, and so do their Go twins (RNNScratchQ15).
+// vec_buffer for FC) the C function needs; 0 means none (pass NULL). Give it
+// 4-byte alignment. The legacy kernels use it on DSP builds only (C-path
+// builds ignore it); nnq's kernels on SIMD builds, sized so that the plain-C
+// build fits as well (NNQScratchBytes). The Go kernels never need scratch.
+// Exception: the recurrent kernels (KindRecurrent) keep their gates and
+// state in the scratch buffer on every target, and so do their Go twins
+// (RNNScratchQ15).
 func (v Variant) ScratchBytes(g ConvGeom) int {
+	if v.NNQ() {
+		return NNQScratchBytes(v, g)
+	}
 	switch v {
 	case VarConvolveHWCQ7Basic, VarConvolveHWCQ7Fast, VarConvolveHWCQ7BasicNonsquare,
 		VarConvolveHWCQ7FastNonsquare, VarConvolveHWCQ15Fast, VarConvolveHWCQ15FastNonsquare,
@@ -208,9 +267,6 @@ func (v Variant) ScratchBytes(g ConvGeom) int {
 		return 2 * g.InC
 	case VarAvepoolQ7HWC:
 		return 2 * g.OutX * g.InC
-	case VarNNQGRUQ7, VarNNQGRUQ15, VarNNQLSTMQ7, VarNNQLSTMQ15:
-		// Needed on every target (gates and state live there).
-		return 2 * RNNScratchQ15(v, g.InC, g.OutC)
 	}
 	return 0
 }
@@ -223,7 +279,8 @@ func (v Variant) ClobbersInput(t Target) bool {
 	switch v {
 	case VarMaxpoolQ7HWC, VarAvepoolQ7HWC:
 		return t == DSPPath
-	case VarReluQ7, VarReluQ15, VarActivationsDirectQ7, VarActivationsDirectQ15:
+	case VarReluQ7, VarReluQ15, VarActivationsDirectQ7, VarActivationsDirectQ15,
+		VarNNQReluQ7, VarNNQReluQ15, VarNNQActQ7, VarNNQActQ15:
 		return true
 	}
 	return false
@@ -301,7 +358,9 @@ func (v Variant) invalidReason(g ConvGeom) string {
 			if n > 32767 {
 				return fmt.Sprintf("dim_vec %d > 32767", n)
 			}
-		case VarNNMultQ7, VarNNMultQ15, VarNNQAddQ7, VarNNQAddQ15:
+		case VarNNMultQ7, VarNNMultQ15, VarNNQAddQ7, VarNNQAddQ15, VarNNQMultQ7, VarNNQMultQ15, VarNNQReluQ7, VarNNQReluQ15,
+			VarNNQActQ7, VarNNQActQ15, VarNNQSoftmaxQ7, VarNNQSoftmaxQ15:
+			// nnq's element-wise kernels take a uint32_t size.
 		default:
 			if n > maxU16 {
 				return fmt.Sprintf("size %d > 65535", n)
@@ -335,7 +394,7 @@ func (v Variant) invalidReason(g ConvGeom) string {
 		return "ch_out < 1"
 	}
 	if inf.square && !g.IsSquare() {
-		return "non-square geometry for a square-signature function"
+		return "square-only function (one dim_im_in, dim_kernel, padding, stride, dim_im_out), but this layer's " + g.nonSquarePart()
 	}
 	if v == VarAvepoolQ7HWC {
 		if emptyWindow(g.InX, g.KX, g.PadX, g.StrideX, g.OutX) || emptyWindow(g.InY, g.KY, g.PadY, g.StrideY, g.OutY) {
@@ -378,7 +437,7 @@ func (v Variant) mismatchReason(g ConvGeom, t Target) string {
 		if v == VarConvolveHWCQ15Fast && t == DSPPath && g.OutX%2 != 0 {
 			return fmt.Sprintf("DSP build needs an even dim_im_out (got %d)", g.OutX)
 		}
-	case VarDepthwiseSeparableConvHWCQ7, VarDepthwiseSeparableConvHWCQ7Nonsquare, VarNNQDepthwiseConvHWCQ15Nonsquare:
+	case VarDepthwiseSeparableConvHWCQ7, VarDepthwiseSeparableConvHWCQ7Nonsquare, VarNNQDWConvQ7, VarNNQDWConvQ15:
 		if g.InC != g.OutC {
 			return fmt.Sprintf("needs ch_im_in == ch_im_out (got %d, %d)", g.InC, g.OutC)
 		}

@@ -200,13 +200,16 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 				if label >= 0 {
 					part.fc[label][fp]++
 				}
-				for k := range q.Layers {
+				for k, ql := range q.Layers {
 					ref := fr.Output(refs[k])
 					deq = sim.Dequantized(k, deq)
 					le := &part.layers[k]
 					m := float32(le.AbsMax)
 					var sg, ns float64
 					for j, v := range ref {
+						if ql.ReLU {
+							v = max(v, 0) // a fused ReLU: the kernel's output is relu(layer)
+						}
 						d := float64(v) - float64(deq[j])
 						sg += float64(v) * float64(v)
 						ns += d * d

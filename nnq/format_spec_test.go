@@ -234,7 +234,7 @@ func TestFormatSizeLimits(t *testing.T) {
 	}
 
 	r := rand.New(rand.NewSource(15))
-	quantize := func(m *Model) error {
+	quantize := func(m *Model, runtime string) error {
 		cm, err := m.ToCMSIS()
 		if err != nil {
 			return err
@@ -243,20 +243,26 @@ func TestFormatSizeLimits(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = Quantize(cm, st, QConfig{Bits: 8, Scheme: MinMax{}})
+		_, err = Quantize(cm, st, QConfig{Bits: 8, Scheme: MinMax{}, Runtime: runtime})
 		return err
 	}
 	// A 298x298 conv output (88804 values): every kernel argument fits.
 	conv := &Model{Name: "bigmap", Layout: NCHW, InputShape: []int{1, 300, 300}, Tensors: map[string]*Tensor{
 		"w": randTensor(r, "w", 1, 1, 3, 3), "b": randTensor(r, "b", 1)}}
 	conv.Layers = []*Layer{{Name: "conv", Op: OpConv2D, Params: map[string]string{"weight": "w", "bias": "b"}}}
-	if err := quantize(conv); err != nil {
-		t.Errorf("88804-value conv output: %v", err)
+	for _, rt := range []string{RuntimeNNQ, RuntimeCMSIS} {
+		if err := quantize(conv, rt); err != nil {
+			t.Errorf("88804-value conv output, runtime %s: %v", rt, err)
+		}
 	}
-	// A relu over it: arm_relu_q7 takes the size as uint16_t.
+	// A relu over it: the library's arm_relu_q7 takes the size as uint16_t
+	// (nnq's kernels take uint32_t sizes, and fuse this ReLU).
 	conv.Layers = append(conv.Layers, &Layer{Name: "relu", Op: OpReLU})
-	if err := quantize(conv); err == nil || !strings.Contains(err.Error(), `layer "relu"`) || !strings.Contains(err.Error(), "size 88804 > 65535") {
-		t.Errorf("88804-value relu: %v", err)
+	if err := quantize(conv, RuntimeCMSIS); err == nil || !strings.Contains(err.Error(), `layer "relu"`) || !strings.Contains(err.Error(), "size 88804 > 65535") {
+		t.Errorf("88804-value relu, runtime cmsis: %v", err)
+	}
+	if err := quantize(conv, RuntimeNNQ); err != nil {
+		t.Errorf("88804-value relu, runtime nnq: %v", err)
 	}
 }
 

@@ -233,7 +233,7 @@ func TestSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"conv1", "arm_convolve_HWC", "nnq_add", "note: folded batchnorm", "MACs per inference"} {
+	for _, want := range []string{"conv1", "nnq_conv_q7", "nnq_add", "note: folded batchnorm", "MACs per inference"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}

@@ -36,6 +36,8 @@ type ConvertOptions struct {
 	Target    string
 	Truncate  bool
 	InputFrac *int
+	// Runtime and Optimize choose the C kernels (QConfig).
+	Runtime, Optimize string
 	// NoPoolShift keeps average pools at their input format.
 	NoPoolShift bool
 	// MaxCalib and MaxTest cap how many statistics and test patterns are
@@ -164,7 +166,8 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 	if scheme, err = c.schemePatterns(scheme, o); err != nil {
 		return nil, err
 	}
-	cfg := QConfig{Bits: o.Bits, Format: o.Format, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, NoPoolShift: o.NoPoolShift, Progress: prog(scheme.Name())}
+	cfg := QConfig{Bits: o.Bits, Format: o.Format, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, NoPoolShift: o.NoPoolShift, Progress: prog(scheme.Name()),
+		Runtime: o.Runtime, Optimize: o.Optimize}
 	if c.Q, err = Quantize(c.CMSIS, c.Stats, cfg); err != nil {
 		return nil, err
 	}

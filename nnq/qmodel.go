@@ -49,14 +49,21 @@ type QLayer struct {
 	// IntWidth is the integer bits of a sigmoid/tanh input (0..3).
 	IntWidth int
 	// PoolShift is the output left shift of an average pool (nnq's
-	// kernel: sum << PoolShift / count, saturated): its output has
-	// PoolShift more fractional bits than its input. 0 is the plain mean.
+	// kernel: sum << PoolShift / count in 64 bits, saturated): its output
+	// has PoolShift more fractional bits than its input
+	// (0..kernels.MaxPoolShift; 0 is the plain mean). Only nnq's average
+	// pool kernel can shift; the library's is refused for such a layer.
 	PoolShift int
+	// ReLU is set when a ReLU layer reading this layer's output was fused
+	// into its kernel (nnq runtime): the kernel clamps its output at 0 and
+	// the ReLU layer is a view of the same buffer.
+	ReLU bool
 
 	// Geom is the kernel geometry of a conv, depthwise or pool layer.
 	Geom kernels.ConvGeom
 	// Kernel is the function that runs the layer (kernels.VarInvalid for a
-	// flatten/reshape, which only renames a buffer).
+	// flatten/reshape, which only renames a buffer, and for a ReLU fused
+	// into the layer before it).
 	Kernel kernels.Variant
 	// Rejected says why faster variants were not chosen.
 	Rejected []string
@@ -110,6 +117,9 @@ type QModel struct {
 	Target   string
 	Path     kernels.Target
 	Rounding kernels.Rounding
+	// Runtime is RuntimeNNQ (nnq's kernels) or RuntimeCMSIS (the legacy
+	// CMSIS-NN functions); Optimize is OptimizeSpeed or OptimizeSize.
+	Runtime, Optimize string
 
 	InputName string
 	InputFrac int
@@ -165,7 +175,7 @@ func (q *QModel) Table() string {
 		return q.tableS8()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "quantized %q: %s, scheme %s, target %s (%s path), input %s\n", q.Name, q.TypeName(), q.Scheme, q.Target, q.Path, QFormat(q.Bits, q.InputFrac))
+	fmt.Fprintf(&b, "quantized %q: %s, scheme %s, target %s (%s path), %s runtime, input %s\n", q.Name, q.TypeName(), q.Scheme, q.Target, q.Path, q.Runtime, QFormat(q.Bits, q.InputFrac))
 	fmt.Fprintf(&b, "%-20s %-17s %-9s %-9s %-9s %-9s %5s %5s  %s\n", "layer", "op", "in", "out", "weights", "bias", "bsh", "osh", "kernel")
 	for _, l := range q.Layers {
 		in := make([]string, len(l.InFrac))
@@ -182,6 +192,11 @@ func (q *QModel) Table() string {
 		k := viewKernel
 		if l.Kernel != kernels.VarInvalid {
 			k = l.Kernel.String()
+			if l.ReLU {
+				k += " + relu"
+			}
+		} else if p := q.FusedInto(l); p != nil {
+			k = fmt.Sprintf("(fused into %s)", p.Name)
 		}
 		fmt.Fprintf(&b, "%-20s %-17s %-9s %-9s %-9s %-9s %5s %5s  %s\n", l.Name, l.Op, strings.Join(in, ","), QFormat(q.Bits, l.OutFrac), w, bi, bs, os, k)
 	}

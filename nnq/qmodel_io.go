@@ -34,6 +34,7 @@ type jsonQLayer struct {
 	Shifts     []int          `json:"shifts,omitempty"`
 	IntWidth   int            `json:"int_width"`
 	PoolShift  int            `json:"pool_shift,omitempty"`
+	ReLU       bool           `json:"relu,omitempty"`
 	Sub        []QParam       `json:"sub,omitempty"`
 	Internal   map[string]int `json:"internal,omitempty"`
 	Kernel     string         `json:"kernel"`
@@ -44,14 +45,18 @@ type jsonQLayer struct {
 }
 
 type jsonQModel struct {
-	Version   int                   `json:"version"`
-	Name      string                `json:"name"`
-	Bits      int                   `json:"bits"`
-	Format    Format                `json:"format,omitempty"`
-	Affine    map[string]Affine     `json:"affine,omitempty"`
-	Scheme    string                `json:"scheme"`
-	Target    string                `json:"target"`
-	Truncate  bool                  `json:"truncate"`
+	Version  int               `json:"version"`
+	Name     string            `json:"name"`
+	Bits     int               `json:"bits"`
+	Format   Format            `json:"format,omitempty"`
+	Affine   map[string]Affine `json:"affine,omitempty"`
+	Scheme   string            `json:"scheme"`
+	Target   string            `json:"target"`
+	Truncate bool              `json:"truncate"`
+	// Runtime and Optimize are absent from files of earlier versions,
+	// which always used the legacy CMSIS-NN functions.
+	Runtime   string                `json:"runtime,omitempty"`
+	Optimize  string                `json:"optimize,omitempty"`
 	InputFrac int                   `json:"input_frac"`
 	InputWhy  string                `json:"input_reason,omitempty"`
 	Notes     []string              `json:"notes,omitempty"`
@@ -75,6 +80,7 @@ type jsonGraph struct {
 // Save writes the quantized model to path as JSON.
 func (q *QModel) Save(path string) error {
 	j := jsonQModel{Version: 1, Name: q.Name, Bits: q.Bits, Format: q.Format, Affine: q.Affine, Scheme: q.Scheme, Target: q.Target, Truncate: q.Rounding == kernels.Truncate,
+		Runtime: q.Runtime, Optimize: q.Optimize,
 		InputFrac: q.InputFrac, InputWhy: q.InputReason, Notes: q.Notes, Tensors: map[string]jsonTensor{},
 		Float: jsonGraph{Name: q.Float.Name, Layout: q.Float.Layout, Source: q.Float.Source, InputName: q.Float.inputName(),
 			InputShape: q.Float.InputShape, Classes: q.Float.Classes, Layers: q.Float.Layers, Notes: q.Float.Notes, Frontend: q.Float.Frontend}}
@@ -88,7 +94,8 @@ func (q *QModel) Save(path string) error {
 		}
 		j.Layers = append(j.Layers, jsonQLayer{Name: l.Name, Op: l.Op, Inputs: l.Inputs, InFrac: l.InFrac, OutFrac: l.OutFrac, WantFrac: l.WantFrac,
 			WeightFrac: l.WeightFrac, BiasFrac: l.BiasFrac, BiasShift: l.BiasShift, OutShift: l.OutShift, Weights: l.Weights, Bias: l.Bias,
-			Shifts: l.Shifts, IntWidth: l.IntWidth, PoolShift: l.PoolShift, Sub: l.Sub, Internal: l.Internal, Kernel: k, Rejected: l.Rejected, Notes: l.Notes, Reason: l.Reason, S8: l.S8})
+			Shifts: l.Shifts, IntWidth: l.IntWidth, PoolShift: l.PoolShift, ReLU: l.ReLU, Sub: l.Sub, Internal: l.Internal, Kernel: k,
+			Rejected: l.Rejected, Notes: l.Notes, Reason: l.Reason, S8: l.S8})
 	}
 	b, err := json.Marshal(j)
 	if err != nil {
@@ -138,9 +145,20 @@ func LoadQModel(path string) (*QModel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if j.Runtime == "" {
+		j.Runtime = RuntimeCMSIS
+	}
+	runtime, err := ParseRuntime(j.Runtime)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	optimize, err := ParseOptimize(j.Optimize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	acts, _ := m.Shapes()
-	q := &QModel{Name: j.Name, Float: m, Bits: j.Bits, Format: j.Format, Scheme: j.Scheme, Target: j.Target, Path: tp, InputName: m.inputName(),
-		InputFrac: j.InputFrac, InputReason: j.InputWhy, Notes: j.Notes, Frac: map[string]int{m.inputName(): j.InputFrac}}
+	q := &QModel{Name: j.Name, Float: m, Bits: j.Bits, Format: j.Format, Scheme: j.Scheme, Target: j.Target, Path: tp, Runtime: runtime, Optimize: optimize,
+		InputName: m.inputName(), InputFrac: j.InputFrac, InputReason: j.InputWhy, Notes: j.Notes, Frac: map[string]int{m.inputName(): j.InputFrac}}
 	if j.Truncate {
 		q.Rounding = kernels.Truncate
 	}
@@ -151,15 +169,16 @@ func LoadQModel(path string) (*QModel, error) {
 		}
 		l := &QLayer{Name: jl.Name, Op: jl.Op, Inputs: m.inputsOf(i), Out: acts[jl.Name], InFrac: jl.InFrac, OutFrac: jl.OutFrac, WantFrac: jl.WantFrac,
 			WeightFrac: jl.WeightFrac, BiasFrac: jl.BiasFrac, BiasShift: jl.BiasShift, OutShift: jl.OutShift, Weights: jl.Weights, Bias: jl.Bias,
-			Shifts: jl.Shifts, IntWidth: jl.IntWidth, PoolShift: jl.PoolShift, Sub: jl.Sub, Internal: jl.Internal, Rejected: jl.Rejected, Notes: jl.Notes, Reason: jl.Reason}
+			Shifts: jl.Shifts, IntWidth: jl.IntWidth, PoolShift: jl.PoolShift, Sub: jl.Sub, Internal: jl.Internal, Rejected: jl.Rejected,
+			Notes: jl.Notes, Reason: jl.Reason}
 		for _, n := range l.Inputs {
 			l.In = append(l.In, acts[n])
 		}
-		if l.PoolShift != 0 && (l.Op != OpAvgPool2D || l.PoolShift < 0 || l.PoolShift > kernels.MaxPoolShift || l.OutFrac != l.InFrac[0]+l.PoolShift) {
-			return nil, fmt.Errorf("%s: layer %q: pool_shift %d needs an avgpool2d layer, 0..%d, and out_frac = in_frac + pool_shift", path, l.Name, l.PoolShift, kernels.MaxPoolShift)
-		}
 		if len(l.InFrac) != len(l.Inputs) {
 			return nil, fmt.Errorf("%s: layer %q has %d input formats for %d inputs", path, l.Name, len(l.InFrac), len(l.Inputs))
+		}
+		if l.PoolShift != 0 && (l.Op != OpAvgPool2D || l.PoolShift < 0 || l.PoolShift > kernels.MaxPoolShift || l.OutFrac != l.InFrac[0]+l.PoolShift) {
+			return nil, fmt.Errorf("%s: layer %q: pool_shift %d needs an avgpool2d layer, 0..%d, and out_frac = in_frac + pool_shift", path, l.Name, l.PoolShift, kernels.MaxPoolShift)
 		}
 		if jl.Kernel != "" {
 			v, ok := kernels.ParseVariant(jl.Kernel)
@@ -180,20 +199,35 @@ func LoadQModel(path string) (*QModel, error) {
 		}
 		q.Layers = append(q.Layers, l)
 	}
-	// Recompute geometries and re-check the kernels for the target.
+	// Recompute the geometries, then check the file's kernels (and fused
+	// ReLUs) against them and the target.
 	chosen := make([]kernels.Variant, len(q.Layers))
+	relu := make([]bool, len(q.Layers))
 	for i, l := range q.Layers {
-		chosen[i] = l.Kernel
+		chosen[i], relu[i] = l.Kernel, j.Layers[i].ReLU
 	}
-	if err := q.chooseKernels(); err != nil {
+	if err := q.geometries(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	for i, l := range q.Layers {
-		if chosen[i] != l.Kernel {
-			if err := chosen[i].Valid(l.Geom, q.Path); err != nil {
-				return nil, fmt.Errorf("%s: layer %q: kernel %s is not valid here: %v", path, l.Name, chosen[i], err)
+		l.Kernel, l.ReLU = chosen[i], relu[i]
+		if l.PoolShift != 0 && l.Kernel != kernels.VarInvalid && !l.Kernel.NNQ() {
+			return nil, fmt.Errorf("%s: layer %q: kernel %s cannot shift the average (pool_shift %d)", path, l.Name, l.Kernel, l.PoolShift)
+		}
+	}
+	for _, l := range q.Layers {
+		switch {
+		case l.Kernel != kernels.VarInvalid:
+			if err := l.Kernel.Valid(l.Geom, q.Path); err != nil {
+				return nil, fmt.Errorf("%s: layer %q: kernel %s is not valid here: %v", path, l.Name, l.Kernel, err)
 			}
-			l.Kernel = chosen[i]
+			if l.ReLU && !l.Kernel.NNQ() {
+				return nil, fmt.Errorf("%s: layer %q: kernel %s cannot fuse a ReLU", path, l.Name, l.Kernel)
+			}
+		case l.Op == OpFlatten || l.Op == OpReshape:
+		case q.FusedInto(l) != nil:
+		default:
+			return nil, fmt.Errorf("%s: layer %q (%s) names no kernel", path, l.Name, l.Op)
 		}
 	}
 	return q, nil

@@ -27,6 +27,12 @@ type QConfig struct {
 	// the sensor front end produces); it then propagates. It must lie in
 	// InputFracRange(Bits).
 	InputFrac *int
+	// Runtime selects the C kernels: RuntimeNNQ (default, "") or
+	// RuntimeCMSIS (the legacy CMSIS-NN functions).
+	Runtime string
+	// Optimize is OptimizeSpeed (default, "") or OptimizeSize (nnq runtime:
+	// keep every weight in 8 bits).
+	Optimize string
 	// NoPoolShift keeps every average pool at its input format (the
 	// legacy pools' behaviour) instead of letting nnq's pool shift its
 	// output to the format the statistics want.
@@ -171,6 +177,14 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	}
 	cfg.Target = core.Name
 	path := core.Path
+	runtime, err := ParseRuntime(cfg.Runtime)
+	if err != nil {
+		return nil, fmt.Errorf("quantize %q: %w", cm.Name, err)
+	}
+	optimize, err := ParseOptimize(cfg.Optimize)
+	if err != nil {
+		return nil, fmt.Errorf("quantize %q: %w", cm.Name, err)
+	}
 	if stats == nil || stats.Tensor(cm.inputName()) == nil {
 		return nil, fmt.Errorf("quantize %q: no calibration statistics for its input", cm.Name)
 	}
@@ -187,7 +201,7 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 		return quantizeAffine(cm, stats, cfg, delta, path, acts)
 	}
 	q := &QModel{Name: cm.Name, Float: cm, Bits: cfg.Bits, Format: f, Scheme: cfg.Scheme.Name(), Target: cfg.Target, Path: path,
-		InputName: cm.inputName(), Frac: map[string]int{}}
+		Runtime: runtime, Optimize: optimize, InputName: cm.inputName(), Frac: map[string]int{}}
 	if cfg.Truncate {
 		q.Rounding = kernels.Truncate
 	}

@@ -151,7 +151,7 @@ func TestGuideShiftRule(t *testing.T) {
 	if l.Weights[0] != 102 || l.Bias[0] != 96 { // round(0.4*256), 3*32
 		t.Fatalf("quantized weight %d bias %d", l.Weights[0], l.Bias[0])
 	}
-	if l.Kernel != kernels.VarFullyConnectedQ7Opt {
+	if l.Kernel != kernels.VarNNQFCQ7 {
 		t.Fatalf("kernel %s", l.Kernel)
 	}
 	// Tiny outputs would want fo = 16 > fi+fw = 15: limited, and said.
@@ -233,7 +233,8 @@ func TestPropagationConstraints(t *testing.T) {
 }
 
 // The simulator must equal a straightforward per-layer run of the basic
-// kernels on the same quantized parameters.
+// legacy kernels on the same quantized parameters, with either runtime: nnq's
+// kernels (the ReLU fused into the convolution) compute the same values.
 func TestSimEqualsPerLayerReference(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
 	m := &Model{Name: "seq", Layout: NHWC, InputShape: []int{8, 8, 4}, Tensors: map[string]*Tensor{}}
@@ -251,13 +252,25 @@ func TestSimEqualsPerLayerReference(t *testing.T) {
 	cm, _ := m.ToCMSIS()
 	p := randPatterns(r, m, 20)
 	st, _ := Calibrate(cm, p, nil)
-	for _, target := range []string{"cortex-m3", "cortex-m4"} {
-		q, err := Quantize(cm, st, QConfig{Bits: 8, Scheme: MSE{}, Target: target})
+	for _, c := range []struct {
+		target, runtime string
+		conv            kernels.Variant
+	}{
+		{"cortex-m3", RuntimeCMSIS, kernels.VarConvolveHWCQ7Fast}, // ch_in 4, ch_out 6
+		{"cortex-m4", RuntimeCMSIS, kernels.VarConvolveHWCQ7Fast},
+		{"cortex-m3", RuntimeNNQ, kernels.VarNNQConvQ7},
+		{"cortex-m4", RuntimeNNQ, kernels.VarNNQConvQ7Wide}, // within the speed flash budget
+	} {
+		target := c.target
+		q, err := Quantize(cm, st, QConfig{Bits: 8, Scheme: MSE{}, Target: target, Runtime: c.runtime})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if q.Layers[0].Kernel != kernels.VarConvolveHWCQ7Fast {
-			t.Errorf("%s: conv kernel %s, want the fast one (ch_in 4, ch_out 6)", target, q.Layers[0].Kernel)
+		if q.Layers[0].Kernel != c.conv {
+			t.Errorf("%s %s: conv kernel %s, want %s", target, c.runtime, q.Layers[0].Kernel, c.conv)
+		}
+		if fused := q.FusedInto(q.Layers[1]) != nil; fused != (c.runtime == RuntimeNNQ) || q.Layers[0].ReLU != fused {
+			t.Errorf("%s %s: relu fused %v", target, c.runtime, fused)
 		}
 		sim, _ := q.NewSim(false)
 		x := make([]int16, cm.InputSize())
@@ -354,7 +367,7 @@ func TestEndToEndSchemesAndPersistence(t *testing.T) {
 		}
 	}
 	tbl := q.Table()
-	if !strings.Contains(tbl, "conv1") || !strings.Contains(tbl, "arm_") {
+	if !strings.Contains(tbl, "conv1") || !strings.Contains(tbl, "nnq_conv_q7") || !strings.Contains(tbl, "(fused into conv1)") {
 		t.Errorf("table:\n%s", tbl)
 	}
 	rep := NewReport(q, &Evaluation{Patterns: 1, Layers: make([]LayerEval, len(q.Layers))})
@@ -416,10 +429,10 @@ func TestDSPPoolFallback(t *testing.T) {
 		target      string
 		same, plain kernels.Variant
 	}{
-		{"cortex-m4", kernels.VarNNQAvepoolQ7HWCNonsquare, kernels.VarMaxpoolQ7HWC},
+		{"cortex-m4", kernels.VarNNQAvgpoolQ7, kernels.VarMaxpoolQ7HWC},
 		{"cortex-m3", kernels.VarAvepoolQ7HWC, kernels.VarMaxpoolQ7HWC},
 	} {
-		q, err := Quantize(m, st, QConfig{Target: c.target})
+		q, err := Quantize(m, st, QConfig{Target: c.target, Runtime: RuntimeCMSIS})
 		if err != nil {
 			t.Fatal(err)
 		}

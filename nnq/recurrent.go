@@ -424,14 +424,16 @@ func fixedRecurrent(s *Sim, k int, x []qbuf, y qbuf) error {
 		return err
 	}
 	ih, hh := p.sub[0], p.sub[1]
+	// nnq's FC kernels and the legacy ones compute the same gate sums: the
+	// _cmsis variants share the twins.
 	switch l.Kernel {
-	case kernels.VarNNQGRUQ7:
+	case kernels.VarNNQGRUQ7, kernels.VarNNQGRUCMSISQ7:
 		return kernels.NNQGRUQ7(o, rp, x[0].b8, ih.w8, ih.b8, hh.w8, hh.b8, y.b8, p.scratch)
-	case kernels.VarNNQGRUQ15:
+	case kernels.VarNNQGRUQ15, kernels.VarNNQGRUCMSISQ15:
 		return kernels.NNQGRUQ15(o, rp, x[0].b16, ih.w16, ih.b16, hh.w16, hh.b16, y.b16, p.scratch)
-	case kernels.VarNNQLSTMQ7:
+	case kernels.VarNNQLSTMQ7, kernels.VarNNQLSTMCMSISQ7:
 		return kernels.NNQLSTMQ7(o, rp, x[0].b8, ih.w8, ih.b8, hh.w8, hh.b8, y.b8, p.scratch)
-	case kernels.VarNNQLSTMQ15:
+	case kernels.VarNNQLSTMQ15, kernels.VarNNQLSTMCMSISQ15:
 		return kernels.NNQLSTMQ15(o, rp, x[0].b16, ih.w16, ih.b16, hh.w16, hh.b16, y.b16, p.scratch)
 	}
 	return fmt.Errorf("no simulation for kernel %s", l.Kernel)

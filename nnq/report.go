@@ -55,6 +55,17 @@ type ReportLayer struct {
 	Rejected     []string `json:"rejected,omitempty"`
 	Notes        []string `json:"notes,omitempty"`
 	NNQKernel    bool     `json:"nnq_kernel,omitempty"`
+	// FusedReLU says the kernel clamps at 0 for the ReLU that follows it;
+	// Why says why the layer runs its kernel (filled by the export).
+	FusedReLU bool   `json:"fused_relu,omitempty"`
+	Why       string `json:"why,omitempty"`
+	// MACs is the layer's multiply-accumulates per inference.
+	MACs int64 `json:"macs,omitempty"`
+	// LibraryKernel and LibraryInstructions describe the same layer in the
+	// --runtime cmsis twin of the export linked with the real CMSIS-NN
+	// library (nnq verify --cmsis PATH on a Cortex-M target).
+	LibraryKernel       string `json:"library_kernel,omitempty"`
+	LibraryInstructions uint64 `json:"library_instructions,omitempty"`
 	// S8 holds an s8/s16 layer's formats and requantization.
 	S8 *ReportS8Layer `json:"s8,omitempty"`
 }
@@ -69,6 +80,8 @@ type Report struct {
 	Rounding string `json:"rounding"`
 	Bits     int    `json:"bits"`
 	Type     string `json:"type"`
+	Runtime  string `json:"runtime,omitempty"`
+	Optimize string `json:"optimize,omitempty"`
 	Scheme   string `json:"scheme"`
 	Patterns int    `json:"patterns"`
 	// Unlabelled counts test patterns with label -1, left out of the
@@ -104,14 +117,24 @@ type Report struct {
 	OutputAffine *Affine `json:"output_affine,omitempty"`
 
 	// Filled by codegen (memory plan) and Cortex-M runs.
-	ArenaBytes               int    `json:"arena_bytes,omitempty"`
-	ArenaLowerBound          int    `json:"arena_lower_bound,omitempty"`
-	ArenaNaive               int    `json:"arena_naive,omitempty"`
-	WeightsBytes             int    `json:"weights_bytes,omitempty"`
+	ArenaBytes      int `json:"arena_bytes,omitempty"`
+	ArenaLowerBound int `json:"arena_lower_bound,omitempty"`
+	ArenaNaive      int `json:"arena_naive,omitempty"`
+	WeightsBytes    int `json:"weights_bytes,omitempty"`
+	// ScratchBytes is the kernels' scratch buffer (part of ArenaBytes);
+	// ExpandedWeightBytes the flash --optimize speed spends on weights
+	// stored pre-expanded to 16 bits (part of WeightsBytes).
 	ScratchBytes             int    `json:"scratch_bytes,omitempty"`
+	ExpandedWeightBytes      int    `json:"expanded_weight_bytes,omitempty"`
 	InstructionsPerInference uint64 `json:"instructions_per_inference,omitempty"`
 	FlashBytes               int    `json:"flash_bytes,omitempty"`
 	RAMBytes                 int    `json:"ram_bytes,omitempty"`
+	// The same figures for the --runtime cmsis twin linked with the real
+	// CMSIS-NN library (nnq verify --cmsis PATH); LibraryPath is the tree.
+	LibraryPath                     string `json:"library_path,omitempty"`
+	LibraryInstructionsPerInference uint64 `json:"library_instructions_per_inference,omitempty"`
+	LibraryFlashBytes               int    `json:"library_flash_bytes,omitempty"`
+	LibraryRAMBytes                 int    `json:"library_ram_bytes,omitempty"`
 
 	// Frontend is the exported input front end (frontend.c), when the
 	// model records one.
@@ -158,12 +181,22 @@ func NewReport(q *QModel, ev *Evaluation) *Report {
 		InputFrac: q.InputFrac, OutputFrac: q.OutputFrac(), InputSaturated: ev.InputSaturated, Classes: q.Float.Classes,
 		InputSaturationPct: pct(ev.InputSaturated, ev.InputValues), InputReason: q.InputReason,
 		SensitivityPatterns: ev.SensitivityPatterns, SensitivityFloat: ev.SensitivityFloat,
-		Notes: append(append([]string(nil), q.Float.Notes...), q.Notes...), FloatConfusion: ev.FloatConfusion, FixedConfusion: ev.FixedConfusion}
+		Notes: append(append([]string(nil), q.Float.Notes...), q.Notes...), FloatConfusion: ev.FloatConfusion, FixedConfusion: ev.FixedConfusion,
+		Runtime: q.Runtime, Optimize: q.Optimize}
+	macs := map[string]int64{}
+	if info, err := q.Float.Info(); err == nil {
+		for _, li := range info {
+			macs[li.Name] = li.MACs
+		}
+	}
 	for k, l := range q.Layers {
 		rl := ReportLayer{Name: l.Name, Op: l.Op, Kernel: viewKernel, InFrac: l.InFrac[0], InFracs: l.InFrac, OutFrac: l.OutFrac,
-			WantFrac: l.WantFrac, Rejected: l.Rejected, Notes: l.Notes, OutFormat: QFormat(q.Bits, l.OutFrac), Reason: l.Reason}
+			WantFrac: l.WantFrac, Rejected: l.Rejected, Notes: l.Notes, OutFormat: QFormat(q.Bits, l.OutFrac), Reason: l.Reason,
+			FusedReLU: l.ReLU, MACs: macs[l.Name]}
 		if l.Kernel != 0 {
-			rl.Kernel, rl.NNQKernel = l.Kernel.String(), l.Kernel.NNQ()
+			rl.Kernel, rl.NNQKernel = l.Kernel.String(), l.Kernel.NNQ() && q.Runtime == RuntimeCMSIS
+		} else if f := q.FusedInto(l); f != nil {
+			rl.Kernel = fusedKernel(f)
 		}
 		if l.Weights != nil {
 			rl.WeightFrac, rl.BiasFrac, rl.BiasShift, rl.OutShift = ptr(l.WeightFrac), ptr(l.BiasFrac), ptr(l.BiasShift), ptr(l.OutShift)
@@ -195,6 +228,14 @@ func NewReport(q *QModel, ev *Evaluation) *Report {
 }
 
 func ptr(v int) *int { return &v }
+
+// perMAC renders instructions per multiply-accumulate ("-" without MACs).
+func perMAC(instr uint64, macs int64) string {
+	if macs <= 0 || instr == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", float64(instr)/float64(macs))
+}
 
 func round2(v float64) *float64 {
 	v = math.Round(v*100) / 100
@@ -234,10 +275,27 @@ func (r *Report) Markdown() string {
 	}
 	fmt.Fprintf(&b, "Input format %s (%s), output format %s; %d input values saturated (%s).\n\n", QFormat(r.Bits, r.InputFrac), r.InputReason, QFormat(r.Bits, r.OutputFrac), r.InputSaturated, pctText(r.InputSaturationPct))
 	if r.ArenaBytes > 0 {
-		fmt.Fprintf(&b, "Memory: activation arena %d B (lower bound %d B, naive plan %d B), weights %d B.\n\n", r.ArenaBytes, r.ArenaLowerBound, r.ArenaNaive, r.WeightsBytes)
+		fmt.Fprintf(&b, "Memory: RAM %d B = activation arena %d B + kernel scratch %d B (lower bound %d B, naive plan %d B); flash: weights %d B",
+			r.ArenaBytes, r.ArenaBytes-r.ScratchBytes, r.ScratchBytes, r.ArenaLowerBound, r.ArenaNaive, r.WeightsBytes)
+		if r.ExpandedWeightBytes > 0 {
+			fmt.Fprintf(&b, ", of which %d B are weights stored pre-expanded to 16 bits (the flash cost of `--optimize speed`; `--optimize size` keeps 8 bits)", r.ExpandedWeightBytes)
+		}
+		b.WriteString(", plus the code of the kernels.\n\n")
+	}
+	if r.Runtime != "" {
+		fmt.Fprintf(&b, "Runtime: `%s`", r.Runtime)
+		if r.Optimize != "" && r.Runtime == RuntimeNNQ {
+			fmt.Fprintf(&b, ", `--optimize %s`", r.Optimize)
+		}
+		b.WriteString(".\n\n")
 	}
 	if r.InstructionsPerInference > 0 {
 		fmt.Fprintf(&b, "Cortex-M: %d instructions per inference, flash %d B, RAM %d B.\n\n", r.InstructionsPerInference, r.FlashBytes, r.RAMBytes)
+	}
+	lib := r.LibraryInstructionsPerInference > 0
+	if lib {
+		fmt.Fprintf(&b, "The `--runtime cmsis` twin linked with the real CMSIS-NN library (%s): %d instructions per inference (%.2fx this export's), flash %d B, RAM %d B.\n\n",
+			r.LibraryPath, r.LibraryInstructionsPerInference, float64(r.LibraryInstructionsPerInference)/float64(max(r.InstructionsPerInference, 1)), r.LibraryFlashBytes, r.LibraryRAMBytes)
 	}
 	if f := r.Frontend; f != nil {
 		b.WriteString(f.markdown(r.InstructionsPerInference))
@@ -245,11 +303,17 @@ func (r *Report) Markdown() string {
 	instr := r.InstructionsPerInference > 0
 	b.WriteString("| layer | op | kernel | in | out | weights | bias | bias_shift | out_shift | saturated | headroom | SQNR dB | alone | reason |")
 	if instr {
-		b.WriteString(" instructions |")
+		b.WriteString(" instructions | per MAC |")
+	}
+	if lib {
+		b.WriteString(" library kernel | library instructions |")
 	}
 	b.WriteString("\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	if instr {
-		b.WriteString("---|")
+		b.WriteString("---|---|")
+	}
+	if lib {
+		b.WriteString("---|---|")
 	}
 	b.WriteString("\n")
 	for _, l := range r.Layers {
@@ -274,10 +338,17 @@ func (r *Report) Markdown() string {
 		if l.HeadroomBits != nil {
 			hr = fmt.Sprintf("%+.1f", *l.HeadroomBits)
 		}
-		fmt.Fprintf(&b, "| %s | %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", l.Name, l.Op, l.Kernel, QFormat(r.Bits, l.InFrac), QFormat(r.Bits, l.OutFrac),
+		k := "`" + l.Kernel + "`"
+		if l.FusedReLU {
+			k += " + ReLU"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", l.Name, l.Op, k, QFormat(r.Bits, l.InFrac), QFormat(r.Bits, l.OutFrac),
 			f(l.WeightFrac, true), f(l.BiasFrac, true), f(l.BiasShift, false), f(l.OutShift, false), pctText(l.SaturationPct), hr, s, alone, strings.ReplaceAll(l.Reason, "|", "/"))
 		if instr {
-			fmt.Fprintf(&b, " %d |", l.Instructions)
+			fmt.Fprintf(&b, " %d | %s |", l.Instructions, perMAC(l.Instructions, l.MACs))
+		}
+		if lib {
+			fmt.Fprintf(&b, " `%s` | %d |", l.LibraryKernel, l.LibraryInstructions)
 		}
 		b.WriteString("\n")
 	}
@@ -288,6 +359,15 @@ func (r *Report) Markdown() string {
 		for _, e := range r.FormatsExplained {
 			fmt.Fprintf(&b, "- %s.\n", e)
 		}
+	}
+	var why []string
+	for _, l := range r.Layers {
+		if l.Why != "" {
+			why = append(why, fmt.Sprintf("- %s (`%s`): %s\n", l.Name, l.Kernel, l.Why))
+		}
+	}
+	if len(why) > 0 {
+		b.WriteString("\nWhy each layer runs its kernel:\n\n" + strings.Join(why, ""))
 	}
 	var nnqK []string
 	for _, l := range r.Layers {

@@ -67,7 +67,8 @@ func (r *Report) check() error {
 	if r.Patterns < 0 || r.Unlabelled < 0 || r.Unlabelled > r.Patterns {
 		return fmt.Errorf("%d patterns, %d unlabelled", r.Patterns, r.Unlabelled)
 	}
-	counts := []int64{r.InputSaturated, int64(r.ArenaBytes), int64(r.ArenaLowerBound), int64(r.ArenaNaive), int64(r.WeightsBytes), int64(r.FlashBytes), int64(r.RAMBytes)}
+	counts := []int64{r.InputSaturated, int64(r.ArenaBytes), int64(r.ArenaLowerBound), int64(r.ArenaNaive), int64(r.WeightsBytes), int64(r.FlashBytes), int64(r.RAMBytes),
+		int64(r.ScratchBytes), int64(r.ExpandedWeightBytes), int64(r.LibraryFlashBytes), int64(r.LibraryRAMBytes)}
 	if len(r.Layers) == 0 {
 		return errors.New("no layers")
 	}
@@ -78,7 +79,7 @@ func (r *Report) check() error {
 		if l.SQNRdB != nil && (math.IsNaN(*l.SQNRdB) || math.IsInf(*l.SQNRdB, 0)) {
 			return fmt.Errorf("layer %q: sqnr_db %v", l.Name, *l.SQNRdB)
 		}
-		counts = append(counts, l.Saturations, l.SatHigh, l.SatLow, l.AccWraps, l.BiasWraps)
+		counts = append(counts, l.Saturations, l.SatHigh, l.SatLow, l.AccWraps, l.BiasWraps, l.MACs)
 	}
 	for _, c := range counts {
 		if c < 0 {

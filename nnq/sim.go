@@ -299,14 +299,22 @@ func fixedWeighted(s *Sim, k int, x []qbuf, y qbuf) error {
 		return kernels.ConvolveHWCQ15Fast(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, y.b16)
 	case kernels.VarConvolveHWCQ15FastNonsquare:
 		return kernels.ConvolveHWCQ15FastNonsquare(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, y.b16)
-	case kernels.VarNNQConvolveHWCQ15BasicNonsquare:
-		return kernels.NNQConvolveHWCQ15BasicNonsquare(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, y.b16)
+	case kernels.VarNNQConvQ7, kernels.VarNNQConvQ7Wide:
+		return kernels.NNQConv(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, l.ReLU, y.b8)
+	case kernels.VarNNQConvQ15:
+		return kernels.NNQConv(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, l.ReLU, y.b16)
+	case kernels.VarNNQDWConvQ7:
+		return kernels.NNQDWConv(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, l.ReLU, y.b8)
+	case kernels.VarNNQDWConvQ15:
+		return kernels.NNQDWConv(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, l.ReLU, y.b16)
+	case kernels.VarNNQFCQ7:
+		return kernels.NNQFC(o, x[0].b8, p.w8, l.In[0].Size(), l.Out.Size(), l.BiasShift, l.OutShift, p.b8, l.ReLU, y.b8)
+	case kernels.VarNNQFCQ15:
+		return kernels.NNQFC(o, x[0].b16, p.w16, l.In[0].Size(), l.Out.Size(), l.BiasShift, l.OutShift, p.b16, l.ReLU, y.b16)
 	case kernels.VarDepthwiseSeparableConvHWCQ7:
 		return kernels.DepthwiseSeparableConvHWCQ7(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, y.b8)
 	case kernels.VarDepthwiseSeparableConvHWCQ7Nonsquare:
 		return kernels.DepthwiseSeparableConvHWCQ7Nonsquare(o, g, x[0].b8, p.w8, p.b8, l.BiasShift, l.OutShift, y.b8)
-	case kernels.VarNNQDepthwiseConvHWCQ15Nonsquare:
-		return kernels.NNQDepthwiseConvHWCQ15Nonsquare(o, g, x[0].b16, p.w16, p.b16, l.BiasShift, l.OutShift, y.b16)
 	case kernels.VarFullyConnectedQ7:
 		return kernels.FullyConnectedQ7(o, x[0].b8, p.w8, l.In[0].Size(), l.Out.Size(), l.BiasShift, l.OutShift, p.b8, y.b8)
 	case kernels.VarFullyConnectedQ7Opt:
@@ -333,14 +341,14 @@ func fixedPool(s *Sim, k int, x []qbuf, y qbuf) error {
 			return kernels.MaxpoolQ7HWC(o, g, w, y.b8)
 		}
 		return kernels.AvepoolQ7HWC(o, g, w, y.b8)
-	case kernels.VarNNQMaxpoolQ7HWCNonsquare:
-		return kernels.NNQMaxpoolQ7HWCNonsquare(o, g, x[0].b8, y.b8)
-	case kernels.VarNNQAvepoolQ7HWCNonsquare:
-		return kernels.NNQAvepoolQ7HWCNonsquare(o, g, x[0].b8, y.b8, l.PoolShift)
-	case kernels.VarNNQMaxpoolQ15HWCNonsquare:
-		return kernels.NNQMaxpoolQ15HWCNonsquare(o, g, x[0].b16, y.b16)
-	case kernels.VarNNQAvepoolQ15HWCNonsquare:
-		return kernels.NNQAvepoolQ15HWCNonsquare(o, g, x[0].b16, y.b16, l.PoolShift)
+	case kernels.VarNNQMaxpoolQ7:
+		return kernels.NNQMaxpool(o, g, x[0].b8, y.b8)
+	case kernels.VarNNQAvgpoolQ7:
+		return kernels.NNQAvgpool(o, g, x[0].b8, y.b8, l.PoolShift)
+	case kernels.VarNNQMaxpoolQ15:
+		return kernels.NNQMaxpool(o, g, x[0].b16, y.b16)
+	case kernels.VarNNQAvgpoolQ15:
+		return kernels.NNQAvgpool(o, g, x[0].b16, y.b16, l.PoolShift)
 	}
 	return fmt.Errorf("no simulation for kernel %s", l.Kernel)
 }
@@ -355,9 +363,15 @@ func fixedActivation(s *Sim, k int, x []qbuf, y qbuf) error {
 	y.copyFrom(x[0])
 	switch l.Op {
 	case OpReLU:
-		if y.b16 != nil {
+		switch {
+		case l.Kernel == kernels.VarInvalid: // fused into the layer before: a view
+		case y.b16 != nil && l.Kernel.NNQ():
+			kernels.NNQRelu(o, y.b16)
+		case y.b16 != nil:
 			kernels.ReluQ15(o, y.b16)
-		} else {
+		case l.Kernel.NNQ():
+			kernels.NNQRelu(o, y.b8)
+		default:
 			kernels.ReluQ7(o, y.b8)
 		}
 		return nil

@@ -11,6 +11,9 @@ import (
 // run no code (their output is the input buffer).
 const viewKernel = "(buffer view)"
 
+// fusedKernel is the kernel column of a ReLU fused into layer f.
+func fusedKernel(f *QLayer) string { return "(fused into " + f.Name + ")" }
+
 // LayerInfo describes one layer for a summary.
 type LayerInfo struct {
 	Name   string
@@ -110,7 +113,9 @@ func (m *Model) kernelNames(bits int, target string) (map[string]string, error) 
 	}
 	q := &QModel{Name: cm.Name, Float: cm, Bits: bits, Target: core.Name, Path: core.Path}
 	for i, l := range cm.Layers {
-		ql := &QLayer{Name: l.Name, Op: l.Op, Inputs: cm.inputsOf(i), Out: acts[l.Name]}
+		// One format everywhere: a ReLU fuses into the layer before it as
+		// in a conversion (which keeps a ReLU's format).
+		ql := &QLayer{Name: l.Name, Op: l.Op, Inputs: cm.inputsOf(i), Out: acts[l.Name], InFrac: make([]int, len(cm.inputsOf(i)))}
 		for _, n := range ql.Inputs {
 			ql.In = append(ql.In, acts[n])
 		}
@@ -121,6 +126,8 @@ func (m *Model) kernelNames(bits int, target string) (map[string]string, error) 
 	for _, l := range q.Layers {
 		if l.Kernel != kernels.VarInvalid {
 			names[l.Name] = l.Kernel.String()
+		} else if f := q.FusedInto(l); f != nil {
+			names[l.Name] = fusedKernel(f)
 		}
 	}
 	return names, err

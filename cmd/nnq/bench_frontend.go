@@ -129,7 +129,7 @@ func benchFrontend(ctx context.Context, n benchNet, cm *nnq.Model, st *nnq.Stats
 			b.RingBytes, b.FeatureBytes, b.InferEvery = proj.Frontend.RingBytes, proj.Frontend.FeatureBytes, proj.Frontend.InferEvery
 			dirs[v.target] = dir
 			if v.target == "cortex-m4" {
-				m4, err := profileCortexM(ctx, q, dir, v.target, test.Head(4), "")
+				m4, err := profileCortexM(ctx, q, dir, v.target, "", test.Head(4), "")
 				if err != nil {
 					return nil, err
 				}

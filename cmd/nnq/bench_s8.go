@@ -97,12 +97,12 @@ func benchS8(nets []benchNet, cortexM bool, maxCalib int, lib string, log io.Wri
 			r.HostVerified, r.HostBitExact = res.Patterns, res.BitExact
 			logf("%s %.2f%% (float %.2f%%, legacy drop %.2f), host bit-exact %v on %d", f, 100*ev.Fixed, 100*ev.Float, r.LegacyDropPts, r.HostBitExact, r.HostVerified)
 			if cortexM {
-				if r.M4, err = profileCortexM(ctx, q, dir, "cortex-m4", test.Head(8), ""); err != nil {
+				if r.M4, err = profileCortexM(ctx, q, dir, "cortex-m4", "", test.Head(8), ""); err != nil {
 					return nil, err
 				}
 				logf("%s Cortex-M4: %d instructions (nnq runtime)", f, r.M4.InstructionsPerInference)
 				if lib != "" {
-					if r.M4Library, err = profileCortexM(ctx, q, dir, "cortex-m4", test.Head(8), lib); err != nil {
+					if r.M4Library, err = profileCortexM(ctx, q, dir, "cortex-m4", "", test.Head(8), lib); err != nil {
 						return nil, err
 					}
 					logf("%s Cortex-M4: %d instructions (CMSIS-NN)", f, r.M4Library.InstructionsPerInference)

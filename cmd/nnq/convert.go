@@ -42,7 +42,7 @@ func init() {
 	}
 	register(c)
 
-	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--scheme auto|minmax|percentile:P|mse|search] [--no-pool-shift] [--target T] [--frontend mfcc|none] [--clips DIR] --out DIR",
+	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--scheme auto|minmax|percentile:P|mse|search] [--no-pool-shift] [--target T] [--runtime nnq|cmsis] [--optimize speed|size] [--frontend mfcc|none] [--clips DIR] --out DIR",
 		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report (and the input front end: frontend.c, app/app.c)"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
@@ -55,6 +55,8 @@ func init() {
 		noPoolShift := fs.Bool("no-pool-shift", false, "keep average pools at their input format (no output shift)")
 		target := fs.String("target", nnq.DefaultTarget, targetHelp("target core"))
 		truncate := fs.Bool("truncate", false, "model a library built with ARM_NN_TRUNCATE (floor instead of round-half-up)")
+		runtime := fs.String("runtime", nnq.RuntimeNNQ, "C kernels: nnq (nnq's own, SIMD on DSP cores) or cmsis (calls to the legacy CMSIS-NN arm_* functions, for linking Arm's library)")
+		optimize := fs.String("optimize", nnq.OptimizeSpeed, "nnq runtime: speed (weights of the largest convolutions pre-expanded to 16 bits on DSP cores, within half the 8-bit parameter bytes) or size (8-bit weights only)")
 		var inputFrac optInt
 		fs.Var(&inputFrac, "input-frac", "fix the input format to `N` fractional bits (the sensor's format; N from -bits to 2·bits-1); default: from statistics")
 		out := fs.String("out", "", "output directory for the C project and report (replaced as a whole)")
@@ -84,6 +86,8 @@ func init() {
 			inputFracRule("--input-frac", &inputFrac, &f),
 			atLeast("--max-calib", maxCalib, 0, " (0: all)"),
 			atLeast("--max-test", maxTest, 0, " (0: all)"),
+			oneOf("--runtime", runtime, nnq.RuntimeNNQ, nnq.RuntimeCMSIS),
+			oneOf("--optimize", optimize, nnq.OptimizeSpeed, nnq.OptimizeSize),
 			atLeast("--seed", seed, 1, ""),
 			frontendRule("--frontend", frontend),
 			inputDir("--clips", clipsDir),
@@ -97,7 +101,8 @@ func init() {
 			return err
 		}
 		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Format: f, Scheme: sc, Target: *target,
-			Truncate: *truncate, NoPoolShift: *noPoolShift, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Seed: uint64(*seed), Frontend: *frontend}
+			Truncate: *truncate, NoPoolShift: *noPoolShift, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Seed: uint64(*seed), Frontend: *frontend,
+			Runtime: *runtime, Optimize: *optimize}
 		if !*quiet {
 			// A bar per long step on a terminal, a line per step otherwise.
 			pr := progress.New(stderr)
@@ -250,7 +255,7 @@ func exportTo(c *nnq.Conversion, st *stagedDir, clips []codegen.Clip) (*nnq.Repo
 	if err := plots.SavePlots(filepath.Join(tmp, "plots"), c.Q, c.Eval, c.Stats); err != nil {
 		return nil, nil, err
 	}
-	rep.ArenaBytes, rep.ArenaLowerBound, rep.ArenaNaive, rep.WeightsBytes = proj.Mem.ArenaBytes, proj.Mem.LowerBound, proj.Mem.Naive, proj.WeightBytes
+	proj.FillReport(rep)
 	if c.SplitNote != "" {
 		rep.Notes = append([]string{c.SplitNote}, rep.Notes...)
 	}

@@ -74,7 +74,7 @@ func TestInspectAndConvert(t *testing.T) {
 	if code := run([]string{"inspect", model}, &out, &errb); code != 0 {
 		t.Fatalf("inspect exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"c1", "conv2d", "folded batchnorm", "MACs per inference", "arm_convolve_HWC"} {
+	for _, want := range []string{"c1", "conv2d", "folded batchnorm", "MACs per inference", "nnq_conv_q7"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out.String())
 		}

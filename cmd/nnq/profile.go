@@ -53,10 +53,11 @@ func appendWords(b []byte, x []int16, bits int) []byte {
 }
 
 // profileCortexM builds the exported project in dir for a Cortex-M target
-// (with nnq's runtime, or an s8/s16 export against the CMSIS-NN checkout
-// cmsisNN), runs the patterns under QEMU and measures instructions and
-// footprint, checking the outputs against the simulator.
-func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *nnq.Patterns, cmsisNN string) (*cortexProfile, error) {
+// (with nnq's runtime, with the CMSIS_5 tree cmsis for a --runtime cmsis
+// export, or an s8/s16 export against the CMSIS-NN checkout cmsisNN), runs
+// the patterns under QEMU and measures instructions and footprint, checking
+// the outputs against the simulator.
+func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target, cmsis string, p *nnq.Patterns, cmsisNN string) (*cortexProfile, error) {
 	t, err := harness.TargetByName(target)
 	if err != nil {
 		return nil, err
@@ -69,7 +70,7 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *n
 		return nil, fmt.Errorf("no patterns to profile with")
 	}
 	in := quantizedBytes(q, p)
-	plain, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, CMSISNNPath: cmsisNN})
+	plain, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, CMSISPath: cmsis, CMSISNNPath: cmsisNN})
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *n
 			prof.BitExact = false
 		}
 	}
-	traced, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, Trace: true, CMSISNNPath: cmsisNN})
+	traced, err := harness.Build(ctx, t, harness.BuildOptions{ProjectDir: dir, CMSISPath: cmsis, Trace: true, CMSISNNPath: cmsisNN})
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +116,9 @@ func profileCortexM(ctx context.Context, q *nnq.QModel, dir, target string, p *n
 	}
 	for i, l := range q.Layers {
 		k := "(buffer view)"
-		switch {
+		switch f := q.FusedInto(l); {
+		case f != nil:
+			k = "(fused into " + f.Name + ")"
 		case l.S8 != nil && l.S8.Function != "":
 			k = l.S8.Function
 		case l.S8 == nil && l.Kernel != 0:

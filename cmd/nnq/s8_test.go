@@ -126,7 +126,7 @@ func TestBenchS8Section(t *testing.T) {
 	if len(doc.Networks) != 1 || doc.Networks[0].Name != "legacy" || len(doc.S8) != 2 || doc.S8[0].Network != "toy" || !doc.S8[1].HostBitExact {
 		t.Errorf("benchmarks.json: %s", b)
 	}
-	if code := run([]string{"bench", "--only", "q7"}, &so, &se); code != 2 || !strings.Contains(se.String(), "--only: q7 is not one of s8, frontend") {
+	if code := run([]string{"bench", "--only", "q7"}, &so, &se); code != 2 || !strings.Contains(se.String(), "--only: q7 is not one of runtime, s8, frontend") {
 		t.Errorf("bench --only q7: %s", se.String())
 	}
 }

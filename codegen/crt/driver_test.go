@@ -31,6 +31,10 @@ var flavours = map[string][]string{
 	"truncate": append(append([]string{}, strictFlags...), "-DARM_NN_TRUNCATE"),
 	"c-san":    sanFlags,
 	"dsp-san":  append(append([]string{}, sanFlags...), "-DARM_MATH_DSP"),
+	// nnq's SIMD code paths on the host, through the exact C emulations
+	// of the intrinsics (nnq_internal.h).
+	"emu":     append(append([]string{}, strictFlags...), "-DNNQ_SIMD_EMULATE"),
+	"emu-san": append(append([]string{}, sanFlags...), "-DNNQ_SIMD_EMULATE"),
 }
 
 var (
@@ -86,7 +90,7 @@ func runtimeDir(t *testing.T) string {
 	buildRootOnce.Do(func() {
 		buildRoot, buildRootErr = os.MkdirTemp("", "nnq-crt-test-")
 		if buildRootErr == nil {
-			buildRootErr = WriteTo(filepath.Join(buildRoot, "rt"))
+			buildRootErr = WriteTo(filepath.Join(buildRoot, "rt"), true)
 		}
 		if buildRootErr == nil {
 			buildRootErr = WriteRuntimeTo(filepath.Join(buildRoot, "rt"), S8)
@@ -117,9 +121,8 @@ func driver(t *testing.T, flavour string) string {
 			}
 		}
 		out := filepath.Join(buildRoot, "driver-"+flavour)
-		args := append(append([]string{}, flags...), "-I", rt, "-o", out,
-			filepath.Join(rt, "nnq_legacy.c"), filepath.Join(rt, "nnq_kernels.c"),
-			filepath.Join(rt, "nnq_tables.c"), filepath.Join("c", "testdriver", "driver.c"))
+		args := append(append(append([]string{}, flags...), "-I", rt, "-o", out), runtimeSources(rt)...)
+		args = append(args, filepath.Join("c", "testdriver", "driver.c"))
 		cmd := exec.Command(cc, args...)
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("building driver (%s): %v\n%s %s\n%s", flavour, err, cc, strings.Join(args, " "), msg)
@@ -152,6 +155,18 @@ func (b *driverBuild) result(t *testing.T) string {
 		t.Fatal(b.err)
 	}
 	return b.path
+}
+
+// runtimeSources lists every .c file of the runtime (legacy set included)
+// written into rt.
+func runtimeSources(rt string) []string {
+	var srcs []string
+	for _, f := range Files(true) {
+		if strings.HasSuffix(f, ".c") {
+			srcs = append(srcs, filepath.Join(rt, f))
+		}
+	}
+	return srcs
 }
 
 var (

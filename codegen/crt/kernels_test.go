@@ -2,12 +2,12 @@ package crt
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 )
 
-// Hand-computed unit tests of nnq's own kernels (nnq_cmsis.h) and of the
-// ARM_NN_TRUNCATE switch.
+// Hand-computed unit tests of nnq's own pooling and add kernels
+// (nnq_kernels.h) and of the ARM_NN_TRUNCATE switch; nnq_kernels_test.go
+// checks every nnq kernel against its Go twin on random shapes.
 
 type unitCase struct {
 	name string
@@ -18,27 +18,21 @@ type unitCase struct {
 	status string
 }
 
-// pool builds a nnq_*pool_*_HWC_nonsquare case; geometry order is the C order
-// in_x in_y ch k_x k_y pad_x pad_y stride_x stride_y out_x out_y.
-func pool(fn string, bits int, in []int64, g [11]int64, want []int64) dCase {
+// pool builds a nnq_maxpool/avgpool case; geometry order is the
+// nnq_conv_params order in_x in_y ch k_x k_y pad_x pad_y stride_x stride_y
+// out_x out_y, then the average's shift.
+func pool(fn string, bits int, in []int64, g [11]int64, want []int64, shift ...int64) dCase {
 	n := int(g[9] * g[10] * g[2])
 	if len(want) != n {
 		panic(fmt.Sprintf("%s: want has %d values, output %d", fn, len(want), n))
 	}
 	a := dArray{bits: bits, mode: modeIn, data: in}
 	o := dArray{bits: bits, mode: modeOut, n: n}
-	scalars := g[:]
-	if strings.HasPrefix(fn, "nnq_avepool") {
-		scalars = append(scalars, 0) // out_lshift
+	sc := append(append([]int64{}, g[:]...), 0)
+	if len(shift) > 0 {
+		sc[11] = shift[0]
 	}
-	return dCase{fn: fn, scalars: scalars, arrays: []dArray{a, o}}
-}
-
-// shiftedPool is an average pool case with output left shift k.
-func shiftedPool(fn string, bits int, in []int64, g [11]int64, k int64, want []int64) dCase {
-	c := pool(fn, bits, in, g, want)
-	c.scalars[11] = k
-	return c
+	return dCase{fn: fn, scalars: sc, arrays: []dArray{a, o}}
 }
 
 // add builds a nnq_add_q7/q15 case; alias: 0 none, 1 out=a, 2 out=b.
@@ -74,40 +68,45 @@ func nnqKernelCases() []unitCase {
 	return []unitCase{
 		// (0,0): c0 (1+4)/2=2, c1 (-1-4)/2=-2 (toward zero, floor would be -3);
 		// (0,1): c0 (2+3+5-7)/4=0, c1 (-2-3-5+7)/4=0 (floor would be -1).
-		{"avepool_q7 asymmetric", pool("nnq_avepool_q7_HWC_nonsquare", 7, in7a, geoA, []int64{2, -2, 0, 0}), [][]int64{in7a, {2, -2, 0, 0}}, ""},
-		{"maxpool_q7 asymmetric", pool("nnq_maxpool_q7_HWC_nonsquare", 7, in7a, geoA, []int64{4, -1, 5, 7}), [][]int64{in7a, {4, -1, 5, 7}}, ""},
+		{"avepool_q7 asymmetric", pool("nnq_avgpool_q7", 7, in7a, geoA, []int64{2, -2, 0, 0}), [][]int64{in7a, {2, -2, 0, 0}}, ""},
+		{"maxpool_q7 asymmetric", pool("nnq_maxpool_q7", 7, in7a, geoA, []int64{4, -1, 5, 7}), [][]int64{in7a, {4, -1, 5, 7}}, ""},
 		// c0: 5000/2=2500, 2999/4=749; c1: -2500, -2999/4=-749 (floor would be -750).
-		{"avepool_q15 asymmetric", pool("nnq_avepool_q15_HWC_nonsquare", 15, in15a, geoA, []int64{2500, -2500, 749, -749}), [][]int64{in15a, {2500, -2500, 749, -749}}, ""},
-		{"maxpool_q15 asymmetric", pool("nnq_maxpool_q15_HWC_nonsquare", 15, in15a, geoA, []int64{4000, -1000, 5000, 7001}), [][]int64{in15a, {4000, -1000, 5000, 7001}}, ""},
-		{"avepool_q7 empty window", pool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{5, -6}, geoB, []int64{5, 0}), [][]int64{nil, {5, 0}}, ""},
-		{"maxpool_q7 empty window", pool("nnq_maxpool_q7_HWC_nonsquare", 7, []int64{-5, -6}, geoB, []int64{-5, 0}), [][]int64{nil, {-5, 0}}, ""},
-		{"avepool_q7 padding only", pool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{-6}, geoC, []int64{0, -6, 0}), [][]int64{nil, {0, -6, 0}}, ""},
-		{"maxpool_q7 padding only", pool("nnq_maxpool_q7_HWC_nonsquare", 7, []int64{-6}, geoC, []int64{0, -6, 0}), [][]int64{nil, {0, -6, 0}}, ""},
-		{"maxpool_q15 empty window", pool("nnq_maxpool_q15_HWC_nonsquare", 15, []int64{-32768, -32767}, geoB, []int64{-32768, 0}), [][]int64{nil, {-32768, 0}}, ""},
-		{"avepool_q15 empty window", pool("nnq_avepool_q15_HWC_nonsquare", 15, []int64{-3, 9}, geoB, []int64{-3, 0}), [][]int64{nil, {-3, 0}}, ""},
+		{"avepool_q15 asymmetric", pool("nnq_avgpool_q15", 15, in15a, geoA, []int64{2500, -2500, 749, -749}), [][]int64{in15a, {2500, -2500, 749, -749}}, ""},
+		{"maxpool_q15 asymmetric", pool("nnq_maxpool_q15", 15, in15a, geoA, []int64{4000, -1000, 5000, 7001}), [][]int64{in15a, {4000, -1000, 5000, 7001}}, ""},
+		{"avepool_q7 empty window", pool("nnq_avgpool_q7", 7, []int64{5, -6}, geoB, []int64{5, 0}), [][]int64{nil, {5, 0}}, ""},
+		{"maxpool_q7 empty window", pool("nnq_maxpool_q7", 7, []int64{-5, -6}, geoB, []int64{-5, 0}), [][]int64{nil, {-5, 0}}, ""},
+		{"avepool_q7 padding only", pool("nnq_avgpool_q7", 7, []int64{-6}, geoC, []int64{0, -6, 0}), [][]int64{nil, {0, -6, 0}}, ""},
+		{"maxpool_q7 padding only", pool("nnq_maxpool_q7", 7, []int64{-6}, geoC, []int64{0, -6, 0}), [][]int64{nil, {0, -6, 0}}, ""},
+		{"maxpool_q15 empty window", pool("nnq_maxpool_q15", 15, []int64{-32768, -32767}, geoB, []int64{-32768, 0}), [][]int64{nil, {-32768, 0}}, ""},
+		{"avepool_q15 empty window", pool("nnq_avgpool_q15", 15, []int64{-3, 9}, geoB, []int64{-3, 0}), [][]int64{nil, {-3, 0}}, ""},
 		// rows {0,1}: (-1-2)/2=-1; rows {1,2}: (-2-4)/2=-3; max -1, -2.
-		{"avepool_q7 vertical padding", pool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{-1, -2, -4}, geoD, []int64{-1, -3}), [][]int64{nil, {-1, -3}}, ""},
-		{"maxpool_q7 vertical padding", pool("nnq_maxpool_q7_HWC_nonsquare", 7, []int64{-1, -2, -4}, geoD, []int64{-1, -2}), [][]int64{nil, {-1, -2}}, ""},
-		{"maxpool_q7 minimum values", pool("nnq_maxpool_q7_HWC_nonsquare", 7, []int64{-128, -128}, [11]int64{2, 1, 1, 2, 1, 0, 0, 1, 1, 1, 1}, []int64{-128}), [][]int64{nil, {-128}}, ""},
-		// Output left shift: (1+4)*4/2 = 10, (-1-4)*4/2 = -10; (2+3+5-7)*4/4 = 3,
-		// (-2-3-5+7)*4/4 = -3.
-		{"avepool_q7 shift 2", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, in7a, geoA, 2, []int64{10, -10, 3, -3}), [][]int64{nil, {10, -10, 3, -3}}, ""},
+		{"avepool_q7 vertical padding", pool("nnq_avgpool_q7", 7, []int64{-1, -2, -4}, geoD, []int64{-1, -3}), [][]int64{nil, {-1, -3}}, ""},
+		{"maxpool_q7 vertical padding", pool("nnq_maxpool_q7", 7, []int64{-1, -2, -4}, geoD, []int64{-1, -2}), [][]int64{nil, {-1, -2}}, ""},
+		{"maxpool_q7 minimum values", pool("nnq_maxpool_q7", 7, []int64{-128, -128}, [11]int64{2, 1, 1, 2, 1, 0, 0, 1, 1, 1, 1}, []int64{-128}), [][]int64{nil, {-128}}, ""},
+		{"avepool_q7 full-range sum", pool("nnq_avgpool_q7", 7, []int64{-128, -128, -128, 127}, [11]int64{4, 1, 1, 4, 1, 0, 0, 1, 1, 1, 1}, []int64{-64}), [][]int64{nil, {-64}}, ""},
+		// The average's left shift: (sum << k) / count, truncating, saturating.
+		// rows {0,1} of c0: 5 << 2 = 20 / 2 = 10, c1: -5 << 2 / 2 = -10;
+		// the second window: (2+3+5-7) << 2 = 12 / 4 = 3, (-2-3-5+7) << 2 = -12 / 4 = -3.
+		{"avgpool_q7 shift 2", pool("nnq_avgpool_q7", 7, in7a, geoA, []int64{10, -10, 3, -3}, 2), [][]int64{in7a, {10, -10, 3, -3}}, ""},
+		// c0: (3+2+2) << 3 = 56 / 3 = 18 (toward zero); c1: -384 << 3 / 3 saturates.
+		{"avgpool_q7 shift saturates", pool("nnq_avgpool_q7", 7, []int64{3, -128, 2, -128, 2, -128}, [11]int64{3, 1, 2, 3, 1, 0, 0, 1, 1, 1, 1}, []int64{18, -128}, 3),
+			[][]int64{nil, {18, -128}}, ""},
+		{"avgpool_q15 shift 1", pool("nnq_avgpool_q15", 15, in15a, geoA, []int64{5000, -5000, 1499, -1499}, 1), [][]int64{in15a, {5000, -5000, 1499, -1499}}, ""},
 		// 5*32/2 = 80, -5*32/2 = -80, 3*32/4 = 24, -3*32/4 = -24.
-		{"avepool_q7 shift 5", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, in7a, geoA, 5, []int64{80, -80, 24, -24}), [][]int64{nil, {80, -80, 24, -24}}, ""},
+		{"avgpool_q7 shift 5", pool("nnq_avgpool_q7", 7, in7a, geoA, []int64{80, -80, 24, -24}, 5), [][]int64{nil, {80, -80, 24, -24}}, ""},
 		// Saturation: 5*64/2 = 160 -> 127, -160 -> -128; -3*64/4 = -48.
-		{"avepool_q7 shift saturates", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, in7a, geoA, 6, []int64{127, -128, 48, -48}), [][]int64{nil, {127, -128, 48, -48}}, ""},
+		{"avgpool_q7 shift 6 saturates", pool("nnq_avgpool_q7", 7, in7a, geoA, []int64{127, -128, 48, -48}, 6), [][]int64{nil, {127, -128, 48, -48}}, ""},
 		// Truncation toward zero after the shift: (-1-2)*2/2 = -3, (-2-4)*2/2 = -6; a
 		// 3-row window over -1,-2,-4 (pad 1 both ends) ...
-		{"avepool_q7 shift 1 vertical", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{-1, -2, -4}, geoD, 1, []int64{-3, -6}), [][]int64{nil, {-3, -6}}, ""},
+		{"avgpool_q7 shift 1 vertical", pool("nnq_avgpool_q7", 7, []int64{-1, -2, -4}, geoD, []int64{-3, -6}, 1), [][]int64{nil, {-3, -6}}, ""},
 		// -7*2/3 = -4 (toward zero; floor would be -5).
-		{"avepool_q7 shift truncates", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{-1, -2, -4}, [11]int64{1, 3, 1, 1, 3, 0, 0, 1, 1, 1, 1}, 1, []int64{-4}), [][]int64{nil, {-4}}, ""},
-		{"avepool_q7 empty window shifted", shiftedPool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{5, -6}, geoB, 3, []int64{40, 0}), [][]int64{nil, {40, 0}}, ""},
+		{"avgpool_q7 shift truncates", pool("nnq_avgpool_q7", 7, []int64{-1, -2, -4}, [11]int64{1, 3, 1, 1, 3, 0, 0, 1, 1, 1, 1}, []int64{-4}, 1), [][]int64{nil, {-4}}, ""},
+		{"avgpool_q7 empty window shifted", pool("nnq_avgpool_q7", 7, []int64{5, -6}, geoB, []int64{40, 0}, 3), [][]int64{nil, {40, 0}}, ""},
 		// q15: c0 5000*8/2 = 20000, 2999*8/4 = 5998; c1 -20000, -5998; shift 4 saturates.
-		{"avepool_q15 shift 3", shiftedPool("nnq_avepool_q15_HWC_nonsquare", 15, in15a, geoA, 3, []int64{20000, -20000, 5998, -5998}), [][]int64{nil, {20000, -20000, 5998, -5998}}, ""},
-		{"avepool_q15 shift saturates", shiftedPool("nnq_avepool_q15_HWC_nonsquare", 15, in15a, geoA, 4, []int64{32767, -32768, 11996, -11996}), [][]int64{nil, {32767, -32768, 11996, -11996}}, ""},
+		{"avgpool_q15 shift 3", pool("nnq_avgpool_q15", 15, in15a, geoA, []int64{20000, -20000, 5998, -5998}, 3), [][]int64{nil, {20000, -20000, 5998, -5998}}, ""},
+		{"avgpool_q15 shift saturates", pool("nnq_avgpool_q15", 15, in15a, geoA, []int64{32767, -32768, 11996, -11996}, 4), [][]int64{nil, {32767, -32768, 11996, -11996}}, ""},
 		// 4 * 32767 * 2^16 needs 64 bits (an int32 product would wrap negative).
-		{"avepool_q15 shift 16 wide sum", shiftedPool("nnq_avepool_q15_HWC_nonsquare", 15, []int64{32767, 32767, 32767, 32767}, [11]int64{4, 1, 1, 4, 1, 0, 0, 1, 1, 1, 1}, 16, []int64{32767}), [][]int64{nil, {32767}}, ""},
-		{"avepool_q7 full-range sum", pool("nnq_avepool_q7_HWC_nonsquare", 7, []int64{-128, -128, -128, 127}, [11]int64{4, 1, 1, 4, 1, 0, 0, 1, 1, 1, 1}, []int64{-64}), [][]int64{nil, {-64}}, ""},
+		{"avgpool_q15 shift 16 wide sum", pool("nnq_avgpool_q15", 15, []int64{32767, 32767, 32767, 32767}, [11]int64{4, 1, 1, 4, 1, 0, 0, 1, 1, 1, 1}, []int64{32767}, 16), [][]int64{nil, {32767}}, ""},
 
 		// out_shift 1, R=1: (100+100+1)>>1=100, (-200+1)>>1=-100, (3+1)>>1=2,
 		// (-3+1)>>1=-1, (1+1)>>1=1, (254+1)>>1=127.
@@ -167,9 +166,12 @@ func TestNNQKernels(t *testing.T) {
 }
 
 func TestNNQKernelsDSPBuild(t *testing.T) {
-	// nnq's kernels follow the C path on every target.
+	// nnq's kernels compute the same on every target: the legacy DSP
+	// semantics switch does not touch them, and their SIMD paths (emulated
+	// on the host) give the C results.
 	t.Parallel()
 	runUnitCases(t, "dsp", nnqKernelCases())
+	runUnitCases(t, "emu", nnqKernelCases())
 }
 
 func TestNNQKernelsSanitized(t *testing.T) {
@@ -178,6 +180,7 @@ func TestNNQKernelsSanitized(t *testing.T) {
 	}
 	t.Parallel()
 	runUnitCases(t, "c-san", nnqKernelCases())
+	runUnitCases(t, "emu-san", nnqKernelCases())
 }
 
 // TestTruncate checks ARM_NN_TRUNCATE (R = 0) against the default rounding.

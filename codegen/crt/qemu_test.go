@@ -41,9 +41,9 @@ func TestCortexMQEMU(t *testing.T) {
 			elf := filepath.Join(dir, "driver.elf")
 			args := []string{"-mcpu=" + tg.cpu, "-mthumb", "-mfloat-abi=soft"}
 			args = append(args, strictFlags...)
-			args = append(args, "-I", rt, `-DNNQ_DRIVER_IN="cases.txt"`, `-DNNQ_DRIVER_OUT="results.txt"`,
-				filepath.Join(rt, "nnq_legacy.c"), filepath.Join(rt, "nnq_kernels.c"), filepath.Join(rt, "nnq_tables.c"),
-				filepath.Join("c", "testdriver", "driver.c"), filepath.Join("c", "testdriver", "cm_startup.c"),
+			args = append(args, "-I", rt, `-DNNQ_DRIVER_IN="cases.txt"`, `-DNNQ_DRIVER_OUT="results.txt"`)
+			args = append(args, runtimeSources(rt)...)
+			args = append(args, filepath.Join("c", "testdriver", "driver.c"), filepath.Join("c", "testdriver", "cm_startup.c"),
 				"-T", filepath.Join("c", "testdriver", "cm.ld"), "--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles",
 				"-o", elf)
 			if msg, err := exec.Command(armcc, args...).CombinedOutput(); err != nil {

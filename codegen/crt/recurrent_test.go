@@ -36,6 +36,18 @@ func cArray(typ, name string, v []int16) string {
 	return fmt.Sprintf("static const %s %s[] = {%s};\n", typ, name, strings.Join(parts, ","))
 }
 
+// cArray32 is cArray for int32_t values.
+func cArray32(name string, v []int32) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.Itoa(int(x))
+	}
+	if len(v) == 0 {
+		parts = []string{"0"}
+	}
+	return fmt.Sprintf("static const int32_t %s[] = {%s};\n", name, strings.Join(parts, ","))
+}
+
 func randQ(r *rand.Rand, n, bits int) []int16 {
 	v := make([]int16, n)
 	for i := range v {
@@ -53,8 +65,9 @@ func randQ(r *rand.Rand, n, bits int) []int16 {
 
 func rnnCases(r *rand.Rand, rd kernels.Rounding) []rnnCCase {
 	var cases []rnnCCase
-	for _, v := range []kernels.Variant{kernels.VarNNQGRUQ7, kernels.VarNNQGRUQ15, kernels.VarNNQLSTMQ7, kernels.VarNNQLSTMQ15} {
-		for it := 0; it < 12; it++ {
+	for _, v := range []kernels.Variant{kernels.VarNNQGRUQ7, kernels.VarNNQGRUQ15, kernels.VarNNQLSTMQ7, kernels.VarNNQLSTMQ15,
+		kernels.VarNNQGRUCMSISQ7, kernels.VarNNQGRUCMSISQ15, kernels.VarNNQLSTMCMSISQ7, kernels.VarNNQLSTMCMSISQ15} {
+		for it := 0; it < 8; it++ {
 			p := kernels.RNNParams{Steps: 1 + r.IntN(6), DimIn: 1 + r.IntN(7), Hidden: 1 + r.IntN(9), ReturnSequences: r.IntN(2) == 0,
 				IHBiasShift: r.IntN(10), IHOutShift: 6 + r.IntN(14), HHBiasShift: r.IntN(10), HHOutShift: 6 + r.IntN(14),
 				GateShift: r.IntN(2) * r.IntN(5), GateIntWidth: r.IntN(4), CellOutShift: 15 + r.IntN(16), CellShift: r.IntN(2) * r.IntN(6), CellIntWidth: r.IntN(4)}
@@ -130,7 +143,7 @@ func dspProgram(r *rand.Rand, rd kernels.Rounding) (string, []string) {
 	for _, f := range []struct {
 		c string
 		g func(kernels.Opts, []int16, []int16, []int16) error
-	}{{"nnq_mult_q15", kernels.NNQMultQ15}, {"nnq_add_q15_sat", kernels.NNQAddQ15Sat}, {"nnq_sub_q15_sat", kernels.NNQSubQ15Sat}} {
+	}{{"nnq_mult_q15_dsp", kernels.NNQMultQ15DSP}, {"nnq_add_q15_sat", kernels.NNQAddQ15Sat}, {"nnq_sub_q15_sat", kernels.NNQSubQ15Sat}} {
 		fmt.Fprintf(&body, "    %s(da, db, o, %d); pr(o, %d);\n", f.c, n, n)
 		if err := f.g(kernels.Opts{}, a, b, got); err != nil {
 			panic(err)
@@ -167,28 +180,49 @@ func dspProgram(r *rand.Rand, rd kernels.Rounding) (string, []string) {
 	}
 	want = append(want, line(w8))
 	// In place: dst aliases a.
-	fmt.Fprintf(&body, "    { int i; for (i = 0; i < %d; i++) o[i] = da[i]; } nnq_mult_q15(o, db, o, %d); pr(o, %d);\n", n, n, n)
-	_ = kernels.NNQMultQ15(kernels.Opts{}, a, b, got)
+	fmt.Fprintf(&body, "    { int i; for (i = 0; i < %d; i++) o[i] = da[i]; } nnq_mult_q15_dsp(o, db, o, %d); pr(o, %d);\n", n, n, n)
+	_ = kernels.NNQMultQ15DSP(kernels.Opts{}, a, b, got)
 	want = append(want, line(got))
 
 	for k, c := range rnnCases(r, rd) {
-		typ, suffix := "q7_t", "q7"
+		typ := "q7_t"
 		if c.v.Q15() {
-			typ, suffix = "q15_t", "q15"
+			typ = "q15_t"
 		}
-		for _, arr := range []struct {
-			name string
-			v    []int16
-		}{{"in", c.in}, {"wih", c.wih}, {"bih", c.bih}, {"whh", c.whh}, {"bhh", c.bhh}} {
-			src.WriteString(cArray(typ, fmt.Sprintf("r%d_%s", k, arr.name), arr.v))
+		cmsis := strings.Contains(c.v.String(), "_cmsis_")
+		if cmsis {
+			for _, arr := range []struct {
+				name string
+				v    []int16
+			}{{"in", c.in}, {"wih", c.wih}, {"bih", c.bih}, {"whh", c.whh}, {"bhh", c.bhh}} {
+				src.WriteString(cArray(typ, fmt.Sprintf("r%d_%s", k, arr.name), arr.v))
+			}
+		} else {
+			// nnq's recurrent kernels: weights in nnq's FC order, int32
+			// pre-shifted biases.
+			fc := kernels.VarNNQFCQ7
+			if c.v.Q15() {
+				fc = kernels.VarNNQFCQ15
+			}
+			G := kernels.RNNGates(c.v) * c.p.Hidden
+			wih, err := kernels.NNQFCWeights(fc, G, c.p.DimIn, c.wih)
+			if err != nil {
+				panic(err)
+			}
+			whh, err := kernels.NNQFCWeights(fc, G, c.p.Hidden, c.whh)
+			if err != nil {
+				panic(err)
+			}
+			src.WriteString(cArray(typ, fmt.Sprintf("r%d_in", k), c.in) + cArray(typ, fmt.Sprintf("r%d_wih", k), wih) +
+				cArray(typ, fmt.Sprintf("r%d_whh", k), whh))
+			src.WriteString(cArray32(fmt.Sprintf("r%d_bih", k), kernels.NNQBias32(c.bih, c.p.IHBiasShift, c.p.IHOutShift, rd)))
+			src.WriteString(cArray32(fmt.Sprintf("r%d_bhh", k), kernels.NNQBias32(c.bhh, c.p.HHBiasShift, c.p.HHOutShift, rd)))
 		}
 		p := c.p
 		rs := 0
 		if p.ReturnSequences {
 			rs = 1
 		}
-		fn := strings.Replace(c.v.String(), "_q7", "", 1)
-		fn = strings.Replace(fn, "_q15", "", 1)
 		out := "o8"
 		printer := "pr7"
 		if c.v.Q15() {
@@ -196,8 +230,8 @@ func dspProgram(r *rand.Rand, rd kernels.Rounding) (string, []string) {
 		}
 		fmt.Fprintf(&body, "    { static const nnq_rnn_params p = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d};\n", p.Steps, p.DimIn, p.Hidden, rs,
 			p.IHBiasShift, p.IHOutShift, p.HHBiasShift, p.HHOutShift, p.GateShift, p.GateIntWidth, p.CellOutShift, p.CellShift, p.CellIntWidth)
-		fmt.Fprintf(&body, "      st = %s_%s(r%d_in, r%d_wih, r%d_bih, r%d_whh, r%d_bhh, &p, %s, s); if (st != ARM_MATH_SUCCESS) { printf(\"status %%d\\n\", (int)st); } else { %s(%s, %d); } }\n",
-			fn, suffix, k, k, k, k, k, out, printer, out, len(c.want))
+		fmt.Fprintf(&body, "      st = %s(r%d_in, r%d_wih, r%d_bih, r%d_whh, r%d_bhh, &p, %s, s); if (st != ARM_MATH_SUCCESS) { printf(\"status %%d\\n\", (int)st); } else { %s(%s, %d); } }\n",
+			c.v, k, k, k, k, k, out, printer, out, len(c.want))
 		want = append(want, line(c.want))
 	}
 	body.WriteString("    return 0;\n}\n")
@@ -240,9 +274,7 @@ func TestDSPAndRecurrentCAgainstGo(t *testing.T) {
 			}
 			exe := filepath.Join(dir, "prog")
 			args := append(append(append([]string{}, flags...), b.defs...), "-Wno-overlength-strings", "-I", rt, "-o", exe, main)
-			for _, f := range []string{"nnq_legacy.c", "nnq_tables.c", "nnq_kernels.c", "nnq_dsp.c", "nnq_recurrent.c"} {
-				args = append(args, filepath.Join(rt, f))
-			}
+			args = append(args, runtimeSources(rt)...)
 			if msg, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
 				t.Fatalf("build: %v\n%s", err, msg)
 			}

@@ -45,6 +45,10 @@ type BuildOptions struct {
 	// ExtraCFlags are appended after the harness's flags (so "-Os"
 	// overrides the default -O2).
 	ExtraCFlags []string
+	// LibCFlags are added for the CMSIS library's own sources only (they
+	// are then compiled separately), e.g. "-fno-sanitize=shift-base" to
+	// keep the sanitizers on everything else.
+	LibCFlags []string
 	// OutDir receives the build; when empty a temporary directory is made
 	// and removed by Binary.Close.
 	OutDir string
@@ -209,6 +213,7 @@ func Build(ctx context.Context, t Target, opts BuildOptions) (*Binary, error) {
 		args = append(args, "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g")
 	}
 	args = append(args, "-I"+proj)
+	var libSrcs []string
 	if opts.CMSISPath != "" {
 		inc, csrcs, err := cmsisFiles(opts.CMSISPath)
 		if err != nil {
@@ -221,7 +226,7 @@ func Build(ctx context.Context, t Target, opts BuildOptions) (*Binary, error) {
 		for _, d := range inc {
 			args = append(args, "-I"+d)
 		}
-		srcs = append(srcs, csrcs...)
+		libSrcs = csrcs
 	}
 	if opts.CMSISNNPath != "" {
 		inc, csrcs, err := cmsisNNFiles(opts.CMSISNNPath)
@@ -242,6 +247,21 @@ func Build(ctx context.Context, t Target, opts BuildOptions) (*Binary, error) {
 		args = append(args, "-DNNQ_SEMIHOSTING", "-g", "-ffunction-sections", "-fdata-sections")
 	}
 	args = append(args, opts.ExtraCFlags...)
+	if len(opts.LibCFlags) > 0 && len(libSrcs) > 0 {
+		// The library's sources with their own flags, into objects linked
+		// with the rest (CMSIS-NN's source file names are unique).
+		largs := append(append(append(append([]string{}, args...), opts.LibCFlags...), "-c"), libSrcs...)
+		cmd := exec.CommandContext(ctx, cc, largs...)
+		cmd.Dir = b.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("harness: compiling the CMSIS library for %s failed (%v):\n%s", t.Name, err, strings.TrimSpace(string(out)))
+		}
+		for _, src := range libSrcs {
+			srcs = append(srcs, filepath.Join(b.dir, strings.TrimSuffix(filepath.Base(src), ".c")+".o"))
+		}
+	} else {
+		srcs = append(srcs, libSrcs...)
+	}
 	args = append(args, srcs...)
 	if !t.IsHost() {
 		args = append(args, "-T", filepath.Join(b.dir, "nnq_link.ld"),

@@ -4,10 +4,10 @@
  *
  * Part of nnq (github.com/nnq-toolkit/nnq). Written from CMSIS-DSP's
  * documented semantics (see docs/RECURRENT.md); contains no CMSIS code.
- * Always compiled, with or without NNQ_USE_CMSIS; identical on every target
- * and mirrored bit for bit by the Go kernels (kernels/dsp_q15.go):
+ * Identical on every target and mirrored bit for bit by the Go kernels
+ * (kernels/dsp_q15.go):
  *
- *   nnq_mult_q15        arm_mult_q15     dst = SSAT((a*b) >> 15, 16), the shift floors
+ *   nnq_mult_q15_dsp    arm_mult_q15     dst = SSAT((a*b) >> 15, 16), the shift floors
  *   nnq_add_q15_sat     arm_add_q15      dst = SSAT(a + b, 16)
  *   nnq_sub_q15_sat     arm_sub_q15      dst = SSAT(a - b, 16)
  *   nnq_offset_q15_sat  arm_offset_q15   dst = SSAT(a + offset, 16)
@@ -19,15 +19,20 @@
  */
 #include "nnq_internal.h"
 
-static q15_t nnq_sat16(int32_t v)
+void nnq_mult_q15_dsp(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n)
 {
-    return (q15_t)nnq_clamp(v, -32768, 32767);
-}
-
-void nnq_mult_q15(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n)
-{
-    uint32_t i;
-    for (i = 0; i < n; i++)
+    uint32_t i = 0;
+#if NNQ_SIMD
+    /* Two lanes at a time (word loads; the arrays may be unaligned). */
+    for (; i + 2u <= n; i += 2u)
+    {
+        const int32_t x = nnq_ld32(a + i), y = nnq_ld32(b + i);
+        const int32_t lo = nnq_sat16(nnq_asr(nnq_lo16(x) * nnq_lo16(y), 15u));
+        const int32_t hi = nnq_sat16(nnq_asr(nnq_hi16(x) * nnq_hi16(y), 15u));
+        nnq_st32(dst + i, nnq_pk_lo(lo, hi));
+    }
+#endif
+    for (; i < n; i++)
     {
         /* |a*b| <= 2^30: exact in int32. */
         dst[i] = nnq_sat16(nnq_asr((int32_t)a[i] * (int32_t)b[i], 15u));
@@ -36,8 +41,14 @@ void nnq_mult_q15(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n)
 
 void nnq_add_q15_sat(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n)
 {
-    uint32_t i;
-    for (i = 0; i < n; i++)
+    uint32_t i = 0;
+#if NNQ_SIMD
+    for (; i + 2u <= n; i += 2u)
+    {
+        nnq_st32(dst + i, nnq_qadd16(nnq_ld32(a + i), nnq_ld32(b + i)));
+    }
+#endif
+    for (; i < n; i++)
     {
         dst[i] = nnq_sat16((int32_t)a[i] + (int32_t)b[i]);
     }
@@ -45,8 +56,14 @@ void nnq_add_q15_sat(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n)
 
 void nnq_sub_q15_sat(const q15_t *a, const q15_t *b, q15_t *dst, uint32_t n)
 {
-    uint32_t i;
-    for (i = 0; i < n; i++)
+    uint32_t i = 0;
+#if NNQ_SIMD
+    for (; i + 2u <= n; i += 2u)
+    {
+        nnq_st32(dst + i, nnq_qsub16(nnq_ld32(a + i), nnq_ld32(b + i)));
+    }
+#endif
+    for (; i < n; i++)
     {
         dst[i] = nnq_sat16((int32_t)a[i] - (int32_t)b[i]);
     }

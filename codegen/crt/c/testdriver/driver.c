@@ -122,10 +122,26 @@ static void print_array(const nnq_arr *a)
 #define NS_ARGS(T)                                                                                           \
     T(0), U(0), U(1), U(2), T(1), U(3), U(4), U(5), U(6), U(7), U(8), U(9), T(2), U(10), U(11), T(3), U(12),   \
         U(13), Q15(4), Q7(5)
-/* Non-square pooling argument list (nnq kernels). */
-#define NP_ARGS(T) T(0), U(0), U(1), U(2), U(3), U(4), U(5), U(6), U(7), U(8), U(9), U(10), T(1)
-/* Average pools take the output left shift as a twelfth scalar. */
-#define AP_ARGS(T) NP_ARGS(T), U(11)
+/* nnq pooling: scalars in_x in_y ch k_x k_y pad_x pad_y stride_x stride_y out_x out_y shift. */
+static nnq_conv_params pool_params(const long *S)
+{
+    nnq_conv_params p;
+    memset(&p, 0, sizeof p);
+    p.in_x = U(0);
+    p.in_y = U(1);
+    p.ch_in = U(2);
+    p.ch_out = U(2);
+    p.k_x = U(3);
+    p.k_y = U(4);
+    p.pad_x = U(5);
+    p.pad_y = U(6);
+    p.stride_x = U(7);
+    p.stride_y = U(8);
+    p.out_x = U(9);
+    p.out_y = U(10);
+    p.out_shift = U(11);
+    return p;
+}
 
 static int call(const char *fn, const long *S, nnq_arr *A, int *status)
 {
@@ -193,15 +209,19 @@ static int call(const char *fn, const long *S, nnq_arr *A, int *status)
         arm_nn_mult_q7(Q7(0), Q7(1), Q7(2), U(0), (uint32_t)S[1]);
     else if (IS("arm_nn_mult_q15"))
         arm_nn_mult_q15(Q15(0), Q15(1), Q15(2), U(0), (uint32_t)S[1]);
-    /* nnq kernels. Pooling arrays: in out; scalars in the C order (average: + out_lshift). */
-    else if (IS("nnq_avepool_q7_HWC_nonsquare"))
-        nnq_avepool_q7_HWC_nonsquare(AP_ARGS(Q7));
-    else if (IS("nnq_maxpool_q7_HWC_nonsquare"))
-        nnq_maxpool_q7_HWC_nonsquare(NP_ARGS(Q7));
-    else if (IS("nnq_avepool_q15_HWC_nonsquare"))
-        nnq_avepool_q15_HWC_nonsquare(AP_ARGS(Q15));
-    else if (IS("nnq_maxpool_q15_HWC_nonsquare"))
-        nnq_maxpool_q15_HWC_nonsquare(NP_ARGS(Q15));
+    /* nnq kernels. Pooling arrays: in out; scalars in the C order. */
+    else if (IS("nnq_avgpool_q7") || IS("nnq_maxpool_q7") || IS("nnq_avgpool_q15") || IS("nnq_maxpool_q15"))
+    {
+        const nnq_conv_params p = pool_params(S);
+        if (IS("nnq_avgpool_q7"))
+            nnq_avgpool_q7(Q7(0), &p, Q7(1));
+        else if (IS("nnq_maxpool_q7"))
+            nnq_maxpool_q7(Q7(0), &p, Q7(1));
+        else if (IS("nnq_avgpool_q15"))
+            nnq_avgpool_q15(Q15(0), &p, Q15(1));
+        else
+            nnq_maxpool_q15(Q15(0), &p, Q15(1));
+    }
     /* Add: arrays a b out; scalars n a_shift b_shift out_shift. Alias modes via S[4]. */
     else if (IS("nnq_add_q7") || IS("nnq_add_q15"))
     {
