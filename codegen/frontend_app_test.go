@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/nnq-toolkit/nnq/internal/testenv"
+	"github.com/nnq-toolkit/nnq/nnq"
 )
 
 // spoken is one item of a test recording: a word centred at At seconds
@@ -138,10 +139,17 @@ func detectionTable(det []detection, items []spoken) string {
 // app` (ASan + UBSan, -Werror) and runs it on a 30 s recording of 10
 // keywords and 2 unknown words: every keyword must be detected exactly
 // once, with fewer false detections than plain per-window classification.
+// The q7 export and the s8 one (scale and zero point in and out).
 func TestStreamingApp(t *testing.T) {
 	needCC(t)
 	testenv.Tool(t, "make", "make")
-	q := kwsQModel(t, 8, "cortex-m4")
+	for _, f := range []nnq.Format{nnq.FormatQ7, nnq.FormatS8} {
+		t.Run(string(f), func(t *testing.T) { testStreamingApp(t, f) })
+	}
+}
+
+func testStreamingApp(t *testing.T, f nnq.Format) {
+	q := kwsQModelFormat(t, f, "cortex-m4")
 	dir := t.TempDir()
 	if _, err := Export(q, dir, Options{}); err != nil {
 		t.Fatal(err)
@@ -197,5 +205,48 @@ func TestStreamingApp(t *testing.T) {
 	// (on the tuning recording of the second clips: kwsrecording -variant 1).
 	if d := os.Getenv("NNQ_KEEP_APP"); d != "" {
 		exec.Command("cp", app, d).Run()
+	}
+}
+
+// TestFrontendCMakeAppS8 builds an s8 export's CMake project with the
+// streaming app (NN_BUILD_APP, -Werror) and runs it on the test recording:
+// it finds every keyword, as `make app` does (TestStreamingApp).
+func TestFrontendCMakeAppS8(t *testing.T) {
+	needCC(t)
+	testenv.Tool(t, "cmake", "cmake")
+	q := kwsQModelFormat(t, nnq.FormatS8, "cortex-m4")
+	dir := t.TempDir()
+	if _, err := Export(q, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	b := t.TempDir()
+	for _, cmd := range [][]string{{"cmake", "-S", dir, "-B", b, "-DNN_BUILD_APP=ON", "-DCMAKE_C_FLAGS=-Werror"}, {"cmake", "--build", b}} {
+		if out, err := exec.CommandContext(testCtx(t), cmd[0], cmd[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", cmd, err, out)
+		}
+	}
+	wav, items := kwsRecording(t)
+	out, err := exec.CommandContext(testCtx(t), filepath.Join(b, "kws_app"), wav).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kws_app: %v\n%s", err, out)
+	}
+	det, _ := parseApp(t, out)
+	found, falseDet := match(det, items)
+	keywords := 0
+	for _, it := range items {
+		if it.Word != "unknown" {
+			keywords++
+		}
+	}
+	t.Logf("CMake kws_app (s8): %d detections, %d of %d keywords found, %d false", len(det), found, keywords, falseDet)
+	if found != keywords {
+		t.Errorf("kws_app found %d of %d keywords:\n%s", found, keywords, out)
+	}
+	// Scores are probabilities: (output - zero point) * scale, at least
+	// the threshold.
+	for _, d := range det {
+		if d.Score < appThreshold-0.01 || d.Score > 1 {
+			t.Errorf("detection %s at %.2f s: score %.3f outside [%.2f, 1]", d.Word, d.At, d.Score, appThreshold)
+		}
 	}
 }

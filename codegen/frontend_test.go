@@ -22,6 +22,16 @@ var kwsCalib struct {
 // patterns) for target, with its recorded input front end.
 func kwsQModel(t testing.TB, bits int, target string) *nnq.QModel {
 	t.Helper()
+	f, err := nnq.FormatOfBits(bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kwsQModelFormat(t, f, target)
+}
+
+// kwsQModelFormat is kwsQModel for a format (q7, q15, s8, s16).
+func kwsQModelFormat(t testing.TB, f nnq.Format, target string) *nnq.QModel {
+	t.Helper()
 	model := filepath.Join("..", "data", "kws-dscnn", "model.arrow")
 	pats := filepath.Join("..", "data", "kws", "patterns.arrow")
 	kwsCalib.once.Do(func() {
@@ -47,7 +57,7 @@ func kwsQModel(t testing.TB, bits int, target string) *nnq.QModel {
 	if kwsCalib.cm.Frontend == nil {
 		t.Fatalf("%s records no input front end", model)
 	}
-	q, err := nnq.Quantize(kwsCalib.cm, kwsCalib.stats, nnq.QConfig{Bits: bits, Target: target})
+	q, err := nnq.Quantize(kwsCalib.cm, kwsCalib.stats, nnq.QConfig{Format: f, Target: target})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,9 +91,18 @@ func bundledClips(t testing.TB) []Clip {
 	return clips
 }
 
+// The front end of the q7, s8 (scale and zero point 23) and s16 exports of
+// the KWS network on the host under ASan+UBSan, float and fixed point, on the
+// bundled clips.
 func TestFrontendHostFloatAndFixed(t *testing.T) {
 	needCC(t)
-	q := kwsQModel(t, 8, "cortex-m4")
+	for _, f := range []nnq.Format{nnq.FormatQ7, nnq.FormatS8, nnq.FormatS16} {
+		t.Run(string(f), func(t *testing.T) { testFrontendHost(t, f) })
+	}
+}
+
+func testFrontendHost(t *testing.T, f nnq.Format) {
+	q := kwsQModelFormat(t, f, "cortex-m4")
 	dir := t.TempDir()
 	p, err := Export(q, dir, Options{Clips: bundledClips(t)})
 	if err != nil {
@@ -95,8 +114,8 @@ func TestFrontendHostFloatAndFixed(t *testing.T) {
 	for _, path := range []string{"float", "fixed"} {
 		res, err := VerifyFrontend(testCtx(t), dir, FrontendVerifyOptions{Path: path, Sanitize: true})
 		if res != nil {
-			t.Logf("%s: %d/%d equal (%.3f%%), %d off by one, %d worse (max %d), classes %d/%d, network exact %v",
-				path, res.Equal, res.Features, 100*res.Share, res.OffByOne, res.Worse, res.MaxDiff, res.ClassesAgree, len(res.Clips), res.NetworkExact)
+			t.Logf("%s %s: %d/%d equal (%.3f%%), %d off by one, %d worse (max %d), classes %d/%d, network exact %v",
+				f, path, res.Equal, res.Features, 100*res.Share, res.OffByOne, res.Worse, res.MaxDiff, res.ClassesAgree, len(res.Clips), res.NetworkExact)
 			for _, c := range res.Clips {
 				if c.GoClass != c.CClass || c.Worse > 0 {
 					t.Logf("  %s: Go %s C %s, %d/%d/%d", c.Name, c.GoClass, c.CClass, c.Equal, c.OffByOne, c.Worse)
@@ -117,18 +136,23 @@ func TestFrontendCortexM(t *testing.T) {
 	needCC(t)
 	for _, c := range []struct {
 		target, path string
-		bits         int
-	}{{"cortex-m4", "float", 8}, {"cortex-m3", "fixed", 8}, {"cortex-m4", "fixed", 8}} {
-		t.Run(c.target+"-"+c.path, func(t *testing.T) {
-			q := kwsQModel(t, c.bits, c.target)
+		format       nnq.Format
+	}{{"cortex-m4", "float", nnq.FormatQ7}, {"cortex-m3", "fixed", nnq.FormatQ7}, {"cortex-m4", "fixed", nnq.FormatQ7},
+		{"cortex-m4", "float", nnq.FormatS8}, {"cortex-m3", "fixed", nnq.FormatS8}} {
+		name := c.target + "-" + c.path
+		if c.format != nnq.FormatQ7 {
+			name += "-" + string(c.format)
+		}
+		t.Run(name, func(t *testing.T) {
+			q := kwsQModelFormat(t, c.format, c.target)
 			dir := t.TempDir()
 			if _, err := Export(q, dir, Options{Clips: bundledClips(t)}); err != nil {
 				t.Fatal(err)
 			}
 			res, err := VerifyFrontend(testCtx(t), dir, FrontendVerifyOptions{Target: c.target, Path: c.path})
 			if res != nil {
-				t.Logf("%s %s: %d/%d equal (%.3f%%), %d off by one, %d worse, classes %d/%d; %.0f instructions/hop (max %d, %d hops); code %d B, tables %d B, static RAM %d B",
-					c.target, c.path, res.Equal, res.Features, 100*res.Share, res.OffByOne, res.Worse, res.ClassesAgree, len(res.Clips),
+				t.Logf("%s %s %s: %d/%d equal (%.3f%%), %d off by one, %d worse, classes %d/%d; %.0f instructions/hop (max %d, %d hops); code %d B, tables %d B, static RAM %d B",
+					c.format, c.target, c.path, res.Equal, res.Features, 100*res.Share, res.OffByOne, res.Worse, res.ClassesAgree, len(res.Clips),
 					res.InstructionsPerHop, res.MaxInstructionsPerHop, res.Hops, res.CodeBytes, res.TableBytes, res.StaticRAMBytes)
 			}
 			if err != nil {

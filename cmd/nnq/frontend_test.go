@@ -24,6 +24,23 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return so.String(), se.String(), code
 }
 
+// convertKWSWithClips converts the bundled DS-CNN into out with the test
+// clips stored and checks that convert reports the front end.
+func convertKWSWithClips(t *testing.T, out string, args ...string) {
+	t.Helper()
+	args = append([]string{"convert", "--model", kwsModel, "--patterns", kwsPatterns, "--max-calib", "200", "--max-test", "40",
+		"--clips", kwsClips, "--out", out, "-q"}, args...)
+	so, se, code := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("nnq %v: %s", args, se)
+	}
+	for _, want := range []string{"front end: mfcc helloedge: 16000 Hz", "24 clips stored"} {
+		if !strings.Contains(so, want) {
+			t.Errorf("convert output lacks %q:\n%s", want, so)
+		}
+	}
+}
+
 // The bundled DS-CNN records its MFCC front end: convert exports it with
 // the stored clips, verify checks it on the host (float and fixed point,
 // sanitized) and on QEMU (Cortex-M4 float, Cortex-M3 fixed point).
@@ -34,16 +51,7 @@ func TestConvertAndVerifyFrontend(t *testing.T) {
 	dir := t.TempDir()
 	for _, target := range []string{"cortex-m4", "cortex-m3"} {
 		out := filepath.Join(dir, target)
-		so, se, code := runCLI(t, "convert", "--model", kwsModel, "--patterns", kwsPatterns, "--target", target, "--scheme", "minmax",
-			"--max-calib", "200", "--max-test", "40", "--clips", kwsClips, "--out", out, "-q")
-		if code != 0 {
-			t.Fatalf("convert: %s", se)
-		}
-		for _, want := range []string{"front end: mfcc helloedge: 16000 Hz", "24 clips stored"} {
-			if !strings.Contains(so, want) {
-				t.Errorf("convert output lacks %q:\n%s", want, so)
-			}
-		}
+		convertKWSWithClips(t, out, "--target", target, "--scheme", "minmax")
 		for _, f := range []string{"frontend.c", "frontend.h", "frontend_tables.h", "app/app.c", "nnq/clips/yes-en-gb-scotland_f1-0.wav"} {
 			if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(f))); err != nil {
 				t.Errorf("%s: %v", f, err)
@@ -173,5 +181,55 @@ func TestBenchFrontendSection(t *testing.T) {
 	t.Setenv("CMSIS_DSP_PATH", t.TempDir())
 	if _, se, code := runCLI(t, "bench", "--only", "frontend"); code != 2 || !strings.Contains(se, "CMSIS_DSP_PATH: ") {
 		t.Errorf("bad CMSIS_DSP_PATH: %d %s", code, se)
+	}
+}
+
+// An s8 export of the KWS network carries the front end too: its features
+// come out with the network input's scale and zero point. verify checks
+// them on the host (float point under the sanitizers, and fixed point) and
+// on QEMU Cortex-M4 (TestStreamingApp runs the s8 streaming app).
+func TestConvertS8AndVerifyFrontend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds C and runs QEMU")
+	}
+	out := filepath.Join(t.TempDir(), "s8")
+	convertKWSWithClips(t, out, "--format", "s8", "--target", "cortex-m4")
+	tables, err := os.ReadFile(filepath.Join(out, "frontend_tables.h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(tables, []byte("/* Output: s8, scale ")) || !bytes.Contains(tables, []byte("#define FE_OUT_MULT ")) {
+		t.Errorf("frontend_tables.h does not write the s8 input format:\n%.600s", tables)
+	}
+	for _, f := range []string{"frontend.c", "frontend.h", "app/app.c"} {
+		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(f))); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	for _, c := range []struct {
+		args        []string
+		path, where string
+	}{
+		{[]string{"verify", out, "--sanitize", "--max-patterns", "4"}, "float", "host"},
+		{[]string{"verify", out, "--frontend-path", "fixed", "--max-patterns", "4"}, "fixed", "host"},
+		{[]string{"verify", out, "--target", "cortex-m4", "--max-patterns", "4"}, "float", "cortex-m4"},
+	} {
+		so, se, code := runCLI(t, c.args...)
+		if code != 0 {
+			t.Fatalf("nnq %v: exit %d: %s\n%s", c.args, code, se, so)
+		}
+		for _, w := range []string{"front end (" + c.path + " path) on " + c.where + ": 24 stored clips", "class of 24 of 24 clips as in Go", ": passed"} {
+			if !strings.Contains(so, w) {
+				t.Errorf("nnq %v output lacks %q:\n%s", c.args, w, so)
+			}
+		}
+		t.Logf("nnq %s:\n%s", strings.Join(c.args, " "), so[strings.Index(so, "front end ("):])
+	}
+	rep, err := nnq.ReadReport(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := rep.Frontend; f == nil || f.Target != "cortex-m4" || f.Path != "float" || f.EqualShare < 0.99 || f.ClassesAgree != 24 || f.InstructionsPerHop <= 0 {
+		t.Errorf("report.json front end %+v", rep.Frontend)
 	}
 }
