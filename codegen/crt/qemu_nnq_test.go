@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nnq-toolkit/nnq/internal/testenv"
 )
 
 // TestNNQKernelsQEMU runs the random nnq kernel cases of
@@ -21,16 +23,10 @@ func TestNNQKernelsQEMU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("QEMU runs skipped in -short mode")
 	}
-	armcc, err := exec.LookPath("arm-none-eabi-gcc")
-	if err != nil {
-		t.Skip("arm-none-eabi-gcc not found; skipping QEMU runs")
-	}
-	qemu, err := exec.LookPath("qemu-system-arm")
-	if err != nil {
-		t.Skip("qemu-system-arm not found; skipping QEMU runs")
-	}
+	armcc := testenv.Tool(t, "arm-none-eabi-gcc", "gcc-arm-none-eabi")
+	qemu := testenv.Tool(t, "qemu-system-arm", "qemu-system-arm")
 	if out, err := exec.Command(armcc, "-print-file-name=rdimon.specs").Output(); err != nil || !filepath.IsAbs(strings.TrimSpace(string(out))) {
-		t.Skip("newlib rdimon.specs not installed; skipping QEMU runs")
+		testenv.Missing(t, "newlib rdimon.specs not installed (Debian package libnewlib-arm-none-eabi)")
 	}
 	rt := runtimeDir(t)
 	cases := randomKernelCases(2, 1)
