@@ -2,8 +2,6 @@ package codegen
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/nnq-toolkit/nnq/kernels"
 	"github.com/nnq-toolkit/nnq/nnq"
@@ -14,20 +12,6 @@ import (
 // order the kernel reads them (kernels.NNQConvWeights, NNQFCWeights; the
 // depthwise kernels keep [ky][kx][ch]) and int32 biases pre-shifted with
 // the rounding term (kernels.NNQBias32).
-
-// values32 formats int32 values, perLine to a line.
-func values32(v []int32, perLine int) []string {
-	var rows []string
-	for i := 0; i < len(v); i += perLine {
-		end := min(i+perLine, len(v))
-		parts := make([]string, 0, end-i)
-		for _, x := range v[i:end] {
-			parts = append(parts, strconv.FormatInt(int64(x), 10))
-		}
-		rows = append(rows, strings.Join(parts, ", ")+",")
-	}
-	return rows
-}
 
 // nnqWeights returns layer l's weights in the order its nnq kernel reads
 // them, their C element type, and a description of the order.
@@ -93,7 +77,7 @@ func (d *tmplData) addNNQParams(q *nnq.QModel, i int) (string, string, error) {
 	barr := cArray{Ident: base + "_b", Type: "int32_t", Len: len(b32), Bytes: 4 * len(b32),
 		Comment: []string{fmt.Sprintf("layer %d %q (%s): bias %s << bias_shift %d + rounding term of out_shift %d, %d int32 values", i, l.Name, l.Op,
 			nnq.QFormat(q.Bits, l.BiasFrac), l.BiasShift, l.OutShift, len(b32))},
-		Rows: values32(b32, 8)}
+		Rows: intRows(b32, 8)}
 	if len(l.Bias) == 0 {
 		barr.Comment = append(barr.Comment, "the layer has no bias: rounding terms only")
 	}

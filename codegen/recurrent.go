@@ -64,7 +64,7 @@ func (d *tmplData) addRecurrent(q *nnq.QModel, i int, st StepPlan, ptr func(int)
 			ba := cArray{Ident: base + "_b" + sp.Name, Type: "int32_t", Len: len(b32), Bytes: 4 * len(b32),
 				Comment: []string{fmt.Sprintf("layer %d %q (%s): bias b_%s %s << %d + rounding term, %d int32 values",
 					i, l.Name, l.Op, sp.Name, nnq.QFormat(wbits, sp.BiasFrac), sp.BiasShift, len(b32))},
-				Rows: values32(b32, 8)}
+				Rows: intRows(b32, 8)}
 			d.Arrays = append(d.Arrays, wa, ba)
 			d.WeightBytes += wa.Bytes + ba.Bytes
 			names = append(names, wa.Ident+".v", ba.Ident+".v")

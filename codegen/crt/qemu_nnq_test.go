@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/nnq-toolkit/nnq/internal/testenv"
 )
 
 // TestNNQKernelsQEMU runs the random nnq kernel cases of
@@ -23,11 +21,7 @@ func TestNNQKernelsQEMU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("QEMU runs skipped in -short mode")
 	}
-	armcc := testenv.Tool(t, "arm-none-eabi-gcc", "gcc-arm-none-eabi")
-	qemu := testenv.Tool(t, "qemu-system-arm", "qemu-system-arm")
-	if out, err := exec.Command(armcc, "-print-file-name=rdimon.specs").Output(); err != nil || !filepath.IsAbs(strings.TrimSpace(string(out))) {
-		testenv.Missing(t, "newlib rdimon.specs not installed (Debian package libnewlib-arm-none-eabi)")
-	}
+	armcc, qemu := armQEMUTools(t)
 	rt := runtimeDir(t)
 	cases := randomKernelCases(2, 1)
 	src, want := nnqKernelProgram(cases)

@@ -12,6 +12,18 @@ import (
 	"github.com/nnq-toolkit/nnq/internal/testenv"
 )
 
+// armQEMUTools finds arm-none-eabi-gcc (with newlib's rdimon specs) and
+// qemu-system-arm, or skips (fails when CI=true) without them.
+func armQEMUTools(t *testing.T) (armcc, qemu string) {
+	t.Helper()
+	armcc = testenv.Tool(t, "arm-none-eabi-gcc", "gcc-arm-none-eabi")
+	qemu = testenv.Tool(t, "qemu-system-arm", "qemu-system-arm")
+	if out, err := exec.Command(armcc, "-print-file-name=rdimon.specs").Output(); err != nil || !filepath.IsAbs(strings.TrimSpace(string(out))) {
+		testenv.Missing(t, "newlib rdimon.specs not installed (Debian package libnewlib-arm-none-eabi)")
+	}
+	return armcc, qemu
+}
+
 // TestCortexMQEMU cross-compiles the test driver with arm-none-eabi-gcc and
 // runs every vector case (plus the nnq kernel unit cases) under
 // qemu-system-arm: Cortex-M3 (C path, host results) on mps2-an385 and
@@ -22,11 +34,7 @@ func TestCortexMQEMU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("QEMU runs skipped in -short mode")
 	}
-	armcc := testenv.Tool(t, "arm-none-eabi-gcc", "gcc-arm-none-eabi")
-	qemu := testenv.Tool(t, "qemu-system-arm", "qemu-system-arm")
-	if out, err := exec.Command(armcc, "-print-file-name=rdimon.specs").Output(); err != nil || !filepath.IsAbs(strings.TrimSpace(string(out))) {
-		testenv.Missing(t, "newlib rdimon.specs not installed (Debian package libnewlib-arm-none-eabi)")
-	}
+	armcc, qemu := armQEMUTools(t)
 	rt := runtimeDir(t)
 	for _, tg := range []struct {
 		cpu, machine string
