@@ -50,8 +50,18 @@ func TestBenchRuntimeSection(t *testing.T) {
 		if (row.Library != nil) != (lib != "") {
 			t.Errorf("%s %s: library measured %v with CMSIS_PATH %q", row.Network, row.Type, row.Library != nil, lib)
 		}
-		if row.Library != nil && (!row.Library.BitExact || !strings.HasPrefix(row.Library.Layers[0].Kernel, "arm_")) {
-			t.Errorf("%s %s library: %+v", row.Network, row.Type, row.Library)
+		if row.Library != nil {
+			// The legacy library lacks some q15 kernels (nnq's stand in for
+			// them): some layer, not every one, runs an arm_ function.
+			arm := 0
+			for _, l := range row.Library.Layers {
+				if strings.HasPrefix(l.Kernel, "arm_") {
+					arm++
+				}
+			}
+			if !row.Library.BitExact || arm == 0 {
+				t.Errorf("%s %s library: %+v", row.Network, row.Type, row.Library)
+			}
 		}
 	}
 	if lib == "" && !strings.Contains(string(md), "library: not measured") {

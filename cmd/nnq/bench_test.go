@@ -44,4 +44,22 @@ func TestBenchOnToyNet(t *testing.T) {
 	if n.M4 != nil && (n.M4.InstructionsPerInference == 0 || !n.M4.BitExact || n.M4.Text == 0) {
 		t.Errorf("Cortex-M4 results: %+v", n.M4)
 	}
+	// The runtime section is part of the full report: per layer, nnq's
+	// kernels (and the library's, where CMSIS_PATH names one) per MAC.
+	if rep.Runtime == nil || len(rep.Runtime.Rows) != 2 || rep.Runtime.Rows[0].NNQ == nil || !rep.Runtime.Rows[0].NNQ.BitExact {
+		t.Fatalf("runtime section: %+v", rep.Runtime)
+	}
+	for _, want := range []string{"## nnq's kernels next to the CMSIS-NN library", "### toy q7", "### toy q15", "| c1 | `nnq_conv_q7", "per MAC"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("BENCHMARKS.md lacks %q", want)
+		}
+	}
+	if lib := os.Getenv("CMSIS_PATH"); lib != "" {
+		if v := rep.Runtime.Library; v == "" || strings.Contains(v, lib) || rep.Runtime.Rows[0].Library == nil {
+			t.Errorf("library %q (CMSIS_PATH %s): want its version, not its path, and its counts", v, lib)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "BENCHMARKS_RUNTIME.md")); err != nil {
+		t.Error(err)
+	}
 }

@@ -41,6 +41,17 @@ func add(fn string, bits int, a, b []int64, aShift, bShift, outShift, alias int6
 		arrays: []dArray{{bits: bits, mode: modeIn, data: a}, {bits: bits, mode: modeIn, data: b}, {bits: bits, mode: modeOut, n: len(a)}}}
 }
 
+// wideWindow is a 256x257 image of two q15 channels: 328 pixels of
+// (100, -100), the rest 0.
+func wideWindow() []int64 {
+	v := make([]int64, 2*256*257)
+	for i := 0; i < 328; i++ {
+		p := (i * 199) % (256 * 257) // spread over the window
+		v[2*p], v[2*p+1] = 100, -100
+	}
+	return v
+}
+
 func fills(bits, n int) []int64 {
 	v := make([]int64, n)
 	for i := range v {
@@ -107,6 +118,10 @@ func nnqKernelCases() []unitCase {
 		{"avgpool_q15 shift saturates", pool("nnq_avgpool_q15", 15, in15a, geoA, []int64{32767, -32768, 11996, -11996}, 4), [][]int64{nil, {32767, -32768, 11996, -11996}}, ""},
 		// 4 * 32767 * 2^16 needs 64 bits (an int32 product would wrap negative).
 		{"avgpool_q15 shift 16 wide sum", pool("nnq_avgpool_q15", 15, []int64{32767, 32767, 32767, 32767}, [11]int64{4, 1, 1, 4, 1, 0, 0, 1, 1, 1, 1}, []int64{32767}, 16), [][]int64{nil, {32767}}, ""},
+		// A wide sum that does not saturate: 328 positions of 100 (and -100)
+		// in a 256x257 window: 32800 * 2^16 overflows int32, the quotient
+		// 32800 * 65536 / 65792 = 32672.4 truncates to 32672 (-32672).
+		{"avgpool_q15 shift 16 wide sum exact", pool("nnq_avgpool_q15", 15, wideWindow(), [11]int64{256, 257, 2, 256, 257, 0, 0, 1, 1, 1, 1}, []int64{32672, -32672}, 16), [][]int64{nil, {32672, -32672}}, ""},
 
 		// out_shift 1, R=1: (100+100+1)>>1=100, (-200+1)>>1=-100, (3+1)>>1=2,
 		// (-3+1)>>1=-1, (1+1)>>1=1, (254+1)>>1=127.

@@ -458,3 +458,40 @@ func (b *Binary) Size() (text, data, bss int, err error) {
 	}
 	return v[0], v[1], v[2], nil
 }
+
+// LibraryVersion describes the CMSIS-NN library in the tree at path (a
+// CMSIS_5 checkout, its CMSIS folder, or a CMSIS-NN checkout) by the
+// $Revision and $Date lines of its Include/arm_nnfunctions.h, e.g.
+// "CMSIS-NN arm_nnfunctions.h V.9.0.0 of 19 April 2022" (CMSIS_5 5.9.0).
+// It returns "" when the header or its revision line is missing.
+func LibraryVersion(path string) string {
+	if path == "" {
+		return ""
+	}
+	var data []byte
+	for _, d := range []string{"CMSIS/NN/Include", "NN/Include", "Include"} {
+		b, err := os.ReadFile(filepath.Join(path, filepath.FromSlash(d), "arm_nnfunctions.h"))
+		if err == nil {
+			data = b
+			break
+		}
+	}
+	var rev, date string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "*"))
+		if v, ok := strings.CutPrefix(line, "$Revision:"); ok && rev == "" {
+			rev = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "$Date:"); ok && date == "" {
+			date = strings.TrimSpace(v)
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	s := "CMSIS-NN arm_nnfunctions.h " + rev
+	if date != "" {
+		s += " of " + date
+	}
+	return s
+}
