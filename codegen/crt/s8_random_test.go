@@ -2,6 +2,7 @@ package crt
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand"
 	"path/filepath"
 	"testing"
@@ -67,6 +68,35 @@ func rndQuant(r *rand.Rand, n, accBits int) kernels.PerChannelQuantParams {
 		q.Shift[i] = int32(7 - accBits + r.Intn(3) - 1)
 	}
 	return q
+}
+
+// rndQuant16 maps an accumulator of about 2^accBits onto the s16 output
+// range (to about 2^14, give or take a bit per channel), so that a few
+// units of the accumulator move the output: a kernel that loses or
+// misplaces a product shows.
+func rndQuant16(r *rand.Rand, n, accBits int) kernels.PerChannelQuantParams {
+	q := rndQuant(r, n, accBits)
+	for i := range q.Shift {
+		q.Shift[i] = int32(14 - accBits + r.Intn(3) - 1)
+	}
+	return q
+}
+
+// accBits16 is about log2 of an s16 sum of k random products (s16 inputs
+// times s8 weights grow like sqrt(k)).
+func accBits16(k int) int { return 21 + bits.Len(uint(k))/2 }
+
+// rndBias64 is an s64 bias of about 2^accBits (a quarter of the channels
+// far beyond int32, which saturate but take the 64-bit path).
+func rndBias64(r *rand.Rand, n, accBits int) []int64 {
+	b := make([]int64, n)
+	for i := range b {
+		b[i] = r.Int63n(1<<accBits) - 1<<(accBits-1)
+		if r.Intn(4) == 0 {
+			b[i] = r.Int63n(1<<36) - 1<<35
+		}
+	}
+	return b
 }
 
 func rndAct(r *rand.Rand, lo, hi int32) kernels.Activation {
@@ -142,7 +172,8 @@ func rndConv(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	if s16 {
 		fn = []string{"arm_convolve_s16", "arm_convolve_wrapper_s16"}[r.Intn(2)]
 		p.Activation = rndAct(r, -32768, 32767)
-		q = rndQuant(r, out.C, 22)
+		ab := accBits16(f.H * f.W * f.C)
+		q = rndQuant16(r, out.C, ab)
 		input := testvec.RandS16(r, in.Size())
 		b := kernels.BiasS16{IsInt32Bias: r.Intn(2) == 0}
 		btype := "s64"
@@ -150,13 +181,10 @@ func rndConv(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 			btype = "s32"
 			b.Int32 = make([]int32, out.C)
 			for i := range b.Int32 {
-				b.Int32[i] = int32(r.Intn(1<<22) - 1<<21)
+				b.Int32[i] = int32(r.Intn(1<<ab) - 1<<(ab-1))
 			}
 		} else {
-			b.Int64 = make([]int64, out.C)
-			for i := range b.Int64 {
-				b.Int64[i] = r.Int63n(1<<36) - 1<<35
-			}
+			b.Int64 = rndBias64(r, out.C, ab)
 		}
 		args := map[string]any{"conv_params": map[string]any{"input_offset": 0.0, "output_offset": 0.0, "stride": tileArg(p.Stride),
 			"padding": tileArg(p.Padding), "dilation": tileArg(p.Dilation), "activation": actArg(p.Activation)},
@@ -252,12 +280,10 @@ func rndDw(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	if s16 {
 		p.Activation = rndAct(r, -32768, 32767)
 		dp["input_offset"], dp["output_offset"], dp["activation"] = 0.0, 0.0, actArg(p.Activation)
-		q := rndQuant(r, out.C, 20)
+		ab := accBits16(f.H * f.W)
+		q := rndQuant16(r, out.C, ab)
 		input := testvec.RandS16(r, in.Size())
-		bias := make([]int64, out.C)
-		for i := range bias {
-			bias[i] = r.Int63n(1<<30) - 1<<29
-		}
+		bias := rndBias64(r, out.C, ab)
 		inputs := map[string][]int64{"input_data": ints(input), "filter_data": ints(filter), "bias_data": bias,
 			"output_mult": ints(q.Multiplier), "output_shift": ints(q.Shift)}
 		types := map[string]string{"input_data": "s16", "filter_data": "s8", "bias_data": "s64", "output_mult": "s32", "output_shift": "s32", "output_data": "s16"}

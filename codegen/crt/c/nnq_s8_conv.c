@@ -608,6 +608,100 @@ int32_t arm_convolve_wrapper_s8_get_buffer_size(const cmsis_nn_conv_params *conv
 
 /* ---- s16 ----------------------------------------------------------------- */
 
+#if NNQ_S8_DSP
+/*
+ * im2col of output pixel (iy0, ix0) of an s16 input into column c, in the
+ * layout of nnq_col_idx (s16 has no input offset: padding is 0). Aligned
+ * groups of four taps are two loads and two stores: lo = (x0, x2), hi =
+ * (x1, x3).
+ */
+static void nnq_col_fill_s16(uint8_t *col, const nnq_geom *g, const int16_t *in, int32_t c, int32_t iy0,
+                             int32_t ix0)
+{
+    const int32_t k = g->k_h * g->k_w * g->k_c, k4 = k >> 2, kt = k & 3;
+    int32_t ky, kx, e = 0;
+    for (ky = 0; ky < g->k_h; ky++)
+    {
+        const int32_t iy = iy0 + ky * g->dil_h;
+        for (kx = 0; kx < g->k_w; kx++, e += g->k_c)
+        {
+            const int32_t ix = ix0 + kx * g->dil_w;
+            const int16_t *src = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
+                                     ? NULL
+                                     : in + ((size_t)iy * g->in_w + ix) * g->in_c;
+            int32_t i = 0;
+            while (i < g->k_c)
+            {
+                if (((e + i) & 3) == 0 && i + 4 <= g->k_c && e + i + 4 <= 4 * k4)
+                {
+                    uint8_t *grp = col + 16 * ((e + i) >> 2) + 4 * c;
+                    uint32_t a = 0, b = 0;
+                    if (src != NULL)
+                    {
+                        a = nnq_ld32(src + i);
+                        b = nnq_ld32(src + i + 2);
+                    }
+                    nnq_st32(grp, (a & 0xFFFFu) | (b << 16));
+                    nnq_st32(grp + 8, (a >> 16) | (b & 0xFFFF0000u));
+                    i += 4;
+                    continue;
+                }
+                nnq_col_set(col, nnq_col_idx(k4, kt, c, e + i), src != NULL ? src[i] : 0);
+                i++;
+            }
+        }
+    }
+}
+
+/*
+ * DSP path of arm_convolve_s16: two output pixels at a time are widened
+ * into the two columns of ctx->buf (4 * k bytes, the library's
+ * arm_convolve_s16_get_buffer_size), then the 2-pixel x 2-channel SMLAD
+ * kernel of the s8 path sums them (int32, wrapping, as the C path), and
+ * each sum gets its bias (int32 or int64) and requantisation.
+ */
+static void nnq_conv_s16_dsp(const nnq_geom *g, const cmsis_nn_conv_params *p,
+                             const cmsis_nn_per_channel_quant_params *q, const int16_t *in, const int8_t *w,
+                             const cmsis_nn_bias_data *bias, int16_t *out, uint8_t *col)
+{
+    const int32_t k = g->k_h * g->k_w * g->k_c, k4 = k >> 2, kt = k & 3;
+    int32_t acc[2 * NNQ_OC_CHUNK];
+    int32_t b, oy, ox, n = 0;
+    for (b = 0; b < g->batches; b++, in += (size_t)g->in_h * g->in_w * g->in_c)
+        for (oy = 0; oy < g->out_h; oy++)
+            for (ox = 0; ox < g->out_w; ox++)
+            {
+                const int last = b == g->batches - 1 && oy == g->out_h - 1 && ox == g->out_w - 1;
+                int32_t c0;
+                nnq_col_fill_s16(col, g, in, n, oy * g->stride_h - g->pad_h, ox * g->stride_w - g->pad_w);
+                if (++n < 2 && !last)
+                    continue;
+                for (c0 = 0; c0 < g->out_c; c0 += NNQ_OC_CHUNK)
+                {
+                    const int32_t nc = NNQ_MIN(NNQ_OC_CHUNK, g->out_c - c0);
+                    const int8_t *wc = w + (size_t)c0 * k;
+                    int32_t oc = 0, c;
+                    if (n == 2)
+                    {
+                        oc = nc & ~1;
+                        nnq_conv_pairs(col, k, wc, NULL, oc >> 1, acc, acc + NNQ_OC_CHUNK);
+                    }
+                    for (; oc < nc; oc++)
+                        for (c = 0; c < n; c++)
+                            acc[c * NNQ_OC_CHUNK + oc] = nnq_mm_col(col, k4, kt, c, wc + (size_t)oc * k, 0);
+                    for (c = 0; c < n; c++)
+                        for (oc = 0; oc < nc; oc++)
+                            out[c * g->out_c + c0 + oc] =
+                                nnq_out_s16((uint32_t)acc[c * NNQ_OC_CHUNK + oc], bias, c0 + oc,
+                                            q->multiplier[c0 + oc], q->shift[c0 + oc], p->activation.min,
+                                            p->activation.max);
+                }
+                out += n * g->out_c;
+                n = 0;
+            }
+}
+#endif
+
 arm_cmsis_nn_status arm_convolve_s16(NNQ_S16_CONV_ARGS)
 {
     const nnq_geom g = nnq_geom_make(input_dims, filter_dims, output_dims, &conv_params->stride,
@@ -617,6 +711,14 @@ arm_cmsis_nn_status arm_convolve_s16(NNQ_S16_CONV_ARGS)
     (void)bias_dims;
     if (ctx == NULL || ctx->buf == NULL || g.k_c != g.in_c)
         return ARM_CMSIS_NN_ARG_ERROR;
+#if NNQ_S8_DSP
+    if (k > 0 && ctx->size >= 4 * k)
+    {
+        nnq_conv_s16_dsp(&g, conv_params, quant_params, input_data, filter_data, bias_data, output_data,
+                         (uint8_t *)ctx->buf);
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     for (b = 0; b < g.batches; b++, input_data += (size_t)g.in_h * g.in_w * g.in_c)
         for (oy = 0; oy < g.out_h; oy++)
             for (ox = 0; ox < g.out_w; ox++)

@@ -360,12 +360,89 @@ arm_cmsis_nn_status arm_depthwise_conv_s16(NNQ_S16_DW_ARGS)
                       bias_data, output_dims, output_data, 0);
 }
 
+#if NNQ_S8_DSP
+/* Requantises the int32 sum of output channel oc (the fast kernel's DSP
+ * path) with its int64 bias. */
+static inline int16_t nnq_dw_out_s16(int32_t acc, const int64_t *bias, int32_t oc,
+                                     const cmsis_nn_per_channel_quant_params *q, const cmsis_nn_dw_conv_params *p)
+{
+    int64_t a = acc;
+    int32_t y;
+    if (bias != NULL)
+        a += bias[oc];
+    y = nnq_requantize_s64(a, nnq_reduce_mult(q->multiplier[oc]), q->shift[oc]);
+    return (int16_t)NNQ_CLAMP(y, p->activation.min, p->activation.max);
+}
+
+/*
+ * DSP path of arm_depthwise_conv_fast_s16 (ch_mult 1): per output pixel,
+ * four channels at a time over the in-bounds taps: one weight word gives
+ * (w0, w2) and (w1, w3) by SXTB16, two input words (x0, x1) and (x2, x3),
+ * and SMLABB/SMLATB/SMLABT/SMLATT add the four products to four int32
+ * sums (wrapping, as the library's DSP path); leftover channels take the
+ * same sums one at a time.
+ */
+static void nnq_dw_s16_dsp(const nnq_geom *g, const cmsis_nn_dw_conv_params *p,
+                           const cmsis_nn_per_channel_quant_params *q, const int16_t *in, const int8_t *w,
+                           const int64_t *bias, int16_t *out)
+{
+    const int32_t ch = g->in_c, c4 = ch & ~3;
+    int32_t b, oy, ox;
+    for (b = 0; b < g->batches; b++, in += (size_t)g->in_h * g->in_w * ch)
+        for (oy = 0; oy < g->out_h; oy++)
+            for (ox = 0; ox < g->out_w; ox++, out += ch)
+            {
+                const int32_t iy0 = oy * g->stride_h - g->pad_h, ix0 = ox * g->stride_w - g->pad_w;
+                const int32_t ky0 = NNQ_MAX(0, -iy0), ky1 = NNQ_MIN(g->k_h, g->in_h - iy0);
+                const int32_t kx0 = NNQ_MAX(0, -ix0), kx1 = NNQ_MIN(g->k_w, g->in_w - ix0);
+                int32_t c, ky, kx;
+                for (c = 0; c < c4; c += 4)
+                {
+                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    for (ky = ky0; ky < ky1; ky++)
+                    {
+                        const int16_t *x = in + ((size_t)(iy0 + ky) * g->in_w + (ix0 + kx0)) * ch + c;
+                        const int8_t *wp = w + ((size_t)ky * g->k_w + kx0) * ch + c;
+                        for (kx = kx0; kx < kx1; kx++, x += ch, wp += ch)
+                        {
+                            const uint32_t wv = nnq_ld32(wp), x01 = nnq_ld32(x), x23 = nnq_ld32(x + 2);
+                            const uint32_t w02 = (uint32_t)nnq_sxtb16(wv), w13 = (uint32_t)nnq_sxtb16_ror8(wv);
+                            a0 = nnq_smlabb(x01, w02, a0);
+                            a1 = nnq_smlatb(x01, w13, a1);
+                            a2 = nnq_smlabt(x23, w02, a2);
+                            a3 = nnq_smlatt(x23, w13, a3);
+                        }
+                    }
+                    out[c] = nnq_dw_out_s16(a0, bias, c, q, p);
+                    out[c + 1] = nnq_dw_out_s16(a1, bias, c + 1, q, p);
+                    out[c + 2] = nnq_dw_out_s16(a2, bias, c + 2, q, p);
+                    out[c + 3] = nnq_dw_out_s16(a3, bias, c + 3, q, p);
+                }
+                for (; c < ch; c++)
+                    out[c] = nnq_dw_out_s16((int32_t)nnq_dw_dot_s16_32(g, in, 0, w, 1, iy0, ix0, c), bias, c, q, p);
+            }
+}
+#endif
+
 arm_cmsis_nn_status arm_depthwise_conv_fast_s16(NNQ_S16_DW_ARGS)
 {
     if (input_dims->c != output_dims->c || filter_dims->w * filter_dims->h >= 512)
         return ARM_CMSIS_NN_ARG_ERROR;
     if (ctx == NULL || (ctx->buf == NULL && arm_depthwise_conv_fast_s16_get_buffer_size(input_dims, filter_dims) > 0))
         return ARM_CMSIS_NN_ARG_ERROR;
+#if NNQ_S8_DSP
+    if (dw_conv_params->ch_mult == 1)
+    {
+        const cmsis_nn_dw_conv_params *p = dw_conv_params;
+        const nnq_geom g = nnq_geom_make(input_dims, filter_dims, output_dims, &p->stride, &p->padding, &p->dilation);
+        (void)bias_dims;
+        if (g.dil_h == 1 && g.dil_w == 1)
+        {
+            nnq_dw_s16_dsp(&g, p, quant_params, input_data, filter_data, bias_data, output_data);
+            return ARM_CMSIS_NN_SUCCESS;
+        }
+    }
+#endif
     return nnq_dw_s16(ctx, dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_dims,
                       bias_data, output_dims, output_data, NNQ_S8_DSP);
 }

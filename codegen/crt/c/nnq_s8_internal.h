@@ -255,6 +255,8 @@ static inline int32_t nnq_ceil4(int32_t n)
 #define nnq_smlad(a, b, acc) __smlad((a), (b), (acc))
 #define nnq_smlabb(a, b, acc) __smlabb((a), (b), (acc))
 #define nnq_smlatt(a, b, acc) __smlatt((a), (b), (acc))
+#define nnq_smlabt(a, b, acc) __smlabt((a), (b), (acc))
+#define nnq_smlatb(a, b, acc) __smlatb((a), (b), (acc))
 #define nnq_sxtb16(x) ((int32_t)__sxtb16(x))
 #define nnq_sxtab16(a, x) ((int32_t)__sxtab16((a), (x)))
 #define nnq_sadd16(a, b) ((int32_t)__sadd16((a), (b)))
@@ -295,6 +297,14 @@ static inline int32_t nnq_smlabb(uint32_t a, uint32_t b, int32_t acc)
 static inline int32_t nnq_smlatt(uint32_t a, uint32_t b, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)(nnq_hi16(a) * nnq_hi16(b)));
+}
+static inline int32_t nnq_smlabt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(nnq_lo16(a) * nnq_hi16(b)));
+}
+static inline int32_t nnq_smlatb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(nnq_hi16(a) * nnq_lo16(b)));
 }
 static inline int32_t nnq_sxtb16(uint32_t x)
 {
