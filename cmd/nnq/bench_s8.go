@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/nnq-toolkit/nnq/codegen"
 	"github.com/nnq-toolkit/nnq/nnq"
@@ -121,6 +122,8 @@ func benchS8Markdown(rows []s8Row) string {
 	}
 	var b strings.Builder
 	b.WriteString(s8Heading + "\n")
+	// The section can be rerun alone (--only s8): it says when it was made.
+	fmt.Fprintf(&b, "Measured at commit %s on %s.\n\n", gitCommit(), time.Now().UTC().Format("2006-01-02"))
 	b.WriteString("`--format s8` (int8 activations with zero points, int8 weights with per-channel scales) and `--format s16` (int16 activations, int8 weights), MSE scheme, Cortex-M4, the same statistics as the legacy q7 / q15 column (same word size, same scheme). Memory: parameters (flash) and arena including the `ctx.buf` scratch (RAM) of the export; Cortex-M4: QEMU mps2-an386, mean of 8 patterns, image flash = text + data, RAM = data + bss (arena included), with nnq's s8 runtime and, where measured, the CMSIS-NN library built from its sources (`CMSIS_NN_PATH`); every build bit-exact with the Go simulation.\n\n")
 	b.WriteString("| network | format | float | fixed | drop (points) | legacy drop | agreement | parameters | arena (scratch) | host bit-exact | M4 instructions (nnq) | flash / RAM (nnq) | M4 instructions (CMSIS-NN) | flash / RAM (CMSIS-NN) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
