@@ -100,7 +100,7 @@ func convQ7(v Variant, o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outS
 	if err := checkConv(v, o, g, len(in), len(wt), len(bias), len(out), biasShift, outShift); err != nil {
 		return err
 	}
-	convCoreQ7(o, g, in, wt, bias, biasShift, outShift, out)
+	convCoreQ7(o, g, in, wt, bias, biasShift, outShift, out, q7Min, q7Max)
 	return nil
 }
 
@@ -134,7 +134,18 @@ const convColMax = 2048
 // (out-of-range taps contribute exactly 0, as skipping them does) and
 // computes 4 output channels per pass over it. A 1×KX×InC kernel over an
 // interior pixel reads the input in place.
+// q7 words take the two-pixel form convCoreQ7, which gives the same
+// results.
 func convCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift int, out []T, lo, hi int32) {
+	if x, ok := any(in).([]int8); ok {
+		convCoreQ7(o, g, x, any(wt).([]int8), any(bias).([]int8), biasShift, outShift, any(out).([]int8), lo, hi)
+		return
+	}
+	convCoreOne(o, g, in, wt, bias, biasShift, outShift, out, lo, hi)
+}
+
+// convCoreOne is convCore one output pixel at a time.
+func convCoreOne[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift int, out []T, lo, hi int32) {
 	k := g.KY * g.KX * g.InC
 	if k > convColMax {
 		convCoreRuns(o, g, in, wt, bias, biasShift, outShift, out, lo, hi)

@@ -8,10 +8,11 @@ package kernels
 // (2048·128·128 = 2^25), so the low half sign-extends back to Σa·w exactly
 // and the high half is (acc - Σa·w) >> 32: the sums, and hence every output
 // and counter, are those of the one-pixel loop.
-func convCoreQ7(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8) {
+// Outputs saturate to [lo, hi].
+func convCoreQ7(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift int, out []int8, lo, hi int32) {
 	k := g.KY * g.KX * g.InC
 	if k > convColMax {
-		convCoreRuns(o, g, in, wt, bias, biasShift, outShift, out, q7Min, q7Max)
+		convCoreRuns(o, g, in, wt, bias, biasShift, outShift, out, lo, hi)
 		return
 	}
 	st := o.Stats
@@ -24,9 +25,9 @@ func convCoreQ7(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift in
 	n := g.OutY * g.OutX
 	put := func(ob []int8, oc int, acc int64) {
 		if st == nil {
-			ob[oc] = int8(requantFast(acc, int32(bias[oc]), bs, os, rt, q7Min, q7Max))
+			ob[oc] = int8(requantFast(acc, int32(bias[oc]), bs, os, rt, lo, hi))
 		} else {
-			ob[oc] = int8(requant(st, acc, int32(bias[oc]), bs, os, rt, q7Min, q7Max))
+			ob[oc] = int8(requant(st, acc, int32(bias[oc]), bs, os, rt, lo, hi))
 		}
 	}
 	for p := 0; p < n; p += 2 {
@@ -49,9 +50,9 @@ func convCoreQ7(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift in
 		for ; oc+4 <= cout; oc += 4 {
 			a0, a1, a2, a3 := dot4Packed(xp, wt[oc*k:(oc+4)*k])
 			for j, acc := range [4]int64{a0, a1, a2, a3} {
-				lo := int64(int32(acc))
-				put(obA, oc+j, lo)
-				put(obB, oc+j, (acc-lo)>>32)
+				a := int64(int32(acc))
+				put(obA, oc+j, a)
+				put(obB, oc+j, (acc-a)>>32)
 			}
 		}
 		for ; oc < cout; oc++ {
@@ -59,9 +60,9 @@ func convCoreQ7(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift in
 			for i, w := range wt[oc*k : (oc+1)*k] {
 				acc += xp[i] * int64(w)
 			}
-			lo := int64(int32(acc))
-			put(obA, oc, lo)
-			put(obB, oc, (acc-lo)>>32)
+			a := int64(int32(acc))
+			put(obA, oc, a)
+			put(obB, oc, (acc-a)>>32)
 		}
 	}
 	if st != nil {

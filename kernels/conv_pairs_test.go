@@ -44,8 +44,8 @@ func TestConvPairsEqualsOnePixelLoop(t *testing.T) {
 				os := 9
 				var s1, s2 Stats
 				got, want := make([]int8, g.OutSize()), make([]int8, g.OutSize())
-				convCoreQ7(&Opts{Stats: &s1}, g, in, wt, bias, bs, os, got)
-				convCore(&Opts{Stats: &s2}, g, in, wt, bias, bs, os, want, q7Min, q7Max)
+				convCoreQ7(&Opts{Stats: &s1}, g, in, wt, bias, bs, os, got, q7Min, q7Max)
+				convCoreOne(&Opts{Stats: &s2}, g, in, wt, bias, bs, os, want, q7Min, q7Max)
 				if !slices.Equal(got, want) || s1 != s2 {
 					t.Fatalf("%+v %s bs=%d: pairs differ from the one-pixel loop (stats %+v vs %+v)", g, fill, bs, s1, s2)
 				}
@@ -54,7 +54,7 @@ func TestConvPairsEqualsOnePixelLoop(t *testing.T) {
 					t.Fatalf("%+v %s: differs from the reference", g, fill)
 				}
 				fast := make([]int8, g.OutSize())
-				convCoreQ7(&Opts{}, g, in, wt, bias, bs, os, fast)
+				convCoreQ7(&Opts{}, g, in, wt, bias, bs, os, fast, q7Min, q7Max)
 				if !slices.Equal(fast, got) {
 					t.Fatalf("%+v %s: the uninstrumented path differs", g, fill)
 				}

@@ -49,6 +49,17 @@ func ConvHWCFloat(g Window2D, in, w, bias, out []float32) {
 				rhi = rlo // no column of the window is inside the input
 			}
 			o := out[(oy*g.OutW+ox)*g.OutC:][:g.OutC]
+			if ox+1 < g.OutW && n > 0 {
+				// Two pixels whose windows cover the same kernel columns
+				// share every weight load (the same sums, in the same order).
+				xlo1, xhi1, kx1 := g.cols(ox + 1)
+				if kx1 == kx0 && xhi1-xlo1 == xhi-xlo {
+					o1 := out[(oy*g.OutW+ox+1)*g.OutC:][:g.OutC]
+					convFloatPair(g, in, w, bias, o, o1, rlo, rhi, ky0, kx0, xlo, xlo1, n)
+					ox++
+					continue
+				}
+			}
 			f := 0
 			for ; f+4 <= len(o); f += 4 {
 				var a0, a1, a2, a3 float64
@@ -87,6 +98,64 @@ func ConvHWCFloat(g Window2D, in, w, bias, out []float32) {
 				o[f] = float32(acc)
 			}
 		}
+	}
+}
+
+// convFloatPair is ConvHWCFloat for two output pixels whose windows span
+// the same kernel rows [rlo, rhi) (from ky0) and columns (from kx0, n
+// values per row), starting at input columns xlo0 and xlo1: four filters
+// times two pixels per pass, every sum in ConvHWCFloat's order.
+func convFloatPair(g Window2D, in, w, bias, o0, o1 []float32, rlo, rhi, ky0, kx0, xlo0, xlo1, n int) {
+	C, KW := g.InC, g.KW
+	rowW := g.KH * KW * C
+	f := 0
+	for ; f+4 <= len(o0); f += 4 {
+		var a0, a1, a2, a3 float64
+		if bias != nil {
+			a0, a1, a2, a3 = float64(bias[f]), float64(bias[f+1]), float64(bias[f+2]), float64(bias[f+3])
+		}
+		b0, b1, b2, b3 := a0, a1, a2, a3
+		for y, ky := rlo, ky0; y < rhi; y, ky = y+1, ky+1 {
+			iv := in[(y*g.InW+xlo0)*C:][:n]
+			jv := in[(y*g.InW+xlo1)*C:][:n]
+			off := (ky*KW + kx0) * C
+			w0 := w[f*rowW+off:][:n]
+			w1 := w[(f+1)*rowW+off:][:n]
+			w2 := w[(f+2)*rowW+off:][:n]
+			w3 := w[(f+3)*rowW+off:][:n]
+			for j, v := range iv {
+				x, z := float64(v), float64(jv[j])
+				c0, c1, c2, c3 := float64(w0[j]), float64(w1[j]), float64(w2[j]), float64(w3[j])
+				a0 += x * c0
+				a1 += x * c1
+				a2 += x * c2
+				a3 += x * c3
+				b0 += z * c0
+				b1 += z * c1
+				b2 += z * c2
+				b3 += z * c3
+			}
+		}
+		o0[f], o0[f+1], o0[f+2], o0[f+3] = float32(a0), float32(a1), float32(a2), float32(a3)
+		o1[f], o1[f+1], o1[f+2], o1[f+3] = float32(b0), float32(b1), float32(b2), float32(b3)
+	}
+	for ; f < len(o0); f++ {
+		var a, b float64
+		if bias != nil {
+			a = float64(bias[f])
+		}
+		b = a
+		for y, ky := rlo, ky0; y < rhi; y, ky = y+1, ky+1 {
+			iv := in[(y*g.InW+xlo0)*C:][:n]
+			jv := in[(y*g.InW+xlo1)*C:][:n]
+			wv := w[f*rowW+(ky*KW+kx0)*C:][:n]
+			for j, v := range iv {
+				c := float64(wv[j])
+				a += float64(v) * c
+				b += float64(jv[j]) * c
+			}
+		}
+		o0[f], o1[f] = float32(a), float32(b)
 	}
 }
 

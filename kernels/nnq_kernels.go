@@ -27,8 +27,9 @@ func NNQConv[T qint](o Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift i
 	if err := checkConv(v, &o, g, len(in), len(wt), len(bias), len(out), biasShift, outShift); err != nil {
 		return err
 	}
+	lo, fused := reluFused(&o, relu, lo)
 	convCore(&o, g, in, wt, bias, biasShift, outShift, out, lo, hi)
-	reluAfter(relu, out[:g.OutSize()])
+	reluAfter(relu && !fused, out[:g.OutSize()])
 	return nil
 }
 
@@ -43,8 +44,9 @@ func NNQDWConv[T qint](o Opts, g ConvGeom, in, wt, bias []T, biasShift, outShift
 	if err := checkConv(v, &o, g, len(in), len(wt), len(bias), len(out), biasShift, outShift); err != nil {
 		return err
 	}
+	lo, fused := reluFused(&o, relu, lo)
 	depthwiseCore(&o, g, in, wt, bias, biasShift, outShift, out, lo, hi)
-	reluAfter(relu, out[:g.OutSize()])
+	reluAfter(relu && !fused, out[:g.OutSize()])
 	return nil
 }
 
@@ -129,10 +131,20 @@ func reluAfter[T qint](relu bool, out []T) {
 		return
 	}
 	for i, x := range out {
-		if x < 0 {
-			out[i] = 0
-		}
+		out[i] = T(int16(x) &^ (int16(x) >> 15)) // branch-free max(x, 0)
 	}
+}
+
+// reluFused returns the lower output bound for a kernel whose ReLU can
+// be the bound itself (clamp(v, 0, hi) == max(clamp(v, lo, hi), 0)): the
+// uninstrumented run; with Stats the kernel saturates to lo and the ReLU
+// follows (saturation counts only what the word cannot hold). It reports
+// whether the ReLU is done.
+func reluFused(o *Opts, relu bool, lo int32) (int32, bool) {
+	if relu && o.Stats == nil {
+		return 0, true
+	}
+	return lo, false
 }
 
 func isQ15[T qint]() bool {
