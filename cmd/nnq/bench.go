@@ -496,7 +496,7 @@ func benchMarkdown(r *benchReport) string {
 			}
 		}
 		if m := n.M4; m != nil {
-			fmt.Fprintf(&b, "\nCortex-M4 (QEMU mps2-an386, q7, auto, the default export: nnq's kernels, SIMD on this core; `nnq bench --only runtime` puts the CMSIS-NN library's counts next to them, per layer): **%d instructions per inference** (mean of %d patterns, exact counts from a TCG plugin), text %d B, data %d B, bss %d B, outputs bit-exact with the Go simulation: %v.\n\n",
+			fmt.Fprintf(&b, "\nCortex-M4 (QEMU mps2-an386, q7, auto, the default export: nnq's kernels, SIMD on this core; the runtime section below puts the CMSIS-NN library's counts next to them, per layer): **%d instructions per inference** (mean of %d patterns, exact counts from a TCG plugin), text %d B, data %d B, bss %d B, outputs bit-exact with the Go simulation: %v.\n\n",
 				m.InstructionsPerInference, m.Patterns, m.Text, m.Data, m.BSS, m.BitExact)
 			b.WriteString("| layer | kernel | instructions |\n|---|---|---|\n")
 			for _, l := range m.Layers {
@@ -510,11 +510,13 @@ func benchMarkdown(r *benchReport) string {
 	return b.String()
 }
 
+// best is the most accurate scheme of a word size; on a tie the default
+// (auto) is named.
 func best(s []schemeResult, bits int) schemeResult {
 	var b schemeResult
 	b.Accuracy = -1
 	for _, x := range s {
-		if x.Bits == bits && x.Accuracy > b.Accuracy {
+		if x.Bits == bits && (x.Accuracy > b.Accuracy || (x.Accuracy == b.Accuracy && x.Scheme == "auto")) {
 			b = x
 		}
 	}

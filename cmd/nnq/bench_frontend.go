@@ -170,7 +170,7 @@ func frontendMarkdown(b *frontendBench) string {
 			r.Target, r.Path, r.FFT, r.InstructionsPerHop, r.MaxPerHop, r.InstructionsPerHop*b.HopsPerSec/1e6, 100*r.EqualShare, r.Features,
 			r.OffByOne, r.Worse, r.ClassesAgree, r.Clips, code, tables, r.StaticRAMBytes)
 	}
-	fmt.Fprintf(&s, "\nPer stream: audio ring %d B, feature window %d B (each frame twice, so the window is contiguous). The network itself: %d instructions per inference on the Cortex-M4 (nnq's portable runtime)",
+	fmt.Fprintf(&s, "\nPer stream: audio ring %d B, feature window %d B (each frame twice, so the window is contiguous). The network itself: %d instructions per inference on the Cortex-M4 (the default export: nnq's kernels)",
 		b.RingBytes, b.FeatureBytes, b.NetworkM4)
 	if r := b.Runs[0]; r.Target == "cortex-m4" && r.InstructionsPerHop > 0 && b.InferEvery > 0 {
 		net := float64(b.NetworkM4) / float64(b.InferEvery)

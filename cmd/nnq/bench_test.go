@@ -63,3 +63,19 @@ func TestBenchOnToyNet(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// best names the most accurate scheme, and the default on a tie.
+func TestBestPrefersTheDefaultOnATie(t *testing.T) {
+	s := []schemeResult{{Bits: 8, Scheme: "minmax", Accuracy: 0.9}, {Bits: 8, Scheme: "percentile:99.9", Accuracy: 0.95},
+		{Bits: 8, Scheme: "auto", Accuracy: 0.95}, {Bits: 8, Scheme: "search:auto", Accuracy: 0.95}, {Bits: 16, Scheme: "mse", Accuracy: 0.99}}
+	if b := best(s, 8); b.Scheme != "auto" {
+		t.Errorf("best q7 %s, want auto", b.Scheme)
+	}
+	s[2].Accuracy = 0.94
+	if b := best(s, 8); b.Scheme != "percentile:99.9" {
+		t.Errorf("best q7 %s, want percentile:99.9", b.Scheme)
+	}
+	if b := best(s, 16); b.Scheme != "mse" {
+		t.Errorf("best q15 %s, want mse", b.Scheme)
+	}
+}
