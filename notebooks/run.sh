@@ -111,7 +111,7 @@ for nb in "${nbs[@]}"; do
     "$PY" "$here/nbtool.py" store "$out/$name" "$nb"
     echo "ok   $name (${secs}s): outputs stored"
   elif ! stale="$("$PY" "$here/nbtool.py" compare "$nb" "$out/$name")"; then
-    echo "FAIL $name (${secs}s): stale outputs (run make notebooks, or notebooks/run.sh --store $name):"
+    echo "FAIL $name (${secs}s): stale outputs (run make notebooks, or notebooks/run.sh --store ${nb#"$root"/}):"
     printf '%s\n' "$stale" | sed 's/^/    /'
     failed=$((failed + 1))
   else

@@ -5,9 +5,11 @@
 package notebooks
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -114,13 +116,27 @@ func TestRunnerFailsOnStaleOutputs(t *testing.T) {
 	if !strings.Contains(string(b), line) {
 		t.Fatal("testdata/good.ipynb lacks its stored output line")
 	}
-	dir := t.TempDir()
-	nb := filepath.Join(dir, "stale.ipynb")
+	// Inside the repository (as the notebooks are), so that the hint below
+	// is a path relative to its root.
+	nb, err := filepath.Abs(filepath.Join("testdata", fmt.Sprintf("stale-%d.ipynb", os.Getpid())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(nb) })
 	// The stored output says something else than the code prints.
 	os.WriteFile(nb, []byte(strings.Replace(string(b), line+`\n"`, `an older output\n"`, 1)), 0o644)
 	out, ok := runNotebooks(t, nb)
-	if ok || !strings.Contains(out, "FAIL stale.ipynb") || !strings.Contains(out, "stale outputs") || !strings.Contains(out, "an older output") {
+	if ok || !strings.Contains(out, "FAIL "+filepath.Base(nb)) || !strings.Contains(out, "stale outputs") || !strings.Contains(out, "an older output") {
 		t.Fatalf("run.sh passed a notebook with stale outputs:\n%s", out)
+	}
+	// The hint names the notebook as run.sh, run from the repository
+	// root, takes it.
+	m := regexp.MustCompile(`run\.sh --store (\S+)\):`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no --store hint:\n%s", out)
+	}
+	if p := m[1]; filepath.IsAbs(p) || p != "notebooks/testdata/"+filepath.Base(nb) {
+		t.Errorf("the hint names %s, want notebooks/testdata/%s", p, filepath.Base(nb))
 	}
 	// A code cell edited without storing again.
 	edited := strings.Replace(string(b), "img.Set(3, 3,", "img.Set(4, 4,", 1)
