@@ -219,7 +219,7 @@ func init() {
 		if rep.Runtime != nil {
 			md += "\n## nnq's kernels next to the CMSIS-NN library (Cortex-M4, per layer)\n\n" + runtimeTables(rep.Runtime, "###")
 		}
-		md += benchS8Markdown(rep.S8)
+		md += benchS8Markdown(rep.S8, rep.Commit, rep.Date)
 		if rep.Calib != nil {
 			md += calibMarkdown(rep.Calib)
 		}
@@ -445,7 +445,10 @@ func gitCommit() string {
 		return "unknown"
 	}
 	c := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+	// docs/ holds what the bench writes, no code: a report rewritten by an
+	// earlier section of the same run does not make the measured code
+	// uncommitted.
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
 		c += " (with uncommitted changes)"
 	}
 	return c

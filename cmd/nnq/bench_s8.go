@@ -116,14 +116,14 @@ func benchS8(nets []benchNet, cortexM bool, maxCalib int, lib string, log io.Wri
 }
 
 // benchS8Markdown renders the s8 section.
-func benchS8Markdown(rows []s8Row) string {
+func benchS8Markdown(rows []s8Row, commit, date string) string {
 	if len(rows) == 0 {
 		return ""
 	}
 	var b strings.Builder
 	b.WriteString(s8Heading + "\n")
 	// The section can be rerun alone (--only s8): it says when it was made.
-	fmt.Fprintf(&b, "Measured at commit %s on %s.\n\n", gitCommit(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Measured at commit %s on %s.\n\n", commit, date)
 	b.WriteString("`--format s8` (int8 activations with zero points, int8 weights with per-channel scales) and `--format s16` (int16 activations, int8 weights), MSE scheme, Cortex-M4, the same statistics as the legacy q7 / q15 column (same word size, same scheme). Memory: parameters (flash) and arena including the `ctx.buf` scratch (RAM) of the export; Cortex-M4: QEMU mps2-an386, mean of 8 patterns, image flash = text + data, RAM = data + bss (arena included), with nnq's s8 runtime and, where measured, the CMSIS-NN library built from its sources (`CMSIS_NN_PATH`); every build bit-exact with the Go simulation.\n\n")
 	b.WriteString("| network | format | float | fixed | drop (points) | legacy drop | agreement | parameters | arena (scratch) | host bit-exact | M4 instructions (nnq) | flash / RAM (nnq) | M4 instructions (CMSIS-NN) | flash / RAM (CMSIS-NN) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -156,11 +156,12 @@ const s8Heading = "\n## Today's CMSIS-NN API: s8 and s16\n"
 // DIR/benchmarks.json in place of the earlier s8 section, leaving the
 // other sections as they are.
 func runBenchS8(nets []benchNet, cortexM bool, maxCalib int, out string, stdout, stderr io.Writer) error {
+	commit, date := gitCommit(), time.Now().UTC().Format("2006-01-02")
 	rows, err := benchS8(nets, cortexM, maxCalib, os.Getenv("CMSIS_NN_PATH"), stderr)
 	if err != nil {
 		return err
 	}
-	md := benchS8Markdown(rows)
+	md := benchS8Markdown(rows, commit, date)
 	fmt.Fprint(stdout, md)
 	if out == "" {
 		return nil

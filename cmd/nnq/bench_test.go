@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,5 +78,45 @@ func TestBestPrefersTheDefaultOnATie(t *testing.T) {
 	}
 	if b := best(s, 16); b.Scheme != "mse" {
 		t.Errorf("best q15 %s, want mse", b.Scheme)
+	}
+}
+
+// gitCommit marks uncommitted code, not the reports the bench itself
+// rewrites under docs/.
+func TestGitCommitIgnoresDocs(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	dir := t.TempDir()
+	git := func(args ...string) {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(name, text string) {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("init", "-q")
+	write("main.go", "package main\n")
+	write("docs/BENCHMARKS.md", "old\n")
+	git("add", ".")
+	git("commit", "-q", "-m", "one")
+	t.Chdir(dir)
+	if c := gitCommit(); strings.Contains(c, "uncommitted") || c == "unknown" {
+		t.Fatalf("clean tree: %q", c)
+	}
+	write("docs/BENCHMARKS.md", "new\n")
+	if c := gitCommit(); strings.Contains(c, "uncommitted") {
+		t.Errorf("a rewritten report: %q", c)
+	}
+	write("main.go", "package main\n\nfunc f() {}\n")
+	if c := gitCommit(); !strings.Contains(c, "uncommitted") {
+		t.Errorf("changed code: %q", c)
 	}
 }
