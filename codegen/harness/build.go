@@ -279,6 +279,10 @@ func Build(ctx context.Context, t Target, opts BuildOptions) (*Binary, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("harness: compiling for %s: %w", t.Name, ctx.Err())
 		}
+		if region := memoryOverflow(out.String()); region != "" {
+			return nil, fmt.Errorf("harness: the program does not fit the %s of the emulated %s board (%s; %d KiB): the network's arena, scratch or weights are too large for it; run it on a core with more memory (e.g. cortex-m3) or make the network smaller:\n%s",
+				region, t.Name, t.machine, t.regionKiB(region), strings.TrimSpace(out.String()))
+		}
 		return nil, fmt.Errorf("harness: compiling for %s failed (%v):\n%s", t.Name, err, strings.TrimSpace(out.String()))
 	}
 	if err := b.readELF(); err != nil {
@@ -494,4 +498,24 @@ func LibraryVersion(path string) string {
 		s += " of " + date
 	}
 	return s
+}
+
+// memoryOverflow returns "RAM" or "flash" when the linker's output says the
+// image overflowed that region of the linker script, else "".
+func memoryOverflow(ldOut string) string {
+	switch {
+	case strings.Contains(ldOut, "region `RAM' overflowed"), strings.Contains(ldOut, "in region `RAM'"):
+		return "RAM"
+	case strings.Contains(ldOut, "region `FLASH' overflowed"), strings.Contains(ldOut, "in region `FLASH'"):
+		return "flash"
+	}
+	return ""
+}
+
+// regionKiB is the size of the target's RAM or flash region in KiB.
+func (t Target) regionKiB(region string) int {
+	if region == "RAM" {
+		return int(t.ram.length >> 10)
+	}
+	return int(t.flash.length >> 10)
 }
