@@ -68,11 +68,7 @@ func ConvHWCFloat(g Window2D, in, w, bias, out []float32) {
 				}
 				for y, ky := rlo, ky0; y < rhi; y, ky = y+1, ky+1 {
 					iv := in[(y*g.InW+xlo)*C:][:n]
-					off := (ky*KW + kx0) * C
-					w0 := w[f*rowW+off:][:n]
-					w1 := w[(f+1)*rowW+off:][:n]
-					w2 := w[(f+2)*rowW+off:][:n]
-					w3 := w[(f+3)*rowW+off:][:n]
+					w0, w1, w2, w3 := filterRows4(w, f, rowW, (ky*KW+kx0)*C, n)
 					for j, v := range iv {
 						x := float64(v)
 						a0 += x * float64(w0[j])
@@ -101,6 +97,12 @@ func ConvHWCFloat(g Window2D, in, w, bias, out []float32) {
 	}
 }
 
+// filterRows4 returns n weights from offset off of filters f..f+3 (each
+// rowW long).
+func filterRows4(w []float32, f, rowW, off, n int) (w0, w1, w2, w3 []float32) {
+	return w[f*rowW+off:][:n], w[(f+1)*rowW+off:][:n], w[(f+2)*rowW+off:][:n], w[(f+3)*rowW+off:][:n]
+}
+
 // convFloatPair is ConvHWCFloat for two output pixels whose windows span
 // the same kernel rows [rlo, rhi) (from ky0) and columns (from kx0, n
 // values per row), starting at input columns xlo0 and xlo1: four filters
@@ -118,11 +120,7 @@ func convFloatPair(g Window2D, in, w, bias, o0, o1 []float32, rlo, rhi, ky0, kx0
 		for y, ky := rlo, ky0; y < rhi; y, ky = y+1, ky+1 {
 			iv := in[(y*g.InW+xlo0)*C:][:n]
 			jv := in[(y*g.InW+xlo1)*C:][:n]
-			off := (ky*KW + kx0) * C
-			w0 := w[f*rowW+off:][:n]
-			w1 := w[(f+1)*rowW+off:][:n]
-			w2 := w[(f+2)*rowW+off:][:n]
-			w3 := w[(f+3)*rowW+off:][:n]
+			w0, w1, w2, w3 := filterRows4(w, f, rowW, (ky*KW+kx0)*C, n)
 			for j, v := range iv {
 				x, z := float64(v), float64(jv[j])
 				c0, c1, c2, c3 := float64(w0[j]), float64(w1[j]), float64(w2[j]), float64(w3[j])

@@ -105,13 +105,7 @@ func TestAutoFallsBackToMinmax(t *testing.T) {
 	m, _ := fw.Prepare()
 	cm, _ := m.ToCMSIS()
 	p := randPatterns(r, m, 160)
-	fr, _ := cm.NewRunner()
-	for i := 0; i < p.Len(); i++ {
-		p.Labels[i] = int32(Predict(fr.Run(p.Input(i))))
-		if i%4 == 0 {
-			p.Labels[i] = int32((int(p.Labels[i]) + 1) % 3) // the float network is wrong here
-		}
-	}
+	labelFloatMistakes(cm, p)
 	st, _ := Calibrate(cm, p.Head(60), nil)
 	held := p.Tail(100)
 	q, err := Quantize(cm, st, QConfig{Scheme: Auto{Probe: held, Confidence: math.Inf(1)}})
@@ -145,4 +139,17 @@ func TestAutoFallsBackToMinmax(t *testing.T) {
 		t.Errorf("auto left no reasons: %q %q %v", q.InputReason, q.Layers[0].Reason, q.Notes)
 	}
 	t.Logf("%s\n%s", q.Notes[len(q.Notes)-1], q.Table())
+}
+
+// labelFloatMistakes labels every pattern with the float network's class,
+// except every fourth one (0, 4, 8, ...), which gets the next class of
+// three: there the float network is wrong.
+func labelFloatMistakes(cm *Model, p *Patterns) {
+	fr, _ := cm.NewRunner()
+	for i := 0; i < p.Len(); i++ {
+		p.Labels[i] = int32(Predict(fr.Run(p.Input(i))))
+		if i%4 == 0 {
+			p.Labels[i] = int32((int(p.Labels[i]) + 1) % 3)
+		}
+	}
 }

@@ -21,13 +21,7 @@ func TestProbeLossFollowsTheLabelWhereFloatIsWrong(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := randPatterns(r, m, 80)
-	fr, _ := cm.NewRunner()
-	for i := 0; i < p.Len(); i++ {
-		p.Labels[i] = int32(Predict(fr.Run(p.Input(i))))
-		if i%4 == 0 {
-			p.Labels[i] = int32((int(p.Labels[i]) + 1) % 3) // the float network is wrong here
-		}
-	}
+	labelFloatMistakes(cm, p) // the float network is wrong on patterns 0, 4, 8, ...
 	st, _ := Calibrate(cm, p, nil)
 	q, err := Quantize(cm, st, QConfig{Scheme: MSE{}})
 	if err != nil {
