@@ -54,6 +54,17 @@ func rnnModel(t testing.TB, seed int64, T, W, C, H1, H2 int, lstmSeq bool) *nnq.
 
 func quantizedRNN(t testing.TB, m *nnq.Model, bits int, target string, runtime ...string) (*nnq.QModel, *nnq.Patterns) {
 	t.Helper()
+	rt := ""
+	if len(runtime) > 0 {
+		rt = runtime[0]
+	}
+	return quantizedRNNWith(t, m, nnq.QConfig{Bits: bits, Target: target, Runtime: rt})
+}
+
+// quantizedRNNWith quantizes m with cfg, calibrated on 24 random patterns
+// (doubled, to exercise the gates' range), and returns them too.
+func quantizedRNNWith(t testing.TB, m *nnq.Model, cfg nnq.QConfig) (*nnq.QModel, *nnq.Patterns) {
+	t.Helper()
 	p := randomPatterns(m, 24, 5)
 	for i := range p.Inputs {
 		p.Inputs[i] *= 2
@@ -62,11 +73,7 @@ func quantizedRNN(t testing.TB, m *nnq.Model, bits int, target string, runtime .
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := ""
-	if len(runtime) > 0 {
-		rt = runtime[0]
-	}
-	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: bits, Target: target, Runtime: rt})
+	q, err := nnq.Quantize(m, st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,18 +120,7 @@ func TestRecurrentExportVerify(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
 				m := rnnModel(t, 3, 7, 3, 2, 9, 5, c.seq)
-				p := randomPatterns(m, 24, 5)
-				for i := range p.Inputs {
-					p.Inputs[i] *= 2
-				}
-				st, err := nnq.Calibrate(m, p, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: c.bits, Target: c.target, Truncate: c.truncate, Runtime: rt})
-				if err != nil {
-					t.Fatal(err)
-				}
+				q, p := quantizedRNNWith(t, m, nnq.QConfig{Bits: c.bits, Target: c.target, Truncate: c.truncate, Runtime: rt})
 				dir := t.TempDir()
 				proj, err := Export(q, dir, Options{Patterns: p})
 				if err != nil {

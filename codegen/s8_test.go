@@ -29,17 +29,7 @@ var netS8Row = netSpec{name: "row_s8", input: []int{1, 16, 4}, layers: []lspec{
 // quantizedS8 calibrates s and quantizes it to format f for target.
 func quantizedS8(t testing.TB, s netSpec, f nnq.Format, target string) (*nnq.QModel, *nnq.Patterns) {
 	t.Helper()
-	m := floatModel(t, s, 1)
-	p := randomPatterns(m, 24, 2)
-	st, err := nnq.Calibrate(m, p, nil)
-	if err != nil {
-		t.Fatalf("%s: calibrate: %v", s.name, err)
-	}
-	q, err := nnq.Quantize(m, st, nnq.QConfig{Format: f, Target: target, Scheme: nnq.MSE{}})
-	if err != nil {
-		t.Fatalf("%s: quantize: %v", s.name, err)
-	}
-	return q, p
+	return quantizedSpec(t, s, nnq.QConfig{Format: f, Target: target, Scheme: nnq.MSE{}})
 }
 
 // s8Cases are the exported test networks of the s8/s16 tests.
@@ -67,18 +57,7 @@ func s8Cases(t testing.TB) []struct {
 				add(s.name+"/"+string(f)+"/"+target, q, p)
 			}
 			m := rnnModel(t, 3, 7, 3, 2, 9, 5, target == "cortex-m3")
-			p := randomPatterns(m, 24, 5)
-			for i := range p.Inputs {
-				p.Inputs[i] *= 2
-			}
-			st, err := nnq.Calibrate(m, p, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q, err := nnq.Quantize(m, st, nnq.QConfig{Format: f, Target: target})
-			if err != nil {
-				t.Fatal(err)
-			}
+			q, p := quantizedRNNWith(t, m, nnq.QConfig{Format: f, Target: target})
 			add("rnn/"+string(f)+"/"+target, q, p)
 		}
 	}

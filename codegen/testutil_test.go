@@ -118,16 +118,7 @@ func quantized(t testing.TB, s netSpec, bits int, target string) (*nnq.QModel, *
 // kernels are legacy ones: only for RuntimeCMSIS).
 func quantizedRT(t testing.TB, s netSpec, bits int, target, runtime, optimize string) (*nnq.QModel, *nnq.Patterns) {
 	t.Helper()
-	m := floatModel(t, s, 1)
-	p := randomPatterns(m, 24, 2)
-	st, err := nnq.Calibrate(m, p, nil)
-	if err != nil {
-		t.Fatalf("%s: calibrate: %v", s.name, err)
-	}
-	q, err := nnq.Quantize(m, st, nnq.QConfig{Bits: bits, Target: target, Scheme: nnq.MinMax{}, Runtime: runtime, Optimize: optimize, NoPoolShift: s.noPoolShift})
-	if err != nil {
-		t.Fatalf("%s: quantize: %v", s.name, err)
-	}
+	q, p := quantizedSpec(t, s, nnq.QConfig{Bits: bits, Target: target, Scheme: nnq.MinMax{}, Runtime: runtime, Optimize: optimize, NoPoolShift: s.noPoolShift})
 	for i, ls := range s.layers {
 		if ls.force == kernels.VarInvalid || runtime != nnq.RuntimeCMSIS {
 			continue
@@ -274,4 +265,21 @@ func needTarget(t *testing.T, name string) harness.Target {
 		t.Fatal(err)
 	}
 	return tg
+}
+
+// quantizedSpec calibrates s's float model on 24 random patterns and
+// quantizes it with cfg; it returns the patterns too.
+func quantizedSpec(t testing.TB, s netSpec, cfg nnq.QConfig) (*nnq.QModel, *nnq.Patterns) {
+	t.Helper()
+	m := floatModel(t, s, 1)
+	p := randomPatterns(m, 24, 2)
+	st, err := nnq.Calibrate(m, p, nil)
+	if err != nil {
+		t.Fatalf("%s: calibrate: %v", s.name, err)
+	}
+	q, err := nnq.Quantize(m, st, cfg)
+	if err != nil {
+		t.Fatalf("%s: quantize: %v", s.name, err)
+	}
+	return q, p
 }

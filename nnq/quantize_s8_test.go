@@ -239,18 +239,7 @@ func TestS8QuantizeRules(t *testing.T) {
 // integer loops and float requantization, independently of the kernels.
 func TestS8SimEqualsReference(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
-	m := &Model{Name: "seq", Layout: NHWC, InputShape: []int{6, 6, 3}, Tensors: map[string]*Tensor{}}
-	m.Tensors["c"] = randTensor(r, "c", 3, 3, 3, 4)
-	m.Tensors["cb"] = randTensor(r, "cb", 4)
-	m.Tensors["d"] = randTensor(r, "d", 3*3*4, 5)
-	m.Tensors["db"] = randTensor(r, "db", 5)
-	m.Layers = []*Layer{
-		{Name: "conv", Op: OpConv2D, Attrs: Attrs{Padding: "same"}, Params: map[string]string{"weight": "c", "bias": "cb"}},
-		{Name: "relu", Op: OpReLU},
-		{Name: "pool", Op: OpMaxPool2D, Attrs: Attrs{Kernel: []int{2, 2}}},
-		{Name: "flat", Op: OpFlatten},
-		{Name: "fc", Op: OpDense, Params: map[string]string{"weight": "d", "bias": "db"}},
-	}
+	m := convPoolDenseNet(r, 6, 3, 4, 5)
 	cm, _ := m.ToCMSIS()
 	p := randPatterns(r, m, 30)
 	st, _ := Calibrate(cm, p, nil)

@@ -3,7 +3,6 @@ package nnq
 import (
 	"math"
 	"math/rand"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -237,18 +236,7 @@ func TestPropagationConstraints(t *testing.T) {
 // kernels (the ReLU fused into the convolution) compute the same values.
 func TestSimEqualsPerLayerReference(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
-	m := &Model{Name: "seq", Layout: NHWC, InputShape: []int{8, 8, 4}, Tensors: map[string]*Tensor{}}
-	m.Tensors["c"] = randTensor(r, "c", 3, 3, 4, 6)
-	m.Tensors["cb"] = randTensor(r, "cb", 6)
-	m.Tensors["d"] = randTensor(r, "d", 4*4*6, 5)
-	m.Tensors["db"] = randTensor(r, "db", 5)
-	m.Layers = []*Layer{
-		{Name: "conv", Op: OpConv2D, Attrs: Attrs{Padding: "same"}, Params: map[string]string{"weight": "c", "bias": "cb"}},
-		{Name: "relu", Op: OpReLU},
-		{Name: "pool", Op: OpMaxPool2D, Attrs: Attrs{Kernel: []int{2, 2}}},
-		{Name: "flat", Op: OpFlatten},
-		{Name: "fc", Op: OpDense, Params: map[string]string{"weight": "d", "bias": "db"}},
-	}
+	m := convPoolDenseNet(r, 8, 4, 6, 5)
 	cm, _ := m.ToCMSIS()
 	p := randPatterns(r, m, 20)
 	st, _ := Calibrate(cm, p, nil)
@@ -344,28 +332,7 @@ func TestEndToEndSchemesAndPersistence(t *testing.T) {
 		t.Errorf("first-layer SQNR q15 %.1f dB should beat q7 %.1f dB by far", sq[16], sq[8])
 	}
 	q, _ := Quantize(cm, st, QConfig{Bits: 8})
-	path := filepath.Join(t.TempDir(), "q.json")
-	if err := q.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	q2, err := LoadQModel(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s1, _ := q.NewSim(false)
-	s2, _ := q2.NewSim(false)
-	x := make([]int16, cm.InputSize())
-	for i := 0; i < 10; i++ {
-		q.QuantizeInput(p.Input(i), x)
-		a, _ := s1.Run(x)
-		a = append([]int16(nil), a...)
-		b, _ := s2.Run(x)
-		for j := range a {
-			if a[j] != b[j] {
-				t.Fatalf("reloaded model differs at pattern %d output %d", i, j)
-			}
-		}
-	}
+	checkSaveLoad(t, q, p, 10)
 	tbl := q.Table()
 	if !strings.Contains(tbl, "conv1") || !strings.Contains(tbl, "nnq_conv_q7") || !strings.Contains(tbl, "(fused into conv1)") {
 		t.Errorf("table:\n%s", tbl)

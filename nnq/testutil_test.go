@@ -162,3 +162,22 @@ func labelledStats(t *testing.T, cm *Model, p *Patterns) *Stats {
 	}
 	return st
 }
+
+// convPoolDenseNet is conv 3x3 "same" (cin -> cout channels, bias) → ReLU →
+// max pool 2x2 → flatten → dense (classes outputs, bias) on an n×n×cin NHWC
+// input, with random parameters from r.
+func convPoolDenseNet(r *rand.Rand, n, cin, cout, classes int) *Model {
+	m := &Model{Name: "seq", Layout: NHWC, InputShape: []int{n, n, cin}, Tensors: map[string]*Tensor{}}
+	m.Tensors["c"] = randTensor(r, "c", 3, 3, cin, cout)
+	m.Tensors["cb"] = randTensor(r, "cb", cout)
+	m.Tensors["d"] = randTensor(r, "d", (n/2)*(n/2)*cout, classes)
+	m.Tensors["db"] = randTensor(r, "db", classes)
+	m.Layers = []*Layer{
+		{Name: "conv", Op: OpConv2D, Attrs: Attrs{Padding: "same"}, Params: map[string]string{"weight": "c", "bias": "cb"}},
+		{Name: "relu", Op: OpReLU},
+		{Name: "pool", Op: OpMaxPool2D, Attrs: Attrs{Kernel: []int{2, 2}}},
+		{Name: "flat", Op: OpFlatten},
+		{Name: "fc", Op: OpDense, Params: map[string]string{"weight": "d", "bias": "db"}},
+	}
+	return m
+}

@@ -38,24 +38,23 @@ const WideFlashBudget = 0.5
 
 // ParseRuntime checks a runtime name ("" is the default).
 func ParseRuntime(s string) (string, error) {
-	switch s {
-	case "", RuntimeNNQ:
-		return RuntimeNNQ, nil
-	case RuntimeCMSIS:
-		return RuntimeCMSIS, nil
-	}
-	return "", fmt.Errorf("unknown runtime %q (nnq or cmsis)", s)
+	return parseChoice("runtime", s, RuntimeNNQ, RuntimeCMSIS)
 }
 
 // ParseOptimize checks an optimization goal ("" is the default).
 func ParseOptimize(s string) (string, error) {
+	return parseChoice("optimization goal", s, OptimizeSpeed, OptimizeSize)
+}
+
+// parseChoice accepts def (also for "") or alt as a value of kind.
+func parseChoice(kind, s, def, alt string) (string, error) {
 	switch s {
-	case "", OptimizeSpeed:
-		return OptimizeSpeed, nil
-	case OptimizeSize:
-		return OptimizeSize, nil
+	case "", def:
+		return def, nil
+	case alt:
+		return alt, nil
 	}
-	return "", fmt.Errorf("unknown optimization goal %q (speed or size)", s)
+	return "", fmt.Errorf("unknown %s %q (%s or %s)", kind, s, def, alt)
 }
 
 // convGeom maps a float window onto the legacy kernels' geometry (padding
