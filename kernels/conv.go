@@ -246,6 +246,17 @@ func depthwiseCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, out
 	bs, os := uint(biasShift), uint(outShift)
 	ch := g.InC
 	var accBuf [dwChunk]int64
+	// The q7 vector path: bias terms per channel, and whether no output
+	// can wrap with the largest window (then the instrumented run counts
+	// only saturations).
+	var rqBuf [256]int32
+	var rq []int32
+	vecQ7, vecStats := false, false
+	if b8, ok := any(bias).([]int8); ok && haveIntSIMD {
+		vecQ7 = true
+		vecStats = noQ7Wraps(b8[:ch], bs, rt, g.KY*g.KX)
+		rq = q7BiasTerms(rqBuf[:0], b8[:ch], bs, rt)
+	}
 	for oy := 0; oy < g.OutY; oy++ {
 		iy0 := oy*g.StrideY - g.PadY
 		ky0, ky1 := axisRange(iy0, g.KY, g.InY)
@@ -257,13 +268,48 @@ func depthwiseCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, out
 				n := min(dwChunk, ch-cb)
 				acc := accBuf[:n]
 				clear(acc)
-				for ky := ky0; ky < ky1; ky++ {
+				c0 := 0
+				done := 0 // channels already written (the vector requantization)
+				if vecQ7 && ky1 > ky0 && kx1 > kx0 {
+					// Sixteen q7 channels per vector step.
+					x8, w8 := any(in).([]int8), any(wt).([]int8)
+					var a [16]int32
+					ib := ((iy0+ky0)*g.InX+ix0+kx0)*ch + cb
+					wb := (ky0*g.KX+kx0)*ch + cb
+					if n >= 16 && (st == nil || vecStats) {
+						o8 := any(out).([]int8)
+						if st == nil {
+							for ; c0+16 <= n; c0 += 16 {
+								depthwiseQ7x16Requant(&x8[ib+c0], ch, g.InX*ch, &w8[wb+c0], ch, g.KX*ch, ky1-ky0, kx1-kx0, &rq[cb+c0], uint64(os), lo, hi, &o8[obase+cb+c0])
+							}
+						} else {
+							// Instrumented, but nothing can wrap: the
+							// saturations are counted in the vector pass.
+							var sat [2]int64
+							for ; c0+16 <= n; c0 += 16 {
+								depthwiseQ7x16RequantSat(&x8[ib+c0], ch, g.InX*ch, &w8[wb+c0], ch, g.KX*ch, ky1-ky0, kx1-kx0, &rq[cb+c0], uint64(os), lo, hi, &o8[obase+cb+c0], &sat)
+							}
+							st.SatHigh += sat[0]
+							st.SatLow += sat[1]
+							st.Values += int64(c0)
+						}
+						done = c0
+					}
+					for ; c0+16 <= n; c0 += 16 {
+						a = [16]int32{}
+						depthwiseQ7x16(&a, &x8[ib+c0], ch, g.InX*ch, &w8[wb+c0], ch, g.KX*ch, ky1-ky0, kx1-kx0)
+						for j, v := range a {
+							acc[c0+j] = int64(v)
+						}
+					}
+				}
+				for ky := ky0; ky < ky1 && c0 < n; ky++ {
 					for kx := kx0; kx < kx1; kx++ {
 						ib := ((iy0+ky)*g.InX+ix0+kx)*ch + cb
 						wb := (ky*g.KX+kx)*ch + cb
 						x := in[ib : ib+n]
 						w := wt[wb : wb+n]
-						for c := range acc {
+						for c := c0; c < n; c++ {
 							acc[c] += int64(x[c]) * int64(w[c])
 						}
 					}
@@ -271,12 +317,12 @@ func depthwiseCore[T qint](o *Opts, g ConvGeom, in, wt, bias []T, biasShift, out
 				ob := out[obase+cb : obase+cb+n]
 				bb := bias[cb : cb+n]
 				if st == nil {
-					for c, a := range acc {
-						ob[c] = T(requantFast(a, int32(bb[c]), bs, os, rt, lo, hi))
+					for c := done; c < n; c++ {
+						ob[c] = T(requantFast(acc[c], int32(bb[c]), bs, os, rt, lo, hi))
 					}
 				} else {
-					for c, a := range acc {
-						ob[c] = T(requant(st, a, int32(bb[c]), bs, os, rt, lo, hi))
+					for c := done; c < n; c++ {
+						ob[c] = T(requant(st, acc[c], int32(bb[c]), bs, os, rt, lo, hi))
 					}
 				}
 			}

@@ -30,6 +30,33 @@ func convCoreQ7(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift in
 			ob[oc] = int8(requant(st, acc, int32(bias[oc]), bs, os, rt, lo, hi))
 		}
 	}
+	var rqBuf [256]int32
+	var rq []int32 // bias<<bs + rounding term per filter (vector requantization)
+	// The vector path takes sixteen taps per step: columns and filters of
+	// kk = k rounded up to 16 taps, the filters zero-padded (a copy) when
+	// k is not a multiple of 16.
+	simd := haveIntSIMD && k >= 16 && cout >= 4
+	// satOnly: no output of an instrumented run can wrap its bias or
+	// accumulator (|bias<<bs| + rounding + k·2^14 < 2^31), so Stats only
+	// needs the saturations.
+	satOnly := st != nil && noQ7Wraps(bias, bs, rt, k)
+	kk, wv := k, wt
+	if simd && k%16 != 0 {
+		kk = (k + 15) / 16 * 16
+		if kk > convColMax {
+			simd = false
+		} else {
+			var wvBuf [4096]int8 // small layers (the first conv) pad on the stack
+			if n := cout / 4 * 4 * kk; n <= len(wvBuf) {
+				wv = wvBuf[:n]
+			} else {
+				wv = make([]int8, n)
+			}
+			for o := 0; o < cout/4*4; o++ {
+				copy(wv[o*kk:], wt[o*k:(o+1)*k])
+			}
+		}
+	}
 	for p := 0; p < n; p += 2 {
 		ca := convColumn(g, in, p, bufA[:k])
 		obA := out[p*cout : (p+1)*cout]
@@ -42,11 +69,58 @@ func convCoreQ7(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift in
 		}
 		cb := convColumn(g, in, p+1, bufB[:k])
 		cb = cb[:len(ca)]
-		for i, a := range ca {
-			xp[i] = int64(a) + int64(cb[i])<<32
-		}
 		obB := out[(p+1)*cout : (p+2)*cout]
 		oc := 0
+		if simd {
+			xa, xb := ca, cb
+			if kk != k {
+				// Zero-padded columns (bufA/bufB past k stay zero).
+				if &ca[0] != &bufA[0] {
+					copy(bufA[:k], ca)
+				}
+				if &cb[0] != &bufB[0] {
+					copy(bufB[:k], cb)
+				}
+				xa, xb = bufA[:kk], bufB[:kk]
+			}
+			if st == nil {
+				// Sums and requantization in one vector pass.
+				if rq == nil {
+					rq = q7BiasTerms(rqBuf[:0], bias, bs, rt)
+				}
+				for ; oc+4 <= cout; oc += 4 {
+					dot4x2Q7Requant(&xa[0], &xb[0], &wv[oc*kk], kk, kk/16, &rq[oc], uint64(os), lo, hi, &obA[oc], &obB[oc])
+				}
+			} else if satOnly {
+				// Instrumented, but no output can wrap: only the
+				// saturations are counted, in the vector pass.
+				if rq == nil {
+					rq = q7BiasTerms(rqBuf[:0], bias, bs, rt)
+				}
+				var sat [2]int64
+				for ; oc+4 <= cout; oc += 4 {
+					dot4x2Q7RequantSat(&xa[0], &xb[0], &wv[oc*kk], kk, kk/16, &rq[oc], uint64(os), lo, hi, &obA[oc], &obB[oc], &sat)
+				}
+				st.SatHigh += sat[0]
+				st.SatLow += sat[1]
+				st.Values += int64(2 * (cout / 4 * 4))
+			} else {
+				var s [8]int32
+				for ; oc+4 <= cout; oc += 4 {
+					dot4x2Q7(&xa[0], &xb[0], &wv[oc*kk], kk, kk/16, &s)
+					for j := 0; j < 4; j++ {
+						bv := int32(bias[oc+j])
+						obA[oc+j] = int8(requant(st, int64(s[j]), bv, bs, os, rt, lo, hi))
+						obB[oc+j] = int8(requant(st, int64(s[4+j]), bv, bs, os, rt, lo, hi))
+					}
+				}
+			}
+		}
+		if oc < cout {
+			for i, a := range ca {
+				xp[i] = int64(a) + int64(cb[i])<<32
+			}
+		}
 		for ; oc+4 <= cout; oc += 4 {
 			a0, a1, a2, a3 := dot4Packed(xp, wt[oc*k:(oc+4)*k])
 			for j, acc := range [4]int64{a0, a1, a2, a3} {
@@ -108,4 +182,32 @@ func dot4Packed(x []int64, w []int8) (a0, a1, a2, a3 int64) {
 		a3 += xv * int64(w3[i])
 	}
 	return
+}
+
+// q7BiasTerms appends to dst, per output channel, the part of the int32
+// accumulator that does not depend on the input: bias<<bs plus the
+// rounding term, wrapped to int32 as the library's accumulator is.
+func q7BiasTerms(dst []int32, bias []int8, bs uint, rt int64) []int32 {
+	for _, b := range bias {
+		dst = append(dst, int32(int64(int32(b)<<bs)+rt))
+	}
+	return dst
+}
+
+// noQ7Wraps reports that no q7 output with these biases, bias shift,
+// rounding term and k taps can wrap: |bias<<bs| + rt + k·128·128 < 2^31.
+func noQ7Wraps(bias []int8, bs uint, rt int64, k int) bool {
+	if bs > 31 {
+		return false
+	}
+	for _, b := range bias {
+		v := int64(b) << bs
+		if v < 0 {
+			v = -v
+		}
+		if v+rt+int64(k)*(1<<14) >= 1<<31 {
+			return false
+		}
+	}
+	return true
 }

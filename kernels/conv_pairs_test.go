@@ -18,6 +18,8 @@ func TestConvPairsEqualsOnePixelLoop(t *testing.T) {
 		{InY: 1, InX: 1, InC: 2048, OutC: 5, KY: 1, KX: 1, StrideY: 1, StrideX: 1, OutY: 1, OutX: 1},                // one pixel, convColMax taps
 		{InY: 2, InX: 16, InC: 128, OutC: 3, KY: 1, KX: 16, StrideY: 1, StrideX: 1, OutY: 2, OutX: 1},               // 2048 taps, two pixels
 		{InY: 9, InX: 7, InC: 3, OutC: 7, KY: 4, KX: 3, PadY: 2, PadX: 1, StrideY: 2, StrideX: 2, OutY: 5, OutX: 4}, // strides, odd OutC
+		{InY: 3, InX: 6, InC: 17, OutC: 9, KY: 1, KX: 1, StrideY: 1, StrideX: 1, OutY: 3, OutX: 6},                  // 17 taps: one vector block and a tap left over
+		{InY: 4, InX: 4, InC: 15, OutC: 4, KY: 1, KX: 1, StrideY: 1, StrideX: 1, OutY: 4, OutX: 4},                  // 15 taps: below one vector block
 	}
 	for _, g := range geoms {
 		for _, fill := range []string{"random", "min", "minmax"} {

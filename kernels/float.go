@@ -266,6 +266,16 @@ func AvgPoolHWCFloat(g Window2D, in, out []float32) {
 	}
 }
 
+// ReLUFloatTo writes ReLUFloat of src to dst (len(src) values) in one
+// pass.
+func ReLUFloatTo(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		b := math.Float32bits(v)
+		dst[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
+	}
+}
+
 // ReLUFloat sets negative values to zero, in place.
 func ReLUFloat(x []float32) {
 	// Branch-free: clear every value whose sign bit is set (half the

@@ -44,6 +44,19 @@ func BenchmarkConvFloatKWS(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(c.g.OutSize()), "ns/out")
 		})
+		// The packed kernels (ConvFloat) beside the plain ones, in one run.
+		var packed *ConvFloat
+		if c.dw {
+			packed = NewDepthwiseConvFloat(w, wt, bias)
+		} else {
+			packed = NewConvFloat(w, wt, bias)
+		}
+		b.Run(c.name+"-packed", func(b *testing.B) {
+			for b.Loop() {
+				packed.Run(in, out)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(c.g.OutSize()), "ns/out")
+		})
 	}
 }
 
@@ -87,6 +100,10 @@ func TestFloatConvBlockedEqualsNaive(t *testing.T) {
 		g.OutH, g.OutW = 1+r.Intn(5), 1+r.Intn(5)
 		dw := i%3 == 0
 		g.OutC = 1 + r.Intn(11)
+		if i%5 == 1 {
+			// Several blocks of the packed kernels, and their tails.
+			g.InC, g.OutC = 1+r.Intn(40), 1+r.Intn(40)
+		}
 		nw := g.OutC * g.KH * g.KW * g.InC
 		if dw {
 			g.OutC, nw = g.InC, g.KH*g.KW*g.InC
@@ -103,9 +120,49 @@ func TestFloatConvBlockedEqualsNaive(t *testing.T) {
 			ConvHWCFloat(g, in, w, bias, got)
 		}
 		naiveConv(g, in, w, bias, want, dw)
+		packed := make([]float32, len(got))
+		var c *ConvFloat
+		if dw {
+			c = NewDepthwiseConvFloat(g, w, bias)
+		} else {
+			c = NewConvFloat(g, w, bias)
+		}
+		for run := 0; run < 2; run++ { // the scratch of one run must not leak into the next
+			c.Run(in, packed)
+			for j := range got {
+				if got[j] != want[j] || packed[j] != want[j] {
+					t.Fatalf("case %d (%+v, dw %v, run %d): output %d = %v, packed %v, want %v", i, g, dw, run, j, got[j], packed[j], want[j])
+				}
+			}
+			in = bkFloats(r, len(in))
+			naiveConv(g, in, w, bias, want, dw)
+			if dw {
+				DepthwiseConvHWCFloat(g, in, w, bias, got)
+			} else {
+				ConvHWCFloat(g, in, w, bias, got)
+			}
+		}
+	}
+}
+
+// TestFullyConnectedFloatPackedEqualsPlain: the packed dense layer equals
+// FullyConnectedFloat bit for bit (input lengths and output counts around
+// the 16-filter blocks).
+func TestFullyConnectedFloatPackedEqualsPlain(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	for i := 0; i < 100; i++ {
+		n, m := 1+r.Intn(70), 1+r.Intn(70)
+		in, w := bkFloats(r, n), bkFloats(r, n*m)
+		var bias []float32
+		if i%2 == 0 {
+			bias = bkFloats(r, m)
+		}
+		want, got := make([]float32, m), make([]float32, m)
+		FullyConnectedFloat(in, w, bias, want)
+		NewFullyConnectedFloat(n, m, w, bias).Run(in, got)
 		for j := range got {
 			if got[j] != want[j] {
-				t.Fatalf("case %d (%+v, dw %v): output %d = %v, want %v", i, g, dw, j, got[j], want[j])
+				t.Fatalf("case %d (%d inputs, %d outputs): output %d = %v, want %v", i, n, m, j, got[j], want[j])
 			}
 		}
 	}

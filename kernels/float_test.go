@@ -56,10 +56,21 @@ func TestPoolsSkipPadding(t *testing.T) {
 }
 
 func TestActivationsAndSoftmax(t *testing.T) {
-	x := []float32{-1, 0, 2}
+	x := []float32{-1, 0, 2, float32(math.Copysign(0, -1)), float32(math.Inf(-1)), float32(math.Inf(1))}
+	to := make([]float32, len(x)+1)
+	to[len(x)] = 7
+	ReLUFloatTo(to, x)
 	ReLUFloat(x)
-	if x[0] != 0 || x[2] != 2 {
+	if x[0] != 0 || x[2] != 2 || math.Signbit(float64(x[3])) || x[4] != 0 || !math.IsInf(float64(x[5]), 1) {
 		t.Fatal(x)
+	}
+	for i, v := range x { // the copying form writes the same bits, and no more
+		if math.Float32bits(to[i]) != math.Float32bits(v) {
+			t.Fatalf("ReLUFloatTo %v, ReLUFloat %v", to, x)
+		}
+	}
+	if to[len(x)] != 7 {
+		t.Fatalf("ReLUFloatTo wrote past its source: %v", to)
 	}
 	s := []float32{0}
 	SigmoidFloat(s)

@@ -3,6 +3,7 @@ package nnq
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -135,6 +136,35 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 		}
 	}
 	refs := q.sqnrReference()
+	// deqTabs[k] holds, for q7 outputs, Dequantize's value of every
+	// code -128..127 in float64 (a look-up, not a conversion chain, per
+	// value).
+	deqTabs := make([][]float64, len(q.Layers))
+	if !q.IsAffine() && q.Bits == 8 {
+		for k, l := range q.Layers {
+			scale := math.Exp2(-float64(q.Frac[l.Name]))
+			t := make([]float64, 256)
+			for i := range t {
+				t[i] = float64(float32(float64(i-128) * scale))
+			}
+			deqTabs[k] = t
+		}
+	}
+	// A ReLU fused into the layer before it has that layer's output and
+	// float reference (the layer's loop applies the ReLU): its energies
+	// and range are copied, not recomputed.
+	same := make([]int, len(q.Layers))
+	for k, l := range q.Layers {
+		same[k] = -1
+		if q.IsAffine() {
+			continue
+		}
+		if p := q.FusedInto(l); p != nil {
+			if pk := slices.Index(q.Layers, p); pk >= 0 && pk < k && q.Frac[p.Name] == q.Frac[l.Name] && refs[k] == k && refs[pk] == pk {
+				same[k] = pk
+			}
+		}
+	}
 	var mu sync.Mutex
 	var parts []*evalPart
 	var done int64
@@ -201,19 +231,20 @@ func (q *QModel) evaluate(p patternSource, full bool, maxSens int, progress Prog
 					part.fc[label][fp]++
 				}
 				for k, ql := range q.Layers {
-					ref := fr.Output(refs[k])
-					deq = sim.Dequantized(k, deq)
 					le := &part.layers[k]
-					m := float32(le.AbsMax)
+					if p := same[k]; p >= 0 {
+						le.AbsMax = part.layers[p].AbsMax
+						signal[i*nl+k], noise[i*nl+k] = signal[i*nl+p], noise[i*nl+p]
+						continue
+					}
+					ref := fr.Output(refs[k])
 					var sg, ns float64
-					for j, v := range ref {
-						if ql.ReLU {
-							v = max(v, 0) // a fused ReLU: the kernel's output is relu(layer)
-						}
-						d := float64(v) - float64(deq[j])
-						sg += float64(v) * float64(v)
-						ns += d * d
-						m = max(m, v, -v)
+					var m float32
+					if tab := deqTabs[k]; tab != nil && sim.bufs[k+1].b8 != nil {
+						sg, ns, m = sqnrTermsQ7(ref, sim.Output(k)[:len(ref)], tab, ql.ReLU, float32(le.AbsMax))
+					} else { // affine or 16-bit values
+						deq = sim.Dequantized(k, deq)
+						sg, ns, m = sqnrTerms(ref, deq[:len(ref)], ql.ReLU, float32(le.AbsMax))
 					}
 					le.AbsMax = float64(m)
 					// Summed in pattern order below, not per worker.
@@ -369,4 +400,57 @@ func (q *QModel) errorsUpTo(p *Patterns, limit int64) (int64, error) {
 		err = firstErr
 	}
 	return min(errs, limit), err
+}
+
+// sqnrTerms returns the signal energy Σv², the noise energy Σ(v-q)² (in
+// float64, in order) of float reference v against dequantized q, and the
+// larger of m and max|v|; relu applies a fused ReLU to v first (the
+// kernel's output is relu(layer)).
+func sqnrTerms(ref, deq []float32, relu bool, m float32) (sg, ns float64, mx float32) {
+	rm := reluMask(relu)
+	for j, v := range ref {
+		x := float64(fusedReLU(v, rm))
+		d := x - float64(deq[j])
+		sg += x * x
+		ns += d * d
+		if a := float32(math.Abs(x)); a > m || a != a {
+			m = a
+		}
+	}
+	return sg, ns, m
+}
+
+// sqnrTermsQ7 is sqnrTerms against q7 codes q, whose dequantized values
+// (Dequantize's float32, in float64) tab holds at index code+128: a look-up
+// instead of a conversion chain per value.
+func sqnrTermsQ7(ref []float32, q []int16, tab []float64, relu bool, m float32) (sg, ns float64, mx float32) {
+	tab = tab[:256]
+	rm := reluMask(relu)
+	for j, v := range ref {
+		x := float64(fusedReLU(v, rm))
+		d := x - tab[uint8(q[j]+128)]
+		sg += x * x
+		ns += d * d
+		if a := float32(math.Abs(x)); a > m || a != a {
+			m = a
+		}
+	}
+	return sg, ns, m
+}
+
+// reluMask is all ones when a fused ReLU applies.
+func reluMask(relu bool) uint32 {
+	if relu {
+		return ^uint32(0)
+	}
+	return 0
+}
+
+// fusedReLU is v < 0 ? 0 : v under mask rm, without a branch (the sign of
+// a pre-activation is random): a value with the sign bit set is cleared
+// unless it is a NaN; -0 becomes +0, which gives the same terms.
+func fusedReLU(v float32, rm uint32) float32 {
+	b := math.Float32bits(v)
+	neg := uint32(int32(b)>>31) &^ uint32(int32(0xff800000-b)>>31)
+	return math.Float32frombits(b &^ (neg & rm))
 }

@@ -12,6 +12,10 @@ type Runner struct {
 	inActs [][]Act
 	bufs   [][]float32 // [0] is the input, [i+1] layer i's output
 	args   [][]float32
+	// prepared holds, per layer, the packed parameters of ops with a
+	// prepare step, made at the layer's first run: a Runner sees the
+	// parameters as they were then.
+	prepared []preparedLayer
 	// rec, when set, receives the internal tensors of layers whose op
 	// traces them (opSpec.trace), e.g. for calibration.
 	rec func(name string, v []float32)
@@ -57,6 +61,7 @@ func (m *Model) newRunner(ref bool) (*Runner, error) {
 		index[l.Name] = i + 1
 	}
 	r.args = make([][]float32, 2)
+	r.prepared = make([]preparedLayer, len(m.Layers))
 	return r, nil
 }
 
@@ -75,16 +80,38 @@ func (r *Runner) Run(x []float32) []float32 {
 		for j, k := range r.inIdx[i] {
 			args[j] = r.bufs[k]
 		}
-		f := s.forward
-		if r.ref {
-			f = s.reference
-		} else if r.rec != nil && s.trace != nil {
+		switch {
+		case r.ref:
+			s.reference(r.m, l, r.inActs[i], args, r.acts[i], r.bufs[i+1])
+		case r.rec != nil && s.trace != nil:
 			s.trace(r.m, l, r.inActs[i], args, r.acts[i], r.bufs[i+1], r.rec)
-			continue
+		default:
+			r.forward(i, args, r.bufs[i+1])
 		}
-		f(r.m, l, r.inActs[i], args, r.acts[i], r.bufs[i+1])
 	}
 	return r.bufs[len(r.bufs)-1]
+}
+
+// preparedLayer is a layer's float pass with its parameters packed
+// (kernels.ConvFloat).
+type preparedLayer interface{ Run(in, out []float32) }
+
+// forward runs layer i's float pass (CMSIS layout) on args into y, through
+// its prepared kernel when the op has one.
+func (r *Runner) forward(i int, args [][]float32, y []float32) {
+	l := r.m.Layers[i]
+	s := ops[l.Op]
+	if s.prepare == nil {
+		s.forward(r.m, l, r.inActs[i], args, r.acts[i], y)
+		return
+	}
+	p := r.prepared[i]
+	if p == nil {
+		p = s.prepare(r.m, l, r.inActs[i])
+		r.prepared[i] = p
+	}
+	p.Run(args[0], y)
+	applyFused(l, y)
 }
 
 // Output returns layer i's output from the last Run (a view). Index -1 is

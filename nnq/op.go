@@ -38,6 +38,10 @@ type opSpec struct {
 	shape func(m *Model, l *Layer, in []Act) (Act, error)
 	// forward is the float pass in CMSIS layout.
 	forward func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32)
+	// prepare, when set, packs the layer's parameters once per Runner for
+	// a float pass equal to forward bit for bit (the fused activation is
+	// applied after it); Runners use it instead of forward.
+	prepare func(m *Model, l *Layer, in []Act) preparedLayer
 	// reference is the naive float pass in the framework layout m.Layout
 	// (NCHW or NHWC); it exists only to check the layout conversion.
 	reference func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32)

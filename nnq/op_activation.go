@@ -18,7 +18,9 @@ func elementwise(f func([]float32)) func(m *Model, l *Layer, in []Act, x [][]flo
 }
 
 func init() {
-	fw := elementwise(kernels.ReLUFloat)
+	fw := func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
+		kernels.ReLUFloatTo(y, x[0]) // ReLUFloat without the copy
+	}
 	register(&opSpec{op: OpReLU, arity: 1, shape: sameShape, forward: fw, reference: fw, inPlace: true,
 		qformat: qformatKeep, fixed: fixedActivation})
 	for op, f := range map[Op]func([]float32){OpSigmoid: kernels.SigmoidFloat, OpTanh: kernels.TanhFloat} {

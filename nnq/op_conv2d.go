@@ -52,6 +52,10 @@ func init() {
 			kernels.ConvHWCFloat(g, x[0], m.Param(l, "weight").Data, biasData(m, l), y)
 			applyFused(l, y)
 		},
+		prepare: func(m *Model, l *Layer, in []Act) preparedLayer {
+			g, _ := m.windowOf(l, in[0])
+			return kernels.NewConvFloat(g, m.Param(l, "weight").Data, biasData(m, l))
+		},
 		reference: func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
 			convReference(m, l, in[0], x[0], y, false, func(g kernels.Window2D, f, c, ky, kx int) int {
 				if m.Layout == NCHW {
@@ -123,10 +127,33 @@ func convReference(m *Model, l *Layer, in Act, x, y []float32, depthwise bool, w
 	w := m.Param(l, "weight").Data
 	b := biasData(m, l)
 	lay := m.Layout
+	// The framework-layout indexers gather the input as [iy][ix][c] and
+	// each filter's weights as [ky][kx][c] once, so the sums below read
+	// contiguous values (each in the order ky, kx, c).
+	xh := make([]float32, g.InH*g.InW*g.InC)
+	for iy := 0; iy < g.InH; iy++ {
+		for ix := 0; ix < g.InW; ix++ {
+			for c := 0; c < g.InC; c++ {
+				xh[(iy*g.InW+ix)*g.InC+c] = x[fwIndex(lay, g.InH, g.InW, g.InC, iy, ix, c)]
+			}
+		}
+	}
+	nc := g.InC
+	if depthwise {
+		nc = 1
+	}
+	wf := make([]float32, g.KH*g.KW*nc)
 	for f := 0; f < g.OutC; f++ {
-		c0, c1 := 0, g.InC
+		c0 := 0
 		if depthwise {
-			c0, c1 = f, f+1
+			c0 = f
+		}
+		for ky := 0; ky < g.KH; ky++ {
+			for kx := 0; kx < g.KW; kx++ {
+				for c := 0; c < nc; c++ {
+					wf[(ky*g.KW+kx)*nc+c] = w[wi(g, f, c0+c, ky, kx)]
+				}
+			}
 		}
 		for oy := 0; oy < g.OutH; oy++ {
 			for ox := 0; ox < g.OutW; ox++ {
@@ -141,8 +168,10 @@ func convReference(m *Model, l *Layer, in Act, x, y []float32, depthwise bool, w
 						if iy < 0 || iy >= g.InH || ix < 0 || ix >= g.InW {
 							continue
 						}
-						for c := c0; c < c1; c++ {
-							acc += float64(x[fwIndex(lay, g.InH, g.InW, g.InC, iy, ix, c)]) * float64(w[wi(g, f, c, ky, kx)])
+						xv := xh[(iy*g.InW+ix)*g.InC+c0:][:nc]
+						wv := wf[(ky*g.KW+kx)*nc:][:nc]
+						for c, v := range xv {
+							acc += float64(v) * float64(wv[c])
 						}
 					}
 				}

@@ -49,6 +49,10 @@ func init() {
 			kernels.FullyConnectedFloat(x[0], m.Param(l, "weight").Data, biasData(m, l), y)
 			applyFused(l, y)
 		},
+		prepare: func(m *Model, l *Layer, in []Act) preparedLayer {
+			w := m.Param(l, "weight")
+			return kernels.NewFullyConnectedFloat(in[0].Size(), len(w.Data)/max(in[0].Size(), 1), w.Data, biasData(m, l))
+		},
 		reference: func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
 			w := m.Param(l, "weight").Data
 			b := biasData(m, l)

@@ -43,6 +43,10 @@ func init() {
 			kernels.DepthwiseConvHWCFloat(g, x[0], m.Param(l, "weight").Data, biasData(m, l), y)
 			applyFused(l, y)
 		},
+		prepare: func(m *Model, l *Layer, in []Act) preparedLayer {
+			g, _ := m.windowOf(l, in[0])
+			return kernels.NewDepthwiseConvFloat(g, m.Param(l, "weight").Data, biasData(m, l))
+		},
 		reference: func(m *Model, l *Layer, in []Act, x [][]float32, out Act, y []float32) {
 			convReference(m, l, in[0], x[0], y, true, func(g kernels.Window2D, f, c, ky, kx int) int {
 				if m.Layout == NCHW {

@@ -76,7 +76,6 @@ func (r *Runner) runTail(base *Runner, k int, yk []float32) []float32 {
 		return yk
 	}
 	for i := k + 1; i < len(r.m.Layers); i++ {
-		l := r.m.Layers[i]
 		args := r.args[:len(r.inIdx[i])]
 		for j, b := range r.inIdx[i] {
 			switch {
@@ -88,7 +87,7 @@ func (r *Runner) runTail(base *Runner, k int, yk []float32) []float32 {
 				args[j] = r.bufs[b]
 			}
 		}
-		ops[l.Op].forward(r.m, l, r.inActs[i], args, r.acts[i], r.bufs[i+1])
+		r.forward(i, args, r.bufs[i+1])
 	}
 	return r.bufs[len(r.bufs)-1]
 }

@@ -62,42 +62,139 @@ func (s *TensorStats) Add(xs []float32) {
 			continue
 		}
 		s.Count++
-		if v <= mn {
-			if v < mn {
-				mn, nmn = v, 0
-			}
-			nmn++
-		}
-		if v >= mx {
-			if v > mx {
-				mx, nmx = v, 0
-			}
-			nmx++
-		}
+		mn, nmn, mx, nmx = extremes(v, mn, nmn, mx, nmx)
 		if b<<1 == 0 {
 			s.Zeros++
 			continue
 		}
-		// |v| = 1.m·2^(e-127): 2^(k-1) <= |v| < 2^k with k = e-126.
-		// Subnormals (e == 0) are far below 2^Pow2Lo and clamp there.
-		k := min(max(e-126, Pow2Lo), Pow2Hi) - Pow2Lo
-		if b>>31 == 0 {
-			s.Pos[k]++
-		} else {
-			s.Neg[k]++
+		k, f := bins(b, e)
+		pn := &s.Pos
+		if b>>31 != 0 {
+			pn = &s.Neg
 		}
-		m := b & (1<<23 - 1)
-		sub := int(fineCell[m>>(23-fineCellBits)])
-		if m >= fineMant[sub+1] {
-			sub++
-		}
-		f := (e-126-Pow2Lo)*FineSub + sub
-		s.Fine[min(max(f, 0), nFine-1)]++
+		pn[k]++
+		s.Fine[f]++
 	}
 	if s.Count > 0 {
 		s.Min, s.Max = float64(mn), float64(mx)
 		s.MinCount, s.MaxCount = nmn, nmx
 	}
+}
+
+// addWithReLU records xs in s and, in r, what kernels.ReLUFloat makes of
+// them (every value with the sign bit set becomes +0), decoding each value
+// once: r ends up exactly as r.Add of the ReLU's output would leave it.
+func (s *TensorStats) addWithReLU(r *TensorStats, xs []float32) {
+	mn, mx := float32(math.Inf(1)), float32(math.Inf(-1))
+	nmn, nmx := s.MinCount, s.MaxCount
+	if s.Count > 0 {
+		mn, mx = float32(s.Min), float32(s.Max)
+	}
+	// r's values are never -0 (the ReLU clears the sign bit), so r's
+	// extremes compare by their bits.
+	rmn, rmx := math.Float32bits(float32(math.Inf(1))), uint32(0)
+	rnmn, rnmx := r.MinCount, r.MaxCount
+	haveMax := false
+	if r.Count > 0 {
+		rmn, rmx, haveMax = math.Float32bits(float32(r.Min)), math.Float32bits(float32(r.Max)), true
+	}
+	for _, v := range xs {
+		b := math.Float32bits(v)
+		e := int(b>>23) & 0xff
+		sm := uint32(int32(b) >> 31) // all ones when the sign bit is set
+		yb := b &^ sm                // the ReLU's value, as bits
+		if e == 0xff {
+			s.NonFinite++
+			if sm == 0 { // +Inf or a NaN without sign: the same in r
+				r.NonFinite++
+				continue
+			}
+			// -Inf or a NaN with the sign bit: +0 in r.
+			r.Count++
+			r.Zeros++
+			rmn, rnmn, rmx, rnmx, haveMax = reluExtremes(yb, rmn, rnmn, rmx, rnmx, haveMax)
+			continue
+		}
+		// Finite: r's extremes without a branch on the data (yb is +0
+		// for half the values of a pre-activation); a non-negative float's
+		// bits order as its value.
+		r.Count++
+		rmn, rnmn, rmx, rnmx, haveMax = reluExtremes(yb, rmn, rnmn, rmx, rnmx, haveMax)
+		s.Count++
+		mn, nmn, mx, nmx = extremes(v, mn, nmn, mx, nmx)
+		if b<<1 == 0 {
+			s.Zeros++
+			r.Zeros++
+			continue
+		}
+		k, f := bins(b, e)
+		// Without a branch on the sign (random in a pre-activation): a
+		// negative value counts in s.Neg and as a zero of r.
+		pn := &s.Pos
+		if sm != 0 {
+			pn = &s.Neg
+		}
+		pn[k]++
+		s.Fine[f]++
+		n := int64(b >> 31)
+		r.Zeros += n
+		r.Pos[k] += 1 - n
+		r.Fine[f] += 1 - n
+	}
+	if s.Count > 0 {
+		s.Min, s.Max = float64(mn), float64(mx)
+		s.MinCount, s.MaxCount = nmn, nmx
+	}
+	if r.Count > 0 {
+		r.Min, r.Max = float64(math.Float32frombits(rmn)), float64(math.Float32frombits(rmx))
+		r.MinCount, r.MaxCount = rnmn, rnmx
+	}
+}
+
+// extremes counts v into a running minimum and maximum and the number of
+// values equal to each.
+func extremes(v, mn float32, nmn int64, mx float32, nmx int64) (float32, int64, float32, int64) {
+	if v <= mn {
+		if v < mn {
+			mn, nmn = v, 0
+		}
+		nmn++
+	}
+	if v >= mx {
+		if v > mx {
+			mx, nmx = v, 0
+		}
+		nmx++
+	}
+	return mn, nmn, mx, nmx
+}
+
+// bins returns the power-of-two bin (index into Pos and Neg) and the fine
+// bin of a finite, nonzero float32 with bits b and biased exponent e:
+// |v| = 1.m·2^(e-127), so 2^(k-1) <= |v| < 2^k with k = e-126 (subnormals,
+// e = 0, are far below 2^Pow2Lo and clamp there); the fine bin is one
+// table look-up and one comparison with the exact edge, without a branch.
+func bins(b uint32, e int) (k, f int) {
+	k = min(max(e-126, Pow2Lo), Pow2Hi) - Pow2Lo
+	m := b & (1<<23 - 1)
+	sub := int(fineCell[m>>(23-fineCellBits)])
+	sub += int((fineMant[sub+1] - m - 1) >> 31) // 1 when m >= the edge (both < 2^24)
+	return k, min(max((e-126-Pow2Lo)*FineSub+sub, 0), nFine-1)
+}
+
+// reluExtremes updates the minimum and maximum (as float32 bits of
+// non-negative values, which order as the values do) and their counts with
+// one more value yb.
+func reluExtremes(yb, mn uint32, nmn int64, mx uint32, nmx int64, haveMax bool) (uint32, int64, uint32, int64, bool) {
+	if yb < mn {
+		mn, nmn = yb, 0
+	}
+	if yb > mx || !haveMax {
+		mx, nmx, haveMax = yb, 0, true
+	}
+	nmn += int64(b2i(yb == mn))
+	nmx += int64(b2i(yb == mx))
+	return mn, nmn, mx, nmx, haveMax
 }
 
 // fineMant[j] is the smallest 23-bit mantissa m with 1+m/2^23 >=
@@ -279,6 +376,24 @@ func calibrate(m *Model, p patternSource, progress Progress) (*Stats, error) {
 	if m.Layout != CMSIS {
 		return nil, fmt.Errorf("calibration of %q: convert the model with ToCMSIS first", m.Name)
 	}
+	// reluOf[i] is a ReLU layer whose only input is layer i's output (-1:
+	// none): its statistics are recorded in the same pass as layer i's.
+	reluOf, fromReLU := make([]int, len(m.Layers)), make([]bool, len(m.Layers))
+	pos := map[string]int{}
+	for i, l := range m.Layers {
+		reluOf[i] = -1
+		pos[l.Name] = i
+	}
+	for i, l := range m.Layers {
+		if l.Op != OpReLU {
+			continue
+		}
+		if in := m.inputsOf(i); len(in) == 1 {
+			if j, ok := pos[in[0]]; ok && j < i && reluOf[j] < 0 && m.Layers[j].Op != OpReLU {
+				reluOf[j], fromReLU[i] = i, true
+			}
+		}
+	}
 	var parts []*Stats
 	var done int64
 	lock := make(chan struct{}, 1)
@@ -306,7 +421,13 @@ func calibrate(m *Model, p patternSource, progress Progress) (*Stats, error) {
 			r.Run(b.Input(k))
 			in.Add(r.bufs[0])
 			for i := range m.Layers {
-				outs[i].Add(r.Output(i))
+				switch j := reluOf[i]; {
+				case fromReLU[i]: // recorded with its input
+				case j >= 0:
+					outs[i].addWithReLU(outs[j], r.Output(i))
+				default:
+					outs[i].Add(r.Output(i))
+				}
 			}
 			st.Patterns++
 			if progress != nil {

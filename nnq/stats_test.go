@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/nnq-toolkit/nnq/kernels"
 )
 
 // addSlow is the straightforward definition of TensorStats.Add (one
@@ -92,16 +94,72 @@ func BenchmarkStatsAdd(b *testing.B) {
 	for i := range xs {
 		xs[i] = float32(r.NormFloat64() * 3)
 	}
+	relu := make([]float32, len(xs)) // a ReLU's output: half of it zeros
+	for i, v := range xs {
+		relu[i] = max(v, 0)
+	}
 	for _, c := range []struct {
 		name string
 		add  func(*TensorStats, []float32)
 	}{{"bits", (*TensorStats).Add}, {"log2", addSlow}} {
-		b.Run(c.name, func(b *testing.B) {
-			s := newTensorStats("x")
-			for i := 0; i < b.N; i++ {
-				c.add(s, xs)
+		for _, d := range []struct {
+			name string
+			xs   []float32
+		}{{"normal", xs}, {"relu", relu}} {
+			b.Run(c.name+"/"+d.name, func(b *testing.B) {
+				s := newTensorStats("x")
+				for i := 0; i < b.N; i++ {
+					c.add(s, d.xs)
+				}
+				b.ReportMetric(float64(len(d.xs)*b.N)/b.Elapsed().Seconds(), "values/s")
+			})
+		}
+	}
+}
+
+// TestAddWithReLUEqualsTwoAdds: recording a tensor together with its ReLU
+// gives both statistics exactly as two separate Adds (on kernels.ReLUFloat's
+// output) do, over several calls, with zeros of both signs, NaNs and
+// infinities of both signs, subnormals and constant blocks.
+func TestAddWithReLUEqualsTwoAdds(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -1e-45, -1e-40, math.MaxFloat32, -math.MaxFloat32,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), -float32(math.NaN()), 1, -1, 0.5, -2}
+	for c := 0; c < 50; c++ {
+		x1, y1 := newTensorStats("x"), newTensorStats("y")
+		x2, y2 := newTensorStats("x"), newTensorStats("y")
+		for call := 0; call < 3; call++ {
+			xs := make([]float32, r.Intn(300))
+			for i := range xs {
+				switch r.Intn(4) {
+				case 0:
+					xs[i] = special[r.Intn(len(special))]
+				case 1:
+					xs[i] = float32(c % 3) // constant blocks at an extreme
+				default:
+					xs[i] = float32(r.NormFloat64() * math.Exp2(float64(r.Intn(40)-20)))
+				}
 			}
-			b.ReportMetric(float64(len(xs)*b.N)/b.Elapsed().Seconds(), "values/s")
-		})
+			if c%5 == 0 { // finite values only (what calibration accepts)
+				for i, v := range xs {
+					if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+						xs[i] = 3
+					}
+				}
+			}
+			x1.addWithReLU(y1, xs)
+			ys := append([]float32(nil), xs...)
+			kernels.ReLUFloat(ys)
+			x2.Add(xs)
+			y2.Add(ys)
+		}
+		for _, p := range [][2]*TensorStats{{x1, x2}, {y1, y2}} {
+			a, b := p[0], p[1]
+			same := a.Count == b.Count && a.Zeros == b.Zeros && a.NonFinite == b.NonFinite && a.MinCount == b.MinCount && a.MaxCount == b.MaxCount &&
+				math.Float64bits(a.Min) == math.Float64bits(b.Min) && math.Float64bits(a.Max) == math.Float64bits(b.Max) && a.Pos == b.Pos && a.Neg == b.Neg && a.Fine == b.Fine
+			if !same {
+				t.Fatalf("case %d, tensor %s: with the ReLU %+v\nseparately %+v", c, a.Name, *a, *b)
+			}
+		}
 	}
 }
