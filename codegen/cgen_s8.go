@@ -92,11 +92,17 @@ func actLit(a kernels.Activation) string { return fmt.Sprintf("{.min = %d, .max 
 func buildDataS8(q *nnq.QModel, plan *MemPlan) (*tmplData, error) {
 	eb := elemBytes(q)
 	d := &tmplData{Name: q.Name, Type: q.TypeName(), Bits: q.Bits, Target: q.Target, Path: q.Path.String(),
-		DSP: q.Path == kernels.DSPPath, Round: "TFLite double rounding", NumLayers: len(q.Layers), Mem: plan,
+		DSP: q.Path == kernels.DSPPath, Round: q.AffineRounding.Short(), NumLayers: len(q.Layers), Mem: plan,
 		ActBytes: plan.ActivationBytes, ScratchBytes: plan.ScratchBytes, ArenaBytes: plan.ArenaBytes,
 		LowerBound: plan.LowerBound, Naive: plan.Naive, Strategy: plan.Strategy, S8: &s8Data{}}
 	if d.Name == "" {
 		d.Name = "nn"
+	}
+	// Single rounding: every build of the project (nnq's runtime and the
+	// library alike) defines CMSIS_NN_USE_SINGLE_ROUNDING.
+	d.Rounding = q.AffineRounding.Macro()
+	if !q.AffineRounding.IsDefault() {
+		d.AffineRounding = q.AffineRounding.Describe()
 	}
 	d.ElemC, d.MinVal, d.MaxVal = "int8_t", -128, 127
 	if q.Bits == 16 {
@@ -262,7 +268,7 @@ func (g *s8Gen) layer(i int) error {
 		g.decl("static const cmsis_nn_pool_params %s_params = {.stride = %s, .padding = %s, .activation = %s};", base, tileLit(p.Stride), tileLit(p.Padding), actLit(p.Activation))
 		g.decl("static const cmsis_nn_dims %s_in = %s, %s_filter = %s, %s_out = %s;", base, dimsLit(call.In), base, dimsLit(call.Filter), base, dimsLit(call.Out))
 		size := ""
-		if l.Op == nnq.OpAvgPool2D {
+		if l.Op == nnq.OpAvgPool2D && !strings.HasPrefix(call.Function, "nnq_") { // nnq's pools need no scratch
 			size = fmt.Sprintf("%s_get_buffer_size(%d, %d)", call.Function, call.Out.W, call.In.C)
 		}
 		g.ctx(cl, size)
@@ -378,6 +384,8 @@ func s8Why(l *nnq.QLayer) string {
 		return "CMSIS-NN has no int8 sigmoid/tanh (TFLite uses a table); nnq's table kernel (int16: interpolated table on Q3.12)"
 	case nnq.OpAdd, nnq.OpMul:
 		return "nnq's runtime has no int16 element-wise kernels of the library: nnq's own (TFLite's int16 arithmetic)"
+	case nnq.OpAvgPool2D:
+		return "rounding onnx: the mean rounds half to even (ONNX QuantizeLinear, PyTorch); CMSIS-NN's arm_avgpool rounds ties away from zero and has no option for it"
 	case nnq.OpGRU, nnq.OpLSTM:
 		return "CMSIS-NN has no GRU, and its LSTM feeds the state back in int8: nnq's time-step loop over arm_convolve_wrapper_s16 (1x1, per-row scales) with an int16 state"
 	}

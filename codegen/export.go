@@ -174,6 +174,8 @@ type tmplData struct {
 	Headers             []string
 	Example             *example
 	Rounding            string
+	// AffineRounding describes an s8/s16 export's non-default arithmetic.
+	AffineRounding string
 	// S8 holds the s8/s16 parts (nil for q7/q15 exports).
 	S8       *s8Data
 	Frontend *feData // nil: no input front end

@@ -61,6 +61,28 @@ func s8Cases(t testing.TB) []struct {
 			add("rnn/"+string(f)+"/"+target, q, p)
 		}
 	}
+	// The other roundings (CMSIS_NN_USE_SINGLE_ROUNDING, and onnx's
+	// ties-to-even pools) on a sample: both formats, both code paths, the
+	// average pools (netAllQ7), element-wise and s16 activations, the
+	// recurrent kernels.
+	for _, c := range []struct {
+		s      netSpec
+		f      nnq.Format
+		target string
+		r      nnq.AffineRounding
+	}{
+		{netAllQ7, nnq.FormatS8, "cortex-m4", nnq.RoundingONNX},
+		{netAllQ7, nnq.FormatS16, "cortex-m3", nnq.RoundingONNX},
+		{netAllQ7, nnq.FormatS8, "cortex-m3", nnq.RoundingSingle},
+		{netS8Row, nnq.FormatS8, "cortex-m4", nnq.RoundingSingle},
+		{netQ15, nnq.FormatS16, "cortex-m4", nnq.RoundingSingle},
+	} {
+		q, p := quantizedSpec(t, c.s, nnq.QConfig{Format: c.f, Target: c.target, Scheme: nnq.MSE{}, AffineRounding: c.r})
+		add(c.s.name+"/"+string(c.f)+"/"+c.target+"/"+string(c.r), q, p)
+	}
+	m := rnnModel(t, 3, 7, 3, 2, 9, 5, false)
+	q, p := quantizedRNNWith(t, m, nnq.QConfig{Format: nnq.FormatS8, Target: "cortex-m4", AffineRounding: nnq.RoundingONNX})
+	add("rnn/s8/cortex-m4/onnx", q, p)
 	return out
 }
 
@@ -98,7 +120,19 @@ func TestS8ExportVerify(t *testing.T) {
 		if r := proj.Report(); !strings.Contains(r, c.q.TypeName()) {
 			t.Errorf("%s: report:\n%s", c.name, r)
 		}
-		dsp := strings.HasSuffix(c.name, "cortex-m4")
+		// Single rounding: every build defines the macro, nn.c insists on it.
+		mk, _ := os.ReadFile(filepath.Join(dir, "Makefile"))
+		cm, _ := os.ReadFile(filepath.Join(dir, "CMakeLists.txt"))
+		single := !c.q.AffineRounding.IsDefault()
+		for _, f := range []struct {
+			name, text, want string
+		}{{"Makefile", string(mk), "-D" + nnq.SingleRoundingMacro}, {"CMakeLists.txt", string(cm), "target_compile_definitions(nn PUBLIC " + nnq.SingleRoundingMacro + ")"},
+			{"nn.c", string(src), "#ifndef " + nnq.SingleRoundingMacro}} {
+			if strings.Contains(f.text, f.want) != single {
+				t.Errorf("%s (rounding %s): %s has %q: %v", c.name, c.q.AffineRounding.Name(), f.name, f.want, !single)
+			}
+		}
+		dsp := strings.Contains(c.name, "cortex-m4")
 		res, err := Verify(testCtx(t), dir, VerifyOptions{Sanitize: dsp})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -111,7 +145,7 @@ func TestS8ExportVerify(t *testing.T) {
 		"arm_depthwise_conv_3x3_s8", "arm_depthwise_conv_s8_opt", "arm_depthwise_conv_fast_s16", "arm_fully_connected_s8", "arm_fully_connected_s16",
 		"arm_max_pool_s8", "arm_max_pool_s16", "arm_avgpool_s8", "arm_avgpool_s16", "arm_softmax_s8", "arm_softmax_s16",
 		"arm_elementwise_add_s8", "arm_elementwise_mul_s8", "nnq_add_s16", "nnq_mul_s16", "nnq_clamp_s8", "nnq_clamp_s16",
-		"nnq_lut_s8", "nnq_act_s16", "nnq_gru_s8", "nnq_gru_s16", "nnq_lstm_s8", "nnq_lstm_s16"} {
+		"nnq_lut_s8", "nnq_act_s16", "nnq_gru_s8", "nnq_gru_s16", "nnq_lstm_s8", "nnq_lstm_s16", "nnq_avgpool_s8_even", "nnq_avgpool_s16_even"} {
 		if !seen[k] {
 			t.Errorf("no test network runs %s", k)
 		}

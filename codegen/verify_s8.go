@@ -22,12 +22,29 @@ func checkLibrary(q *nnq.QModel, opt VerifyOptions) error {
 	return nil
 }
 
-// s8BuildFlags are the compiler flags of an s8/s16 export on target tg: the
+// s8BuildFlags are the compiler flags of an s8/s16 export on target tg
+// (with -DCMSIS_NN_USE_SINGLE_ROUNDING for the single and onnx roundings):
+// the
 // s8/s16 kernels give the same results on the C and DSP paths except the
 // s16 fully connected and fast depthwise kernels, which accumulate in
 // 32 bits on the DSP path; a DSP-path model on the host therefore builds
 // nnq's runtime with its DSP kernels emulated (NNQ_S8_DSP_EMULATE).
 func s8BuildFlags(q *nnq.QModel, tg harness.Target, opt VerifyOptions) ([]string, error) {
+	flags, err := s8PathFlags(q, tg, opt)
+	if err != nil {
+		return nil, err
+	}
+	// Single rounding: nnq's runtime and the library (compiled with the
+	// same flags) both honour the macro.
+	if m := q.AffineRounding.Macro(); m != "" {
+		flags = append(flags, "-D"+m)
+	}
+	return flags, nil
+}
+
+// s8PathFlags are the flags that make an s8/s16 export follow q's code
+// path on target tg.
+func s8PathFlags(q *nnq.QModel, tg harness.Target, opt VerifyOptions) ([]string, error) {
 	dsp := q.Path == kernels.DSPPath
 	if tg.IsHost() {
 		if !dsp {

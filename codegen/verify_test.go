@@ -306,6 +306,9 @@ func TestReport(t *testing.T) {
 func TestMakefile(t *testing.T) {
 	needCC(t)
 	testenv.Tool(t, "make", "make")
+	// The builds below use nnq's runtime unless they name a CMSIS tree:
+	// a library tree in the environment must not reach them.
+	t.Setenv("CMSIS_PATH", "")
 	dir, _ := exportT(t, netQ15, 16, "cortex-m3")
 	dspDir, _ := exportT(t, netSquareQ7, 8, "cortex-m4")
 	run := func(args ...string) string {
@@ -409,6 +412,7 @@ func fakeCMSIS(t *testing.T, proj string) string {
 func TestCMake(t *testing.T) {
 	needCC(t)
 	testenv.Tool(t, "cmake", "cmake")
+	t.Setenv("CMSIS_PATH", "")                        // as in TestMakefile
 	dspDir, _ := exportT(t, netAllQ7, 8, "cortex-m4") // NN_HOST_DSP defaults to ON
 	cDir, _ := exportT(t, netQ15, 16, "cortex-m3")
 	cmsis := fakeCMSIS(t, cDir)

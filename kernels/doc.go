@@ -84,8 +84,13 @@
 //     (s16: int32 or int64 exactly where the library uses them; the
 //     DSP-path int32 sums of FullyConnectedS16 and DepthwiseConvFastS16
 //     follow Opts.Target), + bias, Requantize per channel (TFLite double
-//     rounding) or RequantizeS64 (s16), + output_offset, clamp to the
-//     activation range. Softmax follows the library's two deviations from
+//     rounding, the library's default build; RequantizeSingle when
+//     Opts.Requant is SingleRounding, a build with
+//     CMSIS_NN_USE_SINGLE_ROUNDING) or RequantizeS64 (s16, the same in
+//     both builds), + output_offset, clamp to the activation range.
+//     NNQAvgpoolS8Even and NNQAvgpoolS16Even are nnq's own average pools
+//     whose mean rounds half to even (ONNX/PyTorch); the library's pools
+//     round ties away from zero. Softmax follows the library's two deviations from
 //     TFLite: arm_softmax_s16 does not clamp (a lone maximum gives -32768)
 //     and arm_nn_requantize_s64 truncates its doubled intermediate to 32
 //     bits.
@@ -121,4 +126,26 @@
 //     bias_data + group offset even when bias_data is NULL (grouped
 //     convolutions); the Go kernel computes the bias-free result, so export
 //     grouped convolutions with a bias (zeros if none).
+//
+// # Speed on the host
+//
+// The simulation and the float passes are the hot loops of a conversion.
+// On amd64 with AVX2 (and FMA for float) some of them run vector code
+// (float_amd64.s), chosen at run time; elsewhere the same Go loops run.
+// Either way the results are the same bit for bit:
+//   - ConvFloat (NewConvFloat, NewDepthwiseConvFloat, NewFullyConnectedFloat)
+//     packs a layer's weights once and computes ConvHWCFloat,
+//     DepthwiseConvHWCFloat or FullyConnectedFloat four filters (channels)
+//     per instruction, each lane one output's float64 sum in the plain
+//     kernels' order: a product of two float32 values is exact in float64,
+//     so a fused multiply-add rounds as the separate multiply and add do.
+//   - The q7 convolution's pixel pairs and the q7 depthwise convolution
+//     sum sixteen taps or channels per step in int32 lanes (exact: every
+//     sum is bounded well inside int32), and the uninstrumented q7
+//     convolution requantizes in the same pass, wrapping as the library's
+//     int32 accumulator does.
+//
+// Tests compare every vector path with the plain kernels and the textbook
+// references on random shapes with every loop leftover; go test -bench
+// 'ConvFloatKWS' puts the packed and the plain float kernels side by side.
 package kernels

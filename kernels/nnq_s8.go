@@ -76,7 +76,7 @@ func NNQActS16(o Opts, in []int16, mult, shift int32, lut []int16, out []int16, 
 		return invalid(fn, "size %d for buffers of %d and %d", n, len(in), len(out))
 	}
 	for i := 0; i < n; i++ {
-		v := Requantize(int32(in[i]), mult, shift)
+		v := o.Requant.Requantize(int32(in[i]), mult, shift)
 		if o.Stats != nil {
 			o.Stats.recordClamp(v, s16Min, s16Max, s16Min, s16Max)
 		}
@@ -148,9 +148,9 @@ func NNQAddS16(o Opts, in1, in2 []int16, p ElementwiseAddS8Params, out []int16, 
 	}
 	ls := uint(p.LeftShift)
 	for i := 0; i < n; i++ {
-		a := Requantize(int32(in1[i])<<ls, p.Input1Mult, p.Input1Shift)
-		b := Requantize(int32(in2[i])<<ls, p.Input2Mult, p.Input2Shift)
-		y := Requantize(a+b, p.OutMult, p.OutShift)
+		a := o.Requant.Requantize(int32(in1[i])<<ls, p.Input1Mult, p.Input1Shift)
+		b := o.Requant.Requantize(int32(in2[i])<<ls, p.Input2Mult, p.Input2Shift)
+		y := o.Requant.Requantize(a+b, p.OutMult, p.OutShift)
 		out[i] = int16(clampAct(o.Stats, y, p.OutActivationMin, p.OutActivationMax, s16Min, s16Max))
 	}
 	if o.Stats != nil {
@@ -170,7 +170,7 @@ func NNQMulS16(o Opts, in1, in2 []int16, p ElementwiseMulS8Params, out []int16, 
 		return err
 	}
 	for i := 0; i < n; i++ {
-		y := Requantize(int32(in1[i])*int32(in2[i]), p.OutMult, p.OutShift)
+		y := o.Requant.Requantize(int32(in1[i])*int32(in2[i]), p.OutMult, p.OutShift)
 		out[i] = int16(clampAct(o.Stats, y, p.OutActivationMin, p.OutActivationMax, s16Min, s16Max))
 	}
 	if o.Stats != nil {

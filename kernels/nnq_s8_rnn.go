@@ -148,13 +148,13 @@ func rnnS8[T int8 | int16](fn string, lstm bool, o Opts, p NNQRNNS8Params, in []
 	fxD, fhD, gD := Dims{N: G * H, H: 1, W: 1, C: I}, Dims{N: G * H, H: 1, W: 1, C: H}, Dims{N: 1, H: 1, W: 1, C: G * H}
 	// The FCs' saturations and wraps count in o.Stats (the gate scale is
 	// chosen to avoid them); their calls and values do not.
-	fo := Opts{Target: o.Target}
+	fo := Opts{Target: o.Target, Requant: o.Requant}
 	var fst Stats
 	if o.Stats != nil {
 		fo.Stats = &fst
 	}
 	act := func(x int32, t []int16) int16 {
-		v := Requantize(x, p.Gate.Multiplier, p.Gate.Shift)
+		v := o.Requant.Requantize(x, p.Gate.Multiplier, p.Gate.Shift)
 		return lutS16(t, min(max(v, s16Min), s16Max))
 	}
 	mulQ15 := func(a, b int32) int32 { return (a*b + 1<<14) >> 15 }
@@ -184,9 +184,9 @@ func rnnS8[T int8 | int16](fn string, lstm bool, o Opts, p NNQRNNS8Params, in []
 				fg := int32(act(int32(gx[H+j])+int32(gh[H+j]), sig))
 				gg := int32(act(int32(gx[2*H+j])+int32(gh[2*H+j]), tanh))
 				og := int32(act(int32(gx[3*H+j])+int32(gh[3*H+j]), sig))
-				cv := sat16(mulQ15(fg, int32(c[j])) + Requantize(ig*gg, p.Cell.Multiplier, p.Cell.Shift))
+				cv := sat16(mulQ15(fg, int32(c[j])) + o.Requant.Requantize(ig*gg, p.Cell.Multiplier, p.Cell.Shift))
 				c[j] = cv
-				v := Requantize(int32(cv), p.CellAct.Multiplier, p.CellAct.Shift)
+				v := o.Requant.Requantize(int32(cv), p.CellAct.Multiplier, p.CellAct.Shift)
 				tc := int32(lutS16(tanh, min(max(v, s16Min), s16Max)))
 				h[j] = int16(mulQ15(og, tc))
 			}

@@ -68,6 +68,11 @@ func (r Rounding) roundTerm(outShift int) int64 {
 type Opts struct {
 	Target   Target
 	Rounding Rounding
+	// Requant selects the requantisation of the s8/s16 kernels:
+	// DoubleRounding (the zero value, CMSIS-NN's default build) or
+	// SingleRounding (a build with CMSIS_NN_USE_SINGLE_ROUNDING). The
+	// legacy q7/q15 kernels ignore it.
+	Requant Requant
 	// Stats, when non-nil, receives counters for the call. Stats is not
 	// safe for concurrent use; give each goroutine its own.
 	Stats *Stats

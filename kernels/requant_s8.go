@@ -1,11 +1,59 @@
 package kernels
 
-import "math/bits"
+import (
+	"fmt"
+	"math/bits"
+)
 
-// Requantisation arithmetic of the s8/s16 API (CMSIS-NN v7 default build:
-// TFLite "double rounding", CMSIS_NN_USE_SINGLE_ROUNDING not defined).
+// Requantisation arithmetic of the s8/s16 API (CMSIS-NN v7). The default
+// build rounds twice (TFLite's "double rounding": Requantize); a build with
+// CMSIS_NN_USE_SINGLE_ROUNDING defined rounds the exact product once
+// (RequantizeSingle). Opts.Requant picks one for every s8/s16 kernel.
 // Every operation is on int32 with two's-complement wrap-around where the
 // C code wraps, so the results are the library's for every input.
+
+// Requant is the requantisation rounding an s8/s16 kernel call models.
+type Requant int
+
+const (
+	// DoubleRounding is CMSIS-NN's default build (Requantize). It is the
+	// zero value.
+	DoubleRounding Requant = iota
+	// SingleRounding is a build with CMSIS_NN_USE_SINGLE_ROUNDING defined
+	// (RequantizeSingle).
+	SingleRounding
+)
+
+// String returns "double" or "single".
+func (r Requant) String() string {
+	switch r {
+	case DoubleRounding:
+		return "double"
+	case SingleRounding:
+		return "single"
+	}
+	return fmt.Sprintf("Requant(%d)", int(r))
+}
+
+// Requantize is arm_nn_requantize(val, mult, shift) as built with rounding
+// r: Requantize or RequantizeSingle.
+func (r Requant) Requantize(val, mult, shift int32) int32 {
+	if r == SingleRounding {
+		return RequantizeSingle(val, mult, shift)
+	}
+	return Requantize(val, mult, shift)
+}
+
+// RequantizeSingle is arm_nn_requantize(val, mult, shift) in a build with
+// CMSIS_NN_USE_SINGLE_ROUNDING: the exact 64-bit product val·mult is
+// shifted right by 30-shift (arithmetic, i.e. floor) and truncated to
+// int32, then (t+1)>>1 in int32 (wrapping like the compiled C). Where t
+// does not wrap this is val·mult/2^(31-shift) rounded once, ties toward
+// +infinity. shift must be in [-31, 30].
+func RequantizeSingle(val, mult, shift int32) int32 {
+	t := int32((int64(val) * int64(mult)) >> uint(30-shift))
+	return (t + 1) >> 1
+}
 
 // Requantize is arm_nn_requantize(val, mult, shift): val·2^max(shift,0)
 // (int32, wraps), then the doubling high multiply by mult rounding half
@@ -48,7 +96,8 @@ func ReduceMultiplier(mult int32) int32 {
 // s16 layers call it (reducedMult = ReduceMultiplier(mult)): t =
 // floor(val·reducedMult / 2^(14-shift)) truncated to int32, result
 // floor((t+1)/2). shift must be in [-31, 14]. For |result| >= 2^30 the
-// int32 truncation of t wraps, exactly as in the library.
+// int32 truncation of t wraps, exactly as in the library. It rounds once
+// in every build: CMSIS_NN_USE_SINGLE_ROUNDING does not change it.
 func RequantizeS64(val int64, reducedMult, shift int32) int32 {
 	t := int32((val * int64(reducedMult)) >> uint(14-shift))
 	return (t + 1) >> 1

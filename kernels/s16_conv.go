@@ -46,7 +46,7 @@ func ConvolveS16(o Opts, p ConvParams, q PerChannelQuantParams, inDims Dims, in 
 				acc32 += bias.Int32[oc]
 				exact += int64(bias.Int32[oc])
 			}
-			y := Requantize(acc32, q.Multiplier[oc], q.Shift[oc])
+			y := o.Requant.Requantize(acc32, q.Multiplier[oc], q.Shift[oc])
 			if st != nil {
 				st.recordOut(exact, acc32, y, act.Min, act.Max, s16Min, s16Max)
 			}

@@ -151,14 +151,14 @@ func dots8(col []int32, w []int8) int64 {
 }
 
 // finishS8 requantises one s8 conv/depthwise output: int32 accumulator
-// with wrap-around, + bias, Requantize, + output offset, clamp.
-func finishS8(st *Stats, exact int64, bias []int32, oc int, mult, shift, outOff int32, act Activation) int8 {
+// with wrap-around, + bias, Requantize (rounding rq), + output offset, clamp.
+func finishS8(st *Stats, rq Requant, exact int64, bias []int32, oc int, mult, shift, outOff int32, act Activation) int8 {
 	acc := int32(exact)
 	if bias != nil {
 		acc += bias[oc]
 		exact += int64(bias[oc])
 	}
-	y := Requantize(acc, mult, shift) + outOff
+	y := rq.Requantize(acc, mult, shift) + outOff
 	if st != nil {
 		st.recordOut(exact, acc, y, act.Min, act.Max, s8Min, s8Max)
 	}
@@ -171,7 +171,7 @@ func convS8(o *Opts, g *convGeom, p *ConvParams, q *PerChannelQuantParams, in, f
 	convCoreS8(g, in, p.InputOffset, filter, func(pix int, acc []int64) {
 		ob := out[pix*g.outC : (pix+1)*g.outC]
 		for oc, a := range acc {
-			ob[oc] = finishS8(st, a, bias, oc, q.Multiplier[oc], q.Shift[oc], p.OutputOffset, p.Activation)
+			ob[oc] = finishS8(st, o.Requant, a, bias, oc, q.Multiplier[oc], q.Shift[oc], p.OutputOffset, p.Activation)
 		}
 	})
 	if st != nil {

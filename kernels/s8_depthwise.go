@@ -118,7 +118,7 @@ func dwS8(o *Opts, g *dwGeom, p *DwConvParams, q *PerChannelQuantParams, in, fil
 	dwCore(g, in, p.InputOffset, filter, func(pix int, acc []int64) {
 		ob := out[pix*g.outC : (pix+1)*g.outC]
 		for oc, a := range acc {
-			ob[oc] = finishS8(st, a, bias, oc, q.Multiplier[oc], q.Shift[oc], p.OutputOffset, p.Activation)
+			ob[oc] = finishS8(st, o.Requant, a, bias, oc, q.Multiplier[oc], q.Shift[oc], p.OutputOffset, p.Activation)
 		}
 	})
 	if st != nil {

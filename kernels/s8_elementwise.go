@@ -58,9 +58,9 @@ func ElementwiseAddS8(o Opts, in1, in2 []int8, p ElementwiseAddS8Params, out []i
 	st := o.Stats
 	ls := uint(p.LeftShift)
 	for i := 0; i < blockSize; i++ {
-		a := Requantize((int32(in1[i])+p.Input1Offset)<<ls, p.Input1Mult, p.Input1Shift)
-		b := Requantize((int32(in2[i])+p.Input2Offset)<<ls, p.Input2Mult, p.Input2Shift)
-		y := Requantize(a+b, p.OutMult, p.OutShift) + p.OutOffset
+		a := o.Requant.Requantize((int32(in1[i])+p.Input1Offset)<<ls, p.Input1Mult, p.Input1Shift)
+		b := o.Requant.Requantize((int32(in2[i])+p.Input2Offset)<<ls, p.Input2Mult, p.Input2Shift)
+		y := o.Requant.Requantize(a+b, p.OutMult, p.OutShift) + p.OutOffset
 		out[i] = int8(clampAct(st, y, p.OutActivationMin, p.OutActivationMax, s8Min, s8Max))
 	}
 	if st != nil {
@@ -80,7 +80,7 @@ func ElementwiseMulS8(o Opts, in1, in2 []int8, p ElementwiseMulS8Params, out []i
 	st := o.Stats
 	for i := 0; i < blockSize; i++ {
 		prod := (int32(in1[i]) + p.Input1Offset) * (int32(in2[i]) + p.Input2Offset)
-		y := Requantize(prod, p.OutMult, p.OutShift) + p.OutOffset
+		y := o.Requant.Requantize(prod, p.OutMult, p.OutShift) + p.OutOffset
 		out[i] = int8(clampAct(st, y, p.OutActivationMin, p.OutActivationMax, s8Min, s8Max))
 	}
 	if st != nil {

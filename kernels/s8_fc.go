@@ -79,7 +79,7 @@ func FullyConnectedS8(o Opts, p FCParams, q PerTensorQuantParams, inDims Dims, i
 					s += (int64(xv) + inOff) * (int64(w[i]) + fOff)
 				}
 			}
-			out[b*rows+r] = finishS8(st, s, bias, r, q.Multiplier, q.Shift, p.OutputOffset, p.Activation)
+			out[b*rows+r] = finishS8(st, o.Requant, s, bias, r, q.Multiplier, q.Shift, p.OutputOffset, p.Activation)
 		}
 	}
 	if st != nil {

@@ -51,7 +51,7 @@ func checkPoolArgs(fn string, p PoolParams, inDims Dims, nIn int, fDims Dims, ou
 }
 
 func emptyPoolWindow(fn string, o int) error {
-	if fn == "arm_avgpool_s8" || fn == "arm_avgpool_s16" {
+	if fn == "arm_avgpool_s8" || fn == "arm_avgpool_s16" || fn == "nnq_avgpool_s8_even" || fn == "nnq_avgpool_s16_even" {
 		return argErr(fn, "a pooling window lies entirely outside the input")
 	}
 	return invalid(fn, "the window of output %d lies entirely outside the input", o)
@@ -75,7 +75,9 @@ func poolVisit(g *poolGeom, visit func(b, outIdx, inBase, ky0, ky1, kx0, kx1 int
 	}
 }
 
-func avgpool[T int8 | int16](o *Opts, g *poolGeom, act Activation, in, out []T, tmin, tmax int32) {
+// avgpool averages every window: the library's rounding (half away from
+// zero), or half to even when even is set (nnq's own pool).
+func avgpool[T int8 | int16](o *Opts, g *poolGeom, act Activation, in, out []T, tmin, tmax int32, even bool) {
 	st := o.Stats
 	var sumBuf [dwAccMax]int32
 	var sum []int32
@@ -99,7 +101,9 @@ func avgpool[T int8 | int16](o *Opts, g *poolGeom, act Activation, in, out []T, 
 		ob := out[outIdx : outIdx+g.c]
 		for c, s := range sum {
 			var y int32
-			if s > 0 {
+			if even {
+				y = divRoundEven(s, count)
+			} else if s > 0 {
 				y = (s + count/2) / count
 			} else {
 				y = (s - count/2) / count
@@ -135,8 +139,29 @@ func maxpool[T int8 | int16](o *Opts, g *poolGeom, act Activation, in, out []T, 
 	}
 }
 
-// runPool checks a pooling call and runs avg (average) or max pooling.
-func runPool[T int8 | int16](o *Opts, fn string, avg bool, p PoolParams, inDims Dims, in []T, fDims, outDims Dims, out []T) error {
+// divRoundEven is s/n (n > 0) rounded to the nearest integer, ties to the
+// even one.
+func divRoundEven(s, n int32) int32 {
+	q, r := s/n, s%n
+	if r < 0 { // floor division: 0 <= r < n
+		q, r = q-1, r+n
+	}
+	if d := 2 * int64(r); d > int64(n) || (d == int64(n) && q&1 != 0) {
+		q++
+	}
+	return q
+}
+
+// Pooling kinds of runPool.
+const (
+	poolMax = iota
+	poolAvg
+	poolAvgEven
+)
+
+// runPool checks a pooling call and runs max pooling, average pooling or
+// the ties-to-even average (kind).
+func runPool[T int8 | int16](o *Opts, fn string, kind int, p PoolParams, inDims Dims, in []T, fDims, outDims Dims, out []T) error {
 	tmin, tmax := int32(s8Min), int32(s8Max)
 	var zero T
 	if any(zero) == any(int16(0)) {
@@ -146,8 +171,8 @@ func runPool[T int8 | int16](o *Opts, fn string, avg bool, p PoolParams, inDims 
 	if err != nil {
 		return err
 	}
-	if avg {
-		avgpool(o, &g, p.Activation, in, out, tmin, tmax)
+	if kind != poolMax {
+		avgpool(o, &g, p.Activation, in, out, tmin, tmax, kind == poolAvgEven)
 	} else {
 		maxpool(o, &g, p.Activation, in, out, tmin, tmax)
 	}
@@ -161,23 +186,39 @@ func runPool[T int8 | int16](o *Opts, fn string, avg bool, p PoolParams, inDims 
 // input returns ErrArg (the library's status). Scratch on the C API:
 // AvgpoolS8GetBufferSize.
 func AvgpoolS8(o Opts, p PoolParams, inDims Dims, in []int8, fDims, outDims Dims, out []int8) error {
-	return runPool(&o, "arm_avgpool_s8", true, p, inDims, in, fDims, outDims, out)
+	return runPool(&o, "arm_avgpool_s8", poolAvg, p, inDims, in, fDims, outDims, out)
 }
 
 // AvgpoolS16 is arm_avgpool_s16 (as AvgpoolS8 on int16 data).
 func AvgpoolS16(o Opts, p PoolParams, inDims Dims, in []int16, fDims, outDims Dims, out []int16) error {
-	return runPool(&o, "arm_avgpool_s16", true, p, inDims, in, fDims, outDims, out)
+	return runPool(&o, "arm_avgpool_s16", poolAvg, p, inDims, in, fDims, outDims, out)
 }
 
 // MaxPoolS8 is arm_max_pool_s8: maximum over the in-bounds window, then
 // clamp. No scratch.
 func MaxPoolS8(o Opts, p PoolParams, inDims Dims, in []int8, fDims, outDims Dims, out []int8) error {
-	return runPool(&o, "arm_max_pool_s8", false, p, inDims, in, fDims, outDims, out)
+	return runPool(&o, "arm_max_pool_s8", poolMax, p, inDims, in, fDims, outDims, out)
 }
 
 // MaxPoolS16 is arm_max_pool_s16.
 func MaxPoolS16(o Opts, p PoolParams, inDims Dims, in []int16, fDims, outDims Dims, out []int16) error {
-	return runPool(&o, "arm_max_pool_s16", false, p, inDims, in, fDims, outDims, out)
+	return runPool(&o, "arm_max_pool_s16", poolMax, p, inDims, in, fDims, outDims, out)
+}
+
+// NNQAvgpoolS8Even is nnq_avgpool_s8_even, nnq's own average pool for
+// networks that follow ONNX/PyTorch arithmetic: as AvgpoolS8 (same
+// arguments, windows, clamp and errors) but the mean sum/count is rounded
+// half to even, as ONNX QuantizeLinear and PyTorch's quantized average pool
+// round it. CMSIS-NN has no such function; nnq's C runtime provides it in
+// every build (nnq_s8_nnq.c). No scratch.
+func NNQAvgpoolS8Even(o Opts, p PoolParams, inDims Dims, in []int8, fDims, outDims Dims, out []int8) error {
+	return runPool(&o, "nnq_avgpool_s8_even", poolAvgEven, p, inDims, in, fDims, outDims, out)
+}
+
+// NNQAvgpoolS16Even is nnq_avgpool_s16_even (as NNQAvgpoolS8Even on int16
+// data).
+func NNQAvgpoolS16Even(o Opts, p PoolParams, inDims Dims, in []int16, fDims, outDims Dims, out []int16) error {
+	return runPool(&o, "nnq_avgpool_s16_even", poolAvgEven, p, inDims, in, fDims, outDims, out)
 }
 
 // AvgpoolS8GetBufferSize is arm_avgpool_s8_get_buffer_size(dim_dst_width,

@@ -113,7 +113,7 @@ func SoftmaxS16(o Opts, in []int16, numRows, rowSize int, mult, shift int32, lut
 	}
 	st := o.Stats
 	expOf := func(d int32) int32 {
-		s := min(max(Requantize(d, mult, shift)+s16Max, s16Min), s16Max)
+		s := min(max(o.Requant.Requantize(d, mult, shift)+s16Max, s16Min), s16Max)
 		return int32(lutS16(lut.ExpLUT, s))
 	}
 	for r := 0; r < numRows; r++ {

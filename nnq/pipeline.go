@@ -36,6 +36,8 @@ type ConvertOptions struct {
 	Target    string
 	Truncate  bool
 	InputFrac *int
+	// AffineRounding is the s8/s16 arithmetic (QConfig.AffineRounding).
+	AffineRounding AffineRounding
 	// Runtime and Optimize choose the C kernels (QConfig).
 	Runtime, Optimize string
 	// NoPoolShift keeps average pools at their input format.
@@ -115,6 +117,9 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 	if err := CheckFrontendChoice(o.Frontend); err != nil {
 		return nil, err
 	}
+	if err := CheckAffineRounding(o.AffineRounding, o.Format, o.Bits); err != nil {
+		return nil, err
+	}
 	if c.Framework, err = Load(o.Model); err != nil {
 		return nil, err
 	}
@@ -166,7 +171,7 @@ func Convert(o ConvertOptions) (*Conversion, error) {
 	if scheme, err = c.schemePatterns(scheme, o); err != nil {
 		return nil, err
 	}
-	cfg := QConfig{Bits: o.Bits, Format: o.Format, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, InputFrac: o.InputFrac, NoPoolShift: o.NoPoolShift, Progress: prog(scheme.Name()),
+	cfg := QConfig{Bits: o.Bits, Format: o.Format, Scheme: scheme, Target: o.Target, Truncate: o.Truncate, AffineRounding: o.AffineRounding, InputFrac: o.InputFrac, NoPoolShift: o.NoPoolShift, Progress: prog(scheme.Name()),
 		Runtime: o.Runtime, Optimize: o.Optimize}
 	if c.Q, err = Quantize(c.CMSIS, c.Stats, cfg); err != nil {
 		return nil, err

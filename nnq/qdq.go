@@ -91,5 +91,9 @@ func qdqNotes(m *Model, q *QModel, keptW, refusedW []string) []string {
 	for _, r := range refusedW {
 		out = append(out, "imported weight scales not kept: "+r)
 	}
+	if q.AffineRounding != RoundingONNX {
+		out = append(out, fmt.Sprintf("the framework that quantized the model (ONNX QuantizeLinear, PyTorch) rounds each requantization once and average-pool means half to even; "+
+			"with rounding %s some values differ from its int8 results by one step: convert with --rounding onnx (QConfig.AffineRounding RoundingONNX) to reproduce them bit for bit", q.AffineRounding.Name()))
+	}
 	return out
 }

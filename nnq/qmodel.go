@@ -117,6 +117,9 @@ type QModel struct {
 	Target   string
 	Path     kernels.Target
 	Rounding kernels.Rounding
+	// AffineRounding is an s8/s16 network's arithmetic (RoundingDouble,
+	// "" meaning the same, RoundingSingle or RoundingONNX).
+	AffineRounding AffineRounding
 	// Runtime is RuntimeNNQ (nnq's kernels) or RuntimeCMSIS (the legacy
 	// CMSIS-NN functions); Optimize is OptimizeSpeed or OptimizeSize.
 	Runtime, Optimize string
@@ -163,7 +166,7 @@ func (q *QModel) TypeName() string {
 
 // Opts returns the kernel options that reproduce the model's target.
 func (q *QModel) Opts(stats *kernels.Stats) kernels.Opts {
-	return kernels.Opts{Target: q.Path, Rounding: q.Rounding, Stats: stats}
+	return kernels.Opts{Target: q.Path, Rounding: q.Rounding, Requant: q.AffineRounding.Requant(), Stats: stats}
 }
 
 // QFormat renders fractional bits f of a word of bits bits as Qm.n.

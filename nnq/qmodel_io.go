@@ -53,6 +53,9 @@ type jsonQModel struct {
 	Scheme   string            `json:"scheme"`
 	Target   string            `json:"target"`
 	Truncate bool              `json:"truncate"`
+	// AffineRounding is an s8/s16 model's arithmetic, absent for the
+	// default (CMSIS-NN's double rounding) and in files of earlier versions.
+	AffineRounding AffineRounding `json:"affine_rounding,omitempty"`
 	// Runtime and Optimize are absent from files of earlier versions,
 	// which always used the legacy CMSIS-NN functions.
 	Runtime   string                `json:"runtime,omitempty"`
@@ -86,6 +89,9 @@ func (q *QModel) Save(path string) error {
 			InputShape: q.Float.InputShape, Classes: q.Float.Classes, Layers: q.Float.Layers, Notes: q.Float.Notes, Frontend: q.Float.Frontend}}
 	for n, t := range q.Float.Tensors {
 		j.Tensors[n] = jsonTensor{Shape: t.Shape, Data: t.Data}
+	}
+	if !q.AffineRounding.IsDefault() {
+		j.AffineRounding = q.AffineRounding
 	}
 	for _, l := range q.Layers {
 		k := ""
@@ -137,6 +143,9 @@ func LoadQModel(path string) (*QModel, error) {
 	}
 	if j.Format.Affine() {
 		return loadQModelAffine(path, &j, m)
+	}
+	if !j.AffineRounding.IsDefault() {
+		return nil, fmt.Errorf("%s: a %d-bit legacy model cannot have the s8/s16 rounding %q", path, j.Bits, j.AffineRounding)
 	}
 	if f, _ := FormatOfBits(j.Bits); j.Format != "" && j.Format != f {
 		return nil, fmt.Errorf("%s: format %q does not fit %d-bit words", path, j.Format, j.Bits)

@@ -19,8 +19,12 @@ func loadQModelAffine(path string, j *jsonQModel, m *Model) (*QModel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	rounding, err := ParseAffineRounding(string(j.AffineRounding))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	acts, _ := m.Shapes()
-	q := &QModel{Name: j.Name, Float: m, Bits: j.Bits, Format: j.Format, Scheme: j.Scheme, Target: j.Target, Path: tp, InputName: m.inputName(),
+	q := &QModel{Name: j.Name, Float: m, Bits: j.Bits, Format: j.Format, Scheme: j.Scheme, Target: j.Target, Path: tp, AffineRounding: rounding, InputName: m.inputName(),
 		Notes: j.Notes, Frac: map[string]int{}, Affine: map[string]Affine{}}
 	in, ok := j.Affine[q.InputName]
 	if !ok || checkAffine(in, j.Bits) != nil {

@@ -23,6 +23,12 @@ type QConfig struct {
 	// Truncate selects the ARM_NN_TRUNCATE build (floor instead of the
 	// library's default round-half-up).
 	Truncate bool
+	// AffineRounding is the arithmetic of the s8/s16 formats: "" or
+	// RoundingDouble (CMSIS-NN's default build), RoundingSingle
+	// (CMSIS_NN_USE_SINGLE_ROUNDING) or RoundingONNX (single rounding and
+	// ties-to-even average pools). Other values, and anything but the
+	// default for q7/q15, are refused.
+	AffineRounding AffineRounding
 	// InputFrac, when set, fixes the network input format (e.g. the format
 	// the sensor front end produces); it then propagates. It must lie in
 	// InputFracRange(Bits).
@@ -185,6 +191,10 @@ func quantize(cm *Model, stats *Stats, cfg QConfig, delta map[string]int) (*QMod
 	if err != nil {
 		return nil, fmt.Errorf("quantize %q: %w", cm.Name, err)
 	}
+	if err := CheckAffineRounding(cfg.AffineRounding, f, cfg.Bits); err != nil {
+		return nil, fmt.Errorf("quantize %q: %w", cm.Name, err)
+	}
+	cfg.AffineRounding, _ = ParseAffineRounding(string(cfg.AffineRounding))
 	if stats == nil || stats.Tensor(cm.inputName()) == nil {
 		return nil, fmt.Errorf("quantize %q: no calibration statistics for its input", cm.Name)
 	}

@@ -72,7 +72,7 @@ func quantizeAffine(cm *Model, stats *Stats, cfg QConfig, delta map[string]int, 
 		return nil, fmt.Errorf("quantize %q: truncation (ARM_NN_TRUNCATE) is a legacy q7/q15 option; the %s API always rounds", cm.Name, cfg.Format)
 	}
 	q := &QModel{Name: cm.Name, Float: cm, Bits: cfg.Bits, Format: cfg.Format, Scheme: cfg.Scheme.Name(), Target: cfg.Target, Path: path,
-		InputName: cm.inputName(), Frac: map[string]int{}, Affine: map[string]Affine{}}
+		AffineRounding: cfg.AffineRounding, InputName: cm.inputName(), Frac: map[string]int{}, Affine: map[string]Affine{}}
 	c := &qctx{q: q, m: cm, stats: stats, scheme: cfg.Scheme, bits: cfg.Bits, acts: acts, readers: map[string][]*Layer{}, delta: delta}
 	for i, l := range cm.Layers {
 		for _, n := range cm.inputsOf(i) {

@@ -112,7 +112,13 @@ func TestSchemeRanges(t *testing.T) {
 func s8Setup(t *testing.T, seed int64) (*Model, *Patterns, *Stats) {
 	t.Helper()
 	r := rand.New(rand.NewSource(seed))
-	fw := testNet(r, NCHW)
+	return calibratedCMSIS(t, r, testNet(r, NCHW), 120)
+}
+
+// calibratedCMSIS prepares a framework network, converts it to CMSIS
+// layout and calibrates it on n random labelled patterns.
+func calibratedCMSIS(t *testing.T, r *rand.Rand, fw *Model, n int) (*Model, *Patterns, *Stats) {
+	t.Helper()
 	m, err := fw.Prepare()
 	if err != nil {
 		t.Fatal(err)
@@ -121,9 +127,8 @@ func s8Setup(t *testing.T, seed int64) (*Model, *Patterns, *Stats) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := randPatterns(r, m, 120)
-	st := labelledStats(t, cm, p)
-	return cm, p, st
+	p := randPatterns(r, m, n)
+	return cm, p, labelledStats(t, cm, p)
 }
 
 // TestS8QuantizeRules checks the s8/s16 rules layer by layer on a network

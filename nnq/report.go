@@ -78,12 +78,15 @@ type Report struct {
 	Target   string `json:"target"`
 	CodePath string `json:"code_path"`
 	Rounding string `json:"rounding"`
-	Bits     int    `json:"bits"`
-	Type     string `json:"type"`
-	Runtime  string `json:"runtime,omitempty"`
-	Optimize string `json:"optimize,omitempty"`
-	Scheme   string `json:"scheme"`
-	Patterns int    `json:"patterns"`
+	// AffineRounding describes an s8/s16 network's non-default arithmetic
+	// (AffineRounding.Describe); absent for CMSIS-NN's default build.
+	AffineRounding string `json:"affine_rounding,omitempty"`
+	Bits           int    `json:"bits"`
+	Type           string `json:"type"`
+	Runtime        string `json:"runtime,omitempty"`
+	Optimize       string `json:"optimize,omitempty"`
+	Scheme         string `json:"scheme"`
+	Patterns       int    `json:"patterns"`
 	// Unlabelled counts test patterns with label -1, left out of the
 	// accuracies (not of the agreement).
 	Unlabelled     int     `json:"unlabelled_patterns"`

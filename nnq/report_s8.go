@@ -33,10 +33,13 @@ type ReportS8Layer struct {
 // newReportS8 is NewReport for s8/s16 networks.
 func newReportS8(q *QModel, ev *Evaluation) *Report {
 	in, out := q.InputAffine(), q.OutputAffine()
-	r := &Report{Model: q.Name, Target: q.Target, CodePath: q.Path.String(), Rounding: "TFLite double rounding", Bits: q.Bits, Type: q.TypeName(),
+	r := &Report{Model: q.Name, Target: q.Target, CodePath: q.Path.String(), Rounding: q.AffineRounding.Short(), Bits: q.Bits, Type: q.TypeName(),
 		Scheme: q.Scheme, Patterns: ev.Patterns, FloatAccuracy: ev.Float, FixedAccuracy: ev.Fixed, Agreement: ev.Agreement,
 		InputSaturated: ev.InputSaturated, Classes: q.Float.Classes, InputAffine: &in, OutputAffine: &out,
 		Notes: append(append([]string(nil), q.Float.Notes...), q.Notes...), FloatConfusion: ev.FloatConfusion, FixedConfusion: ev.FixedConfusion}
+	if !q.AffineRounding.IsDefault() {
+		r.AffineRounding = q.AffineRounding.Describe()
+	}
 	for k, l := range q.Layers {
 		s := l.S8
 		rs := &ReportS8Layer{Function: s.Function, Kernel: s.Kernel, In: s.In, Out: s.Out, ActMin: s.ActMin, ActMax: s.ActMax,
@@ -81,6 +84,9 @@ func newReportS8(q *QModel, ev *Evaluation) *Report {
 // markdownS8 writes the s8/s16 part of the markdown report.
 func (r *Report) markdownS8(b *strings.Builder) {
 	fmt.Fprintf(b, "Input %s, output %s (real = scale·(q − zero point)); %d input values saturated.\n\n", r.InputAffine, r.OutputAffine, r.InputSaturated)
+	if r.AffineRounding != "" {
+		fmt.Fprintf(b, "Arithmetic (rounding %s.\n\n", strings.Replace(r.AffineRounding, ":", "):", 1))
+	}
 	if r.ArenaBytes > 0 {
 		fmt.Fprintf(b, "Memory: arena %d B including %d B of ctx scratch (lower bound %d B, naive plan %d B), weights %d B.\n\n",
 			r.ArenaBytes, r.ScratchBytes, r.ArenaLowerBound, r.ArenaNaive, r.WeightsBytes)

@@ -65,6 +65,9 @@ func (q *QModel) S8Call(k int) (*S8Call, error) {
 	if !ok || c.Function == "" {
 		return nil, fmt.Errorf("layer %q: %s has no %s function", l.Name, l.Op, q.TypeName())
 	}
+	if l.Op == OpAvgPool2D && q.AffineRounding.EvenPool() {
+		c.Function = [2]string{"nnq_avgpool_s8_even", "nnq_avgpool_s16_even"}[b2i(s16)]
+	}
 	c.Kernel = c.Function
 	act := kernels.Activation{Min: s.ActMin, Max: s.ActMax}
 	g := l.Geom
@@ -112,7 +115,7 @@ func (q *QModel) S8Call(k int) (*S8Call, error) {
 		default:
 			c.Filter = kernels.Dims{N: 1, H: g.KY, W: g.KX, C: 1}
 			c.Pool = kernels.PoolParams{Stride: stride, Padding: pad, Activation: act}
-			if l.Op == OpAvgPool2D {
+			if l.Op == OpAvgPool2D && !q.AffineRounding.EvenPool() {
 				c.Scratch = both(func(t kernels.Target) int { return kernels.AvgpoolS8GetBufferSize(t, g.OutX, g.InC) })
 			}
 		}

@@ -73,9 +73,14 @@ func (q *QModel) s8Step(k int) (s8Step, error) {
 		}
 	case OpMaxPool2D, OpAvgPool2D:
 		avg := l.Op == OpAvgPool2D
+		even := c.Function == "nnq_avgpool_s8_even" || c.Function == "nnq_avgpool_s16_even"
 		st.run = func(sm *Sim, k int, x []qbuf, y qbuf) error {
 			o := sm.opts(k)
 			switch {
+			case s16 && even:
+				return kernels.NNQAvgpoolS16Even(o, c.Pool, c.In, x[0].b16, c.Filter, c.Out, y.b16)
+			case even:
+				return kernels.NNQAvgpoolS8Even(o, c.Pool, c.In, x[0].b8, c.Filter, c.Out, y.b8)
 			case s16 && avg:
 				return kernels.AvgpoolS16(o, c.Pool, c.In, x[0].b16, c.Filter, c.Out, y.b16)
 			case s16:

@@ -42,7 +42,7 @@ func init() {
 	}
 	register(c)
 
-	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--scheme auto|minmax|percentile:P|mse|search] [--no-pool-shift] [--target T] [--runtime nnq|cmsis] [--optimize speed|size] [--frontend mfcc|none] [--clips DIR] --out DIR",
+	cv := &command{name: "convert", usage: "convert --model M --patterns P [--calib C] [--format q7|q15|s8|s16] [--rounding double|single|onnx] [--scheme auto|minmax|percentile:P|mse|search] [--no-pool-shift] [--target T] [--runtime nnq|cmsis] [--optimize speed|size] [--frontend mfcc|none] [--clips DIR] --out DIR",
 		help: "reorder, calibrate, quantize, evaluate and export a CMSIS-NN C project with an accuracy report (and the input front end: frontend.c, app/app.c)"}
 	cv.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(cv, stderr)
@@ -55,6 +55,7 @@ func init() {
 		noPoolShift := fs.Bool("no-pool-shift", false, "keep average pools at their input format (no output shift)")
 		target := fs.String("target", nnq.DefaultTarget, targetHelp("target core"))
 		truncate := fs.Bool("truncate", false, "model a library built with ARM_NN_TRUNCATE (floor instead of round-half-up)")
+		rounding := fs.String("rounding", string(nnq.RoundingDouble), "s8/s16 arithmetic: double (CMSIS-NN's default build), single (CMSIS-NN built with CMSIS_NN_USE_SINGLE_ROUNDING: requantization rounds once) or onnx (single, and average pools rounding half to even with nnq's pool kernel: reproduces ONNX/PyTorch int8 results)")
 		runtime := fs.String("runtime", nnq.RuntimeNNQ, "C kernels: nnq (nnq's own, SIMD on DSP cores) or cmsis (calls to the legacy CMSIS-NN arm_* functions, for linking Arm's library)")
 		optimize := fs.String("optimize", nnq.OptimizeSpeed, "nnq runtime: speed (weights of the largest convolutions pre-expanded to 16 bits on DSP cores, within half the 8-bit parameter bytes) or size (8-bit weights only)")
 		var inputFrac optInt
@@ -83,6 +84,7 @@ func init() {
 			schemeRule("--scheme", scheme, &sc),
 			targetRule("--target", target),
 			truncateRule("--truncate", truncate, &f),
+			roundingRule("--rounding", rounding, &f),
 			inputFracRule("--input-frac", &inputFrac, &f),
 			atLeast("--max-calib", maxCalib, 0, " (0: all)"),
 			atLeast("--max-test", maxTest, 0, " (0: all)"),
@@ -101,7 +103,7 @@ func init() {
 			return err
 		}
 		opt := nnq.ConvertOptions{Model: *model, Patterns: *patterns, Calib: *calib, Format: f, Scheme: sc, Target: *target,
-			Truncate: *truncate, NoPoolShift: *noPoolShift, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Seed: uint64(*seed), Frontend: *frontend,
+			Truncate: *truncate, AffineRounding: nnq.AffineRounding(*rounding), NoPoolShift: *noPoolShift, InputFrac: inputFrac.ptr(), MaxCalib: *maxCalib, MaxTest: *maxTest, Seed: uint64(*seed), Frontend: *frontend,
 			Runtime: *runtime, Optimize: *optimize}
 		if !*quiet {
 			// A bar per long step on a terminal, a line per step otherwise.
@@ -168,6 +170,18 @@ func truncateRule(flag string, truncate *bool, f *nnq.Format) rule {
 			return fmt.Errorf("models the legacy ARM_NN_TRUNCATE build; it does not apply to --format %s", *f)
 		}
 		return nil
+	}}
+}
+
+// roundingRule checks --rounding: a known name, and only the default for
+// the legacy formats (left to the --format rule when that is wrong).
+func roundingRule(flag string, rounding *string, f *nnq.Format) rule {
+	return rule{flag, func() error {
+		r, err := nnq.ParseAffineRounding(*rounding)
+		if err != nil || *f == "" {
+			return err
+		}
+		return nnq.CheckAffineRounding(r, *f, 0)
 	}}
 }
 

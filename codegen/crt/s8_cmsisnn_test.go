@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/nnq-toolkit/nnq/kernels"
 )
 
 // Cross-check against the real CMSIS-NN library (a checkout of
@@ -49,36 +51,58 @@ func cmsisNNRoot(t *testing.T) string {
 }
 
 // TestS8CMSISNNHost builds the library for the host (plain C path) and
-// runs the random cases.
+// runs the random cases, in its default build and with
+// CMSIS_NN_USE_SINGLE_ROUNDING (cases expecting single rounding). nnq's
+// own kernels (nnq_s8_nnq.c: the ties-to-even pools) are linked next to it
+// as in an export.
 func TestS8CMSISNNHost(t *testing.T) {
 	root := cmsisNNRoot(t)
 	cc := requireCC(t)
-	dir := t.TempDir()
-	exe := filepath.Join(dir, "driver-cmsis-nn")
-	args := []string{"-std=gnu17", "-O2", "-fwrapv", "-w", "-DNNQ_USE_CMSIS_NN", "-I", filepath.Join(root, "Include"),
-		"-o", exe, filepath.Join("c", "testdriver", "driver_s8.c")}
-	args = append(args, cmsisNNSources(t, root)...)
-	if msg, err := exec.Command(cc, append(args, "-lm")...).CombinedOutput(); err != nil {
-		t.Fatalf("building the library driver: %v\n%s", err, tail(string(msg), 4000))
+	rt := runtimeDir(t)
+	for _, run := range []struct {
+		name string
+		seed int64
+		rq   kernels.Requant
+		defs []string
+	}{{"CMSIS-NN host", 21, kernels.DoubleRounding, nil}, {"CMSIS-NN host single rounding", 23, kernels.SingleRounding, []string{"-DCMSIS_NN_USE_SINGLE_ROUNDING"}}} {
+		dir := t.TempDir()
+		exe := filepath.Join(dir, "driver-cmsis-nn")
+		args := append([]string{"-std=gnu17", "-O2", "-fwrapv", "-w", "-DNNQ_USE_CMSIS_NN"}, run.defs...)
+		args = append(args, "-I", filepath.Join(root, "Include"), "-I", rt,
+			"-o", exe, filepath.Join("c", "testdriver", "driver_s8.c"), filepath.Join(rt, "nnq_s8_nnq.c"))
+		args = append(args, cmsisNNSources(t, root)...)
+		if msg, err := exec.Command(cc, append(args, "-lm")...).CombinedOutput(); err != nil {
+			t.Fatalf("building the library driver: %v\n%s", err, tail(string(msg), 4000))
+		}
+		cases := randomS8CasesWith(t, run.seed, 800, run.rq)
+		pass := s8RunCases(t, run.name, cases, false, func(dcs []dCase) []dResult { return runDriver(t, exe, dcs) })
+		reportCrossCheck(t, pass, len(cases))
 	}
-	cases := randomS8Cases(t, 21, 800)
-	pass := s8RunCases(t, "CMSIS-NN host", cases, false, func(dcs []dCase) []dResult { return runDriver(t, exe, dcs) })
-	reportCrossCheck(t, pass, len(cases))
 }
 
 // TestS8CMSISNNQEMU builds the library for Cortex-M4 (its DSP path) and
-// runs the random cases under QEMU.
+// runs the random cases under QEMU, also with CMSIS_NN_USE_SINGLE_ROUNDING
+// (a smaller sample).
 func TestS8CMSISNNQEMU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("QEMU runs skipped in -short mode")
 	}
 	root := cmsisNNRoot(t)
-	dir := t.TempDir()
-	srcs := append([]string{filepath.Join("c", "testdriver", "driver_s8.c")}, cmsisNNSources(t, root)...)
-	elf := cmBuild(t, cortexM4, dir, []string{filepath.Join(root, "Include")}, []string{"-DNNQ_USE_CMSIS_NN", "-w", "-Wno-error"}, srcs)
-	cases := randomS8Cases(t, 22, 800)
-	pass := s8RunCases(t, "CMSIS-NN cortex-m4", cases, true, func(dcs []dCase) []dResult { return cmRun(t, cortexM4, dir, elf, dcs) })
-	reportCrossCheck(t, pass, len(cases))
+	rt := runtimeDir(t)
+	srcs := append([]string{filepath.Join("c", "testdriver", "driver_s8.c"), filepath.Join(rt, "nnq_s8_nnq.c")}, cmsisNNSources(t, root)...)
+	for _, run := range []struct {
+		name string
+		seed int64
+		n    int
+		rq   kernels.Requant
+		defs []string
+	}{{"CMSIS-NN cortex-m4", 22, 800, kernels.DoubleRounding, nil}, {"CMSIS-NN cortex-m4 single rounding", 24, 300, kernels.SingleRounding, []string{"-DCMSIS_NN_USE_SINGLE_ROUNDING"}}} {
+		dir := t.TempDir()
+		elf := cmBuild(t, cortexM4, dir, []string{filepath.Join(root, "Include"), rt}, append([]string{"-DNNQ_USE_CMSIS_NN", "-w", "-Wno-error"}, run.defs...), srcs)
+		cases := randomS8CasesWith(t, run.seed, run.n, run.rq)
+		pass := s8RunCases(t, run.name, cases, true, func(dcs []dCase) []dResult { return cmRun(t, cortexM4, dir, elf, dcs) })
+		reportCrossCheck(t, pass, len(cases))
+	}
 }
 
 func reportCrossCheck(t *testing.T, pass map[string]int, n int) {

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"math/rand"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nnq-toolkit/nnq/internal/testvec"
@@ -121,7 +122,7 @@ func synthCase(fn string, args map[string]any, types map[string]string, inputs m
 			return nil, err
 		}
 		res := testvec.Result{Status: &zero, Outputs: outs}
-		if fn == "arm_softmax_s8" {
+		if fn == "arm_softmax_s8" || fn == "arm_nn_requantize" {
 			res.Status = nil
 		}
 		if tg == kernels.CPath {
@@ -135,7 +136,7 @@ func synthCase(fn string, args map[string]any, types map[string]string, inputs m
 
 var convFns = []string{"arm_convolve_wrapper_s8", "arm_convolve_s8", "arm_convolve_1x1_s8_fast", "arm_convolve_1x1_s8", "arm_convolve_1_x_n_s8"}
 
-func rndConv(r *rand.Rand, s16 bool) (*testvec.Case, error) {
+func rndConv(r *rand.Rand, rq kernels.Requant, s16 bool) (*testvec.Case, error) {
 	fn := convFns[r.Intn(len(convFns))]
 	kc := rndChannels[r.Intn(len(rndChannels))]
 	in := kernels.Dims{N: 1 + r.Intn(2), H: 1 + r.Intn(7), W: 1 + r.Intn(9), C: kc}
@@ -199,7 +200,7 @@ func rndConv(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 		return synthCase(fn, args, types, inputs, func(t kernels.Target) int { return kernels.ConvolveS16GetBufferSize(t, in, f) },
 			func(t kernels.Target) (map[string][]int64, error) {
 				o := make([]int16, out.Size())
-				err := kernels.ConvolveS16(kernels.Opts{Target: t}, p, q, in, input, f, filter, b, out, o)
+				err := kernels.ConvolveS16(kernels.Opts{Target: t, Requant: rq}, p, q, in, input, f, filter, b, out, o)
 				return map[string][]int64{"output_data": ints(o)}, err
 			})
 	}
@@ -239,14 +240,14 @@ func rndConv(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	}
 	return synthCase(fn, args, types, inputs, scratch, func(t kernels.Target) (map[string][]int64, error) {
 		o := make([]int8, out.Size())
-		err := kern(kernels.Opts{Target: t}, p, q, in, input, f, filter, bias, out, o)
+		err := kern(kernels.Opts{Target: t, Requant: rq}, p, q, in, input, f, filter, bias, out, o)
 		return map[string][]int64{"output_data": ints(o)}, err
 	})
 }
 
 var dwFns = []string{"arm_depthwise_conv_wrapper_s8", "arm_depthwise_conv_s8", "arm_depthwise_conv_s8_opt", "arm_depthwise_conv_3x3_s8"}
 
-func rndDw(r *rand.Rand, s16 bool) (*testvec.Case, error) {
+func rndDw(r *rand.Rand, rq kernels.Requant, s16 bool) (*testvec.Case, error) {
 	fn := dwFns[r.Intn(len(dwFns))]
 	if s16 {
 		fn = []string{"arm_depthwise_conv_s16", "arm_depthwise_conv_wrapper_s16"}[r.Intn(2)]
@@ -295,7 +296,7 @@ func rndDw(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 		}
 		return synthCase(fn, args, types, inputs, scratch, func(t kernels.Target) (map[string][]int64, error) {
 			o := make([]int16, out.Size())
-			err := kern(kernels.Opts{Target: t}, p, q, in, input, f, filter, bias, out, o)
+			err := kern(kernels.Opts{Target: t, Requant: rq}, p, q, in, input, f, filter, bias, out, o)
 			return map[string][]int64{"output_data": ints(o)}, err
 		})
 	}
@@ -325,12 +326,12 @@ func rndDw(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	}
 	return synthCase(fn, args, types, inputs, scratch, func(t kernels.Target) (map[string][]int64, error) {
 		o := make([]int8, out.Size())
-		err := kern(kernels.Opts{Target: t}, p, q, in, input, f, filter, bias, out, o)
+		err := kern(kernels.Opts{Target: t, Requant: rq}, p, q, in, input, f, filter, bias, out, o)
 		return map[string][]int64{"output_data": ints(o)}, err
 	})
 }
 
-func rndFC(r *rand.Rand, s16 bool) (*testvec.Case, error) {
+func rndFC(r *rand.Rand, rq kernels.Requant, s16 bool) (*testvec.Case, error) {
 	depth, rows, batches := 1+r.Intn(90), 1+r.Intn(20), 1+r.Intn(3)
 	if r.Intn(8) == 0 {
 		depth = 300 + r.Intn(300) // longer than the DSP stack buffer
@@ -356,7 +357,7 @@ func rndFC(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 		types := map[string]string{"input_data": "s16", "filter_data": "s8", "bias_data": "s64", "output_data": "s16"}
 		return synthCase("arm_fully_connected_s16", args, types, inputs, scratch, func(t kernels.Target) (map[string][]int64, error) {
 			o := make([]int16, out.Size())
-			err := kernels.FullyConnectedS16(kernels.Opts{Target: t}, p, q, in, input, f, filter, bias, out, o)
+			err := kernels.FullyConnectedS16(kernels.Opts{Target: t, Requant: rq}, p, q, in, input, f, filter, bias, out, o)
 			return map[string][]int64{"output_data": ints(o)}, err
 		})
 	}
@@ -375,12 +376,12 @@ func rndFC(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 	types := map[string]string{"input_data": "s8", "filter_data": "s8", "bias_data": "s32", "output_data": "s8"}
 	return synthCase("arm_fully_connected_s8", args, types, inputs, scratch, func(t kernels.Target) (map[string][]int64, error) {
 		o := make([]int8, out.Size())
-		err := kernels.FullyConnectedS8(kernels.Opts{Target: t}, p, q, in, input, f, filter, bias, out, o)
+		err := kernels.FullyConnectedS8(kernels.Opts{Target: t, Requant: rq}, p, q, in, input, f, filter, bias, out, o)
 		return map[string][]int64{"output_data": ints(o)}, err
 	})
 }
 
-func rndPool(r *rand.Rand, s16 bool) (*testvec.Case, error) {
+func rndPool(r *rand.Rand, rq kernels.Requant, s16 bool) (*testvec.Case, error) {
 	in := kernels.Dims{N: 1 + r.Intn(2), H: 1 + r.Intn(9), W: 1 + r.Intn(9), C: rndChannels[r.Intn(len(rndChannels))]}
 	if r.Intn(6) == 0 { // large global window (more than 256 taps)
 		in = kernels.Dims{N: 1, H: 17 + r.Intn(4), W: 16, C: 4 + r.Intn(13)}
@@ -400,42 +401,62 @@ func rndPool(r *rand.Rand, s16 bool) (*testvec.Case, error) {
 		lo, hi, typ = -32768, 32767, "s16"
 	}
 	p.Activation = rndAct(r, lo, hi)
-	avg := r.Intn(2) == 0
-	fn := map[bool]string{true: "arm_avgpool_", false: "arm_max_pool_"}[avg] + typ
+	kind := r.Intn(3) // max, the library's average, nnq's ties-to-even average
+	avg, even := kind > 0, kind == 2
+	fn := [3]string{"arm_max_pool_", "arm_avgpool_", "nnq_avgpool_"}[kind] + typ
+	if even {
+		fn += "_even"
+		// Small inputs and windows of 2 or 4 positions make ties frequent.
+		p.Activation = kernels.Activation{Min: lo, Max: hi}
+	}
 	args := map[string]any{"pool_params": map[string]any{"stride": tileArg(p.Stride), "padding": tileArg(p.Padding), "activation": actArg(p.Activation)},
 		"input_dims": dimsArg(in), "filter_dims": dimsArg(f), "output_dims": dimsArg(out)}
 	types := map[string]string{"input_data": typ, "output_data": typ}
 	scratch := func(t kernels.Target) int {
-		if avg {
+		if avg && !even {
 			return kernels.AvgpoolS8GetBufferSize(t, out.W, in.C)
 		}
 		return 0
 	}
 	if s16 {
 		input := testvec.RandS16(r, in.Size())
+		if even {
+			for i := range input {
+				input[i] = int16(r.Intn(9) - 4)
+			}
+		}
 		return synthCase(fn, args, types, map[string][]int64{"input_data": ints(input)}, scratch, func(t kernels.Target) (map[string][]int64, error) {
 			o := make([]int16, out.Size())
 			k := kernels.MaxPoolS16
-			if avg {
+			if even {
+				k = kernels.NNQAvgpoolS16Even
+			} else if avg {
 				k = kernels.AvgpoolS16
 			}
-			err := k(kernels.Opts{Target: t}, p, in, input, f, out, o)
+			err := k(kernels.Opts{Target: t, Requant: rq}, p, in, input, f, out, o)
 			return map[string][]int64{"output_data": ints(o)}, err
 		})
 	}
 	input := testvec.RandS8(r, in.Size())
+	if even && r.Intn(2) == 0 {
+		for i := range input {
+			input[i] = int8(r.Intn(9) - 4)
+		}
+	}
 	return synthCase(fn, args, types, map[string][]int64{"input_data": ints(input)}, scratch, func(t kernels.Target) (map[string][]int64, error) {
 		o := make([]int8, out.Size())
 		k := kernels.MaxPoolS8
-		if avg {
+		if even {
+			k = kernels.NNQAvgpoolS8Even
+		} else if avg {
 			k = kernels.AvgpoolS8
 		}
-		err := k(kernels.Opts{Target: t}, p, in, input, f, out, o)
+		err := k(kernels.Opts{Target: t, Requant: rq}, p, in, input, f, out, o)
 		return map[string][]int64{"output_data": ints(o)}, err
 	})
 }
 
-func rndElementwise(r *rand.Rand) (*testvec.Case, error) {
+func rndElementwise(r *rand.Rand, rq kernels.Requant) (*testvec.Case, error) {
 	n := r.Intn(70)
 	a, b := testvec.RandS8(r, n), testvec.RandS8(r, n)
 	args := map[string]any{"block_size": f64(n), "input_1_offset": float64(r.Intn(256) - 127), "input_2_offset": float64(r.Intn(256) - 127),
@@ -447,7 +468,7 @@ func rndElementwise(r *rand.Rand) (*testvec.Case, error) {
 		args["out_shift"] = float64(-6 - r.Intn(4))
 		return synthCase("arm_elementwise_mul_s8", args, types, inputs, nil, func(t kernels.Target) (map[string][]int64, error) {
 			o := make([]int8, n)
-			err := kernels.ElementwiseMulS8(kernels.Opts{Target: t}, a, b, kernels.ElementwiseMulS8Params{Input1Offset: i32("input_1_offset"),
+			err := kernels.ElementwiseMulS8(kernels.Opts{Target: t, Requant: rq}, a, b, kernels.ElementwiseMulS8Params{Input1Offset: i32("input_1_offset"),
 				Input2Offset: i32("input_2_offset"), OutOffset: i32("out_offset"), OutMult: i32("out_mult"), OutShift: i32("out_shift"),
 				OutActivationMin: -128, OutActivationMax: 127}, o, n)
 			return map[string][]int64{"output": ints(o)}, err
@@ -458,7 +479,7 @@ func rndElementwise(r *rand.Rand) (*testvec.Case, error) {
 	args["out_shift"] = float64(-18 - r.Intn(3))
 	return synthCase("arm_elementwise_add_s8", args, types, inputs, nil, func(t kernels.Target) (map[string][]int64, error) {
 		o := make([]int8, n)
-		err := kernels.ElementwiseAddS8(kernels.Opts{Target: t}, a, b, kernels.ElementwiseAddS8Params{Input1Offset: i32("input_1_offset"),
+		err := kernels.ElementwiseAddS8(kernels.Opts{Target: t, Requant: rq}, a, b, kernels.ElementwiseAddS8Params{Input1Offset: i32("input_1_offset"),
 			Input1Mult: i32("input_1_mult"), Input1Shift: i32("input_1_shift"), Input2Offset: i32("input_2_offset"),
 			Input2Mult: i32("input_2_mult"), Input2Shift: i32("input_2_shift"), LeftShift: 20, OutOffset: i32("out_offset"),
 			OutMult: i32("out_mult"), OutShift: i32("out_shift"), OutActivationMin: -128, OutActivationMax: 127}, o, n)
@@ -466,7 +487,7 @@ func rndElementwise(r *rand.Rand) (*testvec.Case, error) {
 	})
 }
 
-func rndSoftmax(r *rand.Rand) (*testvec.Case, error) {
+func rndSoftmax(r *rand.Rand, rq kernels.Requant) (*testvec.Case, error) {
 	rows, size := 1+r.Intn(3), 1+r.Intn(60)
 	in := testvec.RandS8(r, rows*size)
 	shift := int32(18 + r.Intn(6))
@@ -476,28 +497,69 @@ func rndSoftmax(r *rand.Rand) (*testvec.Case, error) {
 	return synthCase("arm_softmax_s8", args, map[string]string{"input": "s8", "output": "s8"}, map[string][]int64{"input": ints(in)}, nil,
 		func(t kernels.Target) (map[string][]int64, error) {
 			o := make([]int8, rows*size)
-			err := kernels.SoftmaxS8(kernels.Opts{Target: t}, in, rows, size, mult, shift, diffMin, o)
+			err := kernels.SoftmaxS8(kernels.Opts{Target: t, Requant: rq}, in, rows, size, mult, shift, diffMin, o)
 			return map[string][]int64{"output": ints(o)}, err
 		})
 }
 
-// randomS8Cases makes n random cases (fixed seed) over all kernel families.
+// rndRequantize: arm_nn_requantize on random values, multipliers and
+// shifts, a third of them extreme (int32 limits, shifts at both ends, exact
+// ties), where the two roundings and the int32 truncation of the single
+// rounding's intermediate show.
+func rndRequantize(r *rand.Rand, rq kernels.Requant) (*testvec.Case, error) {
+	n := 64
+	val, mult, shift := make([]int32, n), make([]int32, n), make([]int32, n)
+	for i := range val {
+		val[i], mult[i], shift[i] = int32(r.Uint32()), int32(r.Uint32())|1<<30, int32(r.Intn(62)-31)
+		switch r.Intn(6) {
+		case 0:
+			val[i] = [...]int32{-1 << 31, 1<<31 - 1, 0, 1, -1}[r.Intn(5)]
+		case 1:
+			mult[i] = [...]int32{1<<31 - 1, 1 << 30, -1<<31 + 1}[r.Intn(3)]
+			shift[i] = [...]int32{-31, 30, 0, -1}[r.Intn(4)]
+		case 2: // a tie: val = odd multiple of 2^(right-1), mult = 2^30
+			right := r.Intn(20) + 1
+			val[i], mult[i], shift[i] = int32((2*r.Intn(1000)-999)<<uint(right-1)), 1<<30, int32(-right)
+		}
+	}
+	res := make([]int32, n)
+	for i := range val {
+		res[i] = rq.Requantize(val[i], mult[i], shift[i])
+	}
+	types := map[string]string{"val": "s32", "multiplier": "s32", "shift": "s32", "result": "s32"}
+	inputs := map[string][]int64{"val": ints(val), "multiplier": ints(mult), "shift": ints(shift)}
+	return synthCase("arm_nn_requantize", map[string]any{"count": f64(n)}, types, inputs, nil, func(kernels.Target) (map[string][]int64, error) {
+		return map[string][]int64{"result": ints(res)}, nil
+	})
+}
+
+// randomS8Cases makes n random cases (fixed seed) over all kernel families
+// for the library's default build (double rounding).
 func randomS8Cases(t *testing.T, seed int64, n int) []*testvec.Case {
+	t.Helper()
+	return randomS8CasesWith(t, seed, n, kernels.DoubleRounding)
+}
+
+// randomS8CasesWith makes n random cases whose expected results follow the
+// requantisation rq (SingleRounding: a build with
+// CMSIS_NN_USE_SINGLE_ROUNDING).
+func randomS8CasesWith(t *testing.T, seed int64, n int, rq kernels.Requant) []*testvec.Case {
 	t.Helper()
 	r := rand.New(rand.NewSource(seed))
 	gens := []func() (*testvec.Case, error){
-		func() (*testvec.Case, error) { return rndConv(r, false) },
-		func() (*testvec.Case, error) { return rndConv(r, false) },
-		func() (*testvec.Case, error) { return rndConv(r, true) },
-		func() (*testvec.Case, error) { return rndDw(r, false) },
-		func() (*testvec.Case, error) { return rndDw(r, false) },
-		func() (*testvec.Case, error) { return rndDw(r, true) },
-		func() (*testvec.Case, error) { return rndFC(r, false) },
-		func() (*testvec.Case, error) { return rndFC(r, true) },
-		func() (*testvec.Case, error) { return rndPool(r, false) },
-		func() (*testvec.Case, error) { return rndPool(r, true) },
-		func() (*testvec.Case, error) { return rndElementwise(r) },
-		func() (*testvec.Case, error) { return rndSoftmax(r) },
+		func() (*testvec.Case, error) { return rndConv(r, rq, false) },
+		func() (*testvec.Case, error) { return rndConv(r, rq, false) },
+		func() (*testvec.Case, error) { return rndConv(r, rq, true) },
+		func() (*testvec.Case, error) { return rndDw(r, rq, false) },
+		func() (*testvec.Case, error) { return rndDw(r, rq, false) },
+		func() (*testvec.Case, error) { return rndDw(r, rq, true) },
+		func() (*testvec.Case, error) { return rndFC(r, rq, false) },
+		func() (*testvec.Case, error) { return rndFC(r, rq, true) },
+		func() (*testvec.Case, error) { return rndPool(r, rq, false) },
+		func() (*testvec.Case, error) { return rndPool(r, rq, true) },
+		func() (*testvec.Case, error) { return rndElementwise(r, rq) },
+		func() (*testvec.Case, error) { return rndSoftmax(r, rq) },
+		func() (*testvec.Case, error) { return rndRequantize(r, rq) },
 	}
 	var cases []*testvec.Case
 	for tries := 0; len(cases) < n; tries++ {
@@ -516,16 +578,22 @@ func randomS8Cases(t *testing.T, seed int64, n int) []*testvec.Case {
 
 // TestS8RandomVsGo runs random cases through the C runtime (C path, DSP
 // kernels emulated on the host, both under the sanitizers unless -short)
-// and compares with the Go kernels.
+// and compares with the Go kernels; the "-single" builds define
+// CMSIS_NN_USE_SINGLE_ROUNDING and run cases expecting single rounding.
 func TestS8RandomVsGo(t *testing.T) {
 	cases := randomS8Cases(t, 11, 600)
-	flavours := []string{"s8-c", "s8-dsp"}
+	single := randomS8CasesWith(t, 13, 600, kernels.SingleRounding)
+	flavours := []string{"s8-c", "s8-dsp", "s8-c-single", "s8-dsp-single"}
 	if !testing.Short() {
-		flavours = append(flavours, "s8-c-san", "s8-dsp-san")
+		flavours = append(flavours, "s8-c-san", "s8-dsp-san", "s8-dsp-single-san")
 	}
 	for _, fl := range flavours {
 		exe := s8HostDriver(t, fl)
-		s8RunCases(t, fl, cases, fl == "s8-dsp" || fl == "s8-dsp-san", func(dcs []dCase) []dResult { return runDriver(t, exe, dcs) })
+		cs := cases
+		if strings.Contains(fl, "-single") {
+			cs = single
+		}
+		s8RunCases(t, fl, cs, strings.HasPrefix(fl, "s8-dsp"), func(dcs []dCase) []dResult { return runDriver(t, exe, dcs) })
 	}
 }
 
@@ -535,12 +603,21 @@ func TestS8RandomQEMU(t *testing.T) {
 		t.Skip("QEMU runs skipped in -short mode")
 	}
 	rt := runtimeDir(t)
-	cases := randomS8Cases(t, 12, 600)
-	dir := t.TempDir()
 	srcs := []string{filepath.Join("c", "testdriver", "driver_s8.c")}
-	for _, f := range s8Sources {
+	for _, f := range s8DriverSources {
 		srcs = append(srcs, filepath.Join(rt, f))
 	}
-	elf := cmBuild(t, cortexM4, dir, []string{rt}, nil, srcs)
-	s8RunCases(t, "cortex-m4", cases, true, func(dcs []dCase) []dResult { return cmRun(t, cortexM4, dir, elf, dcs) })
+	for _, run := range []struct {
+		name  string
+		cases []*testvec.Case
+		defs  []string
+	}{
+		{"cortex-m4", randomS8Cases(t, 12, 600), nil},
+		// Single rounding: a smaller sample (its own build).
+		{"cortex-m4-single", randomS8CasesWith(t, 14, 300, kernels.SingleRounding), []string{"-DCMSIS_NN_USE_SINGLE_ROUNDING"}},
+	} {
+		dir := t.TempDir()
+		elf := cmBuild(t, cortexM4, dir, []string{rt}, run.defs, srcs)
+		s8RunCases(t, run.name, run.cases, true, func(dcs []dCase) []dResult { return cmRun(t, cortexM4, dir, elf, dcs) })
+	}
 }

@@ -59,6 +59,27 @@ void nnq_rq_rows_s8(const int32_t *acc, int32_t nrow, int32_t acc_stride, int32_
     const int32_t *acc0 = acc, *acc1 = nrow == 2 ? acc + acc_stride : acc;
     int8_t *out0 = out, *out1 = nrow == 2 ? out + out_stride : out;
     int32_t c;
+#ifdef CMSIS_NN_USE_SINGLE_ROUNDING
+    /* Single rounding: a short exact path for shifts <= -2, any bound. */
+    (void)bound;
+    for (c = 0; c < nch; c++)
+    {
+        const int32_t sh = shift[c], m = mult[c];
+        int32_t y0, y1;
+        if (sh <= -2)
+        {
+            y0 = nnq_rq_single_r2(acc0[c], m, -sh);
+            y1 = nnq_rq_single_r2(acc1[c], m, -sh);
+        }
+        else
+        {
+            y0 = nnq_rq_any(acc0[c], m, sh);
+            y1 = nnq_rq_any(acc1[c], m, sh);
+        }
+        out0[c] = (int8_t)NNQ_CLAMP(y0 + off, lo, hi);
+        out1[c] = (int8_t)NNQ_CLAMP(y1 + off, lo, hi);
+    }
+#else
     if (bound >= (1 << 30))
     {
         for (c = 0; c < nch; c++)
@@ -75,6 +96,7 @@ void nnq_rq_rows_s8(const int32_t *acc, int32_t nrow, int32_t acc_stride, int32_
     {
         NNQ_RQ2_LOOP(NNQ_CLAMP_ACT)
     }
+#endif
 }
 
 /*

@@ -113,6 +113,16 @@ static void nnq_fc_requant(const int32_t *acc, int32_t n, const cmsis_nn_fc_para
     const int32_t m = q->multiplier, right = -q->shift, off = p->output_offset;
     const int32_t lo = p->activation.min, hi = p->activation.max;
     int32_t i;
+#ifdef CMSIS_NN_USE_SINGLE_ROUNDING
+    /* Single rounding: a short exact path for shifts <= -2, any bound. */
+    (void)bound;
+    if (q->shift <= -2)
+    {
+        for (i = 0; i < n; i++)
+            out[i] = (int8_t)NNQ_CLAMP(nnq_rq_single_r2(acc[i], m, right) + off, lo, hi);
+        return;
+    }
+#else
     if (q->shift <= 0 && bound < (1 << 30))
     {
         const int32_t rnd = (int32_t)((1u << right) >> 1), msk = right != 0 ? -1 : 0;
@@ -131,6 +141,7 @@ static void nnq_fc_requant(const int32_t *acc, int32_t n, const cmsis_nn_fc_para
         }
         return;
     }
+#endif
     for (i = 0; i < n; i++)
         out[i] = (int8_t)NNQ_CLAMP(nnq_requantize(acc[i], m, q->shift) + off, lo, hi);
 }

@@ -83,11 +83,24 @@ static inline int32_t nnq_round_shift(int32_t h, int32_t right, uint32_t rnd, ui
     return h >= 0 ? (int32_t)(s >> right) : (int32_t)s >> right;
 }
 
-/* The library's arm_nn_requantize (TFLite double rounding). */
+/*
+ * The library's arm_nn_requantize. Default build: TFLite double rounding
+ * (the rounded doubling high multiply, then a rounding right shift). With
+ * CMSIS_NN_USE_SINGLE_ROUNDING defined (as for the library): the exact
+ * 64-bit product val * mult is shifted right by 30 - shift (floor),
+ * truncated to 32 bits, then (t + 1) >> 1 wrapping in 32 bits: one
+ * rounding, ties toward +infinity.
+ */
 static inline int32_t nnq_rq_apply(int32_t val, nnq_rq q)
 {
+#ifdef CMSIS_NN_USE_SINGLE_ROUNDING
+    const int64_t p = (int64_t)val * q.mult;
+    const int32_t t = (int32_t)(uint32_t)(uint64_t)(p >> (30 - q.left + q.right));
+    return (int32_t)((uint32_t)t + 1u) >> 1;
+#else
     const int32_t h = nnq_dhm(nnq_shl(val, q.left), q.mult);
     return q.right == 0 ? h : nnq_round_shift(h, q.right, 1u << (q.right - 1), 1u);
+#endif
 }
 
 static inline int32_t nnq_requantize(int32_t val, int32_t mult, int32_t shift)
@@ -128,6 +141,20 @@ static inline int32_t nnq_ssat8(int32_t y)
     return NNQ_CLAMP(y, -128, 127);
 #endif
 }
+
+#ifdef CMSIS_NN_USE_SINGLE_ROUNDING
+/*
+ * Single rounding for shift <= -2 (right = -shift >= 2): (val * mult) >>
+ * (30 + right) is ((val * mult) >> 32) >> (right - 2), which fits in
+ * int32 (|val * mult| <= 2^62), so no truncation happens (one SMULL on
+ * Arm). Same result as nnq_rq_apply.
+ */
+static inline int32_t nnq_rq_single_r2(int32_t val, int32_t mult, int32_t right)
+{
+    const int32_t h = (int32_t)(((int64_t)val * mult) >> 32);
+    return ((h >> (right - 2)) + 1) >> 1;
+}
+#endif
 
 /* Requantised s8 output: + offset, clamp. */
 static inline int8_t nnq_out8(int32_t acc, nnq_rq q, int32_t off, int32_t lo, int32_t hi)

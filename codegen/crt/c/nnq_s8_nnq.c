@@ -229,3 +229,91 @@ arm_cmsis_nn_status nnq_lstm_s16(NNQ_RNN_S8_ARGS(int16_t))
 {
     return nnq_rnn_s8(1, NULL, input, w_ih, b_x, w_hh, b_h, p, sigmoid_lut, tanh_lut, NULL, output, scratch);
 }
+
+/* sum / n (n > 0) rounded to the nearest integer, ties to the even one. */
+static int32_t nnq_div_even(int32_t sum, int32_t n)
+{
+    int32_t q = sum / n, r = sum % n;
+    if (r < 0) /* floor division: 0 <= r < n */
+    {
+        q--;
+        r += n;
+    }
+    if (2 * (int64_t)r > n || (2 * (int64_t)r == n && (q & 1) != 0))
+        q++;
+    return q;
+}
+
+/* In-bounds window [*a0, *a1) along one axis of output position o. */
+static void nnq_axis(int32_t o, int32_t stride, int32_t pad, int32_t k, int32_t size, int32_t *a0, int32_t *a1)
+{
+    const int32_t i = o * stride - pad;
+    *a0 = NNQ_MAX(0, i);
+    *a1 = NNQ_MIN(size, i + k);
+}
+
+/* Ties-to-even average pooling of any element type (esz bytes: 1 or 2). */
+static arm_cmsis_nn_status nnq_avgpool_even(const cmsis_nn_pool_params *p, const cmsis_nn_dims *in_d, const void *in,
+                                            const cmsis_nn_dims *f_d, const cmsis_nn_dims *out_d, void *out, int esz)
+{
+    const int32_t ih = in_d->h, iw = in_d->w, ch = in_d->c, lo = p->activation.min, hi = p->activation.max;
+    int32_t b, oy, ox, c, y, x, y0, y1, x0, x1;
+    if (in_d->n < 1)
+        return ARM_CMSIS_NN_ARG_ERROR;
+    /* Every window non-empty (the first and last along each axis suffice). */
+    nnq_axis(0, p->stride.h, p->padding.h, f_d->h, ih, &y0, &y1);
+    nnq_axis(0, p->stride.w, p->padding.w, f_d->w, iw, &x0, &x1);
+    if (y1 <= y0 || x1 <= x0)
+        return ARM_CMSIS_NN_ARG_ERROR;
+    nnq_axis(out_d->h - 1, p->stride.h, p->padding.h, f_d->h, ih, &y0, &y1);
+    nnq_axis(out_d->w - 1, p->stride.w, p->padding.w, f_d->w, iw, &x0, &x1);
+    if (y1 <= y0 || x1 <= x0)
+        return ARM_CMSIS_NN_ARG_ERROR;
+    for (b = 0; b < in_d->n; b++)
+    {
+        const size_t base = (size_t)b * ih * iw * ch;
+        for (oy = 0; oy < out_d->h; oy++)
+        {
+            nnq_axis(oy, p->stride.h, p->padding.h, f_d->h, ih, &y0, &y1);
+            for (ox = 0; ox < out_d->w; ox++)
+            {
+                const size_t o = (((size_t)b * out_d->h + oy) * out_d->w + ox) * ch;
+                nnq_axis(ox, p->stride.w, p->padding.w, f_d->w, iw, &x0, &x1);
+                for (c = 0; c < ch; c++)
+                {
+                    int32_t sum = 0, v;
+                    for (y = y0; y < y1; y++)
+                        for (x = x0; x < x1; x++)
+                        {
+                            const size_t k = base + ((size_t)y * iw + x) * ch + c;
+                            sum += esz == 1 ? ((const int8_t *)in)[k] : ((const int16_t *)in)[k];
+                        }
+                    v = NNQ_CLAMP(nnq_div_even(sum, (y1 - y0) * (x1 - x0)), lo, hi);
+                    if (esz == 1)
+                        ((int8_t *)out)[o + c] = (int8_t)v;
+                    else
+                        ((int16_t *)out)[o + c] = (int16_t)v;
+                }
+            }
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status nnq_avgpool_s8_even(const cmsis_nn_context *ctx, const cmsis_nn_pool_params *pool_params,
+                                        const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                        const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims,
+                                        int8_t *output_data)
+{
+    (void)ctx;
+    return nnq_avgpool_even(pool_params, input_dims, input_data, filter_dims, output_dims, output_data, 1);
+}
+
+arm_cmsis_nn_status nnq_avgpool_s16_even(const cmsis_nn_context *ctx, const cmsis_nn_pool_params *pool_params,
+                                         const cmsis_nn_dims *input_dims, const int16_t *input_data,
+                                         const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims,
+                                         int16_t *output_data)
+{
+    (void)ctx;
+    return nnq_avgpool_even(pool_params, input_dims, input_data, filter_dims, output_dims, output_data, 2);
+}

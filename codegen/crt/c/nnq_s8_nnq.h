@@ -43,6 +43,22 @@ arm_cmsis_nn_status nnq_add_s16(const int16_t *in1, const int16_t *in2, int32_t 
 arm_cmsis_nn_status nnq_mul_s16(const int16_t *in1, const int16_t *in2, int16_t *out, int32_t out_mult, int32_t out_shift,
                                 int32_t act_min, int32_t act_max, int32_t n);
 
+/*
+ * Average pooling whose mean rounds half to even (ONNX QuantizeLinear,
+ * PyTorch), for networks converted with rounding onnx: arguments, windows
+ * (in-bounds positions only), clamp and the empty-window
+ * ARM_CMSIS_NN_ARG_ERROR as arm_avgpool_s8/s16, whose mean rounds ties away
+ * from zero. ctx is unused (no scratch).
+ */
+arm_cmsis_nn_status nnq_avgpool_s8_even(const cmsis_nn_context *ctx, const cmsis_nn_pool_params *pool_params,
+                                        const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                        const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims,
+                                        int8_t *output_data);
+arm_cmsis_nn_status nnq_avgpool_s16_even(const cmsis_nn_context *ctx, const cmsis_nn_pool_params *pool_params,
+                                         const cmsis_nn_dims *input_dims, const int16_t *input_data,
+                                         const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims,
+                                         int16_t *output_data);
+
 /* After arm_softmax_s16: the library stores an unclamped 32768 as -32768;
  * every negative output becomes 32767 (TFLite's clamp). */
 void nnq_softmax_s16_unwrap(int16_t *v, int32_t n);

@@ -32,6 +32,8 @@
 #define REQUANTIZE_S64(v, m, s) nnq_requantize_s64((v), (m), (s))
 #endif
 
+#include "nnq_s8_nnq.h" /* nnq's own kernels (the ties-to-even pools) */
+
 #define MAX_SCALARS 40
 #define MAX_ARRAYS 12
 
@@ -304,6 +306,16 @@ static int call_other(const char *fn, const long long *S, s8_arr *A, int *status
         {
             *status = arm_avgpool_s16(&ctx, &p, &in, I16(0), &f, &out, I16(1));
             GBS(3, arm_avgpool_s16_get_buffer_size(out.w, in.c));
+        }
+        else if (IS("nnq_avgpool_s8_even"))
+        {
+            *status = nnq_avgpool_s8_even(&ctx, &p, &in, I8(0), &f, &out, I8(1));
+            GBS(3, 0);
+        }
+        else if (IS("nnq_avgpool_s16_even"))
+        {
+            *status = nnq_avgpool_s16_even(&ctx, &p, &in, I16(0), &f, &out, I16(1));
+            GBS(3, 0);
         }
         else if (IS("arm_max_pool_s8"))
             *status = arm_max_pool_s8(&ctx, &p, &in, I8(0), &f, &out, I8(1));
