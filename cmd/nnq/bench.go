@@ -99,7 +99,7 @@ type benchReport struct {
 }
 
 func init() {
-	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--section calib] [--data DIR] [--only runtime|s8|frontend|stream] [--cmsis PATH] [--stream-model M]",
+	c := &command{name: "bench", usage: "bench [--out DIR] [--nets name=model,patterns;...] [--runs N] [--no-cortex-m] [--data DIR] [--only runtime|s8|calib|frontend|stream] [--cmsis PATH] [--stream-model M]",
 		help: "measure accuracy, memory, Cortex-M4 instructions and toolkit speed on the bundled networks; write DIR/BENCHMARKS.md and DIR/benchmarks.json"}
 	c.run = func(args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(c, stderr)
@@ -108,11 +108,10 @@ func init() {
 		runs := fs.Int("runs", 3, "repetitions of each timing (the median is reported)")
 		noM := fs.Bool("no-cortex-m", false, "skip the emulated Cortex-M4 measurements")
 		maxCalib := fs.Int("max-calib", 4000, "calibration patterns per network")
-		section := fs.String("section", "", "run only this section: calib (schemes on every bundled network, conversion vs PyTorch times)")
-		dataDir := fs.String("data", "data", "bundled data directory (calib section)")
+		dataDir := fs.String("data", "data", "bundled data directory (the calib section)")
 		streamModel := fs.String("stream-model", "", "model of the stream section (default: a generated dense network over 49x10 inputs)")
 		searchVal := fs.Int("search-val", 1000, "held-out calibration patterns (the val split) for the auto scheme's refinement and the search's fit/validation halves")
-		only := fs.String("only", "", "run one section only: runtime (nnq's kernels next to the CMSIS-NN library on Cortex-M4, per layer; DIR/BENCHMARKS_RUNTIME.md, bench_runtime.go), s8 (today's CMSIS-NN s8/s16 rows of all bundled networks, replaced in DIR/BENCHMARKS.md and DIR/benchmarks.json), frontend (the input front end, bench_frontend.go), stream (convert on 10^4 and 10^5 generated patterns: wall time and peak RSS, bench_stream.go)")
+		only := fs.String("only", "", "run one section only: runtime (nnq's kernels next to the CMSIS-NN library on Cortex-M4, per layer; DIR/BENCHMARKS_RUNTIME.md, bench_runtime.go), s8 (today's CMSIS-NN s8/s16 rows of all bundled networks, replaced in DIR/BENCHMARKS.md and DIR/benchmarks.json), calib (every scheme on every bundled network and the default conversion's wall time next to a PyTorch float pass, replaced in DIR/BENCHMARKS.md and DIR/benchmarks.json), frontend (the input front end, bench_frontend.go), stream (convert on 10^4 and 10^5 generated patterns: wall time and peak RSS, bench_stream.go)")
 		cmsis := fs.String("cmsis", os.Getenv("CMSIS_PATH"), "CMSIS_5 tree (5.x up to 5.9.0) whose library the runtime section (in the full run and --only runtime) counts next to nnq's kernels")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -128,7 +127,7 @@ func init() {
 			atLeast("--search-val", searchVal, 1, ""),
 			inputFile("--stream-model", streamModel, false),
 			rule{"--nets", func() (err error) { list, err = parseNets(*nets); return err }},
-			optional(only, oneOf("--only", only, "runtime", "s8", "frontend", "stream")),
+			optional(only, oneOf("--only", only, "runtime", "s8", "calib", "frontend", "stream")),
 			inputDir("--cmsis", cmsis),
 			cmsisDSPRule(),
 		)
@@ -147,6 +146,8 @@ func init() {
 				s8list = list
 			}
 			return runBenchS8(s8list, !*noM, *maxCalib, *out, stdout, stderr)
+		case "calib":
+			return runBenchCalibOnly(*dataDir, *runs, *out, stdout, stderr)
 		case "frontend":
 			return benchFrontendOnly(list, *maxCalib, stdout, stderr)
 		case "stream":
@@ -154,18 +155,10 @@ func init() {
 		}
 		rep := benchReport{Date: time.Now().UTC().Format("2006-01-02"), Commit: gitCommit(), Machine: cpuModel(), Cores: runtime.NumCPU(),
 			GoVer: runtime.Version(), Runs: *runs}
-		if *section != "" && *section != "calib" {
-			return fmt.Errorf("--section %q: the only section is calib", *section)
-		}
-		if *section == "calib" {
-			list = nil
-		}
-		if *section == "" && *nets == "" {
+		if *nets == "" {
 			if rep.Stream, err = runStreamBench(streamSizes, *streamModel, stderr); err != nil {
 				return fmt.Errorf("stream section: %w", err)
 			}
-		}
-		if *section == "calib" || (*section == "" && *nets == "") {
 			c, err := runCalibBench(*dataDir, *runs, stderr)
 			if err != nil {
 				return fmt.Errorf("calib section: %w", err)
@@ -180,7 +173,7 @@ func init() {
 			}
 			rep.Networks = append(rep.Networks, *r)
 		}
-		if *section == "" && !*noM {
+		if !*noM {
 			rl := runtimeNets
 			if *nets != "" {
 				rl = list
@@ -192,7 +185,7 @@ func init() {
 				return err
 			}
 		}
-		if *section == "" {
+		{
 			s8list := s8Nets
 			if *nets != "" {
 				s8list = list
@@ -206,11 +199,7 @@ func init() {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
-		// A single section writes its own files, never the full report's.
 		jsonName, mdName := "benchmarks.json", "BENCHMARKS.md"
-		if *section != "" {
-			jsonName, mdName = "benchmarks-"+*section+".json", "BENCHMARKS-"+*section+".md"
-		}
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		if err := os.WriteFile(filepath.Join(*out, jsonName), append(b, '\n'), 0o644); err != nil {
 			return err
@@ -221,7 +210,7 @@ func init() {
 		}
 		md += benchS8Markdown(rep.S8, rep.Commit, rep.Date)
 		if rep.Calib != nil {
-			md += calibMarkdown(rep.Calib)
+			md += calibMarkdown(rep.Calib, rep.Commit, rep.Date)
 		}
 		if rep.Stream != nil {
 			md += streamMarkdown(rep.Stream, *streamModel)
@@ -470,11 +459,6 @@ func cpuModel() string {
 
 func benchMarkdown(r *benchReport) string {
 	var b strings.Builder
-	if len(r.Networks) == 0 { // the calib section alone: its own header, no per-network part
-		fmt.Fprintf(&b, "# nnq benchmarks: calibration schemes\n\nGenerated by `nnq bench --section calib`; do not edit by hand.\n\n")
-		fmt.Fprintf(&b, "- date: %s\n- commit: %s\n- machine: %s, %d cores, %s\n- timings: best of %d runs\n", r.Date, r.Commit, r.Machine, r.Cores, r.GoVer, r.Runs)
-		return b.String()
-	}
 	fmt.Fprintf(&b, "# nnq benchmarks\n\nGenerated by `nnq bench` (`make bench`); do not edit by hand.\n\n")
 	fmt.Fprintf(&b, "- date: %s\n- commit: %s\n- machine: %s, %d cores, %s\n- timings: medians of %d runs; the Go/C figure is a ratio of medians\n\n", r.Date, r.Commit, r.Machine, r.Cores, r.GoVer, r.Runs)
 	if r.Runtime != nil {

@@ -237,10 +237,29 @@ func writeF32(path string, v []float32) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
+// calibHeading starts the section in BENCHMARKS.md.
+const calibHeading = "\n## Schemes (q7 test accuracy, target cortex-m4)\n"
+
+// runBenchCalibOnly measures the calib section alone and replaces it in
+// DIR/BENCHMARKS.md and DIR/benchmarks.json ("calibration").
+func runBenchCalibOnly(dataDir string, runs int, out string, stdout, stderr io.Writer) error {
+	c, err := runCalibBench(dataDir, runs, stderr)
+	if err != nil {
+		return fmt.Errorf("calib section: %w", err)
+	}
+	md := calibMarkdown(c, gitCommit(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprint(stdout, md)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return replaceBenchSection(out, calibHeading, md, "calibration", c)
+}
+
 // calibMarkdown renders the section.
-func calibMarkdown(c *calibBench) string {
+func calibMarkdown(c *calibBench, commit, date string) string {
 	var b strings.Builder
-	b.WriteString("\n## Schemes (q7 test accuracy, target cortex-m4)\n\nStatistics on the train split, the held-out val split for `auto` and `search`, accuracy on the test split. The silence-heavy variant adds ")
+	b.WriteString(calibHeading)
+	fmt.Fprintf(&b, "\nMeasured on commit %s (%s); `nnq bench --only calib` reruns this section alone. Statistics on the train split, the held-out val split for `auto` and `search`, accuracy on the test split. The silence-heavy variant adds ", commit, date)
 	fmt.Fprintf(&b, "%.0f%% digital-silence and near-silence clips (label silence) to every split of the KWS patterns.\n\n", 100*silenceFraction)
 	if len(c.Nets) > 0 {
 		b.WriteString("| network | float |")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -63,18 +64,46 @@ func TestTorchFloatPass(t *testing.T) {
 
 func formatAcc(a float64) string { return fmt.Sprintf("accuracy %.4f", a) }
 
-// The calib section alone writes its own header and no empty per-network
-// accuracy table.
+// The calib section renders its table and times, and --only calib
+// replaces just that section of an existing BENCHMARKS.md (and its key of
+// benchmarks.json), keeping the sections before and after it.
 func TestCalibSectionMarkdown(t *testing.T) {
 	c := &calibBench{Runs: 2, ConvertSeconds: 30, SearchSeconds: 45, TorchSeconds: 15, TorchPatterns: 7224,
 		Nets: []calibNet{{Name: "net", Float: 0.9, Schemes: []schemeResult{{Bits: 8, Scheme: "auto", Accuracy: 0.89}}}}}
-	md := benchMarkdown(&benchReport{Runs: 2, Calib: c}) + calibMarkdown(c)
-	for _, want := range []string{"`nnq bench --section calib`", "best of 2 runs", "| net | 90.00% | 89.00% |", "search 45.0 s (1.50x)", "takes 2.00x its time"} {
+	md := calibMarkdown(c, "abc1234", "2026-12-03")
+	for _, want := range []string{"commit abc1234 (2026-12-03)", "`nnq bench --only calib`", "best of 2,", "| net | 90.00% | 89.00% |", "search 45.0 s (1.50x)", "takes 2.00x its time"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
-	if strings.Contains(md, "## Accuracy") {
-		t.Errorf("empty accuracy table:\n%s", md)
+	dir := t.TempDir()
+	doc := "# nnq benchmarks\n\n## Accuracy\n\nkept\n" + calibMarkdown(&calibBench{Runs: 1}, "old", "2026-01-01") + "\n## Streaming\n\nkept too\n"
+	if err := os.WriteFile(filepath.Join(dir, "BENCHMARKS.md"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "benchmarks.json"), []byte(`{"s8": [1, 2]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := replaceBenchSection(dir, calibHeading, md, "calibration", c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "BENCHMARKS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "# nnq benchmarks\n\n## Accuracy\n\nkept\n" + md + "\n## Streaming\n\nkept too\n"; string(got) != want {
+		t.Errorf("BENCHMARKS.md after the replacement:\n%s\nwant:\n%s", got, want)
+	}
+	js, err := os.ReadFile(filepath.Join(dir, "benchmarks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]json.RawMessage
+	if err := json.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+	var cb calibBench
+	if err := json.Unmarshal(back["calibration"], &cb); err != nil || cb.ConvertSeconds != 30 || string(back["s8"]) == "" {
+		t.Errorf("benchmarks.json after the replacement: %s (%v)", js, err)
 	}
 }

@@ -169,12 +169,19 @@ func runBenchS8(nets []benchNet, cortexM bool, maxCalib int, out string, stdout,
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
+	return replaceBenchSection(out, s8Heading, md, "s8", rows)
+}
+
+// replaceBenchSection writes one section's markdown md (starting at
+// heading) into DIR/BENCHMARKS.md and its rows under key in
+// DIR/benchmarks.json, keeping every other section of both.
+func replaceBenchSection(out, heading, md, key string, rows any) error {
 	mdPath := filepath.Join(out, "BENCHMARKS.md")
 	old, err := os.ReadFile(mdPath)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	if err := os.WriteFile(mdPath, []byte(replaceS8Section(string(old), md)), 0o644); err != nil {
+	if err := os.WriteFile(mdPath, []byte(replaceSection(string(old), heading, md)), 0o644); err != nil {
 		return err
 	}
 	jsPath := filepath.Join(out, "benchmarks.json")
@@ -186,7 +193,7 @@ func runBenchS8(nets []benchNet, cortexM bool, maxCalib int, out string, stdout,
 	} else if !os.IsNotExist(err) {
 		return err
 	}
-	if doc["s8"], err = json.Marshal(rows); err != nil {
+	if doc[key], err = json.Marshal(rows); err != nil {
 		return err
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
@@ -199,15 +206,20 @@ func runBenchS8(nets []benchNet, cortexM bool, maxCalib int, out string, stdout,
 // replaceS8Section replaces the s8 section of a BENCHMARKS.md (from its
 // heading to the next level-2 heading or the end) with section, or
 // appends section when there is none.
-func replaceS8Section(doc, section string) string {
-	i := strings.Index(doc, s8Heading)
+func replaceS8Section(doc, section string) string { return replaceSection(doc, s8Heading, section) }
+
+// replaceSection replaces the section of a BENCHMARKS.md that starts at
+// heading (up to the next level-2 heading or the end) with section, or
+// appends section when there is none.
+func replaceSection(doc, heading, section string) string {
+	i := strings.Index(doc, heading)
 	if strings.TrimSpace(doc) == "" {
 		return strings.TrimLeft(section, "\n")
 	}
 	if i < 0 {
 		return strings.TrimRight(doc, "\n") + "\n" + section
 	}
-	rest := doc[i+len(s8Heading):]
+	rest := doc[i+len(heading):]
 	if j := strings.Index(rest, "\n## "); j >= 0 {
 		return doc[:i] + section + rest[j:]
 	}

@@ -173,7 +173,7 @@ func TestBenchFrontendSection(t *testing.T) {
 			t.Errorf("bench output lacks %q:\n%s", want, so)
 		}
 	}
-	if _, se, code := runCLI(t, "bench", "--only", "kernels"); code != 2 || !strings.Contains(se, `--only: kernels is not one of runtime, s8, frontend, stream`) {
+	if _, se, code := runCLI(t, "bench", "--only", "kernels"); code != 2 || !strings.Contains(se, `--only: kernels is not one of runtime, s8, calib, frontend, stream`) {
 		t.Errorf("--only kernels: %d %s", code, se)
 	}
 	// A CMSIS-DSP checkout without the FFT sources is refused before work.
