@@ -239,7 +239,6 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	calib = calib.Head(maxCalib)
 	val = val.Head(searchVal)
-	h := val.Len() / 2
 	r := &netResult{Name: n.Name, CalibPatterns: calib.Len(), TestPatterns: test.Len(), Memory: map[string]memResult{}}
 	info, _ := fw.Info()
 	for _, li := range info {
@@ -258,7 +257,7 @@ func benchOne(n benchNet, runs int, cortexM bool, maxCalib, searchVal int, log i
 	}
 	r.CalibPerSec = float64(calib.Len()) / median(times)
 	logf("calibration %.0f patterns/s", r.CalibPerSec)
-	schemes := []nnq.Scheme{nnq.MinMax{}, nnq.Percentile{P: 99.9}, nnq.Percentile{P: 99.99}, nnq.MSE{}, nnq.Auto{Probe: val}, nnq.Search{Fit: val.Head(h), Val: val.Tail(h)}}
+	schemes := calibSchemes(val)
 	models := map[string]*nnq.QModel{}
 	for _, bits := range []int{8, 16} {
 		for _, sc := range schemes {
