@@ -1,5 +1,10 @@
 package kernels
 
+import (
+	"slices"
+	"sync"
+)
+
 // convCoreQ7 is convCore for q7 words: it computes two output pixels per
 // pass. The two pixels' columns are packed into one int64 per tap
 // (colA[i] + colB[i]·2^32), so one 64-bit multiply-add per tap and output
@@ -30,8 +35,6 @@ func convCoreQ7(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift in
 			ob[oc] = int8(requant(st, acc, int32(bias[oc]), bs, os, rt, lo, hi))
 		}
 	}
-	var rqBuf [256]int32
-	var rq []int32 // bias<<bs + rounding term per filter (vector requantization)
 	// The vector path takes sixteen taps per step: columns and filters of
 	// kk = k rounded up to 16 taps, the filters zero-padded (a copy) when
 	// k is not a multiple of 16.
@@ -50,12 +53,23 @@ func convCoreQ7(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift in
 			if n := cout / 4 * 4 * kk; n <= len(wvBuf) {
 				wv = wvBuf[:n]
 			} else {
-				wv = make([]int8, n)
+				// Larger ones borrow a buffer: a call per pattern must not
+				// allocate.
+				pw := paddedWeights.Get().(*[]int8)
+				defer paddedWeights.Put(pw)
+				*pw = slices.Grow((*pw)[:0], n)[:n]
+				wv = *pw
 			}
 			for o := 0; o < cout/4*4; o++ {
 				copy(wv[o*kk:], wt[o*k:(o+1)*k])
+				clear(wv[o*kk+k : (o+1)*kk])
 			}
 		}
+	}
+	var rqBuf [256]int32
+	var rq []int32 // bias<<bs + rounding term per filter (vector requantization)
+	if simd && (st == nil || satOnly) {
+		rq = q7BiasTerms(rqBuf[:0], bias, bs, rt)
 	}
 	for p := 0; p < n; p += 2 {
 		ca := convColumn(g, in, p, bufA[:k])
@@ -85,18 +99,12 @@ func convCoreQ7(o *Opts, g ConvGeom, in, wt, bias []int8, biasShift, outShift in
 			}
 			if st == nil {
 				// Sums and requantization in one vector pass.
-				if rq == nil {
-					rq = q7BiasTerms(rqBuf[:0], bias, bs, rt)
-				}
 				for ; oc+4 <= cout; oc += 4 {
 					dot4x2Q7Requant(&xa[0], &xb[0], &wv[oc*kk], kk, kk/16, &rq[oc], uint64(os), lo, hi, &obA[oc], &obB[oc])
 				}
 			} else if satOnly {
 				// Instrumented, but no output can wrap: only the
 				// saturations are counted, in the vector pass.
-				if rq == nil {
-					rq = q7BiasTerms(rqBuf[:0], bias, bs, rt)
-				}
 				var sat [2]int64
 				for ; oc+4 <= cout; oc += 4 {
 					dot4x2Q7RequantSat(&xa[0], &xb[0], &wv[oc*kk], kk, kk/16, &rq[oc], uint64(os), lo, hi, &obA[oc], &obB[oc], &sat)
@@ -183,6 +191,10 @@ func dot4Packed(x []int64, w []int8) (a0, a1, a2, a3 int64) {
 	}
 	return
 }
+
+// paddedWeights lends convCoreQ7 the zero-padded weight copies of layers
+// too large for its stack buffer.
+var paddedWeights = sync.Pool{New: func() any { return new([]int8) }}
 
 // q7BiasTerms appends to dst, per output channel, the part of the int32
 // accumulator that does not depend on the input: bias<<bs plus the

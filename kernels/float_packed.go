@@ -133,15 +133,15 @@ func (c *ConvFloat) Run(in, out []float32) {
 			for f := 0; f < g.OutC; f += floatBlock {
 				a := &c.acc
 				copy(a[:floatBlock], c.b64[f:f+floatBlock])
-				if rows > 0 {
-					if pair {
-						copy(a[floatBlock:], c.b64[f:f+floatBlock])
-						convBlock2x16(a, &c.x64[xoff], dx, g.InW*C, &c.wt[koff*ws+f], ws, g.KW*C*ws, rows, n)
-					} else {
-						convBlock1x16(a, &c.x64[xoff], g.InW*C, &c.wt[koff*ws+f], ws, g.KW*C*ws, rows, n)
-					}
-				} else if pair {
+				if pair {
 					copy(a[floatBlock:], c.b64[f:f+floatBlock])
+				}
+				switch {
+				case rows == 0: // the bias alone
+				case pair:
+					convBlock2x16(a, &c.x64[xoff], dx, g.InW*C, &c.wt[koff*ws+f], ws, g.KW*C*ws, rows, n)
+				default:
+					convBlock1x16(a, &c.x64[xoff], g.InW*C, &c.wt[koff*ws+f], ws, g.KW*C*ws, rows, n)
 				}
 				m := min(floatBlock, g.OutC-f)
 				for j, v := range a[:m] {

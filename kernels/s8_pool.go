@@ -7,7 +7,7 @@ type poolGeom struct {
 	batches, inH, inW, c, kH, kW, outH, outW, strideH, strideW, padH, padW int
 }
 
-func checkPoolArgs(fn string, p PoolParams, inDims Dims, nIn int, fDims Dims, outDims Dims, nOut int, tmin, tmax int32) (poolGeom, error) {
+func checkPoolArgs(fn string, avg bool, p PoolParams, inDims Dims, nIn int, fDims Dims, outDims Dims, nOut int, tmin, tmax int32) (poolGeom, error) {
 	var g poolGeom
 	if err := checkDims(fn, "input_dims", inDims); err != nil {
 		return g, err
@@ -43,15 +43,17 @@ func checkPoolArgs(fn string, p PoolParams, inDims Dims, nIn int, fDims Dims, ou
 		for _, o := range []int{0, ax[0] - 1} {
 			i0 := o*ax[1] - ax[2]
 			if k0, k1 := axisRange(i0, ax[3], ax[4]); k1 <= k0 {
-				return g, emptyPoolWindow(fn, o)
+				return g, emptyPoolWindow(fn, avg, o)
 			}
 		}
 	}
 	return g, nil
 }
 
-func emptyPoolWindow(fn string, o int) error {
-	if fn == "arm_avgpool_s8" || fn == "arm_avgpool_s16" || fn == "nnq_avgpool_s8_even" || fn == "nnq_avgpool_s16_even" {
+// emptyPoolWindow is the error of a window outside the input: the average
+// pools' ErrArg (the library's status), an invalid call for the max pools.
+func emptyPoolWindow(fn string, avg bool, o int) error {
+	if avg {
 		return argErr(fn, "a pooling window lies entirely outside the input")
 	}
 	return invalid(fn, "the window of output %d lies entirely outside the input", o)
@@ -167,7 +169,7 @@ func runPool[T int8 | int16](o *Opts, fn string, kind int, p PoolParams, inDims 
 	if any(zero) == any(int16(0)) {
 		tmin, tmax = s16Min, s16Max
 	}
-	g, err := checkPoolArgs(fn, p, inDims, len(in), fDims, outDims, len(out), tmin, tmax)
+	g, err := checkPoolArgs(fn, kind != poolMax, p, inDims, len(in), fDims, outDims, len(out), tmin, tmax)
 	if err != nil {
 		return err
 	}
