@@ -24,9 +24,8 @@ func checkLibrary(q *nnq.QModel, opt VerifyOptions) error {
 
 // s8BuildFlags are the compiler flags of an s8/s16 export on target tg
 // (with -DCMSIS_NN_USE_SINGLE_ROUNDING for the single and onnx roundings):
-// the
-// s8/s16 kernels give the same results on the C and DSP paths except the
-// s16 fully connected and fast depthwise kernels, which accumulate in
+// the s8/s16 kernels give the same results on the C and DSP paths except
+// the s16 fully connected and fast depthwise kernels, which accumulate in
 // 32 bits on the DSP path; a DSP-path model on the host therefore builds
 // nnq's runtime with its DSP kernels emulated (NNQ_S8_DSP_EMULATE).
 func s8BuildFlags(q *nnq.QModel, tg harness.Target, opt VerifyOptions) ([]string, error) {

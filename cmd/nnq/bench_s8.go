@@ -203,11 +203,6 @@ func replaceBenchSection(out, heading, md, key string, rows any) error {
 	return os.WriteFile(jsPath, append(b, '\n'), 0o644)
 }
 
-// replaceS8Section replaces the s8 section of a BENCHMARKS.md (from its
-// heading to the next level-2 heading or the end) with section, or
-// appends section when there is none.
-func replaceS8Section(doc, section string) string { return replaceSection(doc, s8Heading, section) }
-
 // replaceSection replaces the section of a BENCHMARKS.md that starts at
 // heading (up to the next level-2 heading or the end) with section, or
 // appends section when there is none.

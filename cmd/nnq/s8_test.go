@@ -148,8 +148,8 @@ func TestReplaceS8Section(t *testing.T) {
 		{"# B\n" + s8Heading + "\nOLD\n", "# B\n" + sec},
 		{"# B\n" + s8Heading + "\nOLD\n\n## C\n", "# B\n" + sec + "\n## C\n"},
 	} {
-		if got := replaceS8Section(c.doc, sec); got != c.want {
-			t.Errorf("replaceS8Section(%q) = %q, want %q", c.doc, got, c.want)
+		if got := replaceSection(c.doc, s8Heading, sec); got != c.want {
+			t.Errorf("replaceSection(%q) = %q, want %q", c.doc, got, c.want)
 		}
 	}
 }
